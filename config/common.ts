@@ -1,0 +1,47 @@
+/**
+ * Small zod building blocks shared by the section schemas. Every message names the rule and the
+ * limit; the loader adds the key path (`ducklake:postgres.resources.memory`) and the bad value.
+ */
+import { z } from "zod";
+import { KUBE_CPU_PATTERN, KUBE_MEMORY_PATTERN } from "./units";
+
+/** A DNS-1123 label: Kubernetes names of namespaces, services, releases (max 63 characters). */
+export const dnsLabel = z
+  .string()
+  .max(63, { message: "must be at most 63 characters (DNS-1123 label)" })
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+    message: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+  });
+
+/** A Kubernetes memory quantity such as `4Gi`. */
+export const kubeMemory = z.string().regex(KUBE_MEMORY_PATTERN, {
+  message: "must be a Kubernetes memory quantity such as 4Gi or 512Mi",
+});
+
+/** A Kubernetes CPU quantity such as `2` or `500m`. */
+export const kubeCpu = z.string().regex(KUBE_CPU_PATTERN, {
+  message: "must be a Kubernetes CPU quantity such as 2 or 500m",
+});
+
+/** A positive integer. */
+export const positiveInt = z.number().int({ message: "must be an integer" }).positive({ message: "must be > 0" });
+
+/** A non-negative integer. */
+export const nonNegativeInt = z.number().int({ message: "must be an integer" }).nonnegative({ message: "must be >= 0" });
+
+/** A PostgreSQL identifier this project creates (lowercase, unquoted, at most 47 bytes so PGMQ's `q_`/`a_` prefixes and partition suffixes fit in NAMEDATALEN 63). */
+export const pgIdentifier = z
+  .string()
+  .max(47, { message: "must be at most 47 characters (PGMQ prefixes and pg_partman suffixes must fit in 63)" })
+  .regex(/^[a-z_][a-z0-9_]*$/, { message: "must be a lowercase SQL identifier: [a-z_][a-z0-9_]*" });
+
+/** Kubernetes labels: a map of label key to value. */
+export const kubeLabels = z.record(
+  z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { message: "must be a Kubernetes label key" }),
+  z.string().max(63, { message: "must be at most 63 characters (label value)" }),
+);
+
+/** AWS resource tags: a map of tag key to value (AWS allows 50 tags, keys <= 128, values <= 256 characters). */
+export const awsTags = z
+  .record(z.string().min(1).max(128, { message: "tag keys are at most 128 characters" }), z.string().max(256, { message: "tag values are at most 256 characters" }))
+  .refine((tags) => Object.keys(tags).length <= 50, { message: "AWS allows at most 50 tags per resource" });
