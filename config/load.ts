@@ -24,8 +24,22 @@ export interface LoadedConfig extends ParsedConfig {
   readonly secrets: Partial<Record<(typeof SECRET_KEYS)[number], pulumi.Output<string>>>;
 }
 
-/** Turns zod's issues into config issues with full key paths; an unknown key becomes one issue per key. */
-export function zodIssuesToConfigIssues(issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
+/** The value at a key path of the raw config, when it is a primitive (for the `(got ...)` part of a message). */
+function primitiveAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur !== null && typeof cur === "object" ? undefined : cur;
+}
+
+/**
+ * Turns zod's issues into config issues with full key paths; an unknown key becomes one issue per key.
+ * @param issues zod's issues (parsed with `reportInput: true`).
+ * @param raw the config that was parsed, to report the offending value where zod does not carry it.
+ */
+export function zodIssuesToConfigIssues(issues: readonly z.core.$ZodIssue[], raw?: unknown): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
@@ -35,14 +49,15 @@ export function zodIssuesToConfigIssues(issues: readonly z.core.$ZodIssue[]): Co
       continue;
     }
     let message = issue.message;
+    const path: readonly PropertyKey[] = issue.path;
     if (issue.code === "invalid_type" && issue.input === undefined) {
       message = `is required (${issue.expected})`;
+    } else if (issue.code === "invalid_key") {
+      // A record key that breaks its rule: report the key's own rule, not zod's generic text.
+      message = issue.issues.map((i) => i.message).join("; ");
     }
-    out.push({
-      path: configPath(CONFIG_NAMESPACE, issue.path),
-      message,
-      value: issue.input === undefined || (typeof issue.input === "object" && issue.input !== null) ? undefined : issue.input,
-    });
+    const value = issue.input === undefined || (typeof issue.input === "object" && issue.input !== null) ? primitiveAt(raw, path) : issue.input;
+    out.push({ path: configPath(CONFIG_NAMESPACE, path), message, value });
   }
   return out;
 }
@@ -62,7 +77,7 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack?:
   }
   const parsed = StackConfigSchema.safeParse(plain, { reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(zodIssuesToConfigIssues(parsed.error.issues), stack);
+    throw new ConfigError(zodIssuesToConfigIssues(parsed.error.issues, plain), stack);
   }
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];

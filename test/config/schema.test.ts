@@ -1,0 +1,131 @@
+/**
+ * Schema and loader tests: both real stack files parse, and each invalid config is reported with
+ * its full key path and the rule it breaks (all problems at once).
+ */
+import { parseStackConfig } from "../../config/load";
+import { ConfigError } from "../../config/issues";
+import { readDucklakeConfig } from "../helpers/stack-files";
+
+/** Deep copy of a stack's ducklake:* keys, for mutation. */
+function stack(name: "dev" | "prod"): Record<string, any> {
+  return structuredClone(readDucklakeConfig(name)) as Record<string, any>;
+}
+
+/** Parses and returns the ConfigError's message; fails the test when the config is accepted. */
+function problems(raw: Record<string, unknown>): string {
+  try {
+    parseStackConfig(raw, "test");
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error("config was accepted but should have been refused");
+}
+
+describe("the real stack files", () => {
+  test.each(["dev", "prod"] as const)("%s parses with defaults applied", (name) => {
+    const { config } = parseStackConfig(stack(name), name);
+    expect(config.postgres.database).toBe("lineage");
+    expect(config.postgres.ownerRole).toBe("lineage_owner");
+    expect(config.queues.definitions.map((q) => q.name)).toContain("lineage_events");
+    expect(config.queues.definitions.find((q) => q.name === "lineage_events")?.deadLetter?.queue).toBe("lineage_events_dlq");
+  });
+
+  test("dev targets kind with one instance and no AWS sections", () => {
+    const { config } = parseStackConfig(stack("dev"), "dev");
+    expect(config.cluster.provider).toBe("kind");
+    expect(config.postgres.instances).toBe(1);
+    expect(config.nodes).toBeUndefined();
+    expect(config.storage.gp3).toBeUndefined();
+  });
+
+  test("prod targets EKS with three instances on a gp3 class", () => {
+    const { config } = parseStackConfig(stack("prod"), "prod");
+    expect(config.cluster.provider).toBe("eks");
+    expect(config.postgres.instances).toBe(3);
+    expect(config.storage.gp3?.iops).toBeGreaterThanOrEqual(3000);
+    expect(config.nodes?.rootVolume.iops).toBeGreaterThanOrEqual(3000);
+  });
+
+  test("promtail on dev yields the end-of-life warning; alloy on prod does not", () => {
+    expect(parseStackConfig(stack("dev"), "dev").warnings.join("\n")).toMatch(/promtail.*end of life on 2026-03-02/);
+    expect(parseStackConfig(stack("prod"), "prod").warnings.join("\n")).not.toMatch(/promtail/);
+  });
+});
+
+type Case = [description: string, mutate: (c: Record<string, any>) => void, expected: RegExp[]];
+
+const invalid: Case[] = [
+  ["a misspelled top-level key", (c) => { c["postgress"] = c["postgres"]; }, [/ducklake:postgress: unknown key/]],
+  ["a misspelled nested key", (c) => { c["postgres"].tunning = {}; }, [/ducklake:postgres\.tunning: unknown key/]],
+  ["a misspelled key inside an array item", (c) => { c["queues"].definitions[0].peakRate = 1; }, [/ducklake:queues\.definitions\[0\]\.peakRate: unknown key/]],
+  ["a missing required section", (c) => { delete c["postgres"]; }, [/ducklake:postgres: is required/]],
+  ["a missing required nested key", (c) => { delete c["postgres"].resources.memory; }, [/ducklake:postgres\.resources\.memory: is required/]],
+  ["instances as a string", (c) => { c["postgres"].instances = "1"; }, [/ducklake:postgres\.instances: .*expected number.*\(got "1"\)/]],
+  ["zero instances", (c) => { c["postgres"].instances = 0; }, [/ducklake:postgres\.instances: must be >= 1 \(got 0\)/]],
+  ["a negative storage size", (c) => { c["postgres"].storage.sizeGiB = -20; }, [/ducklake:postgres\.storage\.sizeGiB: must be > 0 \(got -20\)/]],
+  ["a fractional storage size", (c) => { c["postgres"].storage.sizeGiB = 1.5; }, [/ducklake:postgres\.storage\.sizeGiB: must be an integer \(got 1.5\)/]],
+  ["memory in PostgreSQL units instead of Kubernetes ones", (c) => { c["postgres"].resources.memory = "4GB"; }, [/ducklake:postgres\.resources\.memory: must be a Kubernetes memory quantity.*\(got "4GB"\)/]],
+  ["an unsupported PostgreSQL major", (c) => { c["postgres"].majorVersion = 14; }, [/ducklake:postgres\.majorVersion: must be one of 15, 16, 17, 18 \(got 14\)/]],
+  ["an unknown cluster provider", (c) => { c["cluster"].provider = "gke"; }, [/ducklake:cluster\.provider: .*\(got "gke"\)/]],
+  ["a namespace that is not a DNS label", (c) => { c["postgres"].namespace = "Ducklake_DB"; }, [/ducklake:postgres\.namespace: must be a DNS-1123 label.*\(got "Ducklake_DB"\)/]],
+  ["a queue name that is not an identifier", (c) => { c["queues"].definitions[0].name = "lineage-events"; }, [/ducklake:queues\.definitions\[0\]\.name: must be a lowercase SQL identifier.*\(got "lineage-events"\)/]],
+  ["a negative peak rate", (c) => { c["queues"].definitions[0].peakRateMsgsPerSecond = -5; }, [/ducklake:queues\.definitions\[0\]\.peakRateMsgsPerSecond: must be > 0 \(got -5\)/]],
+  ["no queues", (c) => { c["queues"].definitions = []; }, [/ducklake:queues\.definitions: needs at least one queue/]],
+  ["a DLQ named like its own queue", (c) => { c["queues"].definitions[0].deadLetter.queue = "lineage_events"; }, [/ducklake:queues\.definitions\[0\]\.deadLetter\.queue: queue name "lineage_events" is already used/]],
+  ["an unknown table storage parameter", (c) => { c["queues"].tableAutovacuum.autovacuum_scale = 0.1; }, [/ducklake:queues\.tableAutovacuum/]],
+  ["an unknown log agent", (c) => { c["logging"].agent = "fluentd"; }, [/ducklake:logging\.agent: .*\(got "fluentd"\)/]],
+  ["S3 log storage on a kind cluster", (c) => { c["logging"].loki.storage = { type: "s3" }; }, [/ducklake:logging\.loki\.storage\.type: s3 storage needs AWS/]],
+  ["a node group on a kind cluster", (c) => { c["nodes"] = { instanceTypes: ["m6i.large"], scaling: { minSize: 1, desiredSize: 1, maxSize: 1 }, rootVolume: {} }; }, [/ducklake:nodes: must not be set when cluster\.provider is kind/]],
+  ["more instances than kind nodes", (c) => { c["postgres"].instances = 3; }, [/ducklake:postgres\.instances: 3 instances need 3 nodes .* cluster\.nodeCount is 1/]],
+  ["a gp3 StorageClass on a kind cluster", (c) => { c["storage"].gp3 = { iops: 3000 }; }, [/ducklake:storage\.gp3: gp3 needs the EBS CSI driver/]],
+  ["a tuning value of the wrong type", (c) => { c["postgres"].tuning.seed.max_connections = [100]; }, [/ducklake:postgres\.tuning\.seed\.max_connections/]],
+  ["a setting name that is not a GUC name", (c) => { c["postgres"].tuning.overrides = { "Shared-Buffers": "1GB" }; }, [/ducklake:postgres\.tuning\.overrides\.Shared-Buffers.*must be a PostgreSQL setting name/]],
+];
+
+describe("invalid dev configs are refused with the key path and the rule", () => {
+  test.each(invalid)("%s", (_d, mutate, expected) => {
+    const raw = stack("dev");
+    mutate(raw);
+    const message = problems(raw);
+    expect(message).toMatch(/nothing was created/);
+    for (const re of expected) expect(message).toMatch(re);
+  });
+});
+
+const invalidProd: Case[] = [
+  ["an EKS stack without a node group", (c) => { delete c["nodes"]; }, [/ducklake:nodes: is required when cluster\.provider is eks/]],
+  ["a subnet that is not a subnet ID", (c) => { c["cluster"].subnetIds = ["10.0.0.0/24"]; }, [/ducklake:cluster\.subnetIds\[0\]: must be a subnet ID.*\(got "10.0.0.0\/24"\)/]],
+  ["a region that is not a region", (c) => { c["cluster"].region = "Ireland"; }, [/ducklake:cluster\.region: must be an AWS region/]],
+  ["scaling with desired above max", (c) => { c["nodes"].scaling = { minSize: 3, desiredSize: 5, maxSize: 4 }; }, [/ducklake:nodes\.scaling\.maxSize: must be >= desiredSize \(5\)/]],
+  ["a root volume below the seed's 3,000 IOPS", (c) => { c["nodes"].rootVolume.iops = 2999; }, [/ducklake:nodes\.rootVolume\.iops: must be >= 3000 IOPS.*\(got 2999\)/]],
+];
+
+describe("invalid prod configs are refused with the key path and the rule", () => {
+  test.each(invalidProd)("%s", (_d, mutate, expected) => {
+    const raw = stack("prod");
+    mutate(raw);
+    const message = problems(raw);
+    for (const re of expected) expect(message).toMatch(re);
+  });
+});
+
+test("every problem is reported at once, not just the first", () => {
+  const raw = stack("dev");
+  raw["postgres"].instances = 0;
+  raw["postgres"].storage.sizeGiB = -1;
+  raw["logging"].agent = "fluentd";
+  raw["typo"] = true;
+  const err = (() => {
+    try {
+      parseStackConfig(raw);
+    } catch (e) {
+      return e as ConfigError;
+    }
+    throw new Error("accepted");
+  })();
+  const paths = err.issues.map((i) => i.path);
+  expect(paths).toEqual(
+    expect.arrayContaining(["ducklake:postgres.instances", "ducklake:postgres.storage.sizeGiB", "ducklake:logging.agent", "ducklake:typo"]),
+  );
+});
