@@ -1,12 +1,20 @@
 /**
  * Amazon EBS gp3 limits, checked before anything is created.
  *
- * Source: Amazon EBS User Guide, "General Purpose SSD volumes" (gp3), as raised in September 2025:
- * https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html#gp3-ebs-volume-type
- * - size 1 GiB – 65,536 GiB (64 TiB)
- * - IOPS 3,000 – 80,000; at most 500 IOPS per GiB of volume size
- * - throughput 125 – 2,000 MiB/s; at most 0.25 MiB/s per provisioned IOPS
+ * Sources (checked against AWS's current text; the ceilings were raised in September 2025 from
+ * 16 TiB / 16,000 IOPS / 1,000 MiB/s):
+ * - Amazon EBS User Guide, "General Purpose SSD volumes", gp3:
+ *   https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html#gp3-ebs-volume-type
+ *   baseline 3,000 IOPS and 125 MiB/s; provisioned IOPS at most 500 per GiB of volume size;
+ *   provisioned throughput at most 0.25 MiB/s per provisioned IOPS.
+ * - Amazon EC2 API Reference, CreateVolume / ModifyVolume / EbsBlockDevice:
+ *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVolume.html
+ *   `Size` gp3: 1 - 65,536 GiB; `Iops` gp3: 3,000 - 80,000 IOPS; `Throughput` 125 - 2,000 MiB/s.
  * The seed guide requires SSD storage of at least 3,000 IOPS, which is also gp3's floor.
+ *
+ * Consequences worth knowing: 80,000 IOPS needs at least 160 GiB (500/GiB); 2,000 MiB/s needs at
+ * least 8,000 IOPS (0.25 MiB/s per IOPS) and so at least 16 GiB; and since IOPS is at least 3,000,
+ * a gp3 volume is at least 6 GiB.
  */
 import { z } from "zod";
 
@@ -31,19 +39,22 @@ export interface Gp3Violation {
 }
 
 /**
- * Checks the cross-field gp3 rules for one volume.
+ * Checks the cross-field gp3 rules for one volume (the single-field ranges are in the zod schemas
+ * below): throughput at most 0.25 MiB/s per provisioned IOPS, IOPS at most 500 per GiB of size.
+ * Source: Amazon EBS User Guide, gp3 (see the module comment).
  * @param volume `iops`, `throughputMiBps` and, when known, `sizeGiB` (a StorageClass has no size; pass the
  *   size of the volumes claimed from it).
  * @returns every broken rule (empty when the volume is valid).
  */
 export function gp3Violations(volume: { iops: number; throughputMiBps: number; sizeGiB?: number }): Gp3Violation[] {
   const out: Gp3Violation[] = [];
-  const maxThroughput = volume.iops * GP3_LIMITS.maxThroughputMiBpsPerIops;
+  // Throughput is set in whole MiB/s: 3,001 IOPS allow 750.25, so 750 is the largest settable value.
+  const maxThroughput = Math.floor(volume.iops * GP3_LIMITS.maxThroughputMiBpsPerIops);
   if (volume.throughputMiBps > maxThroughput) {
     out.push({
       field: "throughputMiBps",
       value: volume.throughputMiBps,
-      message: `throughput ${volume.throughputMiBps} MiB/s exceeds 0.25 MiB/s per provisioned IOPS (${volume.iops} IOPS allow at most ${maxThroughput} MiB/s)`,
+      message: `throughput ${volume.throughputMiBps} MiB/s exceeds 0.25 MiB/s per provisioned IOPS (${volume.iops} IOPS allow at most ${maxThroughput} MiB/s); raise iops to >= ${Math.ceil(volume.throughputMiBps / GP3_LIMITS.maxThroughputMiBpsPerIops)} or lower throughputMiBps`,
     });
   }
   if (volume.sizeGiB !== undefined) {
@@ -52,7 +63,7 @@ export function gp3Violations(volume: { iops: number; throughputMiBps: number; s
       out.push({
         field: "iops",
         value: volume.iops,
-        message: `${volume.iops} IOPS exceeds 500 IOPS per GiB (a ${volume.sizeGiB} GiB volume allows at most ${maxIops} IOPS)`,
+        message: `${volume.iops} IOPS exceeds 500 IOPS per GiB (a ${volume.sizeGiB} GiB volume allows at most ${maxIops} IOPS); use >= ${Math.ceil(volume.iops / GP3_LIMITS.maxIopsPerGiB)} GiB or fewer IOPS`,
       });
     }
   }

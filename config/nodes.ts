@@ -20,6 +20,9 @@ export const RootVolumeSchema = z
     kmsKeyId: z.string().min(1).optional(),
   })
   .superRefine((v, ctx) => {
+    if (v.kmsKeyId !== undefined && !v.encrypted) {
+      ctx.addIssue({ code: "custom", path: ["kmsKeyId"], message: "needs encrypted: true (a KMS key only applies to encrypted volumes)" });
+    }
     for (const violation of gp3Violations(v)) {
       ctx.addIssue({ code: "custom", path: [violation.field], message: violation.message, input: violation.value });
     }
@@ -27,8 +30,10 @@ export const RootVolumeSchema = z
 
 /** A Kubernetes taint in the EKS API spelling (effect NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE). */
 export const TaintSchema = z.strictObject({
-  key: z.string().min(1),
-  value: z.string().optional(),
+  /** Taint key, at most 63 characters (EKS API `Taint.key`). */
+  key: z.string().min(1).max(63, { message: "must be at most 63 characters (EKS taint key)" }),
+  /** Taint value, at most 63 characters (EKS API `Taint.value`); absent for a key-only taint. */
+  value: z.string().max(63, { message: "must be at most 63 characters (EKS taint value)" }).optional(),
   effect: z.enum(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
 });
 
@@ -37,8 +42,14 @@ export const NodesSchema = z
   .strictObject({
     /** EC2 instance types, e.g. `[m6i.2xlarge]` (8 vCPU, 32 GiB). */
     instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: "must be an EC2 instance type such as m6i.2xlarge" })).min(1),
-    /** EKS AMI type. Defaults to `AL2023_x86_64_STANDARD`. */
-    amiType: z.string().default("AL2023_x86_64_STANDARD"),
+    /**
+     * EKS AMI type: `AL2023_x86_64_STANDARD` or `AL2023_ARM_64_STANDARD` (match the instance types'
+     * architecture). Defaults to `AL2023_x86_64_STANDARD`. Only Amazon Linux 2023 is accepted: its root
+     * device is `/dev/xvda`, which the launch template's gp3 mapping must name (Bottlerocket keeps its
+     * data on a second volume, Windows boots from `/dev/sda1`, AL2 reached end of support in Nov 2025).
+     * Values: EKS API `Nodegroup.amiType`, https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html
+     */
+    amiType: z.enum(["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD"]).default("AL2023_x86_64_STANDARD"),
     /** Managed node group scaling: minSize <= desiredSize <= maxSize. */
     scaling: z
       .strictObject({ minSize: positiveInt, desiredSize: positiveInt, maxSize: positiveInt })

@@ -17,16 +17,33 @@ export const Gp3StorageClassSchema = z
     throughputMiBps: gp3ThroughputMiBps.default(125),
     /** Encrypt volumes. Defaults to true. */
     encrypted: z.boolean().default(true),
-    /** KMS key ID or ARN; the account's default EBS key when absent. */
-    kmsKeyId: z.string().min(1).optional(),
+    /**
+     * Full ARN of the KMS key that encrypts the volumes (the EBS CSI driver's `kmsKeyId` parameter takes
+     * the full ARN: https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/parameters.md);
+     * the account's default EBS key when absent. Needs `encrypted: true`.
+     */
+    kmsKeyId: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, { message: "must be the full ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)" })
+      .optional(),
     /** Filesystem of provisioned volumes. Defaults to `ext4`. */
     fsType: z.enum(["ext4", "xfs"]).default("ext4"),
     /** What happens to a volume when its claim is deleted. Defaults to `Retain` (a deleted claim never deletes data). */
     reclaimPolicy: z.enum(["Retain", "Delete"]).default("Retain"),
     /** EBS CSI driver add-on version (e.g. `v1.50.1-eksbuild.1`); EKS's default for the cluster version when absent. */
     csiDriverAddonVersion: z.string().min(1).optional(),
+    /**
+     * How the EBS CSI controller gets its IAM role: `irsa` (IAM roles for service accounts, needs the
+     * cluster's OIDC provider registered in IAM) or `pod-identity` (EKS Pod Identity, needs the
+     * `eks-pod-identity-agent` add-on). Defaults to `irsa`.
+     * Source: https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/install.md
+     */
+    csiDriverIdentity: z.enum(["irsa", "pod-identity"]).default("irsa"),
   })
   .superRefine((v, ctx) => {
+    if (v.kmsKeyId !== undefined && !v.encrypted) {
+      ctx.addIssue({ code: "custom", path: ["kmsKeyId"], message: "needs encrypted: true (a KMS key only applies to encrypted volumes)" });
+    }
     for (const violation of gp3Violations(v)) {
       ctx.addIssue({ code: "custom", path: [violation.field], message: violation.message, input: violation.value });
     }
