@@ -1,0 +1,41 @@
+/**
+ * Composition root: load and validate the stack's config (nothing is created when it is invalid),
+ * make the providers, then the components, then the stack outputs apps consume.
+ *
+ * dev  (`cluster.provider: kind`): the existing local cluster through a kubeconfig context.
+ * prod (`cluster.provider: eks`): the existing EKS cluster by name, plus its SSD node group and gp3 class.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import { loadConfig } from "./config/load";
+import { eksKubeconfig } from "./components/kubeconfig";
+
+const { config } = loadConfig();
+const project = pulumi.getProject();
+const stack = pulumi.getStack();
+
+// ---- providers ---------------------------------------------------------------------------------
+let k8sProvider: k8s.Provider;
+if (config.cluster.provider === "kind") {
+  k8sProvider = new k8s.Provider("k8s", { context: config.cluster.kubeContext });
+} else {
+  const eksConfig = config.cluster;
+  const awsProvider = new aws.Provider("aws", {
+    region: eksConfig.region as aws.Region,
+    defaultTags: { tags: { ...config.tags, "pulumi:project": project, "pulumi:stack": stack } },
+  });
+  const cluster = aws.eks.getClusterOutput({ name: eksConfig.name }, { provider: awsProvider });
+  const kubeconfig = pulumi
+    .all([cluster.endpoint, cluster.certificateAuthorities])
+    .apply(([endpoint, cas]) => eksKubeconfig({ name: eksConfig.name, endpoint, certificateAuthorityData: cas[0]?.data ?? "", region: eksConfig.region }));
+  k8sProvider = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
+}
+
+// ---- stack outputs -----------------------------------------------------------------------------
+/** Names of the PGMQ queues the bootstrap creates (dead-letter queues included). */
+export const queueNames = config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name]));
+/** StorageClass of the Postgres volumes. */
+export const storageClassName = config.storage.className;
+/** Kubernetes provider name, for programs that extend this stack. */
+export const kubernetesProviderUrn = k8sProvider.urn;

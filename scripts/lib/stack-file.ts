@@ -1,0 +1,49 @@
+/**
+ * Reads `Pulumi.<stack>.yaml` the way the Pulumi CLI hands it to a program: every key keeps its
+ * namespace (`ducklake:postgres`), objects and scalars become the JSON text Pulumi passes in
+ * `PULUMI_CONFIG`, and `secure:` values are secrets (the plan cannot decrypt them; it passes a
+ * placeholder marked secret, so nothing secret is ever printed).
+ */
+import * as fs from "fs";
+import { parse } from "yaml";
+
+/** A stack file's `config:` map, values as written, plus which keys are `secure:`. */
+export interface StackFileConfig {
+  readonly values: Record<string, unknown>;
+  readonly secureKeys: readonly string[];
+}
+
+/**
+ * Parses a stack file.
+ * @param file path of `Pulumi.<stack>.yaml`.
+ * @throws Error when the file is not YAML or its `config` is not a map.
+ */
+export function readStackFileConfig(file: string): StackFileConfig {
+  const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: unknown };
+  const config = doc.config ?? {};
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new Error(`${file}: "config" must be a map of key to value`);
+  }
+  const values: Record<string, unknown> = {};
+  const secureKeys: string[] = [];
+  for (const [k, v] of Object.entries(config as Record<string, unknown>)) {
+    const isSecure = v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in (v as object);
+    if (isSecure) {
+      secureKeys.push(k);
+      values[k] = "[secret]";
+    } else {
+      // Pulumi's `value:` wrapper for structured project-level config.
+      values[k] = v;
+    }
+  }
+  return { values, secureKeys };
+}
+
+/** The config map as the Pulumi runtime receives it: key to text (JSON for non-strings), and the secret keys. */
+export function stackConfigForRuntime(file: StackFileConfig): { config: Record<string, string>; secretKeys: string[] } {
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(file.values)) {
+    config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return { config, secretKeys: [...file.secureKeys] };
+}

@@ -1,0 +1,153 @@
+/**
+ * Offline plan: `npm run plan -- <stack> [--out DIR]`.
+ *
+ * Runs the real program (index.ts) under Pulumi's runtime mocks with the config of
+ * `Pulumi.<stack>.yaml` and writes what it would create to `plan/<stack>/`:
+ *   resources.json        type, name, parent and inputs of every resource (secrets as "[secret]", stable order)
+ *   values/<release>.yaml the values of each Helm release
+ *   postgresql.conf, bootstrap.sql, ...  the artifacts the components publish (components/artifacts.ts)
+ *   summary.txt           what is printed: resources by type, key settings, warnings
+ * Two plans of the same input are byte-identical, so `diff -r` of two plans is a review tool.
+ * Exits 1 with the loader's message when the config is invalid (nothing is planned).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "node:util";
+import * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
+import { parseStackConfig } from "../config/load";
+import { ConfigError } from "../config/issues";
+import { CONFIG_NAMESPACE } from "../config/schema";
+import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
+import { readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
+
+const ROOT = path.resolve(__dirname, "..");
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+
+/** Parent of a recorded resource as `type::name` (from its URN), or null at the stack's root. */
+function parentOf(r: RecordedResource): string | null {
+  if (!r.parentUrn) return null;
+  const parts = r.parentUrn.split("::");
+  const name = parts[parts.length - 1];
+  const types = parts[parts.length - 2].split("$");
+  return `${types[types.length - 1]}::${name}`;
+}
+
+async function resolveInput(value: pulumi.Input<string>): Promise<string> {
+  return new Promise((resolve) => {
+    pulumi.output(value).apply((v) => {
+      resolve(v);
+      return v;
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  const stack = positionals[0];
+  if (values.help || !stack) {
+    const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
+    console.log(`usage: npm run plan -- <stack> [--out DIR]\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`);
+    return values.help ? 0 : 2;
+  }
+  const stackFile = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(stackFile)) {
+    console.error(`no Pulumi.${stack}.yaml in ${ROOT}: create it (copy Pulumi.dev.yaml) to plan a new stack`);
+    return 2;
+  }
+  const outDir = path.resolve(values.out ?? path.join(ROOT, "plan", stack));
+
+  // 1. Validate first, so an invalid config prints the loader's message and plans nothing.
+  const fileConfig = readStackFileConfig(stackFile);
+  const ducklake: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fileConfig.values)) {
+    if (k.startsWith(`${CONFIG_NAMESPACE}:`)) ducklake[k.slice(CONFIG_NAMESPACE.length + 1)] = v;
+  }
+  let warnings: readonly string[];
+  try {
+    warnings = parseStackConfig(ducklake, stack).warnings;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+
+  // 2. Run the real program under the recording mocks.
+  const runtimeConfig = stackConfigForRuntime(fileConfig);
+  const recorder = installRecordingMocks({ stack, config: runtimeConfig.config, secretKeys: runtimeConfig.secretKeys });
+  // Keep the program's own warnings (pulumi.log.warn) off the summary: they are the loader's, printed below.
+  const program = (await import("../index")) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(program)) {
+    if (pulumi.Output.isInstance(v)) {
+      outputs[k] = await new Promise((resolve) => (v as pulumi.Output<unknown>).apply((x) => { resolve(x); return x; }));
+    }
+  }
+  await settle(recorder);
+  const { publishedArtifacts } = await import("../components/artifacts");
+
+  // 3. Write the plan.
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(outDir, "values"), { recursive: true });
+  const resources = [...recorder.resources]
+    .map((r) => ({ type: r.type, name: r.name, parent: parentOf(r), inputs: sortKeys(redactSecrets(r.inputs)) }))
+    .sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type)));
+  fs.writeFileSync(path.join(outDir, "resources.json"), JSON.stringify(resources, null, 2) + "\n");
+  for (const r of resources.filter((x) => x.type === HELM_RELEASE)) {
+    const inputs = r.inputs as { name?: string; chart?: string; version?: string; values?: unknown };
+    const release = inputs.name ?? r.name;
+    const header = `# Helm release ${release}: chart ${inputs.chart ?? "?"} ${inputs.version ?? ""}\n`;
+    fs.writeFileSync(path.join(outDir, "values", `${release}.yaml`), header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0 }));
+  }
+  for (const [rel, content] of [...publishedArtifacts().entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const file = path.join(outDir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, await resolveInput(content));
+  }
+  fs.writeFileSync(path.join(outDir, "outputs.json"), JSON.stringify(sortKeys(redactSecrets(outputs)), null, 2) + "\n");
+
+  // 4. Summary.
+  const byType = new Map<string, number>();
+  for (const r of resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+  const lines = [`plan for stack ${stack}: ${resources.length} resources`];
+  for (const [type, n] of [...byType.entries()].sort()) lines.push(`  ${String(n).padStart(3)}  ${type}`);
+  const keySettings = keySettingsOf(ducklake, outDir);
+  if (keySettings.length > 0) lines.push("key settings:", ...keySettings.map((l) => `  ${l}`));
+  if (warnings.length > 0) lines.push("warnings:", ...warnings.map((w) => `  - ${w}`));
+  lines.push(`written to ${path.relative(process.cwd(), outDir) || "."}/`);
+  const summary = lines.join("\n") + "\n";
+  fs.writeFileSync(path.join(outDir, "summary.txt"), summary.replace(/^written to .*\n/m, ""));
+  process.stdout.write(summary);
+  return 0;
+}
+
+/** A few settings reviewers look for first, from the config and the rendered postgresql.conf. */
+function keySettingsOf(ducklake: Record<string, unknown>, outDir: string): string[] {
+  const pg = ducklake["postgres"] as { majorVersion?: number; instances?: number; resources?: { memory?: string; cpu?: string } } | undefined;
+  const out: string[] = [];
+  if (pg) out.push(`postgres ${pg.majorVersion ?? 17}, ${pg.instances} instance(s), ${pg.resources?.memory} / ${pg.resources?.cpu} CPU per instance`);
+  const conf = path.join(outDir, "postgresql.conf");
+  if (fs.existsSync(conf)) {
+    const text = fs.readFileSync(conf, "utf8");
+    for (const name of ["shared_buffers", "max_connections", "work_mem", "synchronous_commit", "max_wal_size", "pg_partman_bgw.interval"]) {
+      const m = new RegExp(`^${name.replace(".", "\\.")}\\s*=\\s*(\\S+)`, "m").exec(text);
+      if (m) out.push(`${name} = ${m[1]}`);
+    }
+    for (const line of text.split("\n").filter((l) => /^# (durability|memory budget)/i.test(l))) out.push(line.replace(/^# /, ""));
+  }
+  return out;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
