@@ -61,8 +61,14 @@ export const PostgresSchema = z.strictObject({
     .default(17),
   /** Postgres instances: 1 primary plus replicas. dev 1, prod 3. */
   instances: z.number().int({ message: "must be an integer" }).min(1, { message: "must be >= 1" }).max(9, { message: "must be <= 9" }),
-  /** Full image reference (`repo:tag` or digest) carrying pgmq and pg_partman; the default is derived from `majorVersion`. */
+  /** Full image reference (`repo:tag` or digest) carrying pgmq and pg_partman; the default is derived from `majorVersion` (see docs/postgres-cluster.md "Image"). */
   image: z.string().min(1).optional(),
+  /**
+   * UID (and GID) of the `postgres` user inside the image: CloudNativePG's `postgresUID`/`postgresGID`.
+   * Defaults to 999 for the default image (built on the Docker official postgres image) and to 26 for any
+   * other image (CloudNativePG's images and images/postgres/Dockerfile).
+   */
+  imageUserId: positiveInt.optional(),
   /** Pod resources; request = limit, so the memory budget the tuning engine checks is what the pod gets. */
   resources: z.strictObject({
     /** Memory request and limit, e.g. `4Gi`. */
@@ -85,6 +91,8 @@ export const PostgresSchema = z.strictObject({
   appUser: pgIdentifier.default("lineage_app"),
   /** Namespaces whose pods may reach Postgres (NetworkPolicy). Defaults to `[default]`. */
   appNamespaces: z.array(dnsLabel).min(1).default(["default"]),
+  /** Namespaces whose pods may scrape the Postgres metrics port 9187 and PgBouncer's 9127 (NetworkPolicy). Defaults to `[monitoring]`. */
+  metricsNamespaces: z.array(dnsLabel).min(1).default(["monitoring"]),
   /** Allow two instances on one node (no required anti-affinity); only for single-node test clusters. Defaults to false. */
   allowColocatedInstances: z.boolean().default(false),
   /** PgBouncer pooler. Defaults to disabled. */
