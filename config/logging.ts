@@ -2,7 +2,7 @@
  * `ducklake:logging`: Loki (single binary) and the log agent that ships pod logs to it.
  */
 import { z } from "zod";
-import { dnsLabel, positiveInt } from "./common";
+import { dnsLabel, kubeCpu, kubeMemory, nonNegativeInt, positiveInt } from "./common";
 
 /** Loki's storage: a PVC (chunks on the filesystem), or an S3 bucket the stack creates (EKS only). */
 export const LokiStorageSchema = z.discriminatedUnion("type", [
@@ -32,6 +32,32 @@ export const LoggingSchema = z.strictObject({
     retentionHours: positiveInt,
     /** Where Loki stores chunks. */
     storage: LokiStorageSchema,
+    /**
+     * Requests (= limits) of the single Loki pod. Defaults to memory `1Gi`, cpu `500m`: a small
+     * single-binary Loki for a few GB of logs a day (Loki's monolithic mode targets "up to a few tens
+     * of GB/day": https://grafana.com/docs/loki/latest/get-started/deployment-modes/).
+     */
+    resources: z
+      .strictObject({
+        /** Memory request and limit, a Kubernetes quantity. Defaults to `1Gi`. */
+        memory: kubeMemory.default("1Gi"),
+        /** CPU request, a Kubernetes quantity (no CPU limit is set). Defaults to `500m`. */
+        cpu: kubeCpu.default("500m"),
+      })
+      .default({ memory: "1Gi", cpu: "500m" }),
+    /**
+     * Memcached caches of the Loki chart (`chunksCache`, `resultsCache`), memory in MiB, 0 = disabled.
+     * Absent: disabled for `pvc` storage (chunks are already on a local disk) and small for `s3`
+     * (chunks 512 MiB, results 128 MiB) instead of the chart's 8192 MiB / 1024 MiB defaults.
+     */
+    caches: z
+      .strictObject({
+        /** Memory of the chunks cache in MiB (`chunksCache.allocatedMemory`); 0 disables it. */
+        chunksCacheMiB: nonNegativeInt,
+        /** Memory of the query results cache in MiB (`resultsCache.allocatedMemory`); 0 disables it. */
+        resultsCacheMiB: nonNegativeInt,
+      })
+      .optional(),
   }),
   /** Optional Grafana with Loki as a data source. Defaults to disabled. */
   grafana: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),

@@ -1,0 +1,72 @@
+/**
+ * The S3 side of Loki on EKS: the bucket's name prefix, the IRSA trust policy of Loki's role and the
+ * role's bucket permissions. Pure JSON builders; the Logging component creates the resources.
+ *
+ * IRSA: https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html (the
+ * trust policy pins the OIDC provider, the `sub` = `system:serviceaccount:<ns>:<sa>` and the `aud` =
+ * `sts.amazonaws.com`). Loki's S3 permissions: https://grafana.com/docs/loki/latest/configure/storage/
+ * (ListBucket, PutObject, GetObject, DeleteObject).
+ */
+
+/** Longest `bucketPrefix` AWS accepts (S3 adds a 26-character unique suffix to a 63-character name). */
+export const MAX_BUCKET_PREFIX_LENGTH = 37;
+
+/**
+ * Name prefix of the bucket when the config names none: `<project>-<stack>-loki-`, lowercased, with
+ * characters S3 refuses replaced by `-`, cut to 37 characters.
+ * @param project Pulumi project name.
+ * @param stack Pulumi stack name.
+ */
+export function lokiBucketPrefix(project: string, stack: string): string {
+  const clean = (s: string): string => s.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+  const prefix = `${clean(project)}-${clean(stack)}-loki-`.replace(/^-+/, "");
+  return prefix.length <= MAX_BUCKET_PREFIX_LENGTH ? prefix : `${prefix.slice(0, MAX_BUCKET_PREFIX_LENGTH - 1).replace(/-+$/, "")}-`;
+}
+
+/**
+ * Trust policy letting exactly one service account assume the role through the cluster's OIDC provider.
+ * @param oidcProviderArn `arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>`.
+ * @param oidcIssuerUrl the cluster's issuer, with or without `https://`.
+ * @param namespace namespace of the service account.
+ * @param serviceAccount service account name.
+ * @returns the policy document as JSON text.
+ */
+export function lokiIrsaTrustPolicy(oidcProviderArn: string, oidcIssuerUrl: string, namespace: string, serviceAccount: string): string {
+  const issuer = oidcIssuerUrl.replace(/^https:\/\//, "");
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Federated: oidcProviderArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+          StringEquals: {
+            [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
+            [`${issuer}:aud`]: "sts.amazonaws.com",
+          },
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * Permissions of Loki's role on its bucket and nothing else.
+ * @param bucketArn `arn:aws:s3:::<bucket>`.
+ * @returns the policy document as JSON text.
+ */
+export function lokiBucketAccessPolicy(bucketArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ListBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn] },
+      {
+        Sid: "ReadWriteObjects",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+        Resource: [`${bucketArn}/*`],
+      },
+    ],
+  });
+}
