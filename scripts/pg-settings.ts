@@ -18,38 +18,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+import type { PgSettingFact, PgSettingsFile } from "../components/postgres/tuning-facts";
 import { findPostgresBinaries, libraryAvailable, PostgresBinaries, startLocalPostgres } from "./lib/local-postgres";
-
-/** One row of `pg_settings`, as stored in the generated JSON. */
-export interface PgSettingFact {
-  /** `bool`, `enum`, `integer`, `real` or `string`. */
-  vartype: "bool" | "enum" | "integer" | "real" | "string";
-  /** Implicit unit of a numeric setting (`8kB`, `kB`, `MB`, `ms`, `s`, `min`), or null. */
-  unit: string | null;
-  /** Minimum of a numeric setting, in `unit`, as text; null otherwise. */
-  min_val: string | null;
-  /** Maximum of a numeric setting, in `unit`, as text; null otherwise. */
-  max_val: string | null;
-  /** Allowed values of an enum setting; null otherwise. */
-  enumvals: string[] | null;
-  /** When a change takes effect: `postmaster` (restart), `sighup` (reload), `user`, ... */
-  context: string;
-  /** The compiled-in default, in `unit`. */
-  boot_val: string | null;
-}
-
-/** The generated file for one major. */
-export interface PgSettingsFile {
-  major: number;
-  /** Server version the facts were read from, e.g. `17.10`. */
-  version: string;
-  /** How the binaries were found (`debian`, `embedded`, `bin-dir`, `path`). */
-  source: string;
-  /** Libraries preloaded while reading, whose custom settings are therefore included. */
-  preloaded: string[];
-  /** Facts by setting name, sorted. */
-  settings: Record<string, PgSettingFact>;
-}
 
 /** Directory of the generated files. */
 export const PG_SETTINGS_DIR = path.resolve(__dirname, "..", "components", "postgres", "pg-settings");

@@ -1,0 +1,483 @@
+/**
+ * The PostgreSQL tuning engine: from a stack's tuning profile (`ducklake:postgres.tuning`) and the pod's
+ * resources, the full postgresql.conf of a queue workload, validated against the target major's real
+ * setting facts (`./tuning-facts.ts`), with its memory budget and durability summary.
+ *
+ * Pure (no Pulumi): the PostgresCluster component, the offline plan, the config validator and the
+ * integration tests all call `computeTuning`. Formulas and sources: docs/tuning.md.
+ */
+import type { StackConfig } from "../../config/schema";
+import type { TuningConfig, GucValue } from "../../config/postgres";
+import type { SemanticIssue, SemanticResult } from "../../config/validators";
+import { formatKubeMemory, formatPgMemory, parseKubeMemoryBytes } from "../../config/units";
+import { factsFor, isMemorySetting, MajorFacts, ParsedValue, parseSettingValue, PgSettingFact, SettingValueError, showNumeric, suggestSetting, unitInfo } from "./tuning-facts";
+
+/** Where a setting's value comes from: the seed guide, computed by this engine, or the stack's override. */
+export type SettingOrigin = "seed" | "derived" | "override";
+
+/** What `computeTuning` needs. */
+export interface TuningInput {
+  /** PostgreSQL major, 15–18: settings are validated against that version's facts. */
+  majorVersion: number;
+  /** The stack's tuning profile (`ducklake:postgres.tuning`). */
+  tuning: TuningConfig;
+  /** Pod resources as Kubernetes quantities (`4Gi`, `2`); request = limit. */
+  resources: { memory: string; cpu: string };
+  /** Database pg_partman's background worker maintains (`pg_partman_bgw.dbname`). */
+  database: string;
+  /** Role pg_partman's background worker runs as (`pg_partman_bgw.role`): the owner of the partitioned tables. */
+  ownerRole: string;
+}
+
+/** One postgresql.conf line. */
+export interface Setting {
+  /** Setting name as PostgreSQL spells it. */
+  name: string;
+  /** As written in postgresql.conf and as `current_setting(name)` prints it, e.g. `1GB`, `0.05`, `on`. */
+  value: string;
+  /** Where the value comes from. */
+  origin: SettingOrigin;
+  /** Why, when not obvious: the rule or source of a derived value, the seed value an override replaces. */
+  note?: string;
+}
+
+/**
+ * The memory budget, in bytes. Formula (docs/tuning.md "Memory budget"):
+ * fixed = shared_buffers + wal_buffers (shared memory allocated at start);
+ * worst case = fixed + max_connections x work_mem + autovacuum_max_workers x autovacuum_work_mem
+ *   + maintenance_work_mem.
+ */
+export interface MemoryBudget {
+  /** `shared_buffers` in bytes. */
+  sharedBuffersBytes: number;
+  /** `wal_buffers` in bytes (resolved: -1 is shared_buffers/32, at least 64kB, at most one WAL segment of 16MB). */
+  walBuffersBytes: number;
+  /** shared_buffers + wal_buffers. */
+  fixedBytes: number;
+  /** `max_connections`. */
+  maxConnections: number;
+  /** `work_mem` in bytes. */
+  workMemBytes: number;
+  /** max_connections x work_mem. */
+  connectionsBytes: number;
+  /** `autovacuum_max_workers`. */
+  autovacuumWorkers: number;
+  /** `autovacuum_work_mem` in bytes (resolved: -1 is maintenance_work_mem). */
+  autovacuumWorkMemBytes: number;
+  /** autovacuum_max_workers x autovacuum_work_mem. */
+  autovacuumBytes: number;
+  /** `maintenance_work_mem` in bytes (one manual maintenance operation at a time). */
+  maintenanceBytes: number;
+  /** fixed + connections + autovacuum + maintenance. */
+  worstCaseBytes: number;
+  /** Pod memory limit in bytes. */
+  limitBytes: number;
+  /** Pod memory request in bytes (= limit in this project). */
+  requestBytes: number;
+}
+
+/** The engine's result. */
+export interface TuningResult {
+  /** Every setting this project sets, sorted by name (including shared_preload_libraries). */
+  settings: readonly Setting[];
+  /** `spec.postgresql.parameters` of the CloudNativePG Cluster: every setting minus the ones CNPG fixes itself (`CNPG_FIXED_PARAMETERS`). */
+  parameters: Record<string, string>;
+  /** `spec.postgresql.shared_preload_libraries`: `["pg_partman_bgw", "pg_stat_statements"]`. */
+  sharedPreloadLibraries: string[];
+  /** The memory budget. */
+  budget: MemoryBudget;
+  /** synchronous_commit, the window of acknowledged commits a crash can lose, and a readable summary. */
+  durability: { synchronous_commit: string; lossWindowMs: number; summary: string };
+  /** Warnings, each with its numbers. */
+  warnings: string[];
+}
+
+/** One problem found by `computeTuning`. */
+export interface TuningProblem {
+  /** Key path relative to `ducklake:postgres`, e.g. `["tuning", "seed", "shared_buffers"]`. */
+  readonly path: readonly string[];
+  /** The setting concerned. */
+  readonly setting: string;
+  /** The offending value, when there is one. */
+  readonly value?: GucValue;
+  /** What is wrong, with the allowed range. */
+  readonly message: string;
+}
+
+/** Thrown by `computeTuning`; `problems` lists every problem found, not just the first. */
+export class TuningError extends Error {
+  constructor(public readonly problems: readonly TuningProblem[]) {
+    super(`invalid PostgreSQL tuning (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p.path.join(".")}: ${p.message}`).join("\n")}`);
+    this.name = "TuningError";
+  }
+}
+
+/**
+ * Parameters CloudNativePG sets itself and refuses in `spec.postgresql.parameters` (its
+ * `FixedConfigurationParameters`, fixed and blocked), so this engine never passes them there.
+ * Source: https://cloudnative-pg.io/documentation/current/postgresql_conf/ ("Fixed parameters") and
+ * cloudnative-pg `pkg/postgres/configuration.go` (`FixedConfigurationParameters`).
+ * `shared_preload_libraries` is among them: it goes in `spec.postgresql.shared_preload_libraries`.
+ */
+export const CNPG_FIXED_PARAMETERS: readonly string[] = [
+  "allow_system_table_mods", "archive_cleanup_command", "archive_command", "archive_mode", "bonjour", "bonjour_name",
+  "cluster_name", "config_file", "data_directory", "data_sync_retry", "event_source", "external_pid_file", "hba_file",
+  "hot_standby", "ident_file", "jit_provider", "listen_addresses", "log_destination", "log_directory", "log_file_mode",
+  "log_filename", "log_rotation_age", "log_rotation_size", "log_truncate_on_rotation", "logging_collector",
+  "pg_failover_slots.primary_dsn", "pg_failover_slots.standby_slot_names", "port", "primary_conninfo", "primary_slot_name",
+  "promote_trigger_file", "recovery_end_command", "recovery_min_apply_delay", "recovery_target", "recovery_target_action",
+  "recovery_target_inclusive", "recovery_target_lsn", "recovery_target_name", "recovery_target_time",
+  "recovery_target_timeline", "recovery_target_xid", "restart_after_crash", "restore_command", "shared_preload_libraries",
+  "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_file", "ssl_dh_params_file", "ssl_key_file", "ssl_passphrase_command",
+  "ssl_passphrase_command_supports_reload", "ssl_prefer_server_ciphers", "stats_temp_directory", "synchronized_standby_slots",
+  "synchronous_standby_names", "syslog_facility", "syslog_ident", "syslog_sequence_numbers", "syslog_split_messages",
+  "temp_tablespaces", "unix_socket_directories", "unix_socket_group", "unix_socket_permissions",
+];
+
+/** Libraries preloaded on every stack. Source: seed guide (`shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'`). */
+export const SHARED_PRELOAD_LIBRARIES: readonly string[] = ["pg_partman_bgw", "pg_stat_statements"];
+
+/**
+ * Settings only the engine sets (from other keys); a seed or override naming one is an error that
+ * says which key to change instead.
+ */
+export const ENGINE_OWNED: Readonly<Record<string, string>> = {
+  shared_preload_libraries: "fixed by the seed guide to pg_partman_bgw,pg_stat_statements (CloudNativePG takes it in its own field)",
+  "pg_partman_bgw.dbname": "derived from ducklake:postgres.database",
+  "pg_partman_bgw.role": "derived from ducklake:postgres.ownerRole",
+  huge_pages: "derived from ducklake:postgres.tuning.hugePages",
+};
+
+/**
+ * Settings a queue workload needs that the seed guide leaves out, with their reasons. Overridable.
+ * - idle_in_transaction_session_timeout: an idle open transaction holds back the xmin horizon, so
+ *   vacuum cannot remove the dead rows of deleted/archived messages and the queue tables bloat
+ *   (https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-IDLE-IN-TRANSACTION-SESSION-TIMEOUT).
+ * - track_io_timing: I/O time in pg_stat_statements and EXPLAIN (BUFFERS), to tell disk waits from CPU
+ *   (https://www.postgresql.org/docs/current/runtime-config-statistics.html#GUC-TRACK-IO-TIMING).
+ * - wal_writer_delay: PostgreSQL's default, written out because the synchronous_commit=off loss window
+ *   is 3 x wal_writer_delay (https://www.postgresql.org/docs/current/wal-async-commit.html).
+ */
+export const QUEUE_DEFAULTS: Readonly<Record<string, { value: string; note: string }>> = {
+  idle_in_transaction_session_timeout: { value: "1min", note: "an idle transaction holds back vacuum of consumed messages (PostgreSQL docs, runtime-config-client)" },
+  track_io_timing: { value: "on", note: "I/O time in pg_stat_statements (PostgreSQL docs, runtime-config-statistics)" },
+  wal_writer_delay: { value: "200ms", note: "PostgreSQL's default, explicit: the synchronous_commit=off loss window is 3 x this (PostgreSQL docs, wal-async-commit)" },
+};
+
+/** Bytes printed in MiB with one decimal, e.g. `4096.0 MiB`. */
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+interface Candidate {
+  name: string;
+  raw: GucValue;
+  origin: SettingOrigin;
+  path: string[];
+  note?: string;
+}
+
+/**
+ * Computes the full tuning of one stack.
+ * @throws TuningError listing every problem: unknown settings (with the closest known name), values
+ *   outside a setting's range or enum for `majorVersion`, wrong units, settings CloudNativePG fixes,
+ *   settings the engine owns, shared_buffers not below the memory request, fixed memory above the limit.
+ */
+export function computeTuning(input: TuningInput): TuningResult {
+  const problems: TuningProblem[] = [];
+  let facts: MajorFacts;
+  try {
+    facts = factsFor(input.majorVersion);
+  } catch (err) {
+    throw new TuningError([{ path: ["majorVersion"], setting: "majorVersion", value: input.majorVersion, message: (err as Error).message }]);
+  }
+  let limitBytes = 0;
+  try {
+    limitBytes = parseKubeMemoryBytes(input.resources.memory);
+  } catch (err) {
+    problems.push({ path: ["resources", "memory"], setting: "memory", value: input.resources.memory, message: (err as Error).message });
+  }
+  const requestBytes = limitBytes; // request = limit (config/postgres.ts `resources`)
+
+  // Candidates in precedence order: derived < seed < override.
+  const candidates = new Map<string, Candidate>();
+  candidates.set("shared_preload_libraries", { name: "shared_preload_libraries", raw: SHARED_PRELOAD_LIBRARIES.join(","), origin: "seed", path: [], note: "seed guide" });
+  candidates.set("pg_partman_bgw.dbname", { name: "pg_partman_bgw.dbname", raw: input.database, origin: "derived", path: ["database"], note: "ducklake:postgres.database" });
+  candidates.set("pg_partman_bgw.role", { name: "pg_partman_bgw.role", raw: input.ownerRole, origin: "derived", path: ["ownerRole"], note: "ducklake:postgres.ownerRole, owner of the partitioned queue tables" });
+  candidates.set("huge_pages", {
+    name: "huge_pages",
+    raw: input.tuning.hugePages ? "on" : "off",
+    origin: "derived",
+    path: ["tuning", "hugePages"],
+    note: input.tuning.hugePages ? "tuning.hugePages: the pod requests hugepages-2Mi" : "tuning.hugePages is false: no hugepages-2Mi on the pod, so never try them",
+  });
+  for (const [name, d] of Object.entries(QUEUE_DEFAULTS)) candidates.set(name, { name, raw: d.value, origin: "derived", path: [], note: d.note });
+
+  const userEntries: Array<[Record<string, GucValue>, "seed" | "override", string]> = [
+    [input.tuning.seed, "seed", "seed"],
+    [input.tuning.overrides ?? {}, "override", "overrides"],
+  ];
+  for (const [map, origin, key] of userEntries) {
+    for (const [name, raw] of Object.entries(map)) {
+      const path = ["tuning", key, name];
+      if (ENGINE_OWNED[name] !== undefined) {
+        problems.push({ path, setting: name, value: raw, message: `${name} is not set here: ${ENGINE_OWNED[name]}` });
+        continue;
+      }
+      if (CNPG_FIXED_PARAMETERS.includes(name)) {
+        problems.push({ path, setting: name, value: raw, message: `${name} is fixed by CloudNativePG and cannot be set (https://cloudnative-pg.io/documentation/current/postgresql_conf/)` });
+        continue;
+      }
+      const prior = candidates.get(name);
+      const note = origin === "override" && prior !== undefined ? `replaces ${prior.origin} value ${String(prior.raw)}` : undefined;
+      candidates.set(name, { name, raw, origin, path, ...(note !== undefined ? { note } : {}) });
+    }
+  }
+  // Derived from other settings, unless given: maintenance_io_concurrency follows effective_io_concurrency
+  // (both count concurrent I/O requests the storage serves; SSD: the same figure).
+  const eio = candidates.get("effective_io_concurrency");
+  if (eio !== undefined && !candidates.has("maintenance_io_concurrency")) {
+    candidates.set("maintenance_io_concurrency", { name: "maintenance_io_concurrency", raw: eio.raw, origin: "derived", path: eio.path, note: "= effective_io_concurrency (same SSD)" });
+  }
+
+  const parsed = new Map<string, ParsedValue>();
+  const settings: Setting[] = [];
+  for (const c of [...candidates.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const fact = facts.settings[c.name];
+    if (fact === undefined) {
+      const hint = suggestSetting(facts, c.name);
+      const custom = c.name.includes(".") && hint === undefined ? ` (custom settings need their library preloaded: ${SHARED_PRELOAD_LIBRARIES.join(", ")})` : "";
+      problems.push({
+        path: c.path,
+        setting: c.name,
+        value: c.raw,
+        message: `unknown setting "${c.name}" for PostgreSQL ${facts.major}${hint !== undefined ? ` (did you mean ${hint}?)` : custom}`,
+      });
+      continue;
+    }
+    try {
+      const p = parseSettingValue(c.name, fact, c.raw, { memoryLimitBytes: limitBytes > 0 ? limitBytes : undefined });
+      parsed.set(c.name, p);
+      let note = c.note;
+      if (p.percent !== undefined) note = `${p.percent}% of the ${input.resources.memory} memory limit${note !== undefined ? `; ${note}` : ""}`;
+      settings.push({ name: c.name, value: p.text, origin: c.origin, ...(note !== undefined ? { note } : {}) });
+    } catch (err) {
+      if (!(err instanceof SettingValueError)) throw err;
+      problems.push({ path: c.path, setting: c.name, value: c.raw, message: `${err.message} (PostgreSQL ${facts.major})` });
+    }
+  }
+
+  const pathOf = (name: string) => candidates.get(name)?.path ?? ["tuning", "seed", name];
+  const budget = memoryBudget(facts, parsed, limitBytes, requestBytes);
+  if (limitBytes > 0) {
+    if (budget.sharedBuffersBytes >= budget.requestBytes) {
+      problems.push({
+        path: pathOf("shared_buffers"),
+        setting: "shared_buffers",
+        value: candidates.get("shared_buffers")?.raw,
+        message: `shared_buffers (${mib(budget.sharedBuffersBytes)}) must be below the pod memory request ${input.resources.memory} (${mib(budget.requestBytes)}): CloudNativePG's webhook rejects a larger value and the server needs memory beyond it`,
+      });
+    } else if (budget.fixedBytes > budget.limitBytes) {
+      problems.push({
+        path: pathOf("wal_buffers"),
+        setting: "wal_buffers",
+        value: candidates.get("wal_buffers")?.raw,
+        message: `fixed memory shared_buffers + wal_buffers = ${mib(budget.fixedBytes)} exceeds the pod memory limit ${input.resources.memory} (${mib(budget.limitBytes)})`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new TuningError(problems);
+
+  const warnings: string[] = [];
+  if (budget.worstCaseBytes > budget.limitBytes) {
+    warnings.push(
+      `PostgreSQL worst-case memory ${mib(budget.worstCaseBytes)} exceeds the pod memory limit ${input.resources.memory} (${mib(budget.limitBytes)}): ` +
+        `shared_buffers ${mib(budget.sharedBuffersBytes)} + wal_buffers ${mib(budget.walBuffersBytes)} + max_connections ${budget.maxConnections} x work_mem ${mib(budget.workMemBytes)} ` +
+        `+ autovacuum_max_workers ${budget.autovacuumWorkers} x autovacuum_work_mem ${mib(budget.autovacuumWorkMemBytes)} + maintenance_work_mem ${mib(budget.maintenanceBytes)}; ` +
+        `the kernel OOM-kills the pod if every connection sorts at once; lower work_mem or max_connections, or raise the memory (>= ${formatKubeMemory(Math.ceil(budget.worstCaseBytes / 2 ** 30) * 2 ** 30)})`,
+    );
+  }
+  const ecs = parsed.get("effective_cache_size")?.bytes;
+  if (ecs !== undefined && limitBytes > 0 && ecs > limitBytes) {
+    warnings.push(`effective_cache_size ${mib(ecs)} is above the pod memory limit ${input.resources.memory} (${mib(limitBytes)}): the page cache a pod can use is bounded by its cgroup limit, so the planner over-estimates cached data`);
+  }
+  const durability = durabilityOf(facts, parsed);
+  if (durability.lossWindowMs > 0) warnings.push(durability.summary);
+
+  const parameters: Record<string, string> = {};
+  for (const s of settings) if (!CNPG_FIXED_PARAMETERS.includes(s.name)) parameters[s.name] = s.value;
+  return { settings, parameters, sharedPreloadLibraries: [...SHARED_PRELOAD_LIBRARIES], budget, durability, warnings };
+}
+
+/** A memory setting in bytes: the parsed value, else the server's default for that major. */
+function bytesOf(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, name: string): number {
+  const p = parsed.get(name);
+  const fact = facts.settings[name] as PgSettingFact;
+  const units = p?.units ?? Number(fact.boot_val);
+  const size = unitInfo(fact.unit)?.size ?? 1;
+  return units * size;
+}
+
+function countOf(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, name: string): number {
+  return parsed.get(name)?.units ?? Number((facts.settings[name] as PgSettingFact).boot_val);
+}
+
+/**
+ * The memory budget (see `MemoryBudget`); settings not set take the server's default for the major.
+ * -1 sentinels resolve as PostgreSQL documents: autovacuum_work_mem -1 = maintenance_work_mem
+ * (runtime-config-resource.html#GUC-AUTOVACUUM-WORK-MEM); wal_buffers -1 = shared_buffers/32, at
+ * least 64kB, at most one WAL segment (16MB) (runtime-config-wal.html#GUC-WAL-BUFFERS).
+ */
+export function memoryBudget(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, limitBytes: number, requestBytes: number): MemoryBudget {
+  const sharedBuffersBytes = bytesOf(facts, parsed, "shared_buffers");
+  let walBuffersBytes = bytesOf(facts, parsed, "wal_buffers");
+  if (walBuffersBytes < 0) walBuffersBytes = Math.min(Math.max(sharedBuffersBytes / 32, 64 * 1024), 16 * 2 ** 20);
+  const maintenanceBytes = bytesOf(facts, parsed, "maintenance_work_mem");
+  let autovacuumWorkMemBytes = bytesOf(facts, parsed, "autovacuum_work_mem");
+  if (autovacuumWorkMemBytes < 0) autovacuumWorkMemBytes = maintenanceBytes;
+  const workMemBytes = bytesOf(facts, parsed, "work_mem");
+  const maxConnections = countOf(facts, parsed, "max_connections");
+  const autovacuumWorkers = countOf(facts, parsed, "autovacuum_max_workers");
+  const fixedBytes = sharedBuffersBytes + walBuffersBytes;
+  const connectionsBytes = maxConnections * workMemBytes;
+  const autovacuumBytes = autovacuumWorkers * autovacuumWorkMemBytes;
+  return {
+    sharedBuffersBytes,
+    walBuffersBytes,
+    fixedBytes,
+    maxConnections,
+    workMemBytes,
+    connectionsBytes,
+    autovacuumWorkers,
+    autovacuumWorkMemBytes,
+    autovacuumBytes,
+    maintenanceBytes,
+    worstCaseBytes: fixedBytes + connectionsBytes + autovacuumBytes + maintenanceBytes,
+    limitBytes,
+    requestBytes,
+  };
+}
+
+/**
+ * Durability of acknowledged commits. With `synchronous_commit = off` a commit is acknowledged before
+ * its WAL is flushed; the WAL writer flushes within 3 x wal_writer_delay, so a crash can lose the
+ * commits of that window (https://www.postgresql.org/docs/current/wal-async-commit.html: "the maximum
+ * delay is three times wal_writer_delay"). The database stays consistent; acknowledged messages are lost.
+ */
+export function durabilityOf(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>): TuningResult["durability"] {
+  const sc = parsed.get("synchronous_commit")?.text ?? (facts.settings["synchronous_commit"]?.boot_val as string);
+  const delayMs = parsed.get("wal_writer_delay")?.ms ?? Number(facts.settings["wal_writer_delay"]?.boot_val);
+  if (sc === "off") {
+    const lossWindowMs = 3 * delayMs;
+    return {
+      synchronous_commit: sc,
+      lossWindowMs,
+      summary:
+        `synchronous_commit = off: a crash of the primary can lose messages acknowledged in the last ~${lossWindowMs} ms ` +
+        `(3 x wal_writer_delay ${delayMs} ms); the database stays consistent. Set tuning.overrides.synchronous_commit: "on" to lose no acknowledged message`,
+    };
+  }
+  return {
+    synchronous_commit: sc,
+    lossWindowMs: 0,
+    summary:
+      `synchronous_commit = ${sc}: a commit is acknowledged after its WAL is flushed on the primary, so a crash loses no acknowledged message; ` +
+      `with asynchronous replicas a failover can still lose commits not yet replicated (CloudNativePG spec.postgresql.synchronous configures synchronous replicas)`,
+  };
+}
+
+/** Quotes a value for postgresql.conf: numbers bare, everything else in single quotes. */
+function confValue(value: string): string {
+  return /^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Renders postgresql.conf: the durability and budget summary as comments at the top, then one line per
+ * setting, sorted by name, each commented with its origin (and note).
+ * @param header optional first comment lines (e.g. `stack dev, PostgreSQL 17`), without `#`.
+ */
+export function renderPostgresqlConf(result: TuningResult, header?: string): string {
+  const b = result.budget;
+  const lines: string[] = [];
+  if (header !== undefined) for (const h of header.split("\n")) lines.push(`# ${h}`.trimEnd());
+  lines.push(
+    "# Generated by components/postgres/tuning.ts; origin: seed = the seed guide, derived = computed here, override = this stack's deviation.",
+    `# Durability: ${result.durability.summary}`,
+    `# Memory budget (pod limit ${mib(b.limitBytes)}, request ${mib(b.requestBytes)}):`,
+    `#   fixed      = shared_buffers ${mib(b.sharedBuffersBytes)} + wal_buffers ${mib(b.walBuffersBytes)} = ${mib(b.fixedBytes)}`,
+    `#   worst case = fixed + max_connections ${b.maxConnections} x work_mem ${mib(b.workMemBytes)} + autovacuum_max_workers ${b.autovacuumWorkers} x autovacuum_work_mem ${mib(b.autovacuumWorkMemBytes)} + maintenance_work_mem ${mib(b.maintenanceBytes)} = ${mib(b.worstCaseBytes)}`,
+  );
+  for (const w of result.warnings) if (w !== result.durability.summary) lines.push(`# WARNING: ${w}`);
+  lines.push("");
+  const width = Math.max(...result.settings.map((s) => `${s.name} = ${confValue(s.value)}`.length));
+  for (const s of result.settings) {
+    const text = `${s.name} = ${confValue(s.value)}`;
+    lines.push(`${text.padEnd(width)}  # ${s.origin}${s.note !== undefined ? `: ${s.note}` : ""}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Inputs of `computeTuning` from a parsed stack config. */
+export function tuningInputOf(config: StackConfig): TuningInput {
+  const pg = config.postgres;
+  return { majorVersion: pg.majorVersion, tuning: pg.tuning, resources: pg.resources, database: pg.database, ownerRole: pg.ownerRole };
+}
+
+/**
+ * Semantic validator (config/validators.ts): runs `computeTuning` on the stack's config.
+ * @returns errors with paths like `["postgres", "tuning", "seed", "shared_buffers"]`, and the engine's
+ *   warnings (memory worst case, synchronous_commit = off), each with its numbers.
+ */
+export function validateTuning(config: StackConfig): SemanticResult {
+  try {
+    const result = computeTuning(tuningInputOf(config));
+    return { errors: [], warnings: result.warnings };
+  } catch (err) {
+    if (!(err instanceof TuningError)) throw err;
+    const errors: SemanticIssue[] = err.problems.map((p) => ({ path: ["postgres", ...p.path], message: p.message, ...(p.value !== undefined ? { value: p.value } : {}) }));
+    return { errors, warnings: [] };
+  }
+}
+
+/**
+ * For integration tests on a small machine: divides every memory-size setting by `factor` (rounded
+ * down to the setting's unit, never below its minimum); nothing else changes. The budget and
+ * parameters are recomputed from the scaled values' text.
+ * @param factor a positive integer, e.g. 16 (a 4GB shared_buffers becomes 256MB).
+ */
+export function scaleMemorySettings(result: TuningResult, majorVersion: number, factor: number): TuningResult {
+  if (!Number.isInteger(factor) || factor < 1) throw new Error(`scale factor must be a positive integer, got ${factor}`);
+  const facts = factsFor(majorVersion);
+  const settings = result.settings.map((s) => {
+    const fact = facts.settings[s.name];
+    if (fact === undefined || !isMemorySetting(fact)) return s;
+    const p = parseSettingValue(s.name, fact, s.value);
+    if (p.units === undefined || p.units <= 0) return s;
+    const units = Math.max(Math.floor(p.units / factor), Number(fact.min_val));
+    return { ...s, value: showNumeric(fact, units), note: `${s.value} / ${factor} for the test machine` };
+  });
+  const parameters: Record<string, string> = {};
+  for (const s of settings) if (!CNPG_FIXED_PARAMETERS.includes(s.name)) parameters[s.name] = s.value;
+  const scaledBytes = (bytes: number) => Math.floor(bytes / factor);
+  const b = result.budget;
+  const budget: MemoryBudget = {
+    ...b,
+    sharedBuffersBytes: scaledBytes(b.sharedBuffersBytes),
+    walBuffersBytes: scaledBytes(b.walBuffersBytes),
+    fixedBytes: scaledBytes(b.fixedBytes),
+    workMemBytes: scaledBytes(b.workMemBytes),
+    connectionsBytes: scaledBytes(b.connectionsBytes),
+    autovacuumWorkMemBytes: scaledBytes(b.autovacuumWorkMemBytes),
+    autovacuumBytes: scaledBytes(b.autovacuumBytes),
+    maintenanceBytes: scaledBytes(b.maintenanceBytes),
+    worstCaseBytes: scaledBytes(b.worstCaseBytes),
+    limitBytes: scaledBytes(b.limitBytes),
+    requestBytes: scaledBytes(b.requestBytes),
+  };
+  return { ...result, settings, parameters, budget };
+}
+
+/** Human-readable size of a byte count in PostgreSQL units (`4GB`), for plan output. */
+export function pgSize(bytes: number): string {
+  return formatPgMemory(bytes);
+}
