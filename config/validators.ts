@@ -3,6 +3,8 @@
  * with the key path relative to the `ducklake` namespace. Register new ones in `SEMANTIC_VALIDATORS`.
  */
 import type { StackConfig } from "./schema";
+import { validateTuning } from "../components/postgres/tuning";
+import { validateQueues } from "../components/queue/runway";
 
 /** A problem found by a semantic validator. `path` segments start at the top-level key. */
 export interface SemanticIssue {
@@ -23,6 +25,8 @@ export type SemanticValidator = (config: StackConfig) => SemanticResult;
 /** Every semantic validator, in the order they run. */
 export const SEMANTIC_VALIDATORS: readonly SemanticValidator[] = [
   logAgentLifecycle,
+  validateTuning,
+  validateQueues,
 ];
 
 /**

@@ -1,0 +1,443 @@
+/**
+ * Monitoring SQL: the seed guide's queries, corrected and version-aware, as functions and views in the
+ * `ops` schema, and the same queries as CloudNativePG custom metrics (Prometheus).
+ *
+ * Corrections to the seed guide's queries:
+ * - `pg_stat_user_tables` has `relname` (not `tablename`);
+ * - pg_stat_statements has `total_exec_time`/`mean_exec_time` since 1.8 (PostgreSQL 13), not
+ *   `total_time` (https://www.postgresql.org/docs/current/pgstatstatements.html);
+ * - checkpoint counters moved from `pg_stat_bgwriter` to `pg_stat_checkpointer` in PostgreSQL 17
+ *   (`num_timed`, `num_requested`, `write_time`, `sync_time`, `buffers_written`;
+ *   https://www.postgresql.org/docs/17/monitoring-stats.html#MONITORING-PG-STAT-CHECKPOINTER-VIEW);
+ * - queue depth distinguishes visible messages (`vt <= now()`) from all messages, per queue table
+ *   (the PGMQ tables are created at run time, so these are functions, not views).
+ *
+ * Every object is readable by `pg_monitor` (CloudNativePG runs custom queries as a role that is a member
+ * of pg_monitor, in a read-only transaction with `search_path = pg_catalog, public, pg_temp`; source:
+ * cloudnative-pg `pkg/management/postgres/metrics/collector.go` `createMonitoringTx`), so every name in
+ * the metrics is schema-qualified.
+ */
+import { stringify } from "yaml";
+import type { QueuesConfig } from "../../config/queues";
+
+/** Statement timeout of each custom metrics query in milliseconds (bounded scrape cost). */
+export const METRICS_STATEMENT_TIMEOUT_MS = 5000;
+
+/** Seconds CloudNativePG caches the result of a queue-table query (they count rows). */
+export const METRICS_CACHE_SECONDS = 30;
+
+/** Rows kept by `ops.top_statements` and its metric (bounded label cardinality). */
+export const TOP_STATEMENTS = 20;
+
+function assertMajor(majorVersion: number): void {
+  if (!Number.isInteger(majorVersion) || majorVersion < 15 || majorVersion > 18) {
+    throw new Error(`PostgreSQL major ${majorVersion} is not supported (15–18)`);
+  }
+}
+
+/**
+ * Checkpoint statistics as one row with stable column names, from the view the major provides.
+ * @param majorVersion 15–18: `pg_stat_bgwriter` before 17, `pg_stat_checkpointer` from 17.
+ * @returns a SELECT with columns timed, requested, write_time_ms, sync_time_ms, buffers_written.
+ */
+export function checkpointsSelect(majorVersion: number): string {
+  assertMajor(majorVersion);
+  if (majorVersion >= 17) {
+    return `SELECT num_timed AS timed,
+       num_requested AS requested,
+       write_time AS write_time_ms,
+       sync_time AS sync_time_ms,
+       buffers_written,
+       stats_reset
+  FROM pg_catalog.pg_stat_checkpointer`;
+  }
+  return `SELECT checkpoints_timed AS timed,
+       checkpoints_req AS requested,
+       checkpoint_write_time AS write_time_ms,
+       checkpoint_sync_time AS sync_time_ms,
+       buffers_checkpoint AS buffers_written,
+       stats_reset
+  FROM pg_catalog.pg_stat_bgwriter`;
+}
+
+/**
+ * SQL creating the `ops` monitoring functions and views (run as the queue owner; `CREATE OR REPLACE`,
+ * so running it again changes nothing). Needs pgmq, pg_partman in schema `partman`,
+ * pg_stat_statements and `ops.dead_letter_routes`.
+ * Objects: ops.queue_depth(), ops.dead_letter_depth(), ops.dead_letter_newest(limit),
+ * ops.stuck_messages(min_read_ct), ops.stuck_message_counts(), ops.default_partition_rows(),
+ * ops.partition_runway(), views ops.queue_table_activity, ops.vacuum_progress, ops.table_bloat,
+ * ops.top_statements, ops.checkpoints, ops.cache_hit_ratio.
+ * @param majorVersion 15–18 (the checkpoint view differs from 17).
+ * @throws Error for another major.
+ */
+export function monitoringSql(majorVersion: number): string {
+  assertMajor(majorVersion);
+  return `-- ops.queue_depth(): per queue, all messages and visible ones (vt <= now()), oldest/newest age.
+CREATE OR REPLACE FUNCTION ops.queue_depth()
+RETURNS TABLE (queue_name text, total_messages bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_queue text;
+BEGIN
+    FOR v_queue IN SELECT m.queue_name::text FROM pgmq.meta m ORDER BY m.queue_name LOOP
+        RETURN QUERY EXECUTE format(
+            'SELECT %L::text, count(*), count(*) FILTER (WHERE vt <= now()),
+                    coalesce(extract(epoch FROM now() - min(enqueued_at))::double precision, 0),
+                    coalesce(extract(epoch FROM now() - max(enqueued_at))::double precision, 0)
+               FROM pgmq.%I', v_queue, 'q_' || v_queue);
+    END LOOP;
+END
+$fn$;
+
+-- ops.dead_letter_depth(): per routed queue, messages in its dead-letter queue and the newest one's age.
+CREATE OR REPLACE FUNCTION ops.dead_letter_depth()
+RETURNS TABLE (queue_name text, dead_letter_queue text, dead_letters bigint, newest_dead_letter_age_seconds double precision)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT d.queue_name, d.dead_letter_queue FROM ops.dead_letter_routes d ORDER BY d.queue_name LOOP
+        RETURN QUERY EXECUTE format(
+            'SELECT %L::text, %L::text, count(*), coalesce(extract(epoch FROM now() - max(enqueued_at))::double precision, 0) FROM pgmq.%I',
+            r.queue_name, r.dead_letter_queue, 'q_' || r.dead_letter_queue);
+    END LOOP;
+END
+$fn$;
+
+-- ops.dead_letter_newest(p_limit): the newest dead letters of every dead-letter queue, with their origin.
+CREATE OR REPLACE FUNCTION ops.dead_letter_newest(p_limit integer DEFAULT 20)
+RETURNS TABLE (dead_letter_queue text, msg_id bigint, dead_lettered_at timestamptz, source_queue text, source_msg_id bigint, read_ct integer, message jsonb)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_dlq text;
+BEGIN
+    FOR v_dlq IN SELECT DISTINCT d.dead_letter_queue FROM ops.dead_letter_routes d ORDER BY 1 LOOP
+        RETURN QUERY EXECUTE format(
+            'SELECT %L::text, msg_id, enqueued_at,
+                    headers #>> ''{dead_letter,source_queue}'',
+                    (headers #>> ''{dead_letter,source_msg_id}'')::bigint,
+                    (headers #>> ''{dead_letter,read_ct}'')::integer,
+                    message
+               FROM pgmq.%I ORDER BY msg_id DESC LIMIT $1', v_dlq, 'q_' || v_dlq)
+        USING p_limit;
+    END LOOP;
+END
+$fn$;
+
+-- ops.stuck_messages(p_min_read_ct): messages read at least p_min_read_ct times (default: 2, or
+-- max_deliveries - 1 for routed queues when lower), oldest first.
+CREATE OR REPLACE FUNCTION ops.stuck_messages(p_min_read_ct integer DEFAULT NULL, p_limit integer DEFAULT 100)
+RETURNS TABLE (queue_name text, msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT m.queue_name::text AS queue_name,
+               coalesce(p_min_read_ct, greatest(least(2, d.max_deliveries - 1), 1), 2) AS min_read_ct
+          FROM pgmq.meta m
+          LEFT JOIN ops.dead_letter_routes d ON d.queue_name = m.queue_name
+         ORDER BY 1
+    LOOP
+        RETURN QUERY EXECUTE format(
+            'SELECT %L::text, msg_id, read_ct, enqueued_at, vt FROM pgmq.%I WHERE read_ct >= $1 ORDER BY msg_id LIMIT $2',
+            r.queue_name, 'q_' || r.queue_name)
+        USING r.min_read_ct, p_limit;
+    END LOOP;
+END
+$fn$;
+
+-- ops.stuck_message_counts(): per queue, messages read at least twice and the highest read count.
+CREATE OR REPLACE FUNCTION ops.stuck_message_counts()
+RETURNS TABLE (queue_name text, redelivered_messages bigint, max_read_ct integer)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_queue text;
+BEGIN
+    FOR v_queue IN SELECT m.queue_name::text FROM pgmq.meta m ORDER BY 1 LOOP
+        RETURN QUERY EXECUTE format(
+            'SELECT %L::text, count(*) FILTER (WHERE read_ct >= 2), coalesce(max(read_ct), 0) FROM pgmq.%I',
+            v_queue, 'q_' || v_queue);
+    END LOOP;
+END
+$fn$;
+
+-- ops.default_partition_rows(): rows in the default partition of every partitioned PGMQ table (must
+-- stay 0: rows there mean the partition runway was overrun and maintenance will fail).
+CREATE OR REPLACE FUNCTION ops.default_partition_rows()
+RETURNS TABLE (parent_table text, default_partition text, row_count bigint)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT p.partrelid::regclass::text AS parent, p.partdefid::regclass AS def
+          FROM pg_catalog.pg_partitioned_table p
+          JOIN pg_catalog.pg_class c ON c.oid = p.partrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'pgmq' AND p.partdefid <> 0
+         ORDER BY 1
+    LOOP
+        RETURN QUERY EXECUTE format('SELECT %L::text, %L::text, count(*) FROM %s', r.parent, r.def::text, r.def) ;
+    END LOOP;
+END
+$fn$;
+
+-- ops.partition_runway(): per partitioned PGMQ table, the newest msg_id handed out, the upper bound of
+-- the highest partition, and the messages left before rows would land in the default partition.
+CREATE OR REPLACE FUNCTION ops.partition_runway()
+RETURNS TABLE (parent_table text, last_msg_id bigint, partition_upper_bound bigint, runway_messages bigint, partition_interval bigint, premake integer)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    r record;
+    v_last bigint;
+    v_upper bigint;
+BEGIN
+    FOR r IN
+        SELECT pc.parent_table, pc.partition_interval::bigint AS step, pc.premake,
+               'q_' || substr(split_part(pc.parent_table, '.', 2), 3) AS qtable
+          FROM partman.part_config pc
+         WHERE pc.parent_table LIKE 'pgmq.%' AND pc.control = 'msg_id'
+         ORDER BY 1
+    LOOP
+        SELECT max((regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), 'TO \\(''?(-?\\d+)''?\\)'))[1]::bigint)
+          INTO v_upper
+          FROM pg_catalog.pg_inherits i
+          JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = r.parent_table::regclass;
+        -- The queue table's identity sequence numbers both the queue and its archive.
+        EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pgmq.%I', r.qtable || '_msg_id_seq') INTO v_last;
+        parent_table := r.parent_table;
+        last_msg_id := v_last;
+        partition_upper_bound := v_upper;
+        runway_messages := v_upper - 1 - v_last;
+        partition_interval := r.step;
+        premake := r.premake;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- Per queue table: live/dead tuples and (auto)vacuum activity. pg_stat_user_tables has relname.
+CREATE OR REPLACE VIEW ops.queue_table_activity AS
+SELECT s.relname,
+       s.n_live_tup,
+       s.n_dead_tup,
+       round(s.n_dead_tup::numeric / nullif(s.n_live_tup + s.n_dead_tup, 0), 4) AS dead_tuple_ratio,
+       s.last_autovacuum,
+       s.last_autoanalyze,
+       s.autovacuum_count,
+       s.autoanalyze_count,
+       s.n_tup_ins,
+       s.n_tup_upd,
+       s.n_tup_del,
+       s.n_tup_hot_upd
+  FROM pg_catalog.pg_stat_user_tables s
+ WHERE s.schemaname = 'pgmq';
+
+-- Vacuums running now on queue tables.
+CREATE OR REPLACE VIEW ops.vacuum_progress AS
+SELECT v.pid,
+       c.relname,
+       v.phase,
+       v.heap_blks_total,
+       v.heap_blks_scanned,
+       v.heap_blks_vacuumed,
+       a.query_start
+  FROM pg_catalog.pg_stat_progress_vacuum v
+  JOIN pg_catalog.pg_class c ON c.oid = v.relid
+  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = v.pid;
+
+-- Estimated bloat of queue tables: heap size x dead-tuple share (an estimate from statistics;
+-- pgstattuple gives exact numbers at the price of a full scan).
+CREATE OR REPLACE VIEW ops.table_bloat AS
+SELECT s.relname,
+       pg_catalog.pg_relation_size(s.relid) AS heap_bytes,
+       pg_catalog.pg_total_relation_size(s.relid) AS total_bytes,
+       (pg_catalog.pg_relation_size(s.relid) * (s.n_dead_tup::numeric / nullif(s.n_live_tup + s.n_dead_tup, 0)))::bigint AS estimated_bloat_bytes
+  FROM pg_catalog.pg_stat_user_tables s
+ WHERE s.schemaname = 'pgmq';
+
+-- The most expensive statements (pg_stat_statements >= 1.8: total_exec_time, mean_exec_time).
+CREATE OR REPLACE VIEW ops.top_statements AS
+SELECT st.queryid,
+       st.calls,
+       st.total_exec_time AS total_exec_time_ms,
+       st.mean_exec_time AS mean_exec_time_ms,
+       st.rows,
+       left(st.query, 200) AS query
+  FROM pg_stat_statements st
+ WHERE st.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+ ORDER BY st.total_exec_time DESC
+ LIMIT ${TOP_STATEMENTS};
+
+-- Checkpoints (PostgreSQL ${majorVersion}: ${majorVersion >= 17 ? "pg_stat_checkpointer" : "pg_stat_bgwriter"}).
+CREATE OR REPLACE VIEW ops.checkpoints AS
+${checkpointsSelect(majorVersion)};
+
+-- Buffer cache hit ratio of this database.
+CREATE OR REPLACE VIEW ops.cache_hit_ratio AS
+SELECT d.datname,
+       d.blks_hit,
+       d.blks_read,
+       round(d.blks_hit::numeric / nullif(d.blks_hit + d.blks_read, 0), 4) AS hit_ratio
+  FROM pg_catalog.pg_stat_database d
+ WHERE d.datname = current_database();`;
+}
+
+/** One CloudNativePG custom query (`monitoring.customQueriesConfigMap` format). */
+interface CustomQuery {
+  query: string;
+  predicate_query: string;
+  primary?: boolean;
+  cache_seconds?: number;
+  metrics: Array<Record<string, { usage: "LABEL" | "GAUGE" | "COUNTER"; description: string }>>;
+}
+
+/**
+ * The predicate query that bounds each metrics query: CloudNativePG runs `predicate_query` in the same
+ * transaction just before `query` (cloudnative-pg `pkg/management/postgres/metrics/parser.go`
+ * `isCollectable`), so a transaction-local `statement_timeout` set there applies to the query.
+ */
+export function statementTimeoutPredicate(timeoutMs: number = METRICS_STATEMENT_TIMEOUT_MS): string {
+  return `SELECT pg_catalog.set_config('statement_timeout', '${Math.floor(timeoutMs)}', true) IS NOT NULL`;
+}
+
+function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * CloudNativePG custom queries (the YAML of a ConfigMap key referenced from the Cluster's
+ * `spec.monitoring.customQueriesConfigMap`) exporting the `ops` monitoring functions as Prometheus
+ * metrics. Each query is bounded by a 5 s statement timeout (`predicate_query`); queue-table queries are
+ * cached 30 s and run on the primary only. Queue metrics are limited to the configured queues (and
+ * their dead-letter queues), so label cardinality stays bounded.
+ * @param majorVersion 15–18 (checkpoint columns differ from 17).
+ * @param queues `ducklake:queues`.
+ * @returns YAML text, keys in a stable order.
+ * @throws Error for an unsupported major.
+ */
+export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig): string {
+  assertMajor(majorVersion);
+  const names: string[] = [];
+  for (const q of queues.definitions) {
+    names.push(q.name);
+    if (q.deadLetter) names.push(q.deadLetter.queue);
+  }
+  const inList = names.map(quoteLiteral).join(", ");
+  const predicate = statementTimeoutPredicate();
+  const label = (description: string) => ({ usage: "LABEL" as const, description });
+  const gauge = (description: string) => ({ usage: "GAUGE" as const, description });
+  const counter = (description: string) => ({ usage: "COUNTER" as const, description });
+  const queries: Record<string, CustomQuery> = {
+    ducklake_queue: {
+      query: `SELECT queue_name, total_messages, visible_messages, oldest_message_age_seconds, newest_message_age_seconds FROM ops.queue_depth() WHERE queue_name IN (${inList})`,
+      predicate_query: predicate,
+      primary: true,
+      cache_seconds: METRICS_CACHE_SECONDS,
+      metrics: [
+        { queue_name: label("PGMQ queue") },
+        { total_messages: gauge("Messages in the queue table, visible or not") },
+        { visible_messages: gauge("Messages readable now (vt <= now())") },
+        { oldest_message_age_seconds: gauge("Age of the oldest message in seconds") },
+        { newest_message_age_seconds: gauge("Age of the newest message in seconds") },
+      ],
+    },
+    ducklake_dead_letter: {
+      query: "SELECT queue_name, dead_letter_queue, dead_letters, newest_dead_letter_age_seconds FROM ops.dead_letter_depth()",
+      predicate_query: predicate,
+      primary: true,
+      cache_seconds: METRICS_CACHE_SECONDS,
+      metrics: [
+        { queue_name: label("Source queue") },
+        { dead_letter_queue: label("Dead-letter queue") },
+        { dead_letters: gauge("Messages in the dead-letter queue") },
+        { newest_dead_letter_age_seconds: gauge("Age of the newest dead letter in seconds") },
+      ],
+    },
+    ducklake_stuck_messages: {
+      query: `SELECT queue_name, redelivered_messages, max_read_ct FROM ops.stuck_message_counts() WHERE queue_name IN (${inList})`,
+      predicate_query: predicate,
+      primary: true,
+      cache_seconds: METRICS_CACHE_SECONDS,
+      metrics: [
+        { queue_name: label("PGMQ queue") },
+        { redelivered_messages: gauge("Messages read at least twice") },
+        { max_read_ct: gauge("Highest read count of a message in the queue") },
+      ],
+    },
+    ducklake_default_partition: {
+      query: "SELECT parent_table, row_count FROM ops.default_partition_rows()",
+      predicate_query: predicate,
+      primary: true,
+      cache_seconds: METRICS_CACHE_SECONDS,
+      metrics: [
+        { parent_table: label("Partitioned PGMQ table") },
+        { row_count: gauge("Rows in the default partition (must be 0: the partition runway was overrun)") },
+      ],
+    },
+    ducklake_partition_runway: {
+      query: "SELECT parent_table, runway_messages, last_msg_id, partition_upper_bound FROM ops.partition_runway()",
+      predicate_query: predicate,
+      primary: true,
+      metrics: [
+        { parent_table: label("Partitioned PGMQ table") },
+        { runway_messages: gauge("msg_ids left before rows land in the default partition") },
+        { last_msg_id: gauge("Newest msg_id handed out") },
+        { partition_upper_bound: gauge("Exclusive upper bound of the highest partition") },
+      ],
+    },
+    ducklake_queue_table: {
+      query:
+        "SELECT a.relname, a.n_live_tup, a.n_dead_tup, a.autovacuum_count, a.autoanalyze_count, coalesce(extract(epoch FROM now() - a.last_autovacuum), -1) AS seconds_since_autovacuum, coalesce(b.estimated_bloat_bytes, 0) AS estimated_bloat_bytes, b.total_bytes FROM ops.queue_table_activity a JOIN ops.table_bloat b USING (relname)",
+      predicate_query: predicate,
+      metrics: [
+        { relname: label("Queue table or partition") },
+        { n_live_tup: gauge("Live tuples") },
+        { n_dead_tup: gauge("Dead tuples") },
+        { autovacuum_count: counter("Autovacuum runs") },
+        { autoanalyze_count: counter("Autoanalyze runs") },
+        { seconds_since_autovacuum: gauge("Seconds since the last autovacuum (-1: never)") },
+        { estimated_bloat_bytes: gauge("Estimated bloat: heap bytes x dead-tuple share") },
+        { total_bytes: gauge("Table size with indexes and TOAST") },
+      ],
+    },
+    ducklake_top_statements: {
+      query: "SELECT queryid::text AS queryid, calls, total_exec_time_ms / 1000.0 AS total_exec_time_seconds, mean_exec_time_ms / 1000.0 AS mean_exec_time_seconds, rows FROM ops.top_statements",
+      predicate_query: predicate,
+      metrics: [
+        { queryid: label("pg_stat_statements queryid") },
+        { calls: counter("Calls") },
+        { total_exec_time_seconds: counter("Total execution time in seconds (pg_stat_statements total_exec_time)") },
+        { mean_exec_time_seconds: gauge("Mean execution time in seconds") },
+        { rows: counter("Rows returned or affected") },
+      ],
+    },
+    ducklake_checkpoints: {
+      query: "SELECT timed, requested, write_time_ms / 1000.0 AS write_time_seconds, sync_time_ms / 1000.0 AS sync_time_seconds, buffers_written FROM ops.checkpoints",
+      predicate_query: predicate,
+      metrics: [
+        { timed: counter(`Scheduled checkpoints (${majorVersion >= 17 ? "pg_stat_checkpointer.num_timed" : "pg_stat_bgwriter.checkpoints_timed"})`) },
+        { requested: counter(`Requested checkpoints (${majorVersion >= 17 ? "pg_stat_checkpointer.num_requested" : "pg_stat_bgwriter.checkpoints_req"})`) },
+        { write_time_seconds: counter("Time writing checkpoint files in seconds") },
+        { sync_time_seconds: counter("Time syncing checkpoint files in seconds") },
+        { buffers_written: counter("Buffers written by checkpoints") },
+      ],
+    },
+    ducklake_cache: {
+      query: "SELECT hit_ratio FROM ops.cache_hit_ratio",
+      predicate_query: predicate,
+      metrics: [{ hit_ratio: gauge("Buffer cache hit ratio of the database") }],
+    },
+  };
+  return stringify(queries, { lineWidth: 0 });
+}
