@@ -91,9 +91,10 @@ export function rootBlockDeviceMappings(rootVolume: NodesConfig["rootVolume"], a
 
 /**
  * Instance metadata options of the nodes: IMDSv2 required (`httpTokens: "required"`), hop limit 2.
- * The hop limit of 2 is what EKS's own managed-node-group launch template uses, and what a container
- * (the EBS CSI node driver reads its instance's metadata through IMDSv2) needs to reach IMDS; with 1
- * the driver falls back to Kubernetes metadata and assumes a single attached volume. Sources:
+ * A container needs a hop limit of at least 2 to reach IMDSv2, and the EBS CSI node driver reads its
+ * instance's metadata from a container; with 1 it falls back to Kubernetes metadata and assumes a
+ * single attached volume when counting attachment slots. (EKS's security guide prefers 1 to keep pods
+ * away from the node role's credentials; this node role holds only the worker policies.) Sources:
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html and
  * https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/install.md#metadata
  */
