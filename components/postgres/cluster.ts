@@ -1,0 +1,242 @@
+/**
+ * `PostgresCluster`: the CloudNativePG operator and a PostgreSQL cluster, both from the official Helm
+ * charts (https://cloudnative-pg.io/charts/), with generated credentials in Kubernetes Secrets, an
+ * ingress NetworkPolicy, and the connection details apps need.
+ *
+ * Decisions (values, validation, policies) live in ./helm-values.ts; this class only wires resources.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import type { PostgresConfig } from "../../config/postgres";
+import { publishArtifact } from "../artifacts";
+import {
+  buildClusterValues,
+  buildOperatorValues,
+  CNPG_CLUSTER_CHART,
+  CNPG_HELM_REPO,
+  CNPG_OPERATOR_CHART,
+  instanceNetworkPolicySpec,
+  poolerNetworkPolicySpec,
+  POSTGRES_PORT,
+  renderValuesYaml,
+  secretNames,
+  serviceHosts,
+  Toleration,
+  validateClusterInput,
+} from "./helm-values";
+
+export type { Toleration } from "./helm-values";
+
+/** Arguments of `PostgresCluster`. */
+export interface PostgresClusterArgs {
+  /** The parsed `ducklake:postgres` section (config/postgres.ts). */
+  readonly config: PostgresConfig;
+  /** StorageClass of the data and WAL volumes (prod: the gp3 class; dev: the cluster's default, e.g. `standard`). */
+  readonly storageClassName: pulumi.Input<string>;
+  /** postgresql.conf parameters from the tuning engine (`computeTuning(...).parameters`), rendered as `cluster.postgresql.parameters`. */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** `shared_preload_libraries` from the tuning engine (`computeTuning(...).sharedPreloadLibraries`), e.g. `["pg_partman_bgw", "pg_stat_statements"]`. */
+  readonly sharedPreloadLibraries: readonly string[];
+  /** Node selector of the Postgres pods (prod: the SSD node group's labels). Defaults to none (any node). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Tolerations of the Postgres pods (prod: the SSD node group's taint). Defaults to none; needs `nodeSelector` when set. */
+  readonly tolerations?: readonly Toleration[];
+  /** `hugepages-2Mi` request = limit per pod (Kubernetes quantity, e.g. `4200Mi`); required when `config.tuning.hugePages` is true, refused otherwise. */
+  readonly hugePages2Mi?: string;
+  /** CloudNativePG custom queries (YAML map of metric name to `{query, metrics, primary?, target_databases?}`), e.g. the queue helper's `monitoringMetricsYaml()`. Defaults to none. */
+  readonly monitoringQueriesYaml?: string;
+  /** Kubernetes provider; may also come through `opts.provider`/`opts.providers`. */
+  readonly provider?: k8s.Provider;
+}
+
+/**
+ * The Postgres database of the queue: operator release, namespace, credential Secrets, cluster
+ * release (Cluster, image catalog, pooler, monitoring ConfigMap, PodMonitor) and NetworkPolicies.
+ *
+ * Order: namespace and Secrets, then the operator release (CRDs and webhooks), then the cluster
+ * release. A consumer that needs a running database (the bootstrap Job) depends on `clusterRelease`
+ * and retries until the primary accepts connections (Helm does not wait for a Cluster to be ready).
+ */
+export class PostgresCluster extends pulumi.ComponentResource {
+  /** Namespace of the cluster, its Secrets and Services. */
+  public readonly namespace: pulumi.Output<string>;
+  /** Read-write service host (`<cluster>-rw.<namespace>.svc.cluster.local`), the primary. */
+  public readonly rwHost: pulumi.Output<string>;
+  /** Read-only service host (`<cluster>-ro.<namespace>.svc.cluster.local`), the replicas. */
+  public readonly roHost: pulumi.Output<string>;
+  /** PgBouncer service host (`<cluster>-pooler-rw.<namespace>.svc.cluster.local`) when the pooler is enabled. */
+  public readonly poolerHost?: pulumi.Output<string>;
+  /** PostgreSQL port (5432, fixed by CloudNativePG). */
+  public readonly port: pulumi.Output<number>;
+  /** Application database. */
+  public readonly database: pulumi.Output<string>;
+  /** Application role. */
+  public readonly appUser: pulumi.Output<string>;
+  /** Database owner role (owns the queue tables; pg_partman's background worker runs as it). */
+  public readonly ownerRole: pulumi.Output<string>;
+  /** Secret (`kubernetes.io/basic-auth`: `username`, `password`) of the application role, in `namespace`. */
+  public readonly appSecretName: pulumi.Output<string>;
+  /** Secret of the owner role, in `namespace`. */
+  public readonly ownerSecretName: pulumi.Output<string>;
+  /** Secret of the `postgres` superuser, in `namespace` (the bootstrap Job needs it for CREATE EXTENSION). */
+  public readonly superuserSecretName: pulumi.Output<string>;
+  /** `postgresql://<app>:<password>@<rwHost>:5432/<database>`, a Pulumi secret. */
+  public readonly connectionUri: pulumi.Output<string>;
+  /** Helm release of the CloudNativePG operator chart. */
+  public readonly operatorRelease: k8s.helm.v3.Release;
+  /** Helm release of the cluster chart. */
+  public readonly clusterRelease: k8s.helm.v3.Release;
+
+  /**
+   * @param name logical name; children are `${name}-<role>`.
+   * @param args see `PostgresClusterArgs`.
+   * @param opts component options (provider, dependsOn, ...).
+   * @throws pulumi.ResourceError listing every invalid combination, before any child is created.
+   */
+  constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ducklake:postgres:PostgresCluster", name, {}, opts);
+    const { config } = args;
+
+    const input = {
+      config,
+      parameters: args.parameters,
+      sharedPreloadLibraries: args.sharedPreloadLibraries,
+      nodeSelector: args.nodeSelector,
+      tolerations: args.tolerations,
+      hugePages2Mi: args.hugePages2Mi,
+      monitoringQueriesYaml: args.monitoringQueriesYaml,
+    };
+    const validation = validateClusterInput(input);
+    if (validation.errors.length > 0) {
+      throw new pulumi.ResourceError(
+        `PostgresCluster ${name}: ${validation.errors.length} invalid setting${validation.errors.length === 1 ? "" : "s"}; nothing was created:\n` +
+          validation.errors.map((e) => `  - ${e}`).join("\n"),
+        this,
+      );
+    }
+    let clusterValues: Record<string, unknown>;
+    try {
+      clusterValues = buildClusterValues(input, args.storageClassName);
+    } catch (err) {
+      throw new pulumi.ResourceError(`PostgresCluster ${name}: ${(err as Error).message}`, this);
+    }
+    for (const w of validation.warnings) void pulumi.log.warn(w, this);
+
+    const childOpts: pulumi.CustomResourceOptions = { parent: this, ...(args.provider ? { provider: args.provider } : {}) };
+    const names = secretNames(config.clusterName);
+
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: config.namespace, labels: { "app.kubernetes.io/part-of": "ducklake" } } },
+      childOpts,
+    );
+
+    const credential = (role: string, username: string, secretName: string): { secret: k8s.core.v1.Secret; password: pulumi.Output<string> } => {
+      const password = new random.RandomPassword(`${name}-${role}-password`, { length: 32, special: false }, { parent: this });
+      const secret = new k8s.core.v1.Secret(
+        `${name}-${role}-secret`,
+        {
+          metadata: {
+            name: secretName,
+            namespace: ns.metadata.name,
+            // CloudNativePG reloads managed-role passwords from Secrets with this label.
+            labels: { "cnpg.io/reload": "true", "app.kubernetes.io/part-of": "ducklake" },
+          },
+          type: "kubernetes.io/basic-auth",
+          stringData: { username, password: pulumi.secret(password.result) },
+        },
+        childOpts,
+      );
+      return { secret, password: pulumi.secret(password.result) };
+    };
+    const superuser = credential("superuser", "postgres", names.superuser);
+    const owner = credential("owner", config.ownerRole, names.owner);
+    const app = credential("app", config.appUser, names.app);
+
+    const operatorValues = buildOperatorValues(config);
+    this.operatorRelease = new k8s.helm.v3.Release(
+      `${name}-operator`,
+      {
+        name: "cnpg",
+        chart: CNPG_OPERATOR_CHART.chart,
+        version: CNPG_OPERATOR_CHART.version,
+        repositoryOpts: { repo: CNPG_HELM_REPO },
+        namespace: config.operatorNamespace,
+        createNamespace: true,
+        values: operatorValues,
+        timeout: 600,
+      },
+      childOpts,
+    );
+
+    this.clusterRelease = new k8s.helm.v3.Release(
+      `${name}-cluster`,
+      {
+        name: config.clusterName,
+        chart: CNPG_CLUSTER_CHART.chart,
+        version: CNPG_CLUSTER_CHART.version,
+        repositoryOpts: { repo: CNPG_HELM_REPO },
+        namespace: ns.metadata.name,
+        values: clusterValues,
+        timeout: 900,
+      },
+      { ...childOpts, dependsOn: [this.operatorRelease, superuser.secret, owner.secret, app.secret] },
+    );
+
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-instances-netpol`,
+      { metadata: { name: `${config.clusterName}-instances`, namespace: ns.metadata.name }, spec: instanceNetworkPolicySpec(config) },
+      childOpts,
+    );
+    if (config.pooler.enabled) {
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-pooler-netpol`,
+        { metadata: { name: `${config.clusterName}-pooler`, namespace: ns.metadata.name }, spec: poolerNetworkPolicySpec(config) },
+        childOpts,
+      );
+    }
+
+    publishArtifact("helm/cloudnative-pg.values.yaml", renderValuesYaml(operatorValues));
+    publishArtifact("helm/cluster.values.yaml", pulumi.output(clusterValues).apply(renderValuesYaml));
+
+    // Hosts depend on the cluster release, so consumers wait for it.
+    const hosts = pulumi.all([this.clusterRelease.id, ns.metadata.name]).apply(([, n]) => serviceHosts(config.clusterName, n));
+    this.namespace = ns.metadata.name;
+    this.rwHost = hosts.rw;
+    this.roHost = hosts.ro;
+    this.poolerHost = config.pooler.enabled ? hosts.pooler : undefined;
+    this.port = pulumi.output(POSTGRES_PORT);
+    this.database = pulumi.output(config.database);
+    this.appUser = pulumi.output(config.appUser);
+    this.ownerRole = pulumi.output(config.ownerRole);
+    this.appSecretName = app.secret.metadata.name;
+    this.ownerSecretName = owner.secret.metadata.name;
+    this.superuserSecretName = superuser.secret.metadata.name;
+    this.connectionUri = pulumi.secret(
+      pulumi
+        .all([app.password, this.rwHost])
+        .apply(
+          ([password, host]) =>
+            `postgresql://${encodeURIComponent(config.appUser)}:${encodeURIComponent(password)}@${host}:${POSTGRES_PORT}/${encodeURIComponent(config.database)}`,
+        ),
+    );
+
+    this.registerOutputs({
+      namespace: this.namespace,
+      rwHost: this.rwHost,
+      roHost: this.roHost,
+      poolerHost: this.poolerHost,
+      port: this.port,
+      database: this.database,
+      appUser: this.appUser,
+      ownerRole: this.ownerRole,
+      appSecretName: this.appSecretName,
+      ownerSecretName: this.ownerSecretName,
+      superuserSecretName: this.superuserSecretName,
+      connectionUri: this.connectionUri,
+      operatorRelease: this.operatorRelease,
+      clusterRelease: this.clusterRelease,
+    });
+  }
+}

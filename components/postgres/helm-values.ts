@@ -1,0 +1,555 @@
+/**
+ * Pure decisions of the `PostgresCluster` component: chart pins, the default image, argument
+ * validation, the Helm values of the CloudNativePG operator and cluster charts, pg_hba rules, the
+ * custom-queries conversion and the NetworkPolicy specs. No Pulumi resources here; every function is
+ * tested without mocks (test/postgres-cluster/helm-values.test.ts).
+ *
+ * Chart keys come from the pinned charts' values.yaml and templates
+ * (https://github.com/cloudnative-pg/charts, charts/cloudnative-pg and charts/cluster); the test
+ * test/postgres-cluster/chart-keys.test.ts checks every rendered key against a key inventory generated
+ * from those files.
+ */
+import { parse as parseYaml, stringify } from "yaml";
+import type * as k8sInput from "@pulumi/kubernetes/types/input";
+import type { PostgresConfig } from "../../config/postgres";
+import { parseKubeMemoryBytes, PG_MEMORY_UNITS } from "../../config/units";
+
+/** Helm repository of both CloudNativePG charts. Source: https://cloudnative-pg.io/charts/ */
+export const CNPG_HELM_REPO = "https://cloudnative-pg.github.io/charts";
+
+/** Operator chart `cloudnative-pg`, pinned. Chart 0.29.0 ships appVersion 1.30.0 (operator 1.30.0 and its CRDs). */
+export const CNPG_OPERATOR_CHART = { chart: "cloudnative-pg", version: "0.29.0", appVersion: "1.30.0" } as const;
+
+/** Cluster chart `cluster`, pinned. Chart 0.8.1 has no appVersion; it renders `postgresql.cnpg.io/v1` objects for the operator above. */
+export const CNPG_CLUSTER_CHART = { chart: "cluster", version: "0.8.1" } as const;
+
+/** PostgreSQL's port in CloudNativePG instances (fixed by the operator: `port` is a fixed parameter). */
+export const POSTGRES_PORT = 5432;
+/** Port of the instance manager's status endpoint the operator polls. Source: https://cloudnative-pg.io/documentation/current/networking/ */
+export const INSTANCE_STATUS_PORT = 8000;
+/** Port of the instance's Prometheus exporter. Source: https://cloudnative-pg.io/documentation/current/monitoring/ */
+export const INSTANCE_METRICS_PORT = 9187;
+/** Port of PgBouncer's Prometheus exporter in a CloudNativePG Pooler. Source: https://cloudnative-pg.io/documentation/current/connection_pooling/#monitoring */
+export const POOLER_METRICS_PORT = 9127;
+
+/** Label of the queue bootstrap Job's pods; the NetworkPolicy lets pods with it reach Postgres. */
+export const BOOTSTRAP_ROLE_LABEL = { key: "ducklake.io/role", value: "queue-bootstrap" } as const;
+
+/** Name of the PgBouncer pooler in the cluster chart's `poolers` list (the Pooler is `<cluster>-pooler-rw`). */
+export const POOLER_NAME = "rw";
+
+/**
+ * pgmq version of the default image and of images/postgres/Dockerfile's default `PGMQ_VERSION`.
+ * Source: pgmq's release workflow at tag v1.5.1 (.github/workflows/release.yml) publishes
+ * `ghcr.io/pgmq/pg<major>-pgmq:v1.5.1` for majors 14-17, built from images/pgmq-pg/Dockerfile.in
+ * (Docker official `postgres:<major>-bookworm` + pgmq + pg_partman 5.1.0).
+ */
+export const DEFAULT_PGMQ_VERSION = "1.5.1";
+
+/** Majors with a known public image carrying pgmq and pg_partman (see DEFAULT_PGMQ_VERSION). */
+export const DEFAULT_IMAGE_MAJORS: readonly number[] = [15, 16, 17];
+
+/** UID/GID of `postgres` in the Docker official postgres image (the default image's base). */
+export const OFFICIAL_IMAGE_POSTGRES_UID = 999;
+/** UID/GID of `postgres` in CloudNativePG's images (and images/postgres/Dockerfile). Source: cluster chart values.yaml `postgresUID`. */
+export const CNPG_IMAGE_POSTGRES_UID = 26;
+
+/** Roles CloudNativePG reserves; the app and owner roles must not use them. Source: https://cloudnative-pg.io/documentation/current/declarative_role_management/ */
+export const RESERVED_ROLES: readonly string[] = ["postgres", "streaming_replica", "cnpg_pooler_pgbouncer"];
+/** Databases that exist in every instance; the application database must be another one. */
+export const RESERVED_DATABASES: readonly string[] = ["postgres", "template0", "template1"];
+
+/**
+ * Parameters CloudNativePG fixes or blocks: the admission webhook rejects them or the operator
+ * overrides them. Source: cloudnative-pg pkg/postgres/configuration.go `FixedConfigurationParameters`
+ * (operator 1.27+). `shared_preload_libraries` goes through `sharedPreloadLibraries` instead.
+ */
+export const CNPG_FIXED_PARAMETERS: readonly string[] = [
+  "allow_system_table_mods", "archive_cleanup_command", "archive_command", "archive_mode", "bonjour", "bonjour_name",
+  "cluster_name", "config_file", "data_directory", "data_sync_retry", "event_source", "external_pid_file", "hba_file",
+  "hot_standby", "ident_file", "jit_provider", "listen_addresses", "log_destination", "log_directory", "log_file_mode",
+  "log_filename", "log_rotation_age", "log_rotation_size", "log_truncate_on_rotation", "logging_collector",
+  "pg_failover_slots.primary_dsn", "pg_failover_slots.standby_slot_names", "port", "primary_conninfo", "primary_slot_name",
+  "promote_trigger_file", "recovery_end_command", "recovery_min_apply_delay", "recovery_target", "recovery_target_action",
+  "recovery_target_inclusive", "recovery_target_lsn", "recovery_target_name", "recovery_target_time",
+  "recovery_target_timeline", "recovery_target_xid", "restart_after_crash", "restore_command", "shared_preload_libraries",
+  "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_file", "ssl_dh_params_file", "ssl_ecdh_curve", "ssl_key_file",
+  "ssl_passphrase_command", "ssl_passphrase_command_supports_reload", "ssl_prefer_server_ciphers", "stats_temp_directory",
+  "synchronized_standby_slots", "synchronous_standby_names", "syslog_facility", "syslog_ident", "syslog_sequence_numbers",
+  "syslog_split_messages", "temp_tablespaces", "unix_socket_directories", "unix_socket_group", "unix_socket_permissions",
+];
+
+/** A Kubernetes toleration (core/v1 `Toleration`), as the SSD node group's taint needs it. */
+export interface Toleration {
+  /** Taint key, e.g. `ducklake.io/postgres`. */
+  readonly key: string;
+  /** `Equal` (default when `value` is set) or `Exists`. */
+  readonly operator?: "Equal" | "Exists";
+  /** Taint value. */
+  readonly value?: string;
+  /** Taint effect. */
+  readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/** What the values builders and the validator need besides the parsed config (all plain data). */
+export interface ClusterValuesInput {
+  /** The parsed `ducklake:postgres` section. */
+  readonly config: PostgresConfig;
+  /** postgresql.conf parameters from the tuning engine (`computeTuning(...).parameters`), values as PostgreSQL spells them. */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** `shared_preload_libraries` entries from the tuning engine, in order. */
+  readonly sharedPreloadLibraries: readonly string[];
+  /** Node selector of the Postgres pods (prod: the SSD node group's labels). Defaults to none. */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Tolerations of the Postgres pods (prod: the SSD node group's taint). Defaults to none. */
+  readonly tolerations?: readonly Toleration[];
+  /** `hugepages-2Mi` request and limit per pod (Kubernetes quantity), required when `config.tuning.hugePages` is true. */
+  readonly hugePages2Mi?: string;
+  /** CloudNativePG custom queries YAML (a map of metric name to `{query, metrics, ...}`); rendered through the chart's `customQueries`. */
+  readonly monitoringQueriesYaml?: string;
+}
+
+/** Names of the three credential Secrets (type `kubernetes.io/basic-auth`). */
+export interface SecretNames {
+  /** `postgres` superuser: `<cluster>-superuser-credentials`. */
+  readonly superuser: string;
+  /** Database owner (initdb owner): `<cluster>-owner-credentials`. */
+  readonly owner: string;
+  /** Application role (managed role): `<cluster>-app-credentials`. */
+  readonly app: string;
+}
+
+/** The Secrets' names for a cluster name (deterministic, so the bootstrap Job and apps can reference them). */
+export function secretNames(clusterName: string): SecretNames {
+  return {
+    superuser: `${clusterName}-superuser-credentials`,
+    owner: `${clusterName}-owner-credentials`,
+    app: `${clusterName}-app-credentials`,
+  };
+}
+
+/** The image CloudNativePG runs, with the major it declares in the chart's image catalog and the UID it runs as. */
+export interface ResolvedImage {
+  /** Full image reference. */
+  readonly image: string;
+  /** PostgreSQL major inside the image (the image catalog's `major`). */
+  readonly major: number;
+  /** UID and GID of `postgres` inside the image (`postgresUID`/`postgresGID`). */
+  readonly postgresUid: number;
+  /** True when the reference is this project's default (not set in config). */
+  readonly isDefault: boolean;
+}
+
+/**
+ * The default image for a major: pgmq's public image `ghcr.io/pgmq/pg<major>-pgmq:v<pgmq>`, which carries
+ * pgmq and pg_partman (see DEFAULT_PGMQ_VERSION for the source).
+ * @param major PostgreSQL major.
+ * @returns the reference, or undefined when no public image is known for that major (18): build
+ *   images/postgres/Dockerfile and set `ducklake:postgres.image`.
+ */
+export function defaultImage(major: number): string | undefined {
+  return DEFAULT_IMAGE_MAJORS.includes(major) ? `ghcr.io/pgmq/pg${major}-pgmq:v${DEFAULT_PGMQ_VERSION}` : undefined;
+}
+
+/**
+ * Resolves the image: `config.image` or the default, the major and the UID.
+ * @throws Error when no image is set and the major has no default (PostgreSQL 18).
+ */
+export function resolveImage(config: PostgresConfig): ResolvedImage {
+  const image = config.image ?? defaultImage(config.majorVersion);
+  if (image === undefined) {
+    throw new Error(
+      `ducklake:postgres.image: no public image with pgmq and pg_partman is known for PostgreSQL ${config.majorVersion}; ` +
+        `build images/postgres/Dockerfile with --build-arg PG_MAJOR=${config.majorVersion}, push it, and set ducklake:postgres.image`,
+    );
+  }
+  const isDefault = config.image === undefined;
+  // The default image is built on the Docker official image (postgres = 999); anything else is assumed CNPG-based (26).
+  const postgresUid = config.imageUserId ?? (isDefault ? OFFICIAL_IMAGE_POSTGRES_UID : CNPG_IMAGE_POSTGRES_UID);
+  return { image, major: config.majorVersion, postgresUid, isDefault };
+}
+
+/**
+ * The leading major of an image tag (`17`, `17.5-standard-bookworm`, `17-pgmq1.5.1`), if the tag starts with one.
+ * A digest-only reference or a tag like `v1.5.1` yields undefined.
+ */
+export function imageTagMajor(image: string): number | undefined {
+  const withoutDigest = image.split("@")[0];
+  const lastSlash = withoutDigest.lastIndexOf("/");
+  const colon = withoutDigest.indexOf(":", lastSlash + 1);
+  if (colon < 0) return undefined;
+  const m = /^(\d+)(?:$|[.\-_])/.exec(withoutDigest.slice(colon + 1));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Parses a PostgreSQL memory setting into bytes: a number with a unit (`1GB`, `512MB`), or a bare
+ * number of 8 kB blocks (shared_buffers' base unit). Source: https://www.postgresql.org/docs/current/config-setting.html
+ * @returns bytes, or undefined when the text is not a memory value (e.g. a percentage the tuning engine has not resolved).
+ */
+export function parsePgMemoryBytes(value: string, blockBytes = 8192): number | undefined {
+  const m = /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/.exec(value);
+  if (!m) return undefined;
+  const unit = m[2];
+  return Number(m[1]) * (unit === undefined ? blockBytes : PG_MEMORY_UNITS[unit]);
+}
+
+/** What the validator found: errors stop the component before it creates anything; warnings are logged. */
+export interface ValidationResult {
+  readonly errors: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Checks the argument combinations the component itself is responsible for (the config schema and the
+ * tuning engine check the rest). Every message names the key, the value and the rule.
+ */
+export function validateClusterInput(input: ClusterValuesInput): ValidationResult {
+  const { config, parameters } = input;
+  const errors: string[] = [];
+  const warnings: string[] = [];
+
+  for (const key of Object.keys(parameters).sort()) {
+    if (CNPG_FIXED_PARAMETERS.includes(key)) {
+      errors.push(
+        key === "shared_preload_libraries"
+          ? "parameters.shared_preload_libraries: pass libraries through sharedPreloadLibraries (CloudNativePG fixes this parameter and merges its own libraries)"
+          : `parameters.${key}: CloudNativePG fixes or blocks this parameter (pkg/postgres/configuration.go FixedConfigurationParameters); remove it`,
+      );
+    }
+    if (key === "huge_pages" && parameters[key] === "on" && !config.tuning.hugePages) {
+      errors.push("parameters.huge_pages is on but ducklake:postgres.tuning.hugePages is false: the pod would request no hugepages-2Mi and PostgreSQL would fail to start");
+    }
+  }
+
+  const memoryBytes = parseKubeMemoryBytes(config.resources.memory);
+  const sharedBuffers = parameters["shared_buffers"];
+  const sharedBuffersBytes = sharedBuffers === undefined ? undefined : parsePgMemoryBytes(sharedBuffers);
+  if (sharedBuffersBytes !== undefined && sharedBuffersBytes >= memoryBytes) {
+    errors.push(
+      `parameters.shared_buffers is ${sharedBuffers} (${sharedBuffersBytes} bytes) but ducklake:postgres.resources.memory is ${config.resources.memory} ` +
+        `(${memoryBytes} bytes): shared memory must fit well inside the pod's memory limit`,
+    );
+  }
+
+  const seen = new Set<string>();
+  for (const lib of input.sharedPreloadLibraries) {
+    if (!/^[A-Za-z0-9_$-]+$/.test(lib)) errors.push(`sharedPreloadLibraries: "${lib}" is not a library name (letters, digits, _ and -; no commas or spaces)`);
+    if (seen.has(lib)) errors.push(`sharedPreloadLibraries: "${lib}" is listed twice`);
+    seen.add(lib);
+  }
+
+  if (config.appUser === config.ownerRole) {
+    errors.push(`ducklake:postgres.appUser and ownerRole are both "${config.appUser}": the application role must not own the queue tables`);
+  }
+  for (const [key, role] of [["appUser", config.appUser], ["ownerRole", config.ownerRole]] as const) {
+    if (RESERVED_ROLES.includes(role)) errors.push(`ducklake:postgres.${key} is "${role}", a role CloudNativePG reserves (${RESERVED_ROLES.join(", ")})`);
+  }
+  if (RESERVED_DATABASES.includes(config.database)) {
+    errors.push(`ducklake:postgres.database is "${config.database}", which every instance already has (${RESERVED_DATABASES.join(", ")}); choose another name`);
+  }
+
+  if (config.image === undefined && defaultImage(config.majorVersion) === undefined) {
+    errors.push(
+      `ducklake:postgres.image is not set and no public image with pgmq and pg_partman is known for PostgreSQL ${config.majorVersion}; ` +
+        `build images/postgres/Dockerfile with --build-arg PG_MAJOR=${config.majorVersion}, push it, and set ducklake:postgres.image`,
+    );
+  }
+  if (config.image !== undefined) {
+    const tagMajor = imageTagMajor(config.image);
+    if (tagMajor !== undefined && tagMajor !== config.majorVersion) {
+      errors.push(`ducklake:postgres.image "${config.image}" is tagged for PostgreSQL ${tagMajor} but majorVersion is ${config.majorVersion}`);
+    }
+  }
+
+  if (config.pooler.enabled) {
+    const maxConnections = Number(parameters["max_connections"] ?? "100"); // PostgreSQL's default
+    const reserved = Number(parameters["superuser_reserved_connections"] ?? "3") + Number(parameters["reserved_connections"] ?? "0");
+    const serverConnections = config.pooler.instances * config.pooler.defaultPoolSize;
+    if (Number.isFinite(maxConnections) && serverConnections > maxConnections - reserved) {
+      errors.push(
+        `ducklake:postgres.pooler: ${config.pooler.instances} PgBouncer pods x defaultPoolSize ${config.pooler.defaultPoolSize} = ${serverConnections} server connections, ` +
+          `but max_connections ${maxConnections} leaves ${maxConnections - reserved} after ${reserved} reserved; lower defaultPoolSize or pooler.instances, or raise max_connections`,
+      );
+    }
+    if (config.pooler.maxClientConn < config.pooler.defaultPoolSize) {
+      errors.push(`ducklake:postgres.pooler.maxClientConn (${config.pooler.maxClientConn}) is below defaultPoolSize (${config.pooler.defaultPoolSize}): the pool could never fill`);
+    }
+    if (config.instances > 1 && config.pooler.instances < 2) {
+      warnings.push(`ducklake:postgres.pooler.instances is 1 in front of ${config.instances} Postgres instances: the single PgBouncer pod is a single point of failure`);
+    }
+  }
+
+  if ((input.tolerations?.length ?? 0) > 0 && Object.keys(input.nodeSelector ?? {}).length === 0) {
+    errors.push("tolerations are set without a nodeSelector: the pods may tolerate the SSD nodes' taint yet still land on other nodes; pass the node group's labels as nodeSelector");
+  }
+  if (config.tuning.hugePages && input.hugePages2Mi === undefined) {
+    errors.push("ducklake:postgres.tuning.hugePages is true but no hugePages2Mi quantity was given: the pod must request hugepages-2Mi (shared_buffers plus overhead)");
+  }
+  if (!config.tuning.hugePages && input.hugePages2Mi !== undefined) {
+    errors.push(`hugePages2Mi is ${input.hugePages2Mi} but ducklake:postgres.tuning.hugePages is false`);
+  }
+  return { errors, warnings };
+}
+
+/**
+ * pg_hba lines appended after CloudNativePG's own rules (local peer, streaming_replica and
+ * cnpg_pooler_pgbouncer by certificate) and before its final `host all all all scram-sha-256`.
+ * Password (SCRAM) access to the application database for the app and owner roles, superuser access
+ * for the bootstrap Job, and a final reject so no other role or database is reachable over the network.
+ * Source: https://cloudnative-pg.io/documentation/current/postgresql_conf/#the-pg_hba-section
+ */
+export function pgHbaRules(config: PostgresConfig): string[] {
+  return [
+    `host ${config.database} ${config.appUser} all scram-sha-256`,
+    `host ${config.database} ${config.ownerRole} all scram-sha-256`,
+    "host all postgres all scram-sha-256",
+    "host all all all reject",
+  ];
+}
+
+/** One entry of the cluster chart's `cluster.monitoring.customQueries` (templates/user-metrics.yaml). */
+export interface ChartCustomQuery {
+  readonly name: string;
+  readonly query: string;
+  readonly target_databases?: string[];
+  readonly predicate_query?: string;
+  readonly metrics: unknown[];
+}
+
+/** Predicate that makes a query run on the primary only: the chart has no `primary` key, CNPG's `predicate_query` does the same. */
+export const PRIMARY_ONLY_PREDICATE = "SELECT NOT pg_is_in_recovery()";
+
+/**
+ * Converts CloudNativePG custom-queries YAML (`<metric>: {query, metrics, primary?, target_databases?,
+ * predicate_query?}`, https://cloudnative-pg.io/documentation/current/monitoring/#user-defined-metrics)
+ * to the cluster chart's `customQueries` list, which the chart renders into the ConfigMap
+ * `<cluster>-monitoring` that the Cluster references. `primary: true` becomes a predicate query.
+ * @throws Error when the YAML is not such a map, or uses a key the chart's template would drop.
+ */
+export function customQueriesFromYaml(text: string): ChartCustomQuery[] {
+  const doc: unknown = parseYaml(text);
+  if (doc === null || doc === undefined) return [];
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new Error("monitoringQueriesYaml: must be a map of metric name to {query, metrics}");
+  const out: ChartCustomQuery[] = [];
+  for (const [name, spec] of Object.entries(doc as Record<string, unknown>)) {
+    if (spec === null || typeof spec !== "object" || Array.isArray(spec)) throw new Error(`monitoringQueriesYaml: ${name} must be a map`);
+    const s = spec as Record<string, unknown>;
+    const allowed = ["query", "metrics", "primary", "master", "target_databases", "predicate_query"];
+    const unknown = Object.keys(s).filter((k) => !allowed.includes(k));
+    if (unknown.length > 0) {
+      throw new Error(`monitoringQueriesYaml: ${name} uses ${unknown.join(", ")}, which the cluster chart's customQueries template drops (it keeps ${allowed.join(", ")})`);
+    }
+    if (typeof s["query"] !== "string" || !Array.isArray(s["metrics"])) throw new Error(`monitoringQueriesYaml: ${name} needs a query (text) and metrics (a list)`);
+    const primaryOnly = s["primary"] === true || s["master"] === true;
+    if (primaryOnly && s["predicate_query"] !== undefined) throw new Error(`monitoringQueriesYaml: ${name} sets both primary and predicate_query; fold the primary check into the predicate`);
+    const entry: { -readonly [K in keyof ChartCustomQuery]: ChartCustomQuery[K] } = { name, query: s["query"], metrics: s["metrics"] as unknown[] };
+    if (Array.isArray(s["target_databases"])) entry.target_databases = (s["target_databases"] as unknown[]).map(String);
+    const predicate = primaryOnly ? PRIMARY_ONLY_PREDICATE : s["predicate_query"];
+    if (typeof predicate === "string") {
+      // The chart passes predicate_query through `tpl`: template braces would be evaluated.
+      if (predicate.includes("{{")) throw new Error(`monitoringQueriesYaml: ${name}.predicate_query contains "{{", which the chart would evaluate as a template`);
+      entry.predicate_query = predicate;
+    }
+    out.push(entry);
+  }
+  return out;
+}
+
+/** Keys of an object in sorted order (deterministic values: parameters, node selectors). */
+function sorted<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
+}
+
+/**
+ * Values of the operator chart `cloudnative-pg` (keys from its values.yaml): CRDs installed by the
+ * chart, cluster-wide operator, its PodMonitor when the stack has the Prometheus Operator.
+ */
+export function buildOperatorValues(config: PostgresConfig): Record<string, unknown> {
+  return {
+    fullnameOverride: "cnpg",
+    crds: { create: true },
+    config: { clusterWide: true },
+    monitoring: { podMonitorEnabled: config.podMonitor },
+  };
+}
+
+/**
+ * Values of the cluster chart `cluster` (keys from its values.yaml; pass-through objects use the
+ * CloudNativePG `Cluster` API field names). Passwords never appear: Secrets are referenced by name.
+ * @param input the config, the tuning engine's output and placement.
+ * @param storageClassName StorageClass of the data (and WAL) volumes; a string or a Pulumi Input.
+ * @throws Error from customQueriesFromYaml or resolveImage.
+ */
+export function buildClusterValues<S>(input: ClusterValuesInput, storageClassName: S): Record<string, unknown> {
+  const { config } = input;
+  const image = resolveImage(config);
+  const names = secretNames(config.clusterName);
+  const requiredAntiAffinity = config.instances > 1 && !config.allowColocatedInstances;
+
+  const quantities: Record<string, string> = { cpu: config.resources.cpu, memory: config.resources.memory };
+  if (input.hugePages2Mi !== undefined) quantities["hugepages-2Mi"] = input.hugePages2Mi;
+
+  const affinity: Record<string, unknown> = {
+    enablePodAntiAffinity: true,
+    // Required: each instance on its own node (schema checks nodes >= instances). Preferred when co-location is allowed.
+    podAntiAffinityType: requiredAntiAffinity ? "required" : "preferred",
+    // Always set: the chart's default topologyKey is the zone, which would allow two instances per node.
+    topologyKey: "kubernetes.io/hostname",
+  };
+  if (input.nodeSelector && Object.keys(input.nodeSelector).length > 0) affinity["nodeSelector"] = sorted(input.nodeSelector);
+  if (input.tolerations && input.tolerations.length > 0) affinity["tolerations"] = input.tolerations.map((t) => ({ ...t }));
+
+  const walStorage: Record<string, unknown> =
+    config.storage.walSizeGiB === undefined
+      ? { enabled: false }
+      : { enabled: true, size: `${config.storage.walSizeGiB}Gi`, storageClass: storageClassName };
+
+  const customQueries = input.monitoringQueriesYaml === undefined ? [] : customQueriesFromYaml(input.monitoringQueriesYaml);
+
+  const poolers =
+    config.pooler.enabled
+      ? [
+          {
+            name: POOLER_NAME,
+            type: "rw",
+            poolMode: config.pooler.poolMode,
+            instances: config.pooler.instances,
+            parameters: {
+              default_pool_size: String(config.pooler.defaultPoolSize),
+              max_client_conn: String(config.pooler.maxClientConn),
+            },
+            monitoring: { enabled: config.podMonitor, podMonitor: { enabled: config.podMonitor } },
+          },
+        ]
+      : [];
+
+  return {
+    fullnameOverride: config.clusterName,
+    type: "postgresql",
+    mode: "standalone",
+    version: { postgresql: String(image.major) },
+    // The image catalog tells the operator the major explicitly, whatever the tag says.
+    imageCatalog: { create: true, images: [{ image: image.image, major: image.major }] },
+    cluster: {
+      instances: config.instances,
+      imagePullPolicy: "IfNotPresent",
+      postgresUID: image.postgresUid,
+      postgresGID: image.postgresUid,
+      storage: { size: `${config.storage.sizeGiB}Gi`, storageClass: storageClassName },
+      walStorage,
+      // request = limit for cpu and memory: Guaranteed QoS, and the memory budget the tuning engine checks is what the pod gets.
+      resources: { requests: { ...quantities }, limits: { ...quantities } },
+      affinity,
+      enableSuperuserAccess: true,
+      superuserSecret: names.superuser,
+      // CNPG creates the PodDisruptionBudget; with one instance it would block node drains.
+      enablePDB: config.instances > 1,
+      roles: [
+        {
+          name: config.appUser,
+          ensure: "present",
+          comment: "DuckLake lineage queue application role",
+          login: true,
+          superuser: false,
+          createdb: false,
+          createrole: false,
+          inherit: true,
+          replication: false,
+          passwordSecret: { name: names.app },
+        },
+      ],
+      monitoring: {
+        enabled: config.podMonitor,
+        podMonitor: { enabled: config.podMonitor },
+        prometheusRule: { enabled: config.podMonitor },
+        customQueries,
+      },
+      postgresql: {
+        parameters: sorted(input.parameters),
+        pg_hba: pgHbaRules(config),
+        shared_preload_libraries: [...input.sharedPreloadLibraries],
+      },
+      initdb: {
+        database: config.database,
+        owner: config.ownerRole,
+        secret: { name: names.owner },
+        encoding: "UTF8",
+      },
+    },
+    poolers,
+    backups: { enabled: false },
+  };
+}
+
+/**
+ * Renders Helm values as YAML for people to review (the offline plan): keys in the order the builder
+ * put them, one setting per line, no line folding.
+ */
+export function renderValuesYaml(values: unknown): string {
+  return stringify(values, { lineWidth: 0 });
+}
+
+/** networking.k8s.io/v1 `NetworkPolicySpec` (type only; the values are plain data). */
+export type NetworkPolicySpec = k8sInput.networking.v1.NetworkPolicySpec;
+/** A NetworkPolicy ingress peer (networking.k8s.io/v1 `NetworkPolicyPeer`). */
+type Peer = k8sInput.networking.v1.NetworkPolicyPeer;
+
+function namespacesIn(names: readonly string[]): Peer {
+  return { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...names] }] } };
+}
+
+function tcp(...ports: number[]): Array<{ protocol: string; port: number }> {
+  return ports.map((port) => ({ protocol: "TCP", port }));
+}
+
+/**
+ * NetworkPolicy spec of the Postgres instance pods: ingress only from the application namespaces and
+ * the bootstrap Job (5432), the operator (8000 and 5432, per
+ * https://cloudnative-pg.io/documentation/current/networking/), the cluster's own pods (replication,
+ * join jobs, pooler; 5432 and 8000) and the metrics namespaces (9187). Egress is not restricted.
+ */
+export function instanceNetworkPolicySpec(config: PostgresConfig): NetworkPolicySpec {
+  return {
+    podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName, "cnpg.io/podRole": "instance" } },
+    policyTypes: ["Ingress"],
+    ingress: [
+      { from: [namespacesIn(config.appNamespaces)], ports: tcp(POSTGRES_PORT) },
+      { from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }], ports: tcp(POSTGRES_PORT) },
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": config.operatorNamespace } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": CNPG_OPERATOR_CHART.chart } },
+          },
+        ],
+        ports: tcp(INSTANCE_STATUS_PORT, POSTGRES_PORT),
+      },
+      { from: [{ podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName } } }], ports: tcp(POSTGRES_PORT, INSTANCE_STATUS_PORT) },
+      { from: [namespacesIn(config.metricsNamespaces)], ports: tcp(INSTANCE_METRICS_PORT) },
+    ],
+  };
+}
+
+/** NetworkPolicy spec of the PgBouncer pods (when the pooler is enabled): the application namespaces and the bootstrap Job on 5432, metrics on 9127. */
+export function poolerNetworkPolicySpec(config: PostgresConfig): NetworkPolicySpec {
+  return {
+    podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName, "cnpg.io/podRole": "pooler" } },
+    policyTypes: ["Ingress"],
+    ingress: [
+      { from: [namespacesIn(config.appNamespaces)], ports: tcp(POSTGRES_PORT) },
+      { from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }], ports: tcp(POSTGRES_PORT) },
+      { from: [namespacesIn(config.metricsNamespaces)], ports: tcp(POOLER_METRICS_PORT) },
+    ],
+  };
+}
+
+/** Cluster-internal DNS names of the services CloudNativePG creates (`<cluster>-rw`, `-ro`, pooler `<cluster>-pooler-rw`). */
+export function serviceHosts(clusterName: string, namespace: string): { rw: string; ro: string; pooler: string } {
+  const suffix = `${namespace}.svc.cluster.local`;
+  return {
+    rw: `${clusterName}-rw.${suffix}`,
+    ro: `${clusterName}-ro.${suffix}`,
+    pooler: `${clusterName}-pooler-${POOLER_NAME}.${suffix}`,
+  };
+}

@@ -1,0 +1,3 @@
+import { runClusterSuite } from "./cluster-suite";
+
+runClusterSuite("dev");
