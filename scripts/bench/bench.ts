@@ -1,0 +1,536 @@
+/**
+ * `npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--json FILE] [--compare-default]
+ *  [--soak MINUTES] [--latency-seconds S] [--rate MSGS] [--bin-dir DIR] [--major N] [--workloads a,b]`
+ *
+ * The seed's throughput test against the stack's queue (partitioned `lineage_events`) with realistic
+ * OpenLineage run events: capacity workloads (pgbench custom scripts, several client counts), the
+ * dead-letter-aware read beside plain `pgmq.read`, a paced latency test, optional soak, health figures,
+ * a results table with PASS/FAIL against the stack's targets (`./report.ts`), JSON with `--json`.
+ * Without `--url` it benchmarks the stack's local database (`npm run db:local`), started if needed.
+ * See docs/bench.md.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseArgs } from "util";
+import { Client } from "pg";
+import { CpuSplit } from "./cpu";
+import {
+  BENCH_SCHEMA,
+  HealthSnapshot,
+  PAYLOAD_POOL_SIZE,
+  assertQueueReady,
+  healthSnapshot,
+  postmasterPid,
+  prepareBenchSchema,
+  queueDepth,
+  quoteIdent,
+  runPartitionMaintenance,
+  serverMajor,
+  topUpQueue,
+} from "./db";
+import { PgbenchProgress, PgbenchResult, runPgbench } from "./pgbench";
+import {
+  BenchReport,
+  CAPACITY_WORKLOADS,
+  CapacityResult,
+  CapacityWorkload,
+  DlqReadComparison,
+  LatencyResult,
+  RunHealth,
+  SoakMinute,
+  SoakResult,
+  depthBounded,
+  evaluate,
+  renderReport,
+  targetsFor,
+} from "./report";
+
+/** Directory of the pgbench scripts. */
+export const WORKLOAD_DIR = path.join(__dirname, "workloads");
+
+/** Parsed command line. */
+export interface BenchOptions {
+  readonly stack: string;
+  readonly url?: string;
+  readonly durationSeconds: number;
+  readonly clients: readonly number[];
+  readonly batch: number;
+  readonly json?: string;
+  readonly compareDefault: boolean;
+  readonly soakMinutes?: number;
+  readonly latencySeconds: number;
+  readonly rateMsgsPerSecond?: number;
+  readonly binDir?: string;
+  readonly major?: number;
+  readonly workloads: readonly string[];
+  readonly skipLatency: boolean;
+  readonly skipDlq: boolean;
+  /** Messages to have queued per second of a read run (prefill). */
+  readonly prefillPerSecond: number;
+}
+
+const USAGE =
+  "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] " +
+  "[--soak MINUTES] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
+  "[--prefill-per-second N] [--bin-dir DIR] [--major N]";
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
+  return n;
+}
+
+/**
+ * Parses the command line (node:util parseArgs).
+ * Defaults: duration 10 s per run, clients 1,2,4, batch 100, latency test 60 s at the stack's paced
+ * rate, every capacity workload, prefill 60,000 messages per second of a read run.
+ * @throws Error with the usage when the stack is missing or a value is invalid.
+ */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      url: { type: "string" },
+      duration: { type: "string" },
+      clients: { type: "string" },
+      batch: { type: "string" },
+      json: { type: "string" },
+      "compare-default": { type: "boolean" },
+      soak: { type: "string" },
+      "latency-seconds": { type: "string" },
+      rate: { type: "string" },
+      workloads: { type: "string" },
+      "no-latency": { type: "boolean" },
+      "no-dlq": { type: "boolean" },
+      "prefill-per-second": { type: "string" },
+      "bin-dir": { type: "string" },
+      major: { type: "string" },
+    },
+  });
+  const stack = positionals[0];
+  if (stack === undefined) throw new Error(USAGE);
+  const clients = (values.clients ?? "1,2,4").split(",").map((c) => {
+    const n = Number(c);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--clients must be a comma-separated list of integers >= 1, got "${values.clients}"`);
+    return n;
+  });
+  const workloads = values.workloads === undefined ? [...CAPACITY_WORKLOADS] : values.workloads.split(",").filter((w) => w.length > 0);
+  for (const w of workloads) {
+    if (!(CAPACITY_WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown workload "${w}"; known: ${CAPACITY_WORKLOADS.join(", ")}`);
+  }
+  return {
+    stack,
+    url: values.url,
+    durationSeconds: Math.round(positive("duration", values.duration, 10)),
+    clients,
+    batch: Math.round(positive("batch", values.batch, 100)),
+    json: values.json,
+    compareDefault: values["compare-default"] ?? false,
+    soakMinutes: values.soak === undefined ? undefined : positive("soak", values.soak, 10),
+    latencySeconds: Math.round(positive("latency-seconds", values["latency-seconds"], 60)),
+    rateMsgsPerSecond: values.rate === undefined ? undefined : positive("rate", values.rate, 1),
+    binDir: values["bin-dir"],
+    major: values.major === undefined ? undefined : Math.round(positive("major", values.major, 17)),
+    workloads,
+    skipLatency: values["no-latency"] ?? false,
+    skipDlq: values["no-dlq"] ?? false,
+    prefillPerSecond: Math.round(positive("prefill-per-second", values["prefill-per-second"], 60000)),
+  };
+}
+
+/** A server under test. */
+export interface BenchTarget {
+  /** `tuned` or `default`. */
+  readonly label: string;
+  /** Superuser (or queue owner) connection URL. */
+  readonly url: string;
+  /** How it is configured, for the report. */
+  readonly description: string;
+  /** The DLQ-aware read routine (`ops.read_with_dlq`, workloads/read_dlq_delete_batch.sql) when the bootstrap installed it. */
+  readonly dlqReadRoutine?: string;
+}
+
+/** Everything a run needs. */
+interface RunContext {
+  readonly opts: BenchOptions;
+  readonly target: BenchTarget;
+  readonly pgbench: string;
+  readonly client: Client;
+  readonly queue: string;
+  readonly major: number;
+  readonly postmasterPid: number | undefined;
+}
+
+/** Finds a pgbench executable: beside the server binaries, on PATH, or the newest `/usr/lib/postgresql/<major>/bin/pgbench`. */
+export function findPgbench(binDir?: string): string {
+  const candidates: string[] = [];
+  if (binDir !== undefined) candidates.push(path.join(binDir, "pgbench"));
+  for (const d of (process.env["PATH"] ?? "").split(path.delimiter)) if (d) candidates.push(path.join(d, "pgbench"));
+  if (fs.existsSync("/usr/lib/postgresql")) {
+    const majors = fs
+      .readdirSync("/usr/lib/postgresql")
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
+    for (const m of majors) candidates.push(`/usr/lib/postgresql/${m}/bin/pgbench`);
+  }
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (found === undefined) {
+    throw new Error("pgbench not found (beside the server binaries, on PATH or in /usr/lib/postgresql/*/bin); install it with `apt-get install postgresql-client-15` (pgbench ships with the PostgreSQL client)");
+  }
+  return found;
+}
+
+const isTty = process.stdout.isTTY === true;
+let lastProgressLen = 0;
+
+/** Prints one progress line (rewritten in place on a terminal). */
+function showProgress(label: string, p: PgbenchProgress, batch: number, durationSeconds: number, cpu: CpuSplit | undefined): void {
+  const cpuText = cpu ? `  cpu pgbench ${cpu.clientPct}% server ${cpu.serverPct}% other ${cpu.otherPct}%` : "";
+  const lag = p.lagMs !== undefined ? `  lag ${p.lagMs.toFixed(2)} ms` : "";
+  const line = `  ${label}  ${p.seconds.toFixed(0)}/${durationSeconds} s  ${Math.round(p.tps * batch).toLocaleString("en-US")} msgs/s  lat ${p.latencyMs.toFixed(2)} ms${lag}${cpuText}`;
+  if (isTty) {
+    process.stdout.write(`\r${line.padEnd(lastProgressLen)}`);
+    lastProgressLen = line.length;
+  } else if (Math.round(p.seconds) % 5 === 0) {
+    process.stdout.write(`${line}\n`);
+  }
+}
+
+function endProgress(summary: string): void {
+  if (isTty) process.stdout.write(`\r${summary.padEnd(lastProgressLen)}\n`);
+  else process.stdout.write(`${summary}\n`);
+  lastProgressLen = 0;
+}
+
+function runHealth(before: HealthSnapshot, after: HealthSnapshot): RunHealth {
+  return {
+    defaultPartitionRows: after.defaultPartitionRows,
+    deadTuples: after.deadTuples,
+    walBytes: Math.max(0, after.walBytes - before.walBytes),
+    checkpointsRequested: after.checkpointsRequested - before.checkpointsRequested,
+    autovacuumRuns: after.autovacuumRuns - before.autovacuumRuns,
+  };
+}
+
+function script(name: string): string {
+  return path.join(WORKLOAD_DIR, `${name}.sql`);
+}
+
+function baseVariables(ctx: RunContext, batch: number): Record<string, string | number> {
+  return { queue: ctx.queue, pool: PAYLOAD_POOL_SIZE, batch, vt: 30, idle_ms: 10 };
+}
+
+/** The script, messages per call and whether the queue needs messages first, per capacity workload. */
+function workloadSpec(workload: CapacityWorkload, batch: number): { script: string; batch: number; reads: boolean } {
+  switch (workload) {
+    case "send_single":
+      return { script: "send_single", batch: 1, reads: false };
+    case "send_batch":
+      return { script: "send_batch", batch, reads: false };
+    case "read_delete_single":
+      return { script: "read_delete_single", batch: 1, reads: true };
+    case "read_delete_batch":
+      return { script: "read_delete_batch", batch, reads: true };
+    case "read_archive_batch":
+      return { script: "read_archive_batch", batch, reads: true };
+    case "produce_consume":
+      return { script: "read_delete_batch", batch, reads: false };
+  }
+}
+
+/** Runs one capacity workload at one client count. */
+async function capacityRun(ctx: RunContext, workload: CapacityWorkload, clients: number, scriptOverride?: string): Promise<CapacityResult> {
+  const { opts } = ctx;
+  const spec = workloadSpec(workload, opts.batch);
+  await runPartitionMaintenance(ctx.client);
+  if (spec.reads) {
+    // Enough visible messages that the consumers never run dry (single reads need far fewer).
+    const perSecond = spec.batch === 1 ? Math.ceil(opts.prefillPerSecond / 4) : opts.prefillPerSecond;
+    await topUpQueue(ctx.client, ctx.queue, perSecond * opts.durationSeconds);
+  }
+  const before = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
+  const label = `[${ctx.target.label}] ${workload} c=${clients}`;
+  const vars = baseVariables(ctx, spec.batch);
+  let result: PgbenchResult;
+  const notes: string[] = [];
+  if (workload === "produce_consume") {
+    // Producers (single sends) and batch consumers together, each with `clients` connections.
+    const producers = runPgbench({ pgbench: ctx.pgbench, url: ctx.target.url, script: script("send_single"), clients, durationSeconds: opts.durationSeconds, variables: vars }, undefined);
+    result = await runPgbench(
+      { pgbench: ctx.pgbench, url: ctx.target.url, script: script(scriptOverride ?? spec.script), clients, durationSeconds: opts.durationSeconds, variables: vars },
+      ctx.postmasterPid,
+      (p, cpu) => showProgress(label, p, spec.batch, opts.durationSeconds, cpu),
+    );
+    const prod = await producers;
+    notes.push(`producers ${Math.round(prod.tps).toLocaleString("en-US")} msgs/s; cpu client share counts the consumers' pgbench only`);
+  } else {
+    result = await runPgbench(
+      { pgbench: ctx.pgbench, url: ctx.target.url, script: script(scriptOverride ?? spec.script), clients, durationSeconds: opts.durationSeconds, variables: vars },
+      ctx.postmasterPid,
+      (p, cpu) => showProgress(label, p, spec.batch, opts.durationSeconds, cpu),
+    );
+  }
+  const after = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
+  const sent = after.lastMsgId - before.lastMsgId;
+  const consumed = before.depth + sent - after.depth;
+  const moved = spec.reads || workload === "produce_consume" ? consumed : sent;
+  const msgsPerSecond = moved / opts.durationSeconds;
+  if (spec.reads && after.depth === 0) notes.push("queue drained: raise --prefill-per-second");
+  if (result.failed > 0) notes.push(`${result.failed} failed transactions`);
+  const r: CapacityResult = {
+    server: ctx.target.label,
+    workload,
+    clients,
+    batch: spec.batch,
+    durationSeconds: opts.durationSeconds,
+    msgsPerSecond: Math.round(msgsPerSecond),
+    tps: Math.round(result.tps * 10) / 10,
+    latencyAvgMs: result.latencyAvgMs,
+    latencyP99Ms: result.latencyPercentilesMs.p99,
+    statements: result.statements,
+    cpu: result.cpu,
+    health: runHealth(before, after),
+    notes,
+  };
+  endProgress(`  ${label}: ${r.msgsPerSecond.toLocaleString("en-US")} msgs/s, avg ${r.latencyAvgMs} ms, p99 ${r.latencyP99Ms} ms${r.cpu ? `, cpu pgbench ${r.cpu.clientPct}% server ${r.cpu.serverPct}%` : ""}`);
+  return r;
+}
+
+/** Plain `pgmq.read` + delete beside the DLQ-aware read + delete, same batch and clients. */
+async function dlqComparison(ctx: RunContext): Promise<DlqReadComparison | undefined> {
+  const routine = ctx.target.dlqReadRoutine;
+  if (routine === undefined) {
+    console.log(`  [${ctx.target.label}] no dead-letter-aware read routine installed by the bootstrap: DLQ comparison skipped`);
+    return undefined;
+  }
+  const clients = Math.max(...ctx.opts.clients);
+  const plain = await capacityRun(ctx, "read_delete_batch", clients);
+  const dlq = await capacityRun(ctx, "read_delete_batch", clients, "read_dlq_delete_batch");
+  const overheadPct = plain.msgsPerSecond > 0 ? ((plain.msgsPerSecond - dlq.msgsPerSecond) / plain.msgsPerSecond) * 100 : 0;
+  return { server: ctx.target.label, clients, batch: ctx.opts.batch, plainMsgsPerSecond: plain.msgsPerSecond, dlqMsgsPerSecond: dlq.msgsPerSecond, overheadPct: Math.round(overheadPct * 10) / 10, routine };
+}
+
+/** Empties the queue (TRUNCATE of the queue table and its partitions) so a paced run starts from depth 0. */
+async function emptyQueue(ctx: RunContext): Promise<void> {
+  await ctx.client.query(`TRUNCATE pgmq.${quoteIdent(`q_${ctx.queue}`)}`);
+  await ctx.client.query(`TRUNCATE ${BENCH_SCHEMA}.latency`);
+  await runPartitionMaintenance(ctx.client);
+}
+
+/** Paced producers (single sends at `rate`) and polling batch consumers for `seconds`; depth sampled each second (and each minute for the soak). */
+async function pacedRun(
+  ctx: RunContext,
+  rate: number,
+  seconds: number,
+  label: string,
+  onSecond?: (elapsedSeconds: number, depth: number, before: HealthSnapshot) => Promise<void>,
+): Promise<{ depthSamples: number[]; before: HealthSnapshot; after: HealthSnapshot }> {
+  await emptyQueue(ctx);
+  const before = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
+  const producers = 2;
+  const consumers = 2;
+  const vars = baseVariables(ctx, ctx.opts.batch);
+  const prod = runPgbench(
+    { pgbench: ctx.pgbench, url: ctx.target.url, script: script("send_single"), clients: producers, durationSeconds: seconds, variables: vars, rateTps: rate, samplingRate: 0.01 },
+    ctx.postmasterPid,
+    (p, cpu) => showProgress(label, p, 1, seconds, cpu),
+  );
+  const cons = runPgbench(
+    { pgbench: ctx.pgbench, url: ctx.target.url, script: script("consume_latency"), clients: consumers, durationSeconds: seconds, variables: vars, samplingRate: 0.01 },
+    undefined,
+  );
+  const depthSamples: number[] = [];
+  const sampler = new Client({ connectionString: ctx.target.url });
+  await sampler.connect();
+  let done = false;
+  const all = Promise.all([prod, cons]).finally(() => (done = true));
+  const started = Date.now();
+  try {
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (done) break;
+      const depth = await queueDepth(sampler, ctx.queue);
+      depthSamples.push(depth);
+      await onSecond?.((Date.now() - started) / 1000, depth, before);
+    }
+    await all;
+  } finally {
+    await sampler.end();
+  }
+  const after = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
+  return { depthSamples, before, after };
+}
+
+/** The latency test: paced producer at `rate`, consumers recording send→read latency. */
+async function latencyTest(ctx: RunContext, rate: number): Promise<LatencyResult> {
+  const seconds = ctx.opts.latencySeconds;
+  const label = `[${ctx.target.label}] latency @${rate.toLocaleString("en-US")}/s`;
+  const { depthSamples, before, after } = await pacedRun(ctx, rate, seconds, label);
+  const { rows } = await ctx.client.query<{ n: string; p: number[] | null }>(
+    `SELECT count(*) AS n, percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY l) AS p FROM ${BENCH_SCHEMA}.latency, unnest(latencies_ms) l`,
+  );
+  const p = rows[0]?.p ?? [0, 0, 0];
+  const r: LatencyResult = {
+    server: ctx.target.label,
+    rateMsgsPerSecond: rate,
+    durationSeconds: seconds,
+    producers: 2,
+    consumers: 2,
+    messages: Number(rows[0]?.n ?? 0),
+    p50Ms: Math.round((p[0] ?? 0) * 10) / 10,
+    p95Ms: Math.round((p[1] ?? 0) * 10) / 10,
+    p99Ms: Math.round((p[2] ?? 0) * 10) / 10,
+    depthSamples,
+    depthBounded: depthBounded(depthSamples, rate),
+    health: runHealth(before, after),
+  };
+  endProgress(`  ${label}: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, depth max ${Math.max(0, ...depthSamples)}, bounded ${r.depthBounded ? "yes" : "no"}`);
+  return r;
+}
+
+/** The soak: producers at `rate`, batch consumers, one row per minute. */
+async function soak(ctx: RunContext, rate: number, minutes: number): Promise<SoakResult> {
+  const label = `[${ctx.target.label}] soak @${rate.toLocaleString("en-US")}/s`;
+  const rowsOut: SoakMinute[] = [];
+  const seconds = Math.round(minutes * 60);
+  let prev: HealthSnapshot | undefined;
+  const addMinute = (snap: HealthSnapshot, base: HealthSnapshot, secondsCovered: number) => {
+    const consumed = base.depth + (snap.lastMsgId - base.lastMsgId) - snap.depth;
+    rowsOut.push({
+      minute: rowsOut.length + 1,
+      msgsPerSecond: Math.round(consumed / secondsCovered),
+      deadTuples: snap.deadTuples,
+      sizeBytes: snap.sizeBytes,
+      autovacuumRuns: snap.autovacuumRuns - base.autovacuumRuns,
+      defaultPartitionRows: snap.defaultPartitionRows,
+      depth: snap.depth,
+    });
+    prev = snap;
+  };
+  let lastAt = 0;
+  const { before, after } = await pacedRun(ctx, rate, seconds, label, async (elapsed, _depth, snapBefore) => {
+    if (elapsed < (rowsOut.length + 1) * 60) return;
+    addMinute(await healthSnapshot(ctx.client, ctx.queue, ctx.major), prev ?? snapBefore, elapsed - lastAt);
+    lastAt = elapsed;
+  });
+  // The run ends at `seconds`; the sampler may stop just before the last full minute was recorded.
+  if (rowsOut.length < Math.floor(seconds / 60)) addMinute(after, prev ?? before, Math.max(1, seconds - lastAt));
+  const first = rowsOut[0]?.msgsPerSecond ?? 0;
+  const last = rowsOut[rowsOut.length - 1]?.msgsPerSecond ?? 0;
+  const r: SoakResult = { server: ctx.target.label, rateMsgsPerSecond: rate, minutes: rowsOut, retainedPct: first > 0 ? Math.round((last / first) * 1000) / 10 : 0 };
+  endProgress(`  ${label}: ${rowsOut.length} minutes, last minute ${r.retainedPct}% of the first`);
+  return r;
+}
+
+/** Benchmarks one server: capacity, DLQ comparison, latency, soak. */
+async function benchServer(
+  opts: BenchOptions,
+  target: BenchTarget,
+  queue: string,
+  rate: number,
+): Promise<{ version: string; capacity: CapacityResult[]; dlq: DlqReadComparison[]; latency: LatencyResult[]; soak: SoakResult[] }> {
+  const client = new Client({ connectionString: target.url });
+  await client.connect();
+  try {
+    await assertQueueReady(client, queue);
+    await prepareBenchSchema(client);
+    const { rows } = await client.query<{ v: string }>("SHOW server_version");
+    const ctx: RunContext = { opts, target, pgbench: findPgbench(opts.binDir), client, queue, major: await serverMajor(client), postmasterPid: await postmasterPid(client) };
+    console.log(`\n${target.label}: PostgreSQL ${rows[0]?.v ?? "?"} (${target.description})`);
+    const capacity: CapacityResult[] = [];
+    for (const w of opts.workloads as CapacityWorkload[]) {
+      for (const c of opts.clients) capacity.push(await capacityRun(ctx, w, c));
+    }
+    const dlq: DlqReadComparison[] = [];
+    if (!opts.skipDlq) {
+      const d = await dlqComparison(ctx);
+      if (d !== undefined) dlq.push(d);
+    }
+    const latency: LatencyResult[] = opts.skipLatency ? [] : [await latencyTest(ctx, rate)];
+    const soakResults: SoakResult[] = opts.soakMinutes !== undefined ? [await soak(ctx, rate, opts.soakMinutes)] : [];
+    return { version: rows[0]?.v ?? "?", capacity, dlq, latency, soak: soakResults };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Resolves the servers to benchmark: `--url`, or the stack's local database (and its untuned twin with `--compare-default`). */
+async function resolveTargets(opts: BenchOptions): Promise<{ targets: BenchTarget[]; queue: string; profile: "development" | "production"; defaultRate: number }> {
+  const local = await import("../db-local");
+  const stackInfo = local.loadStack(opts.stack);
+  const queue = stackInfo.config.queues.definitions[0]?.name ?? "lineage_events";
+  const profile = stackInfo.config.postgres.tuning.profile;
+  const targets: BenchTarget[] = [];
+  const localOpts = { stack: opts.stack, binDir: opts.binDir, major: opts.major, quiet: true };
+  if (opts.url !== undefined) {
+    targets.push({ label: "tuned", url: opts.url, description: "given by --url", dlqReadRoutine: await local.findDlqReadRoutine(opts.url) });
+  } else {
+    const db = await local.ensureLocalDatabase(localOpts);
+    targets.push({ label: "tuned", url: db.url, description: `the ${opts.stack} stack's rendered postgresql.conf (npm run db:local)`, dlqReadRoutine: db.dlqReadRoutine });
+  }
+  if (opts.compareDefault) {
+    const db = await local.ensureLocalDatabase({ ...localOpts, untuned: true });
+    targets.push({ label: "default", url: db.url, description: "initdb defaults plus the preload libraries the extensions need", dlqReadRoutine: db.dlqReadRoutine });
+  }
+  return { targets, queue, profile, defaultRate: targetsFor(profile).pacedRateMsgsPerSecond };
+}
+
+/** Entry point. */
+export async function main(argv: readonly string[]): Promise<BenchReport> {
+  const opts = parseBenchArgs(argv);
+  const startedAt = new Date().toISOString();
+  const { targets, queue, profile, defaultRate } = await resolveTargets(opts);
+  const rate = opts.rateMsgsPerSecond ?? defaultRate;
+  const benchTargets = targetsFor(profile);
+  const capacity: CapacityResult[] = [];
+  const dlqRead: DlqReadComparison[] = [];
+  const latency: LatencyResult[] = [];
+  const soakResults: SoakResult[] = [];
+  const servers: Record<string, { version: string; description: string }> = {};
+  const load = os.loadavg()[0] ?? 0;
+  for (const t of targets) {
+    const r = await benchServer(opts, t, queue, rate);
+    servers[t.label] = { version: r.version, description: t.description };
+    capacity.push(...r.capacity);
+    dlqRead.push(...r.dlq);
+    latency.push(...r.latency);
+    soakResults.push(...r.soak);
+  }
+  const report: BenchReport = {
+    stack: opts.stack,
+    profile,
+    startedAt,
+    machine: {
+      cpus: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadAverage1m: load,
+      ...(load > os.cpus().length * 0.25 ? { note: "the machine was busy at the start: figures are low" } : {}),
+    },
+    servers,
+    targets: benchTargets,
+    capacity,
+    dlqRead,
+    latency,
+    soak: soakResults,
+    checks: evaluate(benchTargets, capacity, latency, dlqRead, soakResults),
+  };
+  process.stdout.write(`\n${renderReport(report)}`);
+  if (opts.json !== undefined) {
+    fs.writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`JSON written to ${opts.json}`);
+  }
+  return report;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}

