@@ -4,9 +4,10 @@
  * An EKS managed node group in an existing cluster, launched from a launch template that gives each
  * node a gp3 root volume (size, IOPS, throughput, encryption) and requires IMDSv2; an IAM role with the
  * standard worker policies (or an existing role); labels and a taint that reserve the nodes for
- * Postgres. The disk size lives only in the launch template: EKS rejects a node group that sets
- * `diskSize` together with a launch template
- * (https://docs.aws.amazon.com/eks/latest/userguide/launch-templates.html).
+ * Postgres. The disk size lives only in the launch template: "If you specify launchTemplate, then don't
+ * specify diskSize, or the node group deployment will fail" (EKS API `CreateNodegroup.diskSize`,
+ * https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html). The instance types
+ * live only in the node group (the launch template sets none), as that page also requires.
  *
  * Decisions are pure functions below (block device mapping, metadata options, taints and tolerations,
  * IAM documents, argument checks); the class only wires resources.
