@@ -40,7 +40,7 @@ export const PROMTAIL_CHART: PinnedChart = {
   version: "6.17.1",
   appVersion: "3.5.1",
   repo: "https://grafana.github.io/helm-charts",
-  source: "grafana/helm-charts@7a0ab968961a165318ab95ff678908c3b9bc3240:charts/promtail",
+  source: "grafana/helm-charts@promtail-6.17.1:charts/promtail",
 };
 
 /** Grafana Alloy, the successor of Promtail; its chart lives in the grafana/alloy repository. */

@@ -3,8 +3,6 @@
  * The admin password never appears in the values: the chart reads it from an existing Secret
  * (`admin.existingSecret`), which the Logging component creates.
  */
-import { RELEASE_NAMES } from "./charts";
-
 /** Keys of the admin Secret, as the chart expects them (values.yaml `admin.userKey` / `admin.passwordKey`). */
 export const GRAFANA_ADMIN_KEYS = { user: "admin-user", password: "admin-password" } as const;
 
@@ -17,7 +15,9 @@ export interface GrafanaValuesInput {
 }
 
 /**
- * Grafana chart values: admin credentials from an existing Secret, a provisioned Loki data source
+ * Grafana chart values (no `fullnameOverride`: this chart's values.yaml has no such key, and the
+ * release name `grafana` already names the objects `grafana`, templates/_helpers.tpl `grafana.fullname`):
+ * admin credentials from an existing Secret, a provisioned Loki data source
  * (uid `loki`, default), no persistence (dashboards and data sources are provisioned, nothing to
  * keep), no Helm test pod.
  * @returns plain values, stable key order. Keys are those of the chart's values.yaml
@@ -25,7 +25,6 @@ export interface GrafanaValuesInput {
  */
 export function buildGrafanaValues(input: GrafanaValuesInput): Record<string, unknown> {
   return {
-    fullnameOverride: RELEASE_NAMES.grafana,
     admin: {
       existingSecret: input.adminSecretName,
       userKey: GRAFANA_ADMIN_KEYS.user,
