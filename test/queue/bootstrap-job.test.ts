@@ -1,0 +1,72 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { installMocks, settle, type MockRecorder } from "../helpers/mocks";
+
+let recorder: MockRecorder;
+let mod: typeof import("../../components/queue/bootstrap-job");
+let artifacts: typeof import("../../components/artifacts");
+
+beforeAll(async () => {
+  recorder = installMocks({ stack: "dev" });
+  mod = await import("../../components/queue/bootstrap-job");
+  artifacts = await import("../../components/artifacts");
+});
+
+beforeEach(() => artifacts.resetArtifacts());
+
+const base = { namespace: "ducklake-db", host: "lineage-pg-rw", database: "lineage", superuserSecretName: "lineage-pg-superuser" };
+
+describe("QueueBootstrap", () => {
+  test("a ConfigMap with the SQL and a Job named by the SQL hash that reads the Secret", async () => {
+    const sql = "SELECT 1;\n";
+    const c = new mod.QueueBootstrap("qb", { ...base, sql });
+    await settle();
+    const name = mod.bootstrapJobName("queue-bootstrap", sql);
+    expect(name).toBe(`queue-bootstrap-${mod.sqlSha256(sql).slice(0, 10)}`);
+    const cm = recorder.get("kubernetes:core/v1:ConfigMap", "qb-sql");
+    expect((cm.inputs["data"] as Record<string, string>)["bootstrap.sql"]).toBe(sql);
+    const job = recorder.get("kubernetes:batch/v1:Job", "qb-job");
+    const meta = job.inputs["metadata"] as { name: string; namespace: string };
+    expect(meta).toMatchObject({ name, namespace: "ducklake-db" });
+    const spec = job.inputs["spec"] as any;
+    expect(spec.backoffLimit).toBe(6);
+    const pod = spec.template.spec;
+    expect(pod.restartPolicy).toBe("Never");
+    const container = pod.containers[0];
+    expect(container.image).toBe(mod.DEFAULT_BOOTSTRAP_IMAGE);
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    expect(env["PGHOST"]).toBe("lineage-pg-rw");
+    expect(env["PGPORT"]).toBe("5432");
+    expect(env["PGUSER"]).toEqual({ secretKeyRef: { name: "lineage-pg-superuser", key: "username" } });
+    expect(env["PGPASSWORD"]).toEqual({ secretKeyRef: { name: "lineage-pg-superuser", key: "password" } });
+    expect(container.command[2]).toContain("until pg_isready -q");
+    expect(container.command[2]).toContain("psql -X -v ON_ERROR_STOP=1 --single-transaction");
+    expect(pod.volumes[0].configMap.name).toBe(name);
+    expect(artifacts.publishedArtifacts().get("bootstrap.sql")).toBe(sql);
+    const jobName = await new Promise((resolve) => c.jobName.apply(resolve));
+    expect(jobName).toBe(name);
+  });
+
+  test("a changed SQL changes the Job's name", () => {
+    expect(mod.bootstrapJobName("queue-bootstrap", "SELECT 1;")).not.toBe(mod.bootstrapJobName("queue-bootstrap", "SELECT 2;"));
+  });
+
+  test.each([
+    [{ sql: "  " }, /sql is empty/],
+    [{ sql: "SELECT 1;", backoffLimit: -1 }, /backoffLimit/],
+    [{ sql: "SELECT 1;", waitForDatabaseSeconds: 1 }, /waitForDatabaseSeconds/],
+    [{ sql: "SELECT 1;", namePrefix: "Bad_Prefix" }, /DNS-1123/],
+  ])("refuses %j before creating anything", async (over, message) => {
+    const before = recorder.resources.length;
+    expect(() => new mod.QueueBootstrap(`bad-${before}`, { ...base, ...over } as any)).toThrow(message);
+    await settle();
+    expect(recorder.resources.filter((r) => r.name.startsWith(`bad-${before}-`))).toEqual([]);
+  });
+
+  test("waits for the database for the configured time", () => {
+    const script = mod.bootstrapScript(60);
+    expect(script).toContain('if [ "$i" -ge 12 ]');
+  });
+});
+
+// keep the type import used
+export type _unused = pulumi.Output<string>;

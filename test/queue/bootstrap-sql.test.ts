@@ -1,0 +1,113 @@
+import { parse } from "yaml";
+import { parseStackConfig } from "../../config/load";
+import { generateBootstrapSql, storageParameterItems, type BootstrapSqlInput } from "../../components/queue/bootstrap-sql";
+import { checkpointsSelect, monitoringMetricsYaml, monitoringSql } from "../../components/queue/monitoring";
+import { bgwIntervalSeconds } from "../../components/queue/runway";
+import { readDucklakeConfig } from "../helpers/stack-files";
+
+function inputFor(stack: "dev" | "prod"): BootstrapSqlInput {
+  const { config } = parseStackConfig(readDucklakeConfig(stack), stack);
+  return {
+    queues: config.queues,
+    bgwIntervalSeconds: bgwIntervalSeconds(config).seconds,
+    database: config.postgres.database,
+    ownerRole: config.postgres.ownerRole,
+    appRole: config.postgres.appUser,
+    majorVersion: config.postgres.majorVersion,
+  };
+}
+
+describe("generateBootstrapSql", () => {
+  test("is deterministic", () => {
+    expect(generateBootstrapSql(inputFor("dev"))).toBe(generateBootstrapSql(inputFor("dev")));
+  });
+
+  test("dev: derived runway, numeric partitioning, DLQ, storage parameters from the seed table", () => {
+    const sql = generateBootstrapSql(inputFor("dev"));
+    expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '500000', '5000000');");
+    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 500000, 4, 5000000, 1800000);");
+    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.a_lineage_events', 500000, 4, 5000000, 1800000);");
+    expect(sql).toContain("PERFORM pgmq.create('lineage_events_dlq');");
+    expect(sql).toContain("('lineage_events', 'lineage_events_dlq', 5)");
+    expect(sql).toContain(
+      "ARRAY['autovacuum_vacuum_threshold=100', 'autovacuum_vacuum_scale_factor=0.01', 'autovacuum_analyze_scale_factor=0.02', 'autovacuum_vacuum_cost_delay=0']",
+    );
+    expect(sql).toContain("pg_partman_bgw.role must name lineage_owner, pg_partman_bgw.dbname lineage");
+    expect(sql).toContain("SET ROLE lineage_owner;\nCREATE EXTENSION IF NOT EXISTS pgmq;");
+    expect(sql).toContain("GRANT SELECT, INSERT, UPDATE, DELETE ON pgmq.q_lineage_events TO lineage_app;");
+    expect(sql).not.toMatch(/PASSWORD\s*'/i); // roles are created without one
+    // PostgreSQL 17: checkpoints from pg_stat_checkpointer
+    expect(sql).toContain("FROM pg_catalog.pg_stat_checkpointer");
+    expect(sql).toMatchSnapshot();
+  });
+
+  test("prod: the stack's own interval and premake, prod's storage parameters", () => {
+    const sql = generateBootstrapSql(inputFor("prod"));
+    expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '1000000', '100000000');");
+    // 60,000 msgs/s x 30 s x 3 = 5,400,000
+    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 1000000, 8, 100000000, 5400000);");
+    expect(sql).toContain("'autovacuum_vacuum_cost_limit=4000'");
+  });
+
+  test("storage parameters follow TABLE_AUTOVACUUM_PARAMETERS order, whatever the config's key order", () => {
+    expect(storageParameterItems({ fillfactor: 90, autovacuum_enabled: true, autovacuum_vacuum_threshold: 5 })).toEqual([
+      "autovacuum_enabled=true",
+      "autovacuum_vacuum_threshold=5",
+      "fillfactor=90",
+    ]);
+  });
+
+  test.each([
+    [{ database: "Lineage" }, /database "Lineage"/],
+    [{ ownerRole: "x; drop table y" }, /owner role/],
+    [{ appRole: "lineage_owner" }, /must differ/],
+    [{ majorVersion: 14 }, /major 14 is not supported/],
+  ])("refuses %j", (over, message) => {
+    expect(() => generateBootstrapSql({ ...inputFor("dev"), ...over })).toThrow(message);
+  });
+
+  test("refuses a queue name used twice", () => {
+    const input = inputFor("dev");
+    const q = input.queues.definitions[0]!;
+    const queues = { ...input.queues, definitions: [q, { ...q, deadLetter: undefined, name: "lineage_events_dlq" }] };
+    expect(() => generateBootstrapSql({ ...input, queues })).toThrow(/"lineage_events_dlq" is used twice/);
+  });
+});
+
+describe("monitoring", () => {
+  test.each([
+    [15, "pg_stat_bgwriter", "checkpoints_req"],
+    [16, "pg_stat_bgwriter", "checkpoints_req"],
+    [17, "pg_stat_checkpointer", "num_requested"],
+    [18, "pg_stat_checkpointer", "num_requested"],
+  ])("PostgreSQL %d reads checkpoints from %s", (major, view, column) => {
+    const sel = checkpointsSelect(major);
+    expect(sel).toContain(view);
+    expect(sel).toContain(column);
+    expect(monitoringSql(major)).toContain(sel);
+  });
+
+  test("uses relname and total_exec_time (the seed's corrected names)", () => {
+    const sql = monitoringSql(17);
+    expect(sql).toContain("s.relname");
+    expect(sql).toContain("st.total_exec_time");
+    expect(sql).not.toMatch(/\btotal_time\b/);
+    expect(sql).not.toMatch(/\btablename\b/);
+  });
+
+  test("metrics YAML: every query bounded by a statement timeout, schema-qualified, queues listed", () => {
+    const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+    const doc = parse(monitoringMetricsYaml(17, config.queues)) as Record<string, { query: string; predicate_query: string; metrics: object[] }>;
+    const names = Object.keys(doc);
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    for (const name of names) {
+      const q = doc[name]!;
+      expect(q.predicate_query).toBe("SELECT pg_catalog.set_config('statement_timeout', '5000', true) IS NOT NULL");
+      expect(q.query).toMatch(/FROM ops\./);
+      expect(q.metrics.length).toBeGreaterThan(0);
+    }
+    expect(doc["ducklake_queue"]?.query).toContain("IN ('lineage_events', 'lineage_events_dlq')");
+    expect(monitoringMetricsYaml(15, config.queues)).toContain("pg_stat_bgwriter.checkpoints_timed");
+    expect(() => monitoringMetricsYaml(14, config.queues)).toThrow(/not supported/);
+  });
+});

@@ -1,0 +1,115 @@
+import { ConfigError } from "../../config/issues";
+import { parseStackConfig } from "../../config/load";
+import type { QueueConfig } from "../../config/queues";
+import { bgwIntervalSeconds, planRunway, roundUpNice, validateQueues } from "../../components/queue/runway";
+import { readDucklakeConfig } from "../helpers/stack-files";
+
+const queue = (over: Partial<QueueConfig>): QueueConfig => ({
+  name: "lineage_events",
+  peakRateMsgsPerSecond: 10_000,
+  retentionMessages: 5_000_000,
+  visibilityTimeoutSeconds: 30,
+  ...over,
+});
+
+/** The dev stack's raw config with the lineage_events queue changed. */
+function devWith(change: (raw: Record<string, any>) => void): Record<string, unknown> {
+  const raw = structuredClone(readDucklakeConfig("dev")) as Record<string, any>;
+  change(raw);
+  return raw;
+}
+
+describe("roundUpNice", () => {
+  test.each([
+    [1, 1],
+    [3, 5],
+    [450_000, 500_000],
+    [1_000_000, 1_000_000],
+    [1_000_001, 2_000_000],
+    [2_000_001, 5_000_000],
+    [6_000_000, 10_000_000],
+  ])("%d -> %d", (n, expected) => expect(roundUpNice(n)).toBe(expected));
+});
+
+describe("planRunway", () => {
+  test.each([
+    // [partitionInterval, premake, bgw s, safety] -> [interval, premake, derived]
+    [{ partitionInterval: 1_000_000, premake: 8 }, 30, 3, 1_000_000, 8, false],
+    [{}, 60, 3, 500_000, 4, true], // 10,000 x 60 x 3 = 1.8M; / 4 = 450,000 -> 500,000
+    [{ partitionInterval: 100_000 }, 60, 3, 100_000, 18, true], // ceil(1.8M / 100k) = 18
+    [{ partitionInterval: 10_000_000 }, 60, 3, 10_000_000, 4, true], // never below pg_partman's default 4
+    [{ premake: 10 }, 60, 3, 200_000, 10, true], // 180,000 -> 200,000
+  ])("%j, bgw %d s, safety %d", (over, bgw, safety, interval, premake, derived) => {
+    const plan = planRunway(queue(over), bgw, safety);
+    expect(plan).toEqual({
+      partitionInterval: interval,
+      premake,
+      runwayMessages: interval * premake,
+      requiredMessages: 10_000 * bgw * safety,
+      derived,
+    });
+    if (derived) expect(plan.runwayMessages).toBeGreaterThanOrEqual(plan.requiredMessages);
+  });
+
+  test("refuses a non-positive interval or a safety factor below 1", () => {
+    expect(() => planRunway(queue({}), 0, 3)).toThrow(/pg_partman_bgw.interval/);
+    expect(() => planRunway(queue({}), 60, 0.5)).toThrow(/runwaySafetyFactor/);
+  });
+});
+
+describe("validateQueues", () => {
+  test("both stack files pass; dev's derived runway is reported with its numbers", () => {
+    const dev = parseStackConfig(readDucklakeConfig("dev"), "dev");
+    expect(dev.warnings.join("\n")).toMatch(/derived partitionInterval 500,000 x premake 4 = 2,000,000 messages .*10,000 x pg_partman_bgw.interval 60 s \(postgres.tuning.seed\) x runwaySafetyFactor 3 = 1,800,000/);
+    const prod = parseStackConfig(readDucklakeConfig("prod"), "prod");
+    expect(validateQueues(prod.config).errors).toEqual([]);
+  });
+
+  test("refuses the incident's config: runway below peak x interval x safety, naming every number", () => {
+    const raw = devWith((r) => {
+      r.queues.definitions[0].partitionInterval = 100_000;
+      r.queues.definitions[0].premake = 4;
+    });
+    let error: unknown;
+    try {
+      parseStackConfig(raw, "dev");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues;
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe("ducklake:queues.definitions[0].premake");
+    expect(issues[0]?.message).toContain("partitionInterval 100,000 x premake 4 = 400,000 messages");
+    expect(issues[0]?.message).toContain("peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 60 s (postgres.tuning.seed) x runwaySafetyFactor 3 = 1,800,000 messages");
+    expect(issues[0]?.message).toContain("Raise premake to >= 18, or partitionInterval to >= 450,000");
+  });
+
+  test("an override of pg_partman_bgw.interval wins over the seed", () => {
+    const base = (r: Record<string, any>) => {
+      r.queues.definitions[0].partitionInterval = 100_000;
+      r.queues.definitions[0].premake = 4;
+    };
+    const raw = devWith((r) => {
+      base(r);
+      r.postgres.tuning.overrides = { "pg_partman_bgw.interval": 10 }; // 10,000 x 10 x 3 = 300,000 <= 400,000
+    });
+    const parsed = parseStackConfig(raw, "dev");
+    expect(bgwIntervalSeconds(parsed.config)).toEqual({ seconds: 10, path: ["postgres", "tuning", "overrides", "pg_partman_bgw.interval"] });
+    expect(validateQueues(parsed.config).errors).toEqual([]);
+  });
+
+  test("pg_partman_bgw.interval with a unit is refused (the GUC is unitless seconds)", () => {
+    const raw = devWith((r) => {
+      r.postgres.tuning.seed["pg_partman_bgw.interval"] = "60s";
+    });
+    expect(() => parseStackConfig(raw, "dev")).toThrow(/postgres.tuning.seed.pg_partman_bgw.interval: pg_partman_bgw.interval is a whole number of seconds/);
+  });
+
+  test("retention below one partition is refused", () => {
+    const raw = devWith((r) => {
+      r.queues.definitions[0].retentionMessages = 100_000; // derived interval is 500,000
+    });
+    expect(() => parseStackConfig(raw, "dev")).toThrow(/queues.definitions\[0\].retentionMessages: .*retentionMessages 100,000 is below one partition \(partitionInterval 500,000\)/);
+  });
+});
