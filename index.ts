@@ -10,6 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { loadConfig } from "./config/load";
 import { eksKubeconfig } from "./components/kubeconfig";
+import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
 
 const { config } = loadConfig();
 const project = pulumi.getProject();
@@ -17,11 +18,12 @@ const stack = pulumi.getStack();
 
 // ---- providers ---------------------------------------------------------------------------------
 let k8sProvider: k8s.Provider;
+let awsProvider: aws.Provider | undefined;
 if (config.cluster.provider === "kind") {
   k8sProvider = new k8s.Provider("k8s", { context: config.cluster.kubeContext });
 } else {
   const eksConfig = config.cluster;
-  const awsProvider = new aws.Provider("aws", {
+  awsProvider = new aws.Provider("aws", {
     region: eksConfig.region as aws.Region,
     defaultTags: { tags: { ...config.tags, "pulumi:project": project, "pulumi:stack": stack } },
   });
@@ -32,10 +34,20 @@ if (config.cluster.provider === "kind") {
   k8sProvider = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
 }
 
+// ---- hardware (prod): SSD node group, EBS CSI driver and the gp3 StorageClass; nothing on kind --
+const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
+  aws: awsProvider ? { providers: { aws: awsProvider } } : undefined,
+  kubernetes: awsProvider ? { providers: { aws: awsProvider, kubernetes: k8sProvider } } : undefined,
+});
+
 // ---- stack outputs -----------------------------------------------------------------------------
 /** Names of the PGMQ queues the bootstrap creates (dead-letter queues included). */
 export const queueNames = config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name]));
 /** StorageClass of the Postgres volumes. */
-export const storageClassName = config.storage.className;
+export const storageClassName = infra.storageClassName;
+/** Postgres node group (prod). */
+export const nodeGroupName = infra.nodeGroup?.nodeGroupName;
+/** IAM role of the Postgres nodes (prod). */
+export const nodeRoleArn = infra.nodeGroup?.roleArn;
 /** Kubernetes provider name, for programs that extend this stack. */
 export const kubernetesProviderUrn = k8sProvider.urn;

@@ -70,6 +70,8 @@ export const StackConfigSchema = z
     if (cfg.storage.gp3 !== undefined) {
       const sizes: Array<[string[], number]> = [[["postgres", "storage", "sizeGiB"], cfg.postgres.storage.sizeGiB]];
       if (cfg.postgres.storage.walSizeGiB !== undefined) sizes.push([["postgres", "storage", "walSizeGiB"], cfg.postgres.storage.walSizeGiB]);
+      // Loki's volume is claimed from the same class (its PVC, or its WAL/cache PVC with S3 storage).
+      sizes.push([["logging", "loki", "storage", "sizeGiB"], cfg.logging.loki.storage.sizeGiB]);
       for (const [path, sizeGiB] of sizes) {
         const maxIops = sizeGiB * GP3_LIMITS.maxIopsPerGiB;
         if (cfg.storage.gp3.iops > maxIops) {
