@@ -39,7 +39,6 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
     let parameters: Record<string, string>;
     let nodeSelector: Record<string, string> | undefined;
     let tolerations: Array<{ key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }> | undefined;
-    // eslint-disable-next-line @typescript-eslint/consistent-type-imports
     let component: import("../../components/postgres/cluster").PostgresCluster;
     let artifacts: ReadonlyMap<string, pulumi.Input<string>>;
     const sharedPreloadLibraries = ["pg_partman_bgw", "pg_stat_statements"];
