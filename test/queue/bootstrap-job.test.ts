@@ -1,4 +1,3 @@
-import type * as pulumi from "@pulumi/pulumi";
 import { installMocks, settle, type MockRecorder } from "../helpers/mocks";
 
 let recorder: MockRecorder;
@@ -12,6 +11,12 @@ beforeAll(async () => {
 });
 
 beforeEach(() => artifacts.resetArtifacts());
+
+interface EnvVar { name: string; value?: string; valueFrom?: unknown }
+interface JobSpec {
+  backoffLimit: number;
+  template: { spec: { restartPolicy: string; containers: Array<{ image: string; env: EnvVar[]; command: string[] }>; volumes: Array<{ configMap: { name: string } }> } };
+}
 
 const base = { namespace: "ducklake-db", host: "lineage-pg-rw", database: "lineage", superuserSecretName: "lineage-pg-superuser" };
 
@@ -27,20 +32,20 @@ describe("QueueBootstrap", () => {
     const job = recorder.get("kubernetes:batch/v1:Job", "qb-job");
     const meta = job.inputs["metadata"] as { name: string; namespace: string };
     expect(meta).toMatchObject({ name, namespace: "ducklake-db" });
-    const spec = job.inputs["spec"] as any;
+    const spec = job.inputs["spec"] as JobSpec;
     expect(spec.backoffLimit).toBe(6);
     const pod = spec.template.spec;
     expect(pod.restartPolicy).toBe("Never");
-    const container = pod.containers[0];
+    const container = pod.containers[0]!;
     expect(container.image).toBe(mod.DEFAULT_BOOTSTRAP_IMAGE);
-    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? e.valueFrom]));
     expect(env["PGHOST"]).toBe("lineage-pg-rw");
     expect(env["PGPORT"]).toBe("5432");
     expect(env["PGUSER"]).toEqual({ secretKeyRef: { name: "lineage-pg-superuser", key: "username" } });
     expect(env["PGPASSWORD"]).toEqual({ secretKeyRef: { name: "lineage-pg-superuser", key: "password" } });
     expect(container.command[2]).toContain("until pg_isready -q");
     expect(container.command[2]).toContain("psql -X -v ON_ERROR_STOP=1 --single-transaction");
-    expect(pod.volumes[0].configMap.name).toBe(name);
+    expect(pod.volumes[0]!.configMap.name).toBe(name);
     expect(artifacts.publishedArtifacts().get("bootstrap.sql")).toBe(sql);
     const jobName = await new Promise((resolve) => c.jobName.apply(resolve));
     expect(jobName).toBe(name);
@@ -57,7 +62,7 @@ describe("QueueBootstrap", () => {
     [{ sql: "SELECT 1;", namePrefix: "Bad_Prefix" }, /DNS-1123/],
   ])("refuses %j before creating anything", async (over, message) => {
     const before = recorder.resources.length;
-    expect(() => new mod.QueueBootstrap(`bad-${before}`, { ...base, ...over } as any)).toThrow(message);
+    expect(() => new mod.QueueBootstrap(`bad-${before}`, { ...base, ...over } as ConstructorParameters<typeof mod.QueueBootstrap>[1])).toThrow(message);
     await settle();
     expect(recorder.resources.filter((r) => r.name.startsWith(`bad-${before}-`))).toEqual([]);
   });
@@ -67,6 +72,3 @@ describe("QueueBootstrap", () => {
     expect(script).toContain('if [ "$i" -ge 12 ]');
   });
 });
-
-// keep the type import used
-export type _unused = pulumi.Output<string>;

@@ -12,11 +12,17 @@ const queue = (over: Partial<QueueConfig>): QueueConfig => ({
   ...over,
 });
 
+/** The parts of a raw stack config these tests change. */
+interface RawConfig {
+  queues: { definitions: Array<Record<string, unknown>> };
+  postgres: { tuning: { seed: Record<string, unknown>; overrides?: Record<string, unknown> } };
+}
+
 /** The dev stack's raw config with the lineage_events queue changed. */
-function devWith(change: (raw: Record<string, any>) => void): Record<string, unknown> {
-  const raw = structuredClone(readDucklakeConfig("dev")) as Record<string, any>;
+function devWith(change: (raw: RawConfig) => void): Record<string, unknown> {
+  const raw = structuredClone(readDucklakeConfig("dev")) as unknown as RawConfig;
   change(raw);
-  return raw;
+  return raw as unknown as Record<string, unknown>;
 }
 
 describe("roundUpNice", () => {
@@ -67,8 +73,8 @@ describe("validateQueues", () => {
 
   test("refuses the incident's config: runway below peak x interval x safety, naming every number", () => {
     const raw = devWith((r) => {
-      r.queues.definitions[0].partitionInterval = 100_000;
-      r.queues.definitions[0].premake = 4;
+      r.queues.definitions[0]!.partitionInterval = 100_000;
+      r.queues.definitions[0]!.premake = 4;
     });
     let error: unknown;
     try {
@@ -86,9 +92,9 @@ describe("validateQueues", () => {
   });
 
   test("an override of pg_partman_bgw.interval wins over the seed", () => {
-    const base = (r: Record<string, any>) => {
-      r.queues.definitions[0].partitionInterval = 100_000;
-      r.queues.definitions[0].premake = 4;
+    const base = (r: RawConfig) => {
+      r.queues.definitions[0]!.partitionInterval = 100_000;
+      r.queues.definitions[0]!.premake = 4;
     };
     const raw = devWith((r) => {
       base(r);
@@ -108,7 +114,7 @@ describe("validateQueues", () => {
 
   test("retention below one partition is refused", () => {
     const raw = devWith((r) => {
-      r.queues.definitions[0].retentionMessages = 100_000; // derived interval is 500,000
+      r.queues.definitions[0]!.retentionMessages = 100_000; // derived interval is 500,000
     });
     expect(() => parseStackConfig(raw, "dev")).toThrow(/queues.definitions\[0\].retentionMessages: .*retentionMessages 100,000 is below one partition \(partitionInterval 500,000\)/);
   });
