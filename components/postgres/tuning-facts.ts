@@ -248,6 +248,15 @@ export function allowedRange(fact: PgSettingFact): string {
   return unitInfo(fact.unit) === undefined ? `${min} .. ${max}` : `${show(min)} .. ${show(max)} (${min} .. ${max} in units of ${fact.unit})`;
 }
 
+/**
+ * Enum values PostgreSQL accepts but prints under another name. Source: PostgreSQL docs
+ * runtime-config-wal.html#GUC-WAL-COMPRESSION ("The value on is the same as pglz", PostgreSQL 15+);
+ * found by the integration test (`current_setting('wal_compression')` is `pglz` after `on`).
+ */
+export const ENUM_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  wal_compression: { on: "pglz" },
+};
+
 const BOOL_TRUE = ["on", "true", "yes", "1"];
 const BOOL_FALSE = ["off", "false", "no", "0"];
 
@@ -274,6 +283,8 @@ export function parseSettingValue(name: string, fact: PgSettingFact, value: numb
       // PostgreSQL's enums that list on/off also take the boolean spellings (true, yes, 1, ...).
       if (vals.includes("on") && BOOL_TRUE.includes(t)) t = "on";
       if (vals.includes("off") && BOOL_FALSE.includes(t)) t = "off";
+      const alias = ENUM_ALIASES[name]?.[t];
+      if (alias !== undefined && vals.includes(alias)) t = alias;
       const hit = vals.find((v) => v.toLowerCase() === t);
       if (hit === undefined) throw bad("not one of the values this version accepts");
       return { text: hit };
