@@ -1,0 +1,161 @@
+/**
+ * Pure decisions of PostgresCluster: validation, image resolution, custom queries, pg_hba, values.
+ */
+import { parseStackConfig } from "../../config/load";
+import { ConfigError } from "../../config/issues";
+import type { PostgresConfig } from "../../config/postgres";
+import {
+  buildClusterValues,
+  ClusterValuesInput,
+  customQueriesFromYaml,
+  imageTagMajor,
+  parsePgMemoryBytes,
+  pgHbaRules,
+  resolveImage,
+  validateClusterInput,
+} from "../../components/postgres/helm-values";
+import { readDucklakeConfig } from "../helpers/stack-files";
+import { handMadeParameters, stackPostgresConfig } from "./harness";
+
+function input(stack: "dev" | "prod", change: (c: PostgresConfig) => PostgresConfig = (c) => c, extra: Partial<ClusterValuesInput> = {}): ClusterValuesInput {
+  const config = change(stackPostgresConfig(stack));
+  return { config, parameters: handMadeParameters(config), sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"], ...extra };
+}
+
+describe("validateClusterInput", () => {
+  test.each(["dev", "prod"] as const)("accepts the %s stack as configured", (stack) => {
+    const extra = stack === "prod" ? { nodeSelector: { "ducklake.io/workload": "postgres" }, tolerations: [{ key: "ducklake.io/workload", value: "postgres", effect: "NoSchedule" as const }] } : {};
+    expect(validateClusterInput(input(stack, undefined, extra)).errors).toEqual([]);
+  });
+
+  test("refuses shared_buffers at or above the pod's memory limit, with both numbers", () => {
+    const i = input("dev");
+    const errors = validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "4GB" } }).errors;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/shared_buffers is 4GB .*memory is 4Gi/);
+    // Just below the limit passes this check (the tuning engine judges the rest of the budget).
+    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "4095MB" } }).errors).toEqual([]);
+    // A bare number is 8 kB blocks: 524288 x 8 kB = 4 GiB.
+    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "524288" } }).errors).toHaveLength(1);
+  });
+
+  test.each([
+    ["shared_preload_libraries", "pg_partman_bgw", /sharedPreloadLibraries/],
+    ["listen_addresses", "*", /CloudNativePG fixes or blocks/],
+    ["port", "5433", /CloudNativePG fixes or blocks/],
+  ])("refuses the operator-managed parameter %s", (key, value, message) => {
+    const i = input("dev");
+    const errors = validateClusterInput({ ...i, parameters: { ...i.parameters, [key]: value } }).errors;
+    expect(errors).toEqual([expect.stringMatching(message)]);
+    expect(errors[0]).toContain(key);
+  });
+
+  test("refuses a pooler that can open more server connections than max_connections allows", () => {
+    const i = input("prod", (c) => ({ ...c, pooler: { ...c.pooler, instances: 4, defaultPoolSize: 50 } }), { nodeSelector: { a: "b" } });
+    const errors = validateClusterInput(i).errors;
+    expect(errors).toEqual([expect.stringContaining("4 PgBouncer pods x defaultPoolSize 50 = 200 server connections, but max_connections 200 leaves 197")]);
+  });
+
+  test("warns about a single PgBouncer pod in front of an HA cluster", () => {
+    const i = input("prod", (c) => ({ ...c, pooler: { ...c.pooler, instances: 1 } }), { nodeSelector: { a: "b" } });
+    expect(validateClusterInput(i).warnings).toEqual([expect.stringContaining("single point of failure")]);
+  });
+
+  test("refuses tolerations without a node selector", () => {
+    const i = input("prod", undefined, { tolerations: [{ key: "k", effect: "NoSchedule" }] });
+    expect(validateClusterInput(i).errors).toEqual([expect.stringContaining("tolerations are set without a nodeSelector")]);
+  });
+
+  test("refuses reserved or clashing role and database names", () => {
+    const errors = validateClusterInput(input("dev", (c) => ({ ...c, appUser: "postgres", ownerRole: "postgres", database: "template1" }))).errors;
+    expect(errors).toEqual([
+      expect.stringContaining('appUser and ownerRole are both "postgres"'),
+      expect.stringContaining('appUser is "postgres"'),
+      expect.stringContaining('ownerRole is "postgres"'),
+      expect.stringContaining('database is "template1"'),
+    ]);
+  });
+
+  test("refuses an image tagged for another major, and PostgreSQL 18 without an image", () => {
+    expect(validateClusterInput(input("dev", (c) => ({ ...c, image: "ghcr.io/acme/pg:16-pgmq" }))).errors).toEqual([
+      expect.stringContaining("tagged for PostgreSQL 16 but majorVersion is 17"),
+    ]);
+    expect(validateClusterInput(input("dev", (c) => ({ ...c, majorVersion: 18 }))).errors).toEqual([
+      expect.stringContaining("no public image with pgmq and pg_partman is known for PostgreSQL 18"),
+    ]);
+    expect(validateClusterInput(input("dev", (c) => ({ ...c, majorVersion: 18, image: "ghcr.io/acme/postgresql-pgmq:18-bookworm" }))).errors).toEqual([]);
+  });
+
+  test("huge pages need a hugepages-2Mi quantity, and only then", () => {
+    const withHuge = (c: PostgresConfig): PostgresConfig => ({ ...c, tuning: { ...c.tuning, hugePages: true } });
+    expect(validateClusterInput(input("dev", withHuge)).errors).toEqual([expect.stringContaining("no hugePages2Mi quantity")]);
+    expect(validateClusterInput(input("dev", withHuge, { hugePages2Mi: "1100Mi" })).errors).toEqual([]);
+    expect(validateClusterInput(input("dev", undefined, { hugePages2Mi: "1100Mi" })).errors).toEqual([expect.stringContaining("hugePages is false")]);
+  });
+});
+
+describe("config rules the component relies on", () => {
+  test("3 instances on a single-node dev cluster without the anti-affinity override fail with the keys named", () => {
+    const raw = readDucklakeConfig("dev");
+    const postgres = { ...(raw["postgres"] as Record<string, unknown>), instances: 3 };
+    expect(() => parseStackConfig({ ...raw, postgres }, "dev")).toThrow(ConfigError);
+    expect(() => parseStackConfig({ ...raw, postgres }, "dev")).toThrow(/ducklake:postgres.instances: 3 instances need 3 nodes .* cluster.nodeCount is 1.*allowColocatedInstances/);
+    // With the override the config parses, and the values ask for preferred (not required) anti-affinity.
+    const ok = parseStackConfig({ ...raw, postgres: { ...postgres, allowColocatedInstances: true } }, "dev").config.postgres;
+    const values = buildClusterValues({ config: ok, parameters: handMadeParameters(ok), sharedPreloadLibraries: [] }, "standard") as { cluster: { affinity: Record<string, unknown>; enablePDB: boolean } };
+    expect(values.cluster.affinity["podAntiAffinityType"]).toBe("preferred");
+    expect(values.cluster.enablePDB).toBe(true);
+  });
+});
+
+describe("image", () => {
+  test("the default is pgmq's public image for the major, run as the official image's UID", () => {
+    expect(resolveImage(stackPostgresConfig("dev"))).toEqual({ image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1", major: 17, postgresUid: 999, isDefault: true });
+    const own = resolveImage({ ...stackPostgresConfig("dev"), image: "ghcr.io/acme/postgresql-pgmq:17-bookworm" });
+    expect(own).toMatchObject({ postgresUid: 26, isDefault: false });
+    expect(resolveImage({ ...stackPostgresConfig("dev"), image: "x/y:17", imageUserId: 1000 }).postgresUid).toBe(1000);
+    expect(() => resolveImage({ ...stackPostgresConfig("dev"), majorVersion: 18 })).toThrow(/PG_MAJOR=18/);
+  });
+
+  test.each([
+    ["ghcr.io/acme/pg:17", 17],
+    ["ghcr.io/acme/pg:17.5-standard-bookworm", 17],
+    ["localhost:5000/pg:16-pgmq1.5.1", 16],
+    ["ghcr.io/pgmq/pg17-pgmq:v1.5.1", undefined],
+    ["ghcr.io/acme/pg@sha256:abcd", undefined],
+    ["localhost:5000/pg", undefined],
+  ])("imageTagMajor(%s) = %s", (image, major) => {
+    expect(imageTagMajor(image)).toBe(major);
+  });
+});
+
+test("parsePgMemoryBytes reads units and 8 kB blocks", () => {
+  expect(parsePgMemoryBytes("1GB")).toBe(1024 ** 3);
+  expect(parsePgMemoryBytes("64MB")).toBe(64 * 1024 ** 2);
+  expect(parsePgMemoryBytes("16384")).toBe(16384 * 8192);
+  expect(parsePgMemoryBytes("25%")).toBeUndefined();
+});
+
+describe("customQueriesFromYaml", () => {
+  test("turns CNPG's map into the chart's list; primary becomes a predicate query", () => {
+    const yaml = "a:\n  query: SELECT 1 AS x\n  primary: true\n  metrics:\n    - x: {usage: GAUGE, description: x}\nb:\n  query: SELECT 2 AS y\n  target_databases: ['*']\n  metrics: []\n";
+    expect(customQueriesFromYaml(yaml)).toEqual([
+      { name: "a", query: "SELECT 1 AS x", metrics: [{ x: { usage: "GAUGE", description: "x" } }], predicate_query: "SELECT NOT pg_is_in_recovery()" },
+      { name: "b", query: "SELECT 2 AS y", metrics: [], target_databases: ["*"] },
+    ]);
+  });
+
+  test("refuses keys the chart would drop, and predicates the chart would template", () => {
+    expect(() => customQueriesFromYaml("a:\n  query: x\n  metrics: []\n  cache_seconds: 30\n")).toThrow(/cache_seconds/);
+    expect(() => customQueriesFromYaml("a:\n  query: x\n  metrics: []\n  predicate_query: \"SELECT '{{ x }}'\"\n")).toThrow(/template/);
+    expect(() => customQueriesFromYaml("- a\n")).toThrow(/map of metric name/);
+  });
+});
+
+test("pg_hba admits the app and owner roles to the app database, the superuser, and rejects the rest last", () => {
+  const c = stackPostgresConfig("prod");
+  const rules = pgHbaRules(c);
+  expect(rules[0]).toBe(`host ${c.database} ${c.appUser} all scram-sha-256`);
+  expect(rules[1]).toBe(`host ${c.database} ${c.ownerRole} all scram-sha-256`);
+  expect(rules[rules.length - 1]).toBe("host all all all reject");
+});
