@@ -252,7 +252,7 @@ async function capacityRun(ctx: RunContext, workload: CapacityWorkload, clients:
     await topUpQueue(ctx.client, ctx.queue, perSecond * opts.durationSeconds);
   }
   const before = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
-  const label = `[${ctx.target.label}] ${workload} c=${clients}`;
+  const label = `[${ctx.target.label}] ${scriptOverride ?? workload} c=${clients}`;
   const vars = baseVariables(ctx, spec.batch);
   let result: PgbenchResult;
   const notes: string[] = [];
@@ -299,7 +299,11 @@ async function capacityRun(ctx: RunContext, workload: CapacityWorkload, clients:
   return r;
 }
 
-/** Plain `pgmq.read` + delete beside the DLQ-aware read + delete, same batch and clients. */
+/**
+ * Plain `pgmq.read` + delete beside the DLQ-aware read + delete, same batch and clients (the largest
+ * `--clients`). Runs in ABBA order (plain, DLQ, DLQ, plain) and averages each pair, so a drift of the
+ * machine or of the queue's size over the four runs cancels out instead of favouring one side.
+ */
 async function dlqComparison(ctx: RunContext): Promise<DlqReadComparison | undefined> {
   const routine = ctx.target.dlqReadRoutine;
   if (routine === undefined) {
@@ -307,10 +311,14 @@ async function dlqComparison(ctx: RunContext): Promise<DlqReadComparison | undef
     return undefined;
   }
   const clients = Math.max(...ctx.opts.clients);
-  const plain = await capacityRun(ctx, "read_delete_batch", clients);
-  const dlq = await capacityRun(ctx, "read_delete_batch", clients, "read_dlq_delete_batch");
-  const overheadPct = plain.msgsPerSecond > 0 ? ((plain.msgsPerSecond - dlq.msgsPerSecond) / plain.msgsPerSecond) * 100 : 0;
-  return { server: ctx.target.label, clients, batch: ctx.opts.batch, plainMsgsPerSecond: plain.msgsPerSecond, dlqMsgsPerSecond: dlq.msgsPerSecond, overheadPct: Math.round(overheadPct * 10) / 10, routine };
+  const plainA = await capacityRun(ctx, "read_delete_batch", clients);
+  const dlqA = await capacityRun(ctx, "read_delete_batch", clients, "read_dlq_delete_batch");
+  const dlqB = await capacityRun(ctx, "read_delete_batch", clients, "read_dlq_delete_batch");
+  const plainB = await capacityRun(ctx, "read_delete_batch", clients);
+  const plain = (plainA.msgsPerSecond + plainB.msgsPerSecond) / 2;
+  const dlq = (dlqA.msgsPerSecond + dlqB.msgsPerSecond) / 2;
+  const overheadPct = plain > 0 ? ((plain - dlq) / plain) * 100 : 0;
+  return { server: ctx.target.label, clients, batch: ctx.opts.batch, plainMsgsPerSecond: Math.round(plain), dlqMsgsPerSecond: Math.round(dlq), overheadPct: Math.round(overheadPct * 10) / 10, routine };
 }
 
 /** Empties the queue (TRUNCATE of the queue table and its partitions) so a paced run starts from depth 0. */
@@ -437,7 +445,7 @@ async function benchServer(
   try {
     await assertQueueReady(client, queue);
     await prepareBenchSchema(client);
-    const { rows } = await client.query<{ v: string }>("SHOW server_version");
+    const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     const ctx: RunContext = { opts, target, pgbench: findPgbench(opts.binDir), client, queue, major: await serverMajor(client), postmasterPid: await postmasterPid(client) };
     console.log(`\n${target.label}: PostgreSQL ${rows[0]?.v ?? "?"} (${target.description})`);
     const capacity: CapacityResult[] = [];

@@ -1,0 +1,131 @@
+/**
+ * db:local's code path on a real server: Debian's PostgreSQL 15 with the dev stack's rendered
+ * postgresql.conf and bootstrap (start, idempotent second start, stop), then a 2-second bench smoke run
+ * against it that checks the report's structure (not its speed).
+ * Skips, saying what is missing, when PostgreSQL 15, pg_partman or pgmq are not installed.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { ensureLocalDatabase, LocalDatabase, missingPieces, stopLocalDatabase } from "../../scripts/db-local";
+import { findPostgresBinaries, PostgresBinaries } from "../../scripts/lib/local-postgres";
+import type { BenchReport } from "../../scripts/bench/report";
+
+const PORT = 55436;
+const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-db-local-test-"));
+// When root, the server runs as the postgres user (scripts/lib/local-postgres.ts): it must reach the data directory.
+fs.chmodSync(localDir, 0o755);
+
+function whatIsMissing(): string | undefined {
+  let binaries: PostgresBinaries;
+  try {
+    binaries = findPostgresBinaries(15);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const missing = missingPieces(binaries);
+  if (missing.length > 0) return missing.join("; ");
+  if (!fs.existsSync(path.join(binaries.binDir, "pgbench"))) return `pgbench not installed beside ${binaries.binDir} (postgresql-client-15)`;
+  return undefined;
+}
+
+const missing = whatIsMissing();
+if (missing !== undefined) console.warn(`SKIPPED test/local/db-local.test.ts: ${missing}`);
+const describeIfReady = missing === undefined ? describe : describe.skip;
+
+async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describeIfReady("db:local on PostgreSQL 15 with the dev stack", () => {
+  const opts = { stack: "dev", major: 15, port: PORT, localDir, quiet: true };
+  let first: LocalDatabase;
+
+  afterAll(async () => {
+    await stopLocalDatabase(opts).catch(() => undefined);
+    fs.rmSync(localDir, { recursive: true, force: true });
+  });
+
+  it("starts a loopback-only server with the dev stack's settings and its partitioned queue", async () => {
+    first = await ensureLocalDatabase(opts);
+    expect(first.url).toBe(`postgresql://postgres@127.0.0.1:${PORT}/lineage`);
+    const [s] = await query<{ sb: string; sc: string; la: string; nap: string; spl: string }>(
+      first.url,
+      "SELECT current_setting('shared_buffers') AS sb, current_setting('synchronous_commit') AS sc, current_setting('listen_addresses') AS la, current_setting('autovacuum_naptime') AS nap, current_setting('shared_preload_libraries') AS spl",
+    );
+    // Pulumi.dev.yaml: shared_buffers 1GB, synchronous_commit off, autovacuum_naptime 10s (this machine has room: not scaled).
+    expect(s).toEqual({ sb: "1GB", sc: "off", la: "127.0.0.1", nap: "10s", spl: "pg_partman_bgw,pg_stat_statements" });
+    const queues = await query<{ queue_name: string; is_partitioned: boolean }>(first.url, "SELECT queue_name, is_partitioned FROM pgmq.meta ORDER BY queue_name");
+    expect(queues).toEqual([
+      { queue_name: "lineage_events", is_partitioned: true },
+      { queue_name: "lineage_events_dlq", is_partitioned: false },
+    ]);
+    expect(first.dlqReadRoutine).toBe("ops.read_with_dlq");
+    expect(first.applied.some((a) => a.startsWith("bootstrap.sql applied"))).toBe(true);
+    expect(fs.readFileSync(path.join(first.stackDir, "postgresql.conf"), "utf8")).toMatch(/^shared_buffers = '1GB'/m);
+  });
+
+  it("reuses the running server on a second start and does not re-apply an unchanged bootstrap", async () => {
+    const [before] = await query<{ t: string }>(first.url, "SELECT pg_postmaster_start_time()::text AS t");
+    const second = await ensureLocalDatabase(opts);
+    const [after] = await query<{ t: string }>(second.url, "SELECT pg_postmaster_start_time()::text AS t");
+    expect(after?.t).toBe(before?.t);
+    expect(second.applied.some((a) => a.startsWith("bootstrap.sql unchanged"))).toBe(true);
+  });
+
+  it("runs a 2-second bench whose report has every section and a check per target", async () => {
+    const { main } = await import("../../scripts/bench/bench");
+    const json = path.join(localDir, "bench.json");
+    const report: BenchReport = await main([
+      "dev", "--url", first.url, "--duration", "2", "--clients", "1", "--workloads", "send_single,send_batch,read_delete_batch",
+      "--latency-seconds", "2", "--prefill-per-second", "5000", "--json", json,
+    ]);
+    const written = JSON.parse(fs.readFileSync(json, "utf8")) as BenchReport;
+    expect(written.checks).toEqual(report.checks);
+    expect(report.capacity.map((c) => [c.workload, c.clients, c.batch])).toEqual([
+      ["send_single", 1, 1],
+      ["send_batch", 1, 100],
+      ["read_delete_batch", 1, 100],
+    ]);
+    for (const c of report.capacity) {
+      expect(c.msgsPerSecond).toBeGreaterThan(0);
+      expect(c.latencyP99Ms).toBeGreaterThanOrEqual(c.latencyAvgMs * 0.5);
+      expect(c.statements.length).toBeGreaterThan(0);
+      expect(c.cpu?.serverPct).toBeGreaterThan(0);
+      expect(c.health.walBytes).toBeGreaterThan(0);
+    }
+    // A batch send moves 100 messages per call: msgs/s is about 100 x tps.
+    const batch = report.capacity[1] as BenchReport["capacity"][number];
+    expect(batch.msgsPerSecond / batch.tps).toBeGreaterThan(90);
+    expect(report.dlqRead[0]?.routine).toBe("ops.read_with_dlq");
+    expect(report.latency[0]?.messages).toBeGreaterThan(0);
+    expect(report.latency[0]?.depthSamples.length).toBeGreaterThan(0);
+    expect(report.checks.map((c) => c.name.split(" ")[0])).toEqual(["send_single", "send_batch", "read_delete_batch", "rows", "send→read", "queue", "DLQ-aware"]);
+    expect(report.checks.find((c) => c.name.startsWith("rows in the default"))?.pass).toBe(true);
+  });
+
+  it("stops the server", async () => {
+    await stopLocalDatabase(opts);
+    await expect(query(first.url, "SELECT 1")).rejects.toThrow();
+  });
+});
+
+describe("db:local without the extensions", () => {
+  it("names each missing piece and how to install it", () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-empty-"));
+    const fake: PostgresBinaries = { binDir: "/usr/lib/postgresql/15/bin", version: "15.18", major: 15, source: "debian", sharedir: empty, pkglibdir: empty };
+    const out = missingPieces(fake);
+    fs.rmSync(empty, { recursive: true });
+    expect(out).toHaveLength(3);
+    expect(out[0]).toMatch(/^pg_partman .*apt-get install postgresql-15-partman$/);
+    expect(out[1]).toMatch(/^pgmq .*github\.com\/pgmq\/pgmq.*PG_CONFIG=/);
+    expect(out[2]).toMatch(/^pg_stat_statements/);
+  });
+});
