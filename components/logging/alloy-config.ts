@@ -96,8 +96,13 @@ export function buildAlloyConfig(input: AlloyConfigInput): string {
  * directory, usage reporting off, tolerating every taint (prod's Postgres nodes are tainted).
  * @param config the text from `buildAlloyConfig`.
  * @returns plain values, stable key order. Keys are those of the chart's values.yaml.
+ * @throws Error when the text contains `{{`: the chart passes `alloy.configMap.content` through Helm's
+ *   `tpl` (templates/configmap.yaml), which would evaluate it as a template.
  */
 export function buildAlloyValues(config: string): Record<string, unknown> {
+  if (config.includes("{{")) {
+    throw new Error("the Alloy configuration contains '{{', which the chart's tpl would evaluate as a Helm template");
+  }
   return {
     fullnameOverride: RELEASE_NAMES.alloy,
     alloy: {

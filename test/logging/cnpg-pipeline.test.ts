@@ -176,3 +176,10 @@ describe("Alloy configuration", () => {
     expect((text.match(/\{/g) ?? []).length).toBe((text.match(/\}/g) ?? []).length);
   });
 });
+
+test("Alloy values refuse text that Helm's tpl would evaluate", async () => {
+  const { buildAlloyValues } = await import("../../components/logging/alloy-config");
+  expect(() => buildAlloyValues('loki.write "x" { endpoint { url = "{{ .Release.Name }}" } }')).toThrow(/tpl/);
+  const text = buildAlloyConfig({ pushUrl: PUSH, rules: cnpgParseRules(NS) });
+  expect((buildAlloyValues(text) as { alloy: { configMap: { content: string } } }).alloy.configMap.content).toBe(text);
+});
