@@ -132,3 +132,34 @@ describe("S3 lifecycle and IRSA", () => {
     expect(long).toMatch(/^[a-z0-9][a-z0-9-]*-$/);
   });
 });
+
+/**
+ * The `fail` rules of the chart's templates/validate.yaml (loki 18.11.0), evaluated on our values
+ * merged over the chart defaults they read (distributed targets: 0 replicas by default).
+ */
+function chartValidationFailures(v: Values): string[] {
+  const replicas = (section: string): number => Number((v[section] ?? {})["replicas"] ?? 0);
+  const objectStorage = ["s3", "gcs", "azure", "swift", "alibabacloud", "cos", "bos"].includes(String((v["loki"]["storage"] as Record<string, unknown>)["type"]));
+  const mono = replicas("singleBinary");
+  const scalable = ["backend", "read", "write"].some((s) => replicas(s) > 0);
+  const distributed = ["ingester", "distributor", "querier", "queryFrontend", "queryScheduler", "indexGateway", "compactor", "ruler"].some((s) => replicas(s) > 0);
+  const out: string[] = [];
+  if (v["lokiCanary"]?.["enabled"] === false && v["test"]?.["enabled"] !== false) out.push("Helm test requires the Loki Canary");
+  if (v["minio"]?.["enabled"] === true) out.push("MinIO deprecated");
+  if (!objectStorage && mono > 1) out.push("more than 1 Monolithic replica without object storage");
+  if (!objectStorage && mono === 0 && (scalable || distributed)) out.push("scalable targets without object storage");
+  if (mono > 0 && distributed) out.push("monolithic + distributed");
+  if (mono > 0 && scalable && !String(v["deploymentMode"]).includes("<->")) out.push("monolithic + simple scalable");
+  if (Object.keys(v["loki"]["schemaConfig"] ?? {}).length === 0) out.push("no schema_config");
+  return out;
+}
+
+test.each([
+  ["pvc", { type: "pvc" }],
+  ["s3", { type: "s3", bucketName: "b", region: "eu-west-1", roleArn: "arn:aws:iam::1:role/r" }],
+] as const)("%s values pass the chart's validate.yaml rules", (_label, storage) => {
+  expect(chartValidationFailures(buildLokiValues(input({ storage })) as Values)).toEqual([]);
+  // The rules bite: the chart's default of 3 read/write/backend replicas next to a single binary fails.
+  const withDefaults = { ...(buildLokiValues(input({ storage })) as Values), read: { replicas: 3 } };
+  expect(chartValidationFailures(withDefaults)).toEqual(["monolithic + simple scalable"]);
+});
