@@ -315,7 +315,18 @@ END
 $partman$;
 -- The owner runs pg_partman (doc: "non-superuser" setup): its template tables live in schema partman.
 GRANT USAGE, CREATE ON SCHEMA partman TO ${owner};
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA partman TO ${owner};
+DO $partman_grants$
+DECLARE
+    v_table regclass;
+BEGIN
+    -- pg_partman's own tables; the template tables the owner creates are its own already.
+    FOR v_table IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+                    WHERE c.relnamespace = 'partman'::regnamespace AND c.relkind IN ('r', 'p')
+                      AND c.relowner <> ${sqlLiteral(owner)}::regrole ORDER BY 1 LOOP
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO ${owner}', v_table);
+    END LOOP;
+END
+$partman_grants$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO ${owner};
 GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO ${owner};
 SET ROLE ${owner};

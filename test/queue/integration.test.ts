@@ -1,0 +1,270 @@
+/**
+ * The bootstrap SQL on a real PostgreSQL 15 with pg_partman (apt) and pgmq (built from source; see
+ * docs/queue.md). Skips, naming what is missing, when PostgreSQL 15, pg_partman, its background worker
+ * or pgmq is not installed. Ports 55420–55429.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { parseStackConfig } from "../../config/load";
+import type { QueuesConfig } from "../../config/queues";
+import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
+import { monitoringMetricsYaml } from "../../components/queue/monitoring";
+import { planRunway, validateQueues } from "../../components/queue/runway";
+import { extensionAvailable, findPostgresBinaries, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import { readDucklakeConfig } from "../helpers/stack-files";
+import { parse } from "yaml";
+
+jest.setTimeout(180_000);
+
+const PORT = 55421;
+const BGW_INTERVAL_SECONDS = 1;
+const OWNER = "lineage_owner";
+const APP = "lineage_app";
+
+function missing(): string | undefined {
+  let bin: PostgresBinaries;
+  try {
+    bin = findPostgresBinaries(15);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (!extensionAvailable(bin, "pg_partman")) return `pg_partman not installed for PostgreSQL 15 (${bin.sharedir}/extension; apt-get install postgresql-15-partman)`;
+  if (!libraryAvailable(bin, "pg_partman_bgw")) return `pg_partman_bgw not installed for PostgreSQL 15 (${bin.pkglibdir})`;
+  if (!extensionAvailable(bin, "pgmq")) return `pgmq extension not installed for PostgreSQL 15 (${bin.sharedir}/extension, pg_config --sharedir; see docs/queue.md)`;
+  return undefined;
+}
+
+const why = missing();
+if (why !== undefined) console.warn(`SKIPPED test/queue/integration: ${why}`);
+const maybe = why === undefined ? describe : describe.skip;
+
+/** Test queues: small partitions so a few thousand messages cross several of them. */
+function testQueues(): QueuesConfig {
+  const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+  return {
+    ...config.queues,
+    definitions: [
+      // 2,000 msgs/s x 1 s x 3 = 6,000 -> derived interval 2,000, premake 4 (runway 8,000)
+      { name: "lineage_events", peakRateMsgsPerSecond: 2000, retentionMessages: 1_000_000, visibilityTimeoutSeconds: 30, deadLetter: { queue: "lineage_events_dlq", maxDeliveries: 3 } },
+    ],
+  };
+}
+
+function bootstrapSql(queues: QueuesConfig, database: string): string {
+  return generateBootstrapSql({ queues, bgwIntervalSeconds: BGW_INTERVAL_SECONDS, database, ownerRole: OWNER, appRole: APP, majorVersion: 15 });
+}
+
+async function run(client: Client, sql: string): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query(sql);
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK");
+    throw e;
+  }
+}
+
+/** What the bootstrap controls, as comparable text. */
+async function catalogState(client: Client): Promise<string> {
+  const r = await client.query(`
+    SELECT json_build_object(
+      'tables', (SELECT json_agg(json_build_object('t', c.oid::regclass::text, 'o', c.reloptions, 'acl', c.relacl::text[], 'owner', c.relowner::regrole::text) ORDER BY c.oid::regclass::text)
+                   FROM pg_class c WHERE c.relnamespace IN ('pgmq'::regnamespace, 'partman'::regnamespace, 'ops'::regnamespace) AND c.relkind IN ('r', 'p', 'v')),
+      'part_config', (SELECT json_agg(p ORDER BY p.parent_table) FROM (SELECT parent_table, partition_interval, premake, retention, retention_keep_table FROM partman.part_config) p),
+      'routes', (SELECT json_agg(r ORDER BY r.queue_name) FROM ops.dead_letter_routes r),
+      -- the converging UPDATEs write only when something differs
+      'part_config_xmin', (SELECT json_agg(xmin::text ORDER BY parent_table) FROM partman.part_config)
+    )::text AS s`);
+  return r.rows[0].s as string;
+}
+
+maybe("bootstrap on PostgreSQL 15 with pg_partman and pgmq", () => {
+  let pg: LocalPostgres;
+  let admin: Client;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-it-"));
+  const queues = testQueues();
+
+  beforeAll(async () => {
+    pg = await startLocalPostgres({
+      binaries: findPostgresBinaries(15),
+      dataDir,
+      port: PORT,
+      database: "lineage",
+      postgresqlConf: [
+        "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",
+        `pg_partman_bgw.interval = ${BGW_INTERVAL_SECONDS}`,
+        `pg_partman_bgw.role = '${OWNER}'`,
+        "pg_partman_bgw.dbname = 'lineage'",
+      ].join("\n"),
+    });
+    admin = new Client({ connectionString: pg.url() });
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await admin?.end();
+    await pg?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("bootstraps; a second run changes nothing and raises nothing", async () => {
+    const sql = bootstrapSql(queues, "lineage");
+    await run(admin, sql);
+    const first = await catalogState(admin);
+    const warnings: string[] = [];
+    const onNotice = (n: { severity?: string; message?: string }) => {
+      if (n.severity !== "NOTICE") warnings.push(`${n.severity}: ${n.message}`);
+    };
+    admin.on("notice", onNotice);
+    await run(admin, sql);
+    admin.off("notice", onNotice);
+    expect(warnings).toEqual([]);
+    expect(await catalogState(admin)).toBe(first);
+    const cfg = await admin.query("SELECT parent_table, partition_interval, premake FROM partman.part_config ORDER BY 1");
+    expect(cfg.rows).toEqual([
+      { parent_table: "pgmq.a_lineage_events", partition_interval: "2000", premake: 4 },
+      { parent_table: "pgmq.q_lineage_events", partition_interval: "2000", premake: 4 },
+    ]);
+  });
+
+  test("a changed config converges (premake, retention, storage parameters)", async () => {
+    const changed: QueuesConfig = {
+      ...queues,
+      definitions: [{ ...queues.definitions[0]!, premake: 6, retentionMessages: 2_000_000 }],
+      tableAutovacuum: { ...queues.tableAutovacuum, autovacuum_vacuum_threshold: 250 },
+    };
+    await run(admin, bootstrapSql(changed, "lineage"));
+    const cfg = await admin.query("SELECT premake, retention FROM partman.part_config WHERE parent_table = 'pgmq.q_lineage_events'");
+    expect(cfg.rows[0]).toEqual({ premake: 6, retention: "2000000" });
+    const opts = await admin.query("SELECT reloptions FROM pg_class WHERE oid = 'pgmq.q_lineage_events_p0'::regclass");
+    expect(opts.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=250");
+    await run(admin, bootstrapSql(queues, "lineage")); // back
+    const back = await admin.query("SELECT reloptions FROM pg_class WHERE oid = 'pgmq.q_lineage_events_p0'::regclass");
+    expect(back.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=100");
+  });
+
+  test("messages cross several partitions with the worker maintaining them: nothing in a default partition; new partitions carry the storage parameters", async () => {
+    const plan = planRunway(queues.definitions[0]!, BGW_INTERVAL_SECONDS, queues.runwaySafetyFactor);
+    const total = plan.partitionInterval * 8; // 16,000 messages: 8 partitions, twice the premade runway
+    const batch = 250;
+    // at most the configured peak: 250 messages every 125 ms = 2,000 msgs/s
+    for (let sent = 0; sent < total; sent += batch) {
+      const started = Date.now();
+      await admin.query("SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, $1) g))", [batch]);
+      await new Promise((r) => setTimeout(r, Math.max(0, 125 - (Date.now() - started))));
+    }
+    await new Promise((r) => setTimeout(r, 2500)); // one more worker run
+    const defaults = await admin.query("SELECT parent_table, row_count FROM ops.default_partition_rows()");
+    expect(defaults.rows.map((r) => Number(r.row_count))).toEqual([0, 0]);
+    const leaves = await admin.query(`SELECT c.relname, c.reloptions FROM pg_partition_tree('pgmq.q_lineage_events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf`);
+    // created by the worker after the bootstrap: beyond the initial premake
+    const later = leaves.rows.filter((r) => /_p(\d+)$/.test(r.relname) && Number(/_p(\d+)$/.exec(r.relname)![1]) > plan.partitionInterval * plan.premake);
+    expect(later.length).toBeGreaterThanOrEqual(3);
+    for (const r of leaves.rows) expect(r.reloptions).toEqual(expect.arrayContaining(["autovacuum_vacuum_scale_factor=0.01", "autovacuum_vacuum_threshold=100"]));
+    const depth = await admin.query("SELECT total_messages FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
+    expect(Number(depth.rows[0].total_messages)).toBe(total);
+    await admin.query("SELECT pgmq.purge_queue('lineage_events')");
+  });
+
+  test("a poison message reaches the DLQ after maxDeliveries reads; every message is accounted for", async () => {
+    const app = new Client({ connectionString: pg.url().replace("postgres@", `${APP}@`) });
+    await app.connect();
+    try {
+      const n = 200;
+      const sent = await app.query("SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g, 'poison', g % 20 = 0)) FROM generate_series(1, $1) g)) AS id", [n]);
+      const ids = new Set(sent.rows.map((r) => String(r.id)));
+      const consumed = new Set<string>();
+      for (let round = 0; round < 20; round++) {
+        const got = await app.query("SELECT * FROM ops.read_with_dlq('lineage_events', 0, 50)");
+        for (const m of got.rows) {
+          if (m.message.poison) continue; // a failing consumer: never deletes it
+          expect(consumed.has(String(m.msg_id))).toBe(false);
+          consumed.add(String(m.msg_id));
+          await app.query("SELECT pgmq.delete('lineage_events', $1::bigint)", [m.msg_id]);
+        }
+        if (got.rowCount === 0) break;
+      }
+      const dlq = await app.query("SELECT message, headers FROM pgmq.q_lineage_events_dlq ORDER BY msg_id");
+      expect(dlq.rowCount).toBe(n / 20);
+      for (const d of dlq.rows) {
+        expect(d.message.poison).toBe(true);
+        expect(d.headers.dead_letter).toMatchObject({ source_queue: "lineage_events", read_ct: 3, max_deliveries: 3 });
+      }
+      const dead = new Set(dlq.rows.map((d) => String(d.headers.dead_letter.source_msg_id)));
+      expect(consumed.size + dead.size).toBe(n);
+      expect([...consumed, ...dead].every((id) => ids.has(id))).toBe(true);
+      const left = await app.query("SELECT count(*)::int AS c FROM pgmq.q_lineage_events");
+      expect(left.rows[0].c).toBe(0);
+    } finally {
+      await app.end();
+    }
+  });
+
+  test("the app role can use its queues but cannot drop, alter or truncate them or create queues", async () => {
+    const app = new Client({ connectionString: pg.url().replace("postgres@", `${APP}@`) });
+    await app.connect();
+    try {
+      const id = await app.query("SELECT * FROM pgmq.send('lineage_events', '{\"ok\":true}')");
+      await app.query("SELECT pgmq.archive('lineage_events', $1::bigint)", [id.rows[0].send]);
+      for (const stmt of [
+        "DROP TABLE pgmq.q_lineage_events",
+        "ALTER TABLE pgmq.q_lineage_events ADD COLUMN x int",
+        "TRUNCATE pgmq.q_lineage_events",
+        "SELECT pgmq.create('rogue')",
+        "SELECT pgmq.drop_queue('lineage_events')",
+        "SELECT partman.run_maintenance()",
+      ]) {
+        await expect(app.query(stmt)).rejects.toThrow(/must be owner|permission denied/);
+      }
+    } finally {
+      await app.end();
+    }
+  });
+
+  test("monitoring: every ops object and every custom metrics query runs as pg_monitor in a read-only transaction", async () => {
+    await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metrics_reader') THEN CREATE ROLE metrics_reader LOGIN IN ROLE pg_monitor; END IF; END $$");
+    const m = new Client({ connectionString: pg.url().replace("postgres@", "metrics_reader@") });
+    await m.connect();
+    try {
+      for (const q of ["ops.queue_depth()", "ops.dead_letter_depth()", "ops.dead_letter_newest(5)", "ops.stuck_messages()", "ops.stuck_message_counts()", "ops.default_partition_rows()", "ops.partition_runway()", "ops.queue_table_activity", "ops.vacuum_progress", "ops.table_bloat", "ops.top_statements", "ops.checkpoints", "ops.cache_hit_ratio"]) {
+        await m.query(`SELECT * FROM ${q}`);
+      }
+      const queries = parse(monitoringMetricsYaml(15, queues)) as Record<string, { query: string; predicate_query: string }>;
+      for (const [name, q] of Object.entries(queries)) {
+        await m.query("BEGIN READ ONLY");
+        await m.query("SET LOCAL search_path = pg_catalog, public, pg_temp");
+        const pred = await m.query(q.predicate_query);
+        expect(Object.values(pred.rows[0])[0]).toBe(true);
+        expect((await m.query("SHOW statement_timeout")).rows[0].statement_timeout).toBe("5s");
+        const res = await m.query(q.query).catch((e: Error) => { throw new Error(`${name}: ${e.message}`); });
+        expect(res.fields.length).toBeGreaterThan(0);
+        await m.query("COMMIT");
+      }
+    } finally {
+      await m.end();
+    }
+  });
+
+  test("the runway incident: overflow lands in the default partition and maintenance fails; the validator refuses that config", async () => {
+    await admin.query("CREATE DATABASE incident");
+    const inc = new Client({ connectionString: pg.url("incident") });
+    await inc.connect();
+    try {
+      // partitionInterval 1,000 x premake 2 = 2,000 messages of runway for a 10,000 msgs/s burst
+      const bad: QueuesConfig = { ...queues, definitions: [{ name: "burst_events", peakRateMsgsPerSecond: 10_000, partitionInterval: 1000, premake: 2, retentionMessages: 1_000_000, visibilityTimeoutSeconds: 30 }] };
+      await run(inc, bootstrapSql(bad, "incident"));
+      await inc.query("SELECT pgmq.send_batch('burst_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 5000) g))");
+      const def = await inc.query("SELECT row_count FROM ops.default_partition_rows() WHERE parent_table = 'pgmq.q_burst_events'");
+      expect(Number(def.rows[0].row_count)).toBeGreaterThan(0);
+      await expect(inc.query("SELECT partman.run_maintenance('pgmq.q_burst_events')")).rejects.toThrow(/updated partition constraint for default partition .* would be violated by some row/);
+      const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+      const result = validateQueues({ ...config, queues: bad, postgres: { ...config.postgres, tuning: { ...config.postgres.tuning, overrides: { "pg_partman_bgw.interval": BGW_INTERVAL_SECONDS } } } });
+      expect(result.errors[0]?.message).toContain("partitionInterval 1,000 x premake 2 = 2,000 messages does not cover peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 1 s");
+    } finally {
+      await inc.end();
+    }
+  });
+});
