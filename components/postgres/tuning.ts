@@ -236,7 +236,7 @@ export function computeTuning(input: TuningInput): TuningResult {
   // Derived from other settings, unless given: maintenance_io_concurrency follows effective_io_concurrency
   // (both count concurrent I/O requests the storage serves; SSD: the same figure).
   const eio = candidates.get("effective_io_concurrency");
-  if (eio !== undefined && !candidates.has("maintenance_io_concurrency")) {
+  if (eio !== undefined && !candidates.has("maintenance_io_concurrency") && parsesFor(facts, "effective_io_concurrency", eio.raw)) {
     candidates.set("maintenance_io_concurrency", { name: "maintenance_io_concurrency", raw: eio.raw, origin: "derived", path: eio.path, note: "= effective_io_concurrency (same SSD)" });
   }
 
@@ -260,6 +260,7 @@ export function computeTuning(input: TuningInput): TuningResult {
       parsed.set(c.name, p);
       let note = c.note;
       if (p.percent !== undefined) note = `${p.percent}% of the ${input.resources.memory} memory limit${note !== undefined ? `; ${note}` : ""}`;
+      else if (typeof c.raw === "string" && c.raw.trim() !== p.text) note = `written ${c.raw}${note !== undefined ? `; ${note}` : ""}`;
       settings.push({ name: c.name, value: p.text, origin: c.origin, ...(note !== undefined ? { note } : {}) });
     } catch (err) {
       if (!(err instanceof SettingValueError)) throw err;
@@ -307,6 +308,18 @@ export function computeTuning(input: TuningInput): TuningResult {
   const parameters: Record<string, string> = {};
   for (const s of settings) if (!CNPG_FIXED_PARAMETERS.includes(s.name)) parameters[s.name] = s.value;
   return { settings, parameters, sharedPreloadLibraries: [...SHARED_PRELOAD_LIBRARIES], budget, durability, warnings };
+}
+
+/** Whether a value is valid for a setting (so a value derived from it is reported once, where it was given). */
+function parsesFor(facts: MajorFacts, name: string, raw: GucValue): boolean {
+  const fact = facts.settings[name];
+  if (fact === undefined) return false;
+  try {
+    parseSettingValue(name, fact, raw);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A memory setting in bytes: the parsed value, else the server's default for that major. */
