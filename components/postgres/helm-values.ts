@@ -367,7 +367,6 @@ function sorted<T>(record: Readonly<Record<string, T>>): Record<string, T> {
  */
 export function buildOperatorValues(config: PostgresConfig): Record<string, unknown> {
   return {
-    fullnameOverride: "cnpg",
     crds: { create: true },
     config: { clusterWide: true },
     monitoring: { podMonitorEnabled: config.podMonitor },
