@@ -483,10 +483,11 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
 
 /**
  * Renders Helm values as YAML for people to review (the offline plan): keys in the order the builder
- * put them, one setting per line, no line folding.
+ * put them, one setting per line, no line folding. YAML 1.1 quoting, as Helm's parser reads YAML 1.1:
+ * the string "on" (synchronous_commit) is written `"on"`, not `on`, which Helm would read as a boolean.
  */
 export function renderValuesYaml(values: unknown): string {
-  return stringify(values, { lineWidth: 0 });
+  return stringify(values, { lineWidth: 0, version: "1.1" });
 }
 
 /** networking.k8s.io/v1 `NetworkPolicySpec` (type only; the values are plain data). */

@@ -235,6 +235,9 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(cl).toContain(`instances: ${config.instances}`);
       expect(cl).toContain(`shared_buffers: ${parameters["shared_buffers"]}`);
       expect(cl).toContain(`storageClass: ${stack === "prod" ? "gp3" : "standard"}`);
+      // Helm reads YAML 1.1, where a bare on/off is a boolean: the text must keep them strings.
+      expect(cl).toContain('wal_compression: "on"');
+      expect(cl).not.toMatch(/: (on|off)$/m);
     });
   });
 }
