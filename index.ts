@@ -11,14 +11,17 @@ import * as k8s from "@pulumi/kubernetes";
 import { loadConfig } from "./config/load";
 import { eksKubeconfig } from "./components/kubeconfig";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
+import { Logging } from "./components/logging/logging";
 
-const { config } = loadConfig();
+const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
 const stack = pulumi.getStack();
 
 // ---- providers ---------------------------------------------------------------------------------
 let k8sProvider: k8s.Provider;
 let awsProvider: aws.Provider | undefined;
+/** The EKS cluster's IAM OIDC provider (IRSA), on EKS stacks. */
+let eksOidc: { region: string; oidcProviderArn: pulumi.Output<string>; oidcIssuerUrl: pulumi.Output<string> } | undefined;
 if (config.cluster.provider === "kind") {
   k8sProvider = new k8s.Provider("k8s", { context: config.cluster.kubeContext });
 } else {
@@ -32,6 +35,12 @@ if (config.cluster.provider === "kind") {
     .all([cluster.endpoint, cluster.certificateAuthorities])
     .apply(([endpoint, cas]) => eksKubeconfig({ name: eksConfig.name, endpoint, certificateAuthorityData: cas[0]?.data ?? "", region: eksConfig.region }));
   k8sProvider = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
+  const oidcIssuerUrl = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
+  eksOidc = {
+    region: eksConfig.region,
+    oidcIssuerUrl,
+    oidcProviderArn: aws.iam.getOpenIdConnectProviderOutput({ url: oidcIssuerUrl }, { provider: awsProvider }).arn,
+  };
 }
 
 // ---- hardware (prod): SSD node group, EBS CSI driver and the gp3 StorageClass; nothing on kind --
@@ -39,6 +48,23 @@ const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
   aws: awsProvider ? { providers: { aws: awsProvider } } : undefined,
   kubernetes: awsProvider ? { providers: { aws: awsProvider, kubernetes: k8sProvider } } : undefined,
 });
+
+// ---- logs: Loki (single binary), the log agent, optional Grafana --------------------------------
+const logging = new Logging(
+  "logging",
+  {
+    config: config.logging,
+    storageClassName: infra.storageClassName,
+    stack,
+    project,
+    tags: config.tags,
+    aws: config.logging.loki.storage.type === "s3" ? eksOidc : undefined,
+    postgresNamespace: config.postgres.namespace,
+    postgresClusterName: config.postgres.clusterName,
+    grafanaAdminPassword: secrets.grafanaAdminPassword,
+  },
+  { providers: awsProvider ? { kubernetes: k8sProvider, aws: awsProvider } : { kubernetes: k8sProvider } },
+);
 
 // ---- stack outputs -----------------------------------------------------------------------------
 /** Names of the PGMQ queues the bootstrap creates (dead-letter queues included). */
@@ -49,5 +75,9 @@ export const storageClassName = infra.storageClassName;
 export const nodeGroupName = infra.nodeGroup?.nodeGroupName;
 /** IAM role of the Postgres nodes (prod). */
 export const nodeRoleArn = infra.nodeGroup?.roleArn;
+/** Loki push endpoint (in-cluster). */
+export const lokiPushUrl = logging.pushUrl;
+/** Loki query endpoint (in-cluster; API under /loki/api/v1/). */
+export const lokiQueryUrl = logging.queryUrl;
 /** Kubernetes provider name, for programs that extend this stack. */
 export const kubernetesProviderUrn = k8sProvider.urn;

@@ -11,7 +11,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { stringify } from "yaml";
 import type { LoggingConfig } from "../../config/logging";
 import { publishArtifact } from "../artifacts";
 import { ALLOY_CHART, GRAFANA_CHART, LOKI_CHART, PROMTAIL_CHART, PinnedChart, RELEASE_NAMES } from "./charts";
@@ -192,19 +191,18 @@ export class Logging extends pulumi.ComponentResource {
       );
     }
     this.lokiRelease = release("loki", LOKI_CHART, RELEASE_NAMES.loki, lokiValues, lokiDeps);
-    publishArtifact("logging/loki-values.yaml", lokiValues.apply((v) => stringify(v)));
 
     // The agent: a DaemonSet on every node, pushing to Loki's Service.
     if (cfg.agent === "alloy") {
       const alloyConfig = buildAlloyConfig({ pushUrl: urls.pushUrl, rules });
       const values = buildAlloyValues(alloyConfig);
       this.agentRelease = release("agent", ALLOY_CHART, RELEASE_NAMES.alloy, values, [namespace, this.lokiRelease]);
+      // The plan writes each release's values (values/<release>.yaml); the Alloy program inside them is
+      // easier to review on its own.
       publishArtifact("logging/alloy-config.alloy", alloyConfig);
-      publishArtifact("logging/alloy-values.yaml", stringify(values));
     } else {
       const values = buildPromtailValues({ pushUrl: urls.pushUrl, rules });
       this.agentRelease = release("agent", PROMTAIL_CHART, RELEASE_NAMES.promtail, values, [namespace, this.lokiRelease]);
-      publishArtifact("logging/promtail-values.yaml", stringify(values));
     }
 
     // Optional Grafana: admin credentials in a Secret, referenced by name from the values.
@@ -224,7 +222,6 @@ export class Logging extends pulumi.ComponentResource {
       this.grafanaAdminSecretName = adminSecret.metadata.name;
       const values = adminSecret.metadata.name.apply((adminSecretName) => buildGrafanaValues({ lokiQueryUrl: urls.queryUrl, adminSecretName }));
       this.grafanaRelease = release("grafana", GRAFANA_CHART, RELEASE_NAMES.grafana, values, [namespace, adminSecret, this.lokiRelease]);
-      publishArtifact("logging/grafana-values.yaml", values.apply((v) => stringify(v)));
     }
 
     this.pushUrl = pulumi.output(urls.pushUrl);

@@ -141,11 +141,11 @@ describe("prod stack (EKS): Loki on a gp3 PVC, Alloy, no Grafana", () => {
     expect(v.alloy.configMap.content).toContain('url = "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push"');
   });
 
-  test("no Grafana, no bucket (PVC storage), plan artifacts for every release", () => {
+  test("no Grafana, no bucket (PVC storage), the Alloy program as a plan artifact (values go to values/<release>.yaml)", () => {
     expect(logging.grafanaRelease).toBeUndefined();
     expect(children("prod").filter((r) => r.type === RELEASE).map((r) => r.name).sort()).toEqual(["prod-agent", "prod-loki"]);
     expect(children("prod").filter((r) => r.type.startsWith("aws:"))).toEqual([]);
-    expect(artifacts).toEqual(["logging/alloy-config.alloy", "logging/alloy-values.yaml", "logging/loki-values.yaml"]);
+    expect(artifacts).toEqual(["logging/alloy-config.alloy"]);
   });
 });
 
