@@ -9,8 +9,9 @@
  *
  * What counts as secret-looking: a key whose words (camelCase, snake_case or kebab-case) include
  * password, passwd, pwd, passphrase, token, secret(s), credential(s) or apikey, or that ends in the
- * word "key" after another word (accessKey, secret_key). A bare `key` is a Kubernetes identifier
- * (taint, label selector, key inside a Secret) and is never flagged.
+ * word "key" after a credential word (`CREDENTIAL_KEY_PREFIXES`: accessKey, secret_key, privateKey,
+ * tlsKey...). Other `*Key` fields are Kubernetes identifiers (topologyKey, a label or taint `key`, the
+ * key inside a Secret) and are never flagged by that word alone.
  *
  * What is a reference, not a value (never flagged):
  * - keys that name a Secret: the first word is "existing" (existingSecret, existingSecretPassword...),
@@ -37,7 +38,9 @@ export const HELM_TYPES: readonly string[] = ["kubernetes:helm.sh/v3:Release", "
 /** Keys known to hold the name of a Secret in the charts this stack installs (CloudNativePG cluster chart). */
 export const SECRET_NAME_KEYS: readonly string[] = ["superuserSecret"];
 
-const SECRET_WORDS = new Set(["password", "passwd", "pwd", "passphrase", "token", "secret", "secrets", "credential", "credentials", "apikey"]);
+const SECRET_WORDS = new Set(["password", "passwd", "pwd", "passphrase", "token", "secret", "secrets", "credential", "credentials", "apikey", "accesskey", "secretkey", "privatekey"]);
+/** Words that make a following "key" a credential (accessKey, apiKey, tlsKey); topologyKey, labelKey... are identifiers. */
+export const CREDENTIAL_KEY_PREFIXES: readonly string[] = ["access", "secret", "api", "private", "signing", "encryption", "master", "shared", "storage", "license", "ssh", "auth", "account", "client", "tls", "session", "service", "sas"];
 const REFERENCE_LAST_WORDS = new Set(["name", "names", "ref", "refs"]);
 const PATH_LAST_WORDS = new Set(["file", "path", "dir", "mount"]);
 
@@ -55,7 +58,7 @@ export function keyWords(key: string): string[] {
 export function isSecretLookingKey(key: string): boolean {
   const words = keyWords(key);
   if (words.some((w) => SECRET_WORDS.has(w))) return true;
-  return words.length > 1 && words[words.length - 1] === "key";
+  return words.length > 1 && words[words.length - 1] === "key" && CREDENTIAL_KEY_PREFIXES.includes(words[words.length - 2]);
 }
 
 function isReferenceKey(key: string, extraReferenceKeys: readonly string[]): boolean {

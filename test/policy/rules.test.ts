@@ -252,12 +252,18 @@ describe("helm-no-plaintext-secrets", () => {
     expect(keyWords("existingSecretPassword")).toEqual(["existing", "secret", "password"]);
     expect(keyWords("bearer_token_file")).toEqual(["bearer", "token", "file"]);
     expect(["password", "adminPassword", "secretKey", "accessKey", "api_key", "bearerToken", "clientSecret", "rootPassword"].filter((k) => !isSecretLookingKey(k))).toEqual([]);
-    expect(["key", "keyFile", "name", "monkey", "tokenizer"].filter((k) => isSecretLookingKey(k))).toEqual([]);
+    expect(["key", "keyFile", "name", "monkey", "tokenizer", "topologyKey", "labelKey", "matchLabelKeys"].filter((k) => isSecretLookingKey(k))).toEqual([]);
   });
 
   it("passes values that reference Secrets by name (CNPG, Grafana, Loki shapes)", () => {
     const values = {
-      cluster: { superuserSecret: "lineage-pg-superuser", initdb: { secret: { name: "lineage-pg-app" } }, tolerations: [{ key: "dedicated", value: "postgres", effect: "NoSchedule" }] },
+      cluster: {
+        superuserSecret: "lineage-pg-superuser",
+        initdb: { secret: { name: "lineage-pg-app" } },
+        tolerations: [{ key: "dedicated", value: "postgres", effect: "NoSchedule" }],
+        // The CNPG cluster chart's anti-affinity (found by running PostgresCluster's values through the rule).
+        affinity: { enablePodAntiAffinity: true, podAntiAffinityType: "required", topologyKey: "kubernetes.io/hostname" },
+      },
       admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
       backups: { secret: { create: false, name: "backup-creds" }, s3: { accessKey: "", secretKey: "" } },
       pgBaseBackup: { source: { passwordSecret: { create: false, name: "src", key: "password" } } },
