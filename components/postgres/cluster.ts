@@ -16,6 +16,8 @@ import {
   CNPG_CLUSTER_CHART,
   CNPG_HELM_REPO,
   CNPG_OPERATOR_CHART,
+  CUSTOM_QUERIES_KEY,
+  customQueriesSecretName,
   instanceNetworkPolicySpec,
   poolerNetworkPolicySpec,
   POSTGRES_PORT,
@@ -44,15 +46,15 @@ export interface PostgresClusterArgs {
   readonly tolerations?: readonly Toleration[];
   /** `hugepages-2Mi` request = limit per pod (Kubernetes quantity, e.g. `4200Mi`); required when `config.tuning.hugePages` is true, refused otherwise. */
   readonly hugePages2Mi?: string;
-  /** CloudNativePG custom queries (YAML map of metric name to `{query, metrics, primary?, target_databases?}`), e.g. the queue helper's `monitoringMetricsYaml()`. Defaults to none. */
+  /** CloudNativePG custom queries (YAML map of metric name to `{query, metrics, primary?, predicate_query?, cache_seconds?, target_databases?}`), e.g. `monitoringMetricsYaml()` of components/queue/monitoring.ts; stored verbatim in the Secret `<cluster>-custom-queries` and referenced from `cluster.monitoring.customQueriesSecret`. Defaults to none. */
   readonly monitoringQueriesYaml?: string;
   /** Kubernetes provider; may also come through `opts.provider`/`opts.providers`. */
   readonly provider?: k8s.Provider;
 }
 
 /**
- * The Postgres database of the queue: operator release, namespace, credential Secrets, cluster
- * release (Cluster, image catalog, pooler, monitoring ConfigMap, PodMonitor) and NetworkPolicies.
+ * The Postgres database of the queue: operator release, namespace, credential Secrets, the
+ * custom-queries Secret, cluster release (Cluster, image catalog, pooler, PodMonitor) and NetworkPolicies.
  *
  * Order: namespace and Secrets, then the operator release (CRDs and webhooks), then the cluster
  * release. A consumer that needs a running database (the bootstrap Job) depends on `clusterRelease`
@@ -154,6 +156,25 @@ export class PostgresCluster extends pulumi.ComponentResource {
     const owner = credential("owner", config.ownerRole, names.owner);
     const app = credential("app", config.appUser, names.app);
 
+    // Custom queries verbatim in a Secret (the chart can reference a Secret, not an existing ConfigMap,
+    // and its own customQueries list drops primary/cache_seconds). Not sensitive; labelled for reload.
+    const queriesSecret =
+      args.monitoringQueriesYaml === undefined
+        ? undefined
+        : new k8s.core.v1.Secret(
+            `${name}-custom-queries`,
+            {
+              metadata: {
+                name: customQueriesSecretName(config.clusterName),
+                namespace: ns.metadata.name,
+                labels: { "cnpg.io/reload": "true", "app.kubernetes.io/part-of": "ducklake" },
+              },
+              type: "Opaque",
+              stringData: { [CUSTOM_QUERIES_KEY]: args.monitoringQueriesYaml },
+            },
+            childOpts,
+          );
+
     const operatorValues = buildOperatorValues(config);
     this.operatorRelease = new k8s.helm.v3.Release(
       `${name}-operator`,
@@ -181,7 +202,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         values: clusterValues,
         timeout: 900,
       },
-      { ...childOpts, dependsOn: [this.operatorRelease, superuser.secret, owner.secret, app.secret] },
+      { ...childOpts, dependsOn: [this.operatorRelease, superuser.secret, owner.secret, app.secret, ...(queriesSecret ? [queriesSecret] : [])] },
     );
 
     new k8s.networking.v1.NetworkPolicy(

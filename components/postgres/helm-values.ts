@@ -105,7 +105,7 @@ export interface ClusterValuesInput {
   readonly tolerations?: readonly Toleration[];
   /** `hugepages-2Mi` request and limit per pod (Kubernetes quantity), required when `config.tuning.hugePages` is true. */
   readonly hugePages2Mi?: string;
-  /** CloudNativePG custom queries YAML (a map of metric name to `{query, metrics, ...}`); rendered through the chart's `customQueries`. */
+  /** CloudNativePG custom queries YAML (a map of metric name to `{query, metrics, ...}`); stored verbatim in the Secret `customQueriesSecretName(cluster)`. */
   readonly monitoringQueriesYaml?: string;
 }
 
@@ -280,6 +280,8 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
     }
   }
 
+  if (input.monitoringQueriesYaml !== undefined) errors.push(...customQueriesProblems(input.monitoringQueriesYaml));
+
   if ((input.tolerations?.length ?? 0) > 0 && Object.keys(input.nodeSelector ?? {}).length === 0) {
     errors.push("tolerations are set without a nodeSelector: the pods may tolerate the SSD nodes' taint yet still land on other nodes; pass the node group's labels as nodeSelector");
   }
@@ -308,52 +310,48 @@ export function pgHbaRules(config: PostgresConfig): string[] {
   ];
 }
 
-/** One entry of the cluster chart's `cluster.monitoring.customQueries` (templates/user-metrics.yaml). */
-export interface ChartCustomQuery {
-  readonly name: string;
-  readonly query: string;
-  readonly target_databases?: string[];
-  readonly predicate_query?: string;
-  readonly metrics: unknown[];
+/** Key of the custom-queries YAML inside its Secret. */
+export const CUSTOM_QUERIES_KEY = "queries.yaml";
+
+/** Name of the Secret holding the custom-queries YAML: `<cluster>-custom-queries`. */
+export function customQueriesSecretName(clusterName: string): string {
+  return `${clusterName}-custom-queries`;
 }
 
-/** Predicate that makes a query run on the primary only: the chart has no `primary` key, CNPG's `predicate_query` does the same. */
-export const PRIMARY_ONLY_PREDICATE = "SELECT NOT pg_is_in_recovery()";
+/**
+ * Keys of a CloudNativePG user-defined query. Source: cloudnative-pg
+ * pkg/management/postgres/metrics/parser.go (`UserQuery`) and
+ * https://cloudnative-pg.io/documentation/current/monitoring/#user-defined-metrics
+ */
+export const CNPG_QUERY_KEYS: readonly string[] = ["query", "metrics", "primary", "master", "cache_seconds", "target_databases", "predicate_query", "runonserver"];
 
 /**
- * Converts CloudNativePG custom-queries YAML (`<metric>: {query, metrics, primary?, target_databases?,
- * predicate_query?}`, https://cloudnative-pg.io/documentation/current/monitoring/#user-defined-metrics)
- * to the cluster chart's `customQueries` list, which the chart renders into the ConfigMap
- * `<cluster>-monitoring` that the Cluster references. `primary: true` becomes a predicate query.
- * @throws Error when the YAML is not such a map, or uses a key the chart's template would drop.
+ * Checks CloudNativePG custom-queries YAML (a map of metric name to `{query, metrics, ...}`). The YAML
+ * goes verbatim into a Secret referenced by `cluster.monitoring.customQueriesSecret`: the chart's own
+ * `customQueries` list would drop `primary`, `cache_seconds` and `runonserver`
+ * (templates/user-metrics.yaml), and the chart offers no key for an existing ConfigMap.
+ * @returns one message per problem; empty when the YAML is usable.
  */
-export function customQueriesFromYaml(text: string): ChartCustomQuery[] {
-  const doc: unknown = parseYaml(text);
-  if (doc === null || doc === undefined) return [];
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new Error("monitoringQueriesYaml: must be a map of metric name to {query, metrics}");
-  const out: ChartCustomQuery[] = [];
-  for (const [name, spec] of Object.entries(doc as Record<string, unknown>)) {
-    if (spec === null || typeof spec !== "object" || Array.isArray(spec)) throw new Error(`monitoringQueriesYaml: ${name} must be a map`);
-    const s = spec as Record<string, unknown>;
-    const allowed = ["query", "metrics", "primary", "master", "target_databases", "predicate_query"];
-    const unknown = Object.keys(s).filter((k) => !allowed.includes(k));
-    if (unknown.length > 0) {
-      throw new Error(`monitoringQueriesYaml: ${name} uses ${unknown.join(", ")}, which the cluster chart's customQueries template drops (it keeps ${allowed.join(", ")})`);
-    }
-    if (typeof s["query"] !== "string" || !Array.isArray(s["metrics"])) throw new Error(`monitoringQueriesYaml: ${name} needs a query (text) and metrics (a list)`);
-    const primaryOnly = s["primary"] === true || s["master"] === true;
-    if (primaryOnly && s["predicate_query"] !== undefined) throw new Error(`monitoringQueriesYaml: ${name} sets both primary and predicate_query; fold the primary check into the predicate`);
-    const entry: { -readonly [K in keyof ChartCustomQuery]: ChartCustomQuery[K] } = { name, query: s["query"], metrics: s["metrics"] as unknown[] };
-    if (Array.isArray(s["target_databases"])) entry.target_databases = (s["target_databases"] as unknown[]).map(String);
-    const predicate = primaryOnly ? PRIMARY_ONLY_PREDICATE : s["predicate_query"];
-    if (typeof predicate === "string") {
-      // The chart passes predicate_query through `tpl`: template braces would be evaluated.
-      if (predicate.includes("{{")) throw new Error(`monitoringQueriesYaml: ${name}.predicate_query contains "{{", which the chart would evaluate as a template`);
-      entry.predicate_query = predicate;
-    }
-    out.push(entry);
+export function customQueriesProblems(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    return [`monitoringQueriesYaml: not YAML (${(err as Error).message.split("\n")[0]})`];
   }
-  return out;
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return ["monitoringQueriesYaml: must be a map of metric name to {query, metrics}"];
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(doc as Record<string, unknown>)) {
+    if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+      problems.push(`monitoringQueriesYaml: ${name} must be a map`);
+      continue;
+    }
+    const s = spec as Record<string, unknown>;
+    const unknown = Object.keys(s).filter((k) => !CNPG_QUERY_KEYS.includes(k));
+    if (unknown.length > 0) problems.push(`monitoringQueriesYaml: ${name} uses ${unknown.join(", ")}, which CloudNativePG does not know (${CNPG_QUERY_KEYS.join(", ")})`);
+    if (typeof s["query"] !== "string" || !Array.isArray(s["metrics"])) problems.push(`monitoringQueriesYaml: ${name} needs a query (text) and metrics (a list)`);
+  }
+  return problems;
 }
 
 /** Keys of an object in sorted order (deterministic values: parameters, node selectors). */
@@ -378,7 +376,7 @@ export function buildOperatorValues(config: PostgresConfig): Record<string, unkn
  * CloudNativePG `Cluster` API field names). Passwords never appear: Secrets are referenced by name.
  * @param input the config, the tuning engine's output and placement.
  * @param storageClassName StorageClass of the data (and WAL) volumes; a string or a Pulumi Input.
- * @throws Error from customQueriesFromYaml or resolveImage.
+ * @throws Error from resolveImage (PostgreSQL 18 without an image).
  */
 export function buildClusterValues<S>(input: ClusterValuesInput, storageClassName: S): Record<string, unknown> {
   const { config } = input;
@@ -403,8 +401,6 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
     config.storage.walSizeGiB === undefined
       ? { enabled: false }
       : { enabled: true, size: `${config.storage.walSizeGiB}Gi`, storageClass: storageClassName };
-
-  const customQueries = input.monitoringQueriesYaml === undefined ? [] : customQueriesFromYaml(input.monitoringQueriesYaml);
 
   const poolers =
     config.pooler.enabled
@@ -462,7 +458,8 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
         enabled: config.podMonitor,
         podMonitor: { enabled: config.podMonitor },
         prometheusRule: { enabled: config.podMonitor },
-        customQueries,
+        customQueriesSecret:
+          input.monitoringQueriesYaml === undefined ? [] : [{ name: customQueriesSecretName(config.clusterName), key: CUSTOM_QUERIES_KEY }],
       },
       postgresql: {
         parameters: sorted(input.parameters),

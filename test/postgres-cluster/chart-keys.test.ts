@@ -30,17 +30,19 @@ const operatorInv = load("cloudnative-pg");
 
 /**
  * Values subtrees the cluster chart copies verbatim into a CloudNativePG object (templates/cluster.yaml:
- * `with .Values.cluster.affinity` -> `spec.affinity`, resources, `managed.roles`; _bootstrap.tpl: initdb).
+ * `with .Values.cluster.affinity` -> `spec.affinity`, resources, `managed.roles`,
+ * `monitoring.customQueriesSecret`; _bootstrap.tpl: initdb).
  */
 const PASS_THROUGH: Record<string, string> = {
   "cluster.affinity": "Cluster:spec.affinity",
   "cluster.initdb": "Cluster:spec.bootstrap.initdb",
   "cluster.roles[]": "Cluster:spec.managed.roles[]",
   "cluster.resources": "Cluster:spec.resources",
+  "cluster.monitoring.customQueriesSecret[]": "Cluster:spec.monitoring.customQueriesSecret[]",
 };
 
-/** Maps whose keys are not chart keys by design: GUC names, PgBouncer settings, CNPG metric column names. */
-const FREE_MAPS = ["cluster.postgresql.parameters", "poolers[].parameters", "cluster.monitoring.customQueries[].metrics"];
+/** Maps whose keys are not chart keys by design: GUC names, PgBouncer settings. */
+const FREE_MAPS = ["cluster.postgresql.parameters", "poolers[].parameters"];
 
 /** Key paths of a values object (`a.b`, lists as `a[]`), objects and scalars alike. */
 function keyPaths(value: unknown, prefix = "", out: string[] = []): string[] {
@@ -87,7 +89,7 @@ function input(stack: "dev" | "prod", extra: Partial<ClusterValuesInput> = {}): 
     config,
     parameters: handMadeParameters(config),
     sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"],
-    monitoringQueriesYaml: "q:\n  query: SELECT 1 AS one\n  primary: true\n  target_databases: [lineage]\n  metrics:\n    - one:\n        usage: GAUGE\n        description: one\n",
+    monitoringQueriesYaml: "q:\n  query: SELECT 1 AS one\n  primary: true\n  metrics:\n    - one:\n        usage: GAUGE\n        description: one\n",
     ...extra,
   };
 }

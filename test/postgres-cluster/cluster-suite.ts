@@ -18,7 +18,9 @@ const PASSWORD = "random:index/randomPassword:RandomPassword";
 const QUERIES_YAML = `
 pgmq_queue_length:
   query: "SELECT queue_name, queue_length FROM pgmq.metrics_all()"
+  predicate_query: "SELECT true"
   primary: true
+  cache_seconds: 30
   target_databases: ["lineage"]
   metrics:
     - queue_name:
@@ -142,17 +144,19 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       });
     });
 
-    test("queue metrics go to the chart's customQueries; PodMonitor follows podMonitor", () => {
+    test("queue metrics: the YAML verbatim in a Secret the cluster references; PodMonitor follows podMonitor", () => {
       const m = clusterValues()["cluster"]["monitoring"];
-      expect(m["customQueries"]).toEqual([
-        expect.objectContaining({ name: "pgmq_queue_length", predicate_query: "SELECT NOT pg_is_in_recovery()", target_databases: ["lineage"] }),
-      ]);
+      const q = recorder.get(SECRET, "db-custom-queries").inputs as Values;
+      expect(q["metadata"]).toMatchObject({ name: `${config.clusterName}-custom-queries`, namespace: config.namespace, labels: { "cnpg.io/reload": "true" } });
+      expect(unwrapSecrets(q["stringData"])).toEqual({ "queries.yaml": QUERIES_YAML });
+      expect(m["customQueriesSecret"]).toEqual([{ name: q["metadata"]["name"], key: "queries.yaml" }]);
+      expect(dependencies.get("db-cluster")?.some((urn) => urn.endsWith("::db-custom-queries"))).toBe(true);
       expect(m["enabled"]).toBe(config.podMonitor);
       expect(m["podMonitor"]["enabled"]).toBe(config.podMonitor);
     });
 
     test("credentials: three basic-auth Secrets, referenced by name from the values", () => {
-      const secrets = recorder.ofType(SECRET);
+      const secrets = recorder.ofType(SECRET).filter((s) => s.name !== "db-custom-queries");
       expect(secrets.map((s) => s.name).sort()).toEqual(["db-app-secret", "db-owner-secret", "db-superuser-secret"]);
       const byName = new Map(secrets.map((s) => [s.name, s.inputs as Values]));
       for (const s of byName.values()) {

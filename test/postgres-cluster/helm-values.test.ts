@@ -7,7 +7,7 @@ import type { PostgresConfig } from "../../config/postgres";
 import {
   buildClusterValues,
   ClusterValuesInput,
-  customQueriesFromYaml,
+  customQueriesProblems,
   imageTagMajor,
   parsePgMemoryBytes,
   pgHbaRules,
@@ -136,19 +136,22 @@ test("parsePgMemoryBytes reads units and 8 kB blocks", () => {
   expect(parsePgMemoryBytes("25%")).toBeUndefined();
 });
 
-describe("customQueriesFromYaml", () => {
-  test("turns CNPG's map into the chart's list; primary becomes a predicate query", () => {
-    const yaml = "a:\n  query: SELECT 1 AS x\n  primary: true\n  metrics:\n    - x: {usage: GAUGE, description: x}\nb:\n  query: SELECT 2 AS y\n  target_databases: ['*']\n  metrics: []\n";
-    expect(customQueriesFromYaml(yaml)).toEqual([
-      { name: "a", query: "SELECT 1 AS x", metrics: [{ x: { usage: "GAUGE", description: "x" } }], predicate_query: "SELECT NOT pg_is_in_recovery()" },
-      { name: "b", query: "SELECT 2 AS y", metrics: [], target_databases: ["*"] },
-    ]);
+describe("customQueriesProblems", () => {
+  test("accepts every key CloudNativePG knows, including those the chart's customQueries would drop", () => {
+    const yaml = "a:\n  query: SELECT 1 AS x\n  primary: true\n  cache_seconds: 30\n  predicate_query: SELECT true\n  target_databases: ['*']\n  metrics:\n    - x: {usage: GAUGE, description: x}\n";
+    expect(customQueriesProblems(yaml)).toEqual([]);
   });
 
-  test("refuses keys the chart would drop, and predicates the chart would template", () => {
-    expect(() => customQueriesFromYaml("a:\n  query: x\n  metrics: []\n  cache_seconds: 30\n")).toThrow(/cache_seconds/);
-    expect(() => customQueriesFromYaml("a:\n  query: x\n  metrics: []\n  predicate_query: \"SELECT '{{ x }}'\"\n")).toThrow(/template/);
-    expect(() => customQueriesFromYaml("- a\n")).toThrow(/map of metric name/);
+  test("reports unknown keys, missing query or metrics, and a document that is not a map", () => {
+    expect(customQueriesProblems("a:\n  query: x\n  metrics: []\n  cache_second: 30\n")).toEqual([expect.stringContaining("a uses cache_second")]);
+    expect(customQueriesProblems("a:\n  metrics: []\n")).toEqual([expect.stringContaining("a needs a query")]);
+    expect(customQueriesProblems("- a\n")).toEqual([expect.stringContaining("map of metric name")]);
+    expect(customQueriesProblems("a: [\n")).toEqual([expect.stringContaining("not YAML")]);
+  });
+
+  test("problems stop validation", () => {
+    const i = input("dev", undefined, { monitoringQueriesYaml: "a:\n  query: x\n" });
+    expect(validateClusterInput(i).errors).toEqual([expect.stringContaining("a needs a query")]);
   });
 });
 

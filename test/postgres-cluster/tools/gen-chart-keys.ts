@@ -24,6 +24,7 @@ const CRD_SUBTREES: ReadonlyArray<{ kind: string; path: string }> = [
   { kind: "Cluster", path: "spec.bootstrap.initdb" },
   { kind: "Cluster", path: "spec.managed.roles" },
   { kind: "Cluster", path: "spec.resources" },
+  { kind: "Cluster", path: "spec.monitoring.customQueriesSecret" },
 ];
 
 /** Deepest path collected below a CRD subtree root (deeper fields are core Kubernetes types). */
