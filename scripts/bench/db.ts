@@ -91,7 +91,8 @@ export async function topUpQueue(client: Client, queue: string, target: number):
   while (missing > 0) {
     const batches = Math.min(50, Math.ceil(missing / 1000));
     await client.query(
-      `SELECT count(*) FROM generate_series(1, $2::integer) g, LATERAL pgmq.send_batch($1::text, ARRAY(SELECT body FROM ${BENCH_SCHEMA}.payloads ORDER BY id LIMIT 1000)) s`,
+      // The subquery must reference g: an uncorrelated LATERAL function runs once and its rows are replayed.
+      `SELECT count(*) FROM generate_series(1, $2::integer) g, LATERAL pgmq.send_batch($1::text, ARRAY(SELECT p.body FROM ${BENCH_SCHEMA}.payloads p WHERE g.g > 0 ORDER BY p.id LIMIT 1000)) s`,
       [queue, batches],
     );
     missing -= batches * 1000;

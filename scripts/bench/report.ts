@@ -89,6 +89,8 @@ export interface RunHealth {
 export interface LatencyResult {
   readonly server: string;
   readonly rateMsgsPerSecond: number;
+  /** What the producers actually sent per second (below the rate when they could not keep it). */
+  readonly achievedRateMsgsPerSecond: number;
   readonly durationSeconds: number;
   readonly producers: number;
   readonly consumers: number;
@@ -212,7 +214,14 @@ export function evaluate(
     checks.push({ name: "rows in the default partition (any run)", target: "0", measured: fmt(worst), pass: worst === 0 });
   }
   for (const l of latency.filter((x) => x.server === "tuned")) {
-    checks.push({ name: `send→read p99 at ${fmt(l.rateMsgsPerSecond)} msgs/s`, target: `< ${targets.latencyP99Ms} ms`, measured: `${l.p99Ms.toFixed(1)} ms`, pass: l.messages > 0 && l.p99Ms < targets.latencyP99Ms });
+    // The rate is part of the target: a p99 measured while the producers fell behind does not count.
+    const keptRate = l.achievedRateMsgsPerSecond >= 0.95 * l.rateMsgsPerSecond;
+    checks.push({
+      name: `send→read p99 at ${fmt(l.rateMsgsPerSecond)} msgs/s`,
+      target: `< ${targets.latencyP99Ms} ms at >= 95% of the rate`,
+      measured: `${l.p99Ms.toFixed(1)} ms at ${fmt(l.achievedRateMsgsPerSecond)} msgs/s`,
+      pass: l.messages > 0 && keptRate && l.p99Ms < targets.latencyP99Ms,
+    });
     const maxDepth = Math.max(0, ...l.depthSamples);
     checks.push({ name: `queue depth bounded at ${fmt(l.rateMsgsPerSecond)} msgs/s`, target: "consumers keep up", measured: `max ${fmt(maxDepth)}, end ${fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0)}`, pass: l.depthBounded });
   }
@@ -276,9 +285,9 @@ export function renderReport(r: BenchReport): string {
     out.push("", "Dead-letter-aware read", renderTable(rows));
   }
   if (r.latency.length > 0) {
-    const rows = [["server", "rate msgs/s", "seconds", "prod/cons", "messages", "p50 ms", "p95 ms", "p99 ms", "max depth", "end depth", "bounded", "default rows"]];
+    const rows = [["server", "rate msgs/s", "sent msgs/s", "seconds", "prod/cons", "messages", "p50 ms", "p95 ms", "p99 ms", "max depth", "end depth", "bounded", "default rows"]];
     for (const l of r.latency) {
-      rows.push([l.server, fmt(l.rateMsgsPerSecond), String(l.durationSeconds), `${l.producers}/${l.consumers}`, fmt(l.messages), l.p50Ms.toFixed(1), l.p95Ms.toFixed(1), l.p99Ms.toFixed(1), fmt(Math.max(0, ...l.depthSamples)), fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0), l.depthBounded ? "yes" : "no", fmt(l.health.defaultPartitionRows)]);
+      rows.push([l.server, fmt(l.rateMsgsPerSecond), fmt(l.achievedRateMsgsPerSecond), String(l.durationSeconds), `${l.producers}/${l.consumers}`, fmt(l.messages), l.p50Ms.toFixed(1), l.p95Ms.toFixed(1), l.p99Ms.toFixed(1), fmt(Math.max(0, ...l.depthSamples)), fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0), l.depthBounded ? "yes" : "no", fmt(l.health.defaultPartitionRows)]);
     }
     out.push("", "Latency (paced producer, polling consumers)", renderTable(rows));
   }

@@ -133,13 +133,23 @@ describe("checks against the targets", () => {
 
   it("fails on any row in the default partition, a slow p99 or an unbounded depth", () => {
     const lat: LatencyResult = {
-      server: "tuned", rateMsgsPerSecond: 5000, durationSeconds: 60, producers: 2, consumers: 2, messages: 300000,
+      server: "tuned", rateMsgsPerSecond: 5000, achievedRateMsgsPerSecond: 5000, durationSeconds: 60, producers: 2, consumers: 2, messages: 300000,
       p50Ms: 2, p95Ms: 20, p99Ms: 150, depthSamples: [10, 20, 30], depthBounded: true, health: { ...health, defaultPartitionRows: 3 },
     };
     const checks = evaluate(targetsFor("development"), [], [lat], [], []);
     expect(checks.find((c) => c.name.startsWith("rows in the default"))?.pass).toBe(false);
     expect(checks.find((c) => c.name.startsWith("send→read p99"))?.pass).toBe(false);
     expect(checks.find((c) => c.name.startsWith("queue depth"))?.pass).toBe(true);
+  });
+
+  it("fails a fast p99 when the producers could not keep the rate", () => {
+    const lat: LatencyResult = {
+      server: "tuned", rateMsgsPerSecond: 5000, achievedRateMsgsPerSecond: 4000, durationSeconds: 60, producers: 2, consumers: 2, messages: 240000,
+      p50Ms: 1, p95Ms: 2, p99Ms: 3, depthSamples: [1, 2], depthBounded: true, health,
+    };
+    const p99 = evaluate(targetsFor("development"), [], [lat], [], []).find((c) => c.name.startsWith("send→read p99"));
+    expect(p99).toMatchObject({ pass: false, measured: "3.0 ms at 4,000 msgs/s" });
+    expect(evaluate(targetsFor("development"), [], [{ ...lat, achievedRateMsgsPerSecond: 4800 }], [], []).find((c) => c.name.startsWith("send→read p99"))?.pass).toBe(true);
   });
 
   it("checks the DLQ overhead and the soak retention", () => {
