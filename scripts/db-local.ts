@@ -121,17 +121,18 @@ export function untunedConf(tuning: TuningResult): string {
 export function missingPieces(binaries: PostgresBinaries): string[] {
   const major = binaries.major;
   const pgConfig = path.join(binaries.binDir, "pg_config");
+  const pgConfigText = fs.existsSync(pgConfig) ? pgConfig : `<pg_config of PostgreSQL ${binaries.version}: none beside ${binaries.binDir}>`;
   const out: string[] = [];
   if (!extensionAvailable(binaries, "pg_partman") || !libraryAvailable(binaries, "pg_partman_bgw")) {
     out.push(
       `pg_partman (extension and pg_partman_bgw library) for PostgreSQL ${binaries.version} in ${binaries.sharedir}/extension and ${binaries.pkglibdir}: ` +
-        (binaries.source === "debian" ? `apt-get install postgresql-${major}-partman` : `build it from https://github.com/pgpartman/pg_partman with make install PG_CONFIG=${pgConfig}`),
+        (binaries.source === "debian" ? `apt-get install postgresql-${major}-partman` : `build it from https://github.com/pgpartman/pg_partman with make install PG_CONFIG=${pgConfigText}`),
     );
   }
   if (!extensionAvailable(binaries, "pgmq")) {
     out.push(
       `pgmq (extension, >= 1.5.0) for PostgreSQL ${binaries.version} in ${binaries.sharedir}/extension: it is in no package registry; ` +
-        `git clone https://github.com/pgmq/pgmq && make -C pgmq/pgmq-extension install PG_CONFIG=${fs.existsSync(pgConfig) ? pgConfig : "<pg_config of this server>"}`,
+        `git clone https://github.com/pgmq/pgmq && make -C pgmq/pgmq-extension install PG_CONFIG=${pgConfigText}`,
     );
   }
   if (!extensionAvailable(binaries, "pg_stat_statements")) {

@@ -178,7 +178,7 @@ export function findPgbench(binDir?: string): string {
   }
   const found = candidates.find((c) => fs.existsSync(c));
   if (found === undefined) {
-    throw new Error("pgbench not found (beside the server binaries, on PATH or in /usr/lib/postgresql/*/bin); install it with `apt-get install postgresql-client-15` (pgbench ships with the PostgreSQL client)");
+    throw new Error("pgbench not found (beside the server binaries, on PATH or in /usr/lib/postgresql/*/bin); install it with `apt-get install postgresql-15` (Debian ships pgbench in the server package, /usr/lib/postgresql/15/bin/pgbench)");
   }
   return found;
 }

@@ -8,6 +8,7 @@
  * (PostgreSQL <= 16) and pg_stat_checkpointer.num_requested (17+), https://www.postgresql.org/docs/current/monitoring-stats.html;
  * the default partition is the child whose bound is `DEFAULT` (pg_get_expr(relpartbound)).
  */
+import * as fs from "fs";
 import { Client } from "pg";
 import { generatePayloadPool } from "./openlineage";
 
@@ -206,7 +207,6 @@ export async function postmasterPid(client: Client): Promise<number | undefined>
   const pid = rows[0]?.pid;
   if (pid === undefined) return undefined;
   try {
-    const fs = await import("fs");
     const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const ppid = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
     // The backend must really be a postgres process (the server could be remote with a colliding pid).

@@ -26,7 +26,7 @@ function whatIsMissing(): string | undefined {
   }
   const missing = missingPieces(binaries);
   if (missing.length > 0) return missing.join("; ");
-  if (!fs.existsSync(path.join(binaries.binDir, "pgbench"))) return `pgbench not installed beside ${binaries.binDir} (postgresql-client-15)`;
+  if (!fs.existsSync(path.join(binaries.binDir, "pgbench"))) return `pgbench not installed beside ${binaries.binDir} (Debian package postgresql-15)`;
   return undefined;
 }
 
