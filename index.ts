@@ -12,6 +12,13 @@ import { loadConfig } from "./config/load";
 import { eksKubeconfig } from "./components/kubeconfig";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
 import { Logging } from "./components/logging/logging";
+import { PostgresCluster } from "./components/postgres/cluster";
+import { postgresClusterInputs, postgresqlConfFor } from "./components/postgres/cluster-inputs";
+import { resolveImage } from "./components/postgres/helm-values";
+import { QueueBootstrap } from "./components/queue/bootstrap-job";
+import { generateBootstrapSql } from "./components/queue/bootstrap-sql";
+import { bgwIntervalSeconds } from "./components/queue/runway";
+import { publishArtifact } from "./components/artifacts";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
@@ -49,6 +56,51 @@ const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
   kubernetes: awsProvider ? { providers: { aws: awsProvider, kubernetes: k8sProvider } } : undefined,
 });
 
+// ---- PostgreSQL: CloudNativePG operator + cluster, tuned by the tuning engine ---------------------
+const pgInputs = postgresClusterInputs(config);
+publishArtifact("postgresql.conf", postgresqlConfFor(config, stack, pgInputs.tuning));
+const postgres = new PostgresCluster(
+  "postgres",
+  {
+    config: pgInputs.config,
+    storageClassName: infra.storageClassName,
+    parameters: pgInputs.parameters,
+    sharedPreloadLibraries: pgInputs.sharedPreloadLibraries,
+    nodeSelector: pgInputs.nodeSelector,
+    tolerations: pgInputs.tolerations,
+    hugePages2Mi: pgInputs.hugePages2Mi,
+    monitoringQueriesYaml: pgInputs.monitoringQueriesYaml,
+    provider: k8sProvider,
+  },
+  // Volumes wait for their class and pods for their nodes.
+  { provider: k8sProvider, dependsOn: [infra.storage, infra.nodeGroup].filter((r): r is NonNullable<typeof r> => r !== undefined) },
+);
+
+// ---- queue bootstrap: idempotent SQL applied by a Job named after its hash ----------------------
+const bootstrapSql = generateBootstrapSql({
+  queues: config.queues,
+  bgwIntervalSeconds: bgwIntervalSeconds(config).seconds,
+  database: config.postgres.database,
+  ownerRole: config.postgres.ownerRole,
+  appRole: config.postgres.appUser,
+  majorVersion: config.postgres.majorVersion,
+});
+const bootstrap = new QueueBootstrap(
+  "queue-bootstrap",
+  {
+    namespace: postgres.namespace,
+    host: postgres.rwHost,
+    port: postgres.port,
+    database: postgres.database,
+    superuserSecretName: postgres.superuserSecretName,
+    sql: bootstrapSql,
+    // The cluster's own image: the same major's psql and pg_isready, already pulled on the nodes.
+    image: resolveImage(config.postgres).image,
+    labels: { "ducklake.io/role": "queue-bootstrap" },
+  },
+  { provider: k8sProvider, dependsOn: [postgres.clusterRelease] },
+);
+
 // ---- logs: Loki (single binary), the log agent, optional Grafana --------------------------------
 const logging = new Logging(
   "logging",
@@ -67,6 +119,28 @@ const logging = new Logging(
 );
 
 // ---- stack outputs -----------------------------------------------------------------------------
+/** Read-write host apps connect to: the PgBouncer pooler when enabled, else the `-rw` service. */
+export const postgresHost = postgres.poolerHost ?? postgres.rwHost;
+/** Read-write service of the primary (bypassing the pooler). */
+export const postgresPrimaryHost = postgres.rwHost;
+/** Read-only service (replicas). */
+export const postgresReadOnlyHost = postgres.roHost;
+/** TCP port. */
+export const postgresPort = postgres.port;
+/** Application database. */
+export const postgresDatabase = postgres.database;
+/** Application role: send, read, archive and delete on its queues, nothing more. */
+export const postgresUser = postgres.appUser;
+/** Kubernetes Secret (type kubernetes.io/basic-auth) with the application role's credentials. */
+export const postgresSecretName = postgres.appSecretName;
+/** Namespace of that Secret. */
+export const postgresSecretNamespace = postgres.namespace;
+/** Connection URI of the application role (a Pulumi secret). */
+export const postgresConnectionUri = postgres.connectionUri;
+/** Name of the Job that applied the current bootstrap SQL (its logs hold the output). */
+export const bootstrapJobName = bootstrap.jobName;
+/** Data-loss window of the stack's synchronous_commit setting. */
+export const durability = pgInputs.tuning.durability.summary;
 /** Names of the PGMQ queues the bootstrap creates (dead-letter queues included). */
 export const queueNames = config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name]));
 /** StorageClass of the Postgres volumes. */

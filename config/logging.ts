@@ -60,7 +60,12 @@ export const LoggingSchema = z.strictObject({
       .optional(),
   }),
   /** Optional Grafana with Loki as a data source. Defaults to disabled. */
-  grafana: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+  grafana: z
+    .strictObject({
+      /** Install Grafana with Loki as its data source. Defaults to false. */
+      enabled: z.boolean().default(false),
+    })
+    .default({ enabled: false }),
 });
 
 export type LoggingConfig = z.output<typeof LoggingSchema>;

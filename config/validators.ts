@@ -5,6 +5,7 @@
 import type { StackConfig } from "./schema";
 import { validateTuning } from "../components/postgres/tuning";
 import { validateQueues } from "../components/queue/runway";
+import { validatePostgresCluster } from "../components/postgres/cluster-inputs";
 
 /** A problem found by a semantic validator. `path` segments start at the top-level key. */
 export interface SemanticIssue {
@@ -27,6 +28,7 @@ export const SEMANTIC_VALIDATORS: readonly SemanticValidator[] = [
   logAgentLifecycle,
   validateTuning,
   validateQueues,
+  validatePostgresCluster,
 ];
 
 /**

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
+// YAML 1.1 quoting, as Helm reads YAML 1.1: the string "on" is written "on", not on (a boolean there).
 import { stringify } from "yaml";
 import { parseStackConfig } from "../config/load";
 import { ConfigError } from "../config/issues";
@@ -86,7 +87,11 @@ async function main(): Promise<number> {
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) {
     if (pulumi.Output.isInstance(v)) {
-      outputs[k] = await new Promise((resolve) => (v as pulumi.Output<unknown>).apply((x) => { resolve(x); return x; }));
+      const out = v as pulumi.Output<unknown>;
+      // A secret output (the connection URI) is never written: only that it is a secret.
+      outputs[k] = (await pulumi.isSecret(out)) ? "[secret]" : await new Promise((resolve) => out.apply((x) => { resolve(x); return x; }));
+    } else if (v !== undefined && typeof v !== "function") {
+      outputs[k] = v;
     }
   }
   await settle(recorder);
@@ -103,7 +108,7 @@ async function main(): Promise<number> {
     const inputs = r.inputs as { name?: string; chart?: string; version?: string; values?: unknown };
     const release = inputs.name ?? r.name;
     const header = `# Helm release ${release}: chart ${inputs.chart ?? "?"} ${inputs.version ?? ""}\n`;
-    fs.writeFileSync(path.join(outDir, "values", `${release}.yaml`), header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0 }));
+    fs.writeFileSync(path.join(outDir, "values", `${release}.yaml`), header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0, version: "1.1" }));
   }
   for (const [rel, content] of [...publishedArtifacts().entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const file = path.join(outDir, rel);

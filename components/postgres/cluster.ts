@@ -9,7 +9,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { PostgresConfig } from "../../config/postgres";
-import { publishArtifact } from "../artifacts";
 import {
   buildClusterValues,
   buildOperatorValues,
@@ -21,7 +20,6 @@ import {
   instanceNetworkPolicySpec,
   poolerNetworkPolicySpec,
   POSTGRES_PORT,
-  renderValuesYaml,
   secretNames,
   serviceHosts,
   Toleration,
@@ -218,8 +216,6 @@ export class PostgresCluster extends pulumi.ComponentResource {
       );
     }
 
-    publishArtifact("helm/cloudnative-pg.values.yaml", renderValuesYaml(operatorValues));
-    publishArtifact("helm/cluster.values.yaml", pulumi.output(clusterValues).apply(renderValuesYaml));
 
     // Hosts depend on the cluster release, so consumers wait for it.
     const hosts = pulumi.all([this.clusterRelease.id, ns.metadata.name]).apply(([, n]) => serviceHosts(config.clusterName, n));

@@ -404,6 +404,9 @@ function confValue(value: string): string {
   return /^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/'/g, "''")}'`;
 }
 
+/** Column at which postgresql.conf's origin comments start (longer lines push their comment right). */
+const CONF_COMMENT_COLUMN = 48;
+
 /**
  * Renders postgresql.conf: the durability and budget summary as comments at the top, then one line per
  * setting, sorted by name, each commented with its origin (and note).
@@ -422,7 +425,9 @@ export function renderPostgresqlConf(result: TuningResult, header?: string): str
   );
   for (const w of result.warnings) if (w !== result.durability.summary) lines.push(`# WARNING: ${w}`);
   lines.push("");
-  const width = Math.max(...result.settings.map((s) => `${s.name} = ${confValue(s.value)}`.length));
+  // A fixed comment column (not the longest line's width), so adding one long setting changes one
+  // line of a plan diff, not every line.
+  const width = CONF_COMMENT_COLUMN;
   for (const s of result.settings) {
     const text = `${s.name} = ${confValue(s.value)}`;
     lines.push(`${text.padEnd(width)}  # ${s.origin}${s.note !== undefined ? `: ${s.note}` : ""}`);

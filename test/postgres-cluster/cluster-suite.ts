@@ -232,9 +232,10 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(recorder.ofType(NETPOL)).toHaveLength(config.pooler.enabled ? 2 : 1);
     });
 
-    test("the plan gets the rendered values of both releases", async () => {
-      const op = await promiseOf(pulumi.output(artifacts.get("helm/cloudnative-pg.values.yaml")!));
-      const cl = await promiseOf(pulumi.output(artifacts.get("helm/cluster.values.yaml")!));
+    test("the values of both releases render as the plan writes them (values/<release>.yaml)", async () => {
+      const { renderValuesYaml } = await import("../../components/postgres/helm-values");
+      const op = renderValuesYaml(redactSecrets(recorder.get(RELEASE, "db-operator").inputs["values"]));
+      const cl = renderValuesYaml(redactSecrets(recorder.get(RELEASE, "db-cluster").inputs["values"]));
       expect(op).toContain("podMonitorEnabled: " + String(config.podMonitor));
       expect(cl).toContain(`instances: ${config.instances}`);
       expect(cl).toContain(`shared_buffers: ${parameters["shared_buffers"]}`);
