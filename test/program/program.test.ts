@@ -1,0 +1,140 @@
+/**
+ * The whole program (index.ts) under the recording mocks, with each real stack file: what each stack
+ * creates, in which order, what it exports, and that an invalid config creates nothing.
+ */
+import * as path from "path";
+import { installRecordingMocks, MockRecorder, redactSecrets, settle } from "../../scripts/lib/mock-engine";
+import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
+import { ROOT } from "../helpers/stack-files";
+
+type Program = Record<string, unknown>;
+
+/** Runs index.ts with a stack's config (optionally edited) in a fresh module registry. */
+async function runProgram(stack: string, edit?: (values: Record<string, unknown>) => void): Promise<{ recorder: MockRecorder; program?: Program; error?: Error }> {
+  const file = readStackFileConfig(path.join(ROOT, `Pulumi.${stack}.yaml`));
+  const values = structuredClone(file.values);
+  edit?.(values);
+  const runtime = stackConfigForRuntime({ values, secureKeys: file.secureKeys });
+  let recorder!: MockRecorder;
+  let program: Program | undefined;
+  let error: Error | undefined;
+  await jest.isolateModulesAsync(async () => {
+    recorder = installRecordingMocks({ stack, config: runtime.config, secretKeys: runtime.secretKeys });
+    try {
+      program = (await import("../../index")) as Program;
+    } catch (err) {
+      error = err as Error;
+    }
+    await settle(recorder);
+  });
+  return { recorder, program, error };
+}
+
+function outputValue<T>(program: Program, key: string): Promise<T> {
+  const out = program[key] as { apply(f: (v: T) => T): unknown };
+  return new Promise((resolve) => out.apply((v: T) => { resolve(v); return v; }));
+}
+
+describe("dev stack (kind)", () => {
+  let run: Awaited<ReturnType<typeof runProgram>>;
+  beforeAll(async () => {
+    run = await runProgram("dev");
+  });
+
+  test("runs without error", () => {
+    expect(run.error).toBeUndefined();
+  });
+
+  test("creates no AWS resource and calls no AWS API", () => {
+    expect(run.recorder.resources.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).toEqual([]);
+    expect(run.recorder.calls.filter((c) => c.token.startsWith("aws:"))).toEqual([]);
+  });
+
+  test("targets the kind context from the stack file", () => {
+    const provider = run.recorder.get("pulumi:providers:kubernetes", "k8s");
+    expect(provider.inputs["context"]).toBe("kind-ducklake");
+  });
+
+  test("installs the operator, the cluster, Loki, the agent and Grafana as Helm releases", () => {
+    const charts = run.recorder.ofType("kubernetes:helm.sh/v3:Release").map((r) => r.inputs["chart"]).sort();
+    expect(charts).toEqual(["cloudnative-pg", "cluster", "grafana", "loki", "promtail"]);
+  });
+
+  test("exports what apps need, with the connection URI as a secret", async () => {
+    const program = run.program!;
+    expect(await outputValue(program, "postgresHost")).toBe("lineage-pg-rw.ducklake-db.svc.cluster.local");
+    expect(await outputValue(program, "postgresPort")).toBe(5432);
+    expect(await outputValue(program, "postgresDatabase")).toBe("lineage");
+    expect(await outputValue(program, "postgresUser")).toBe("lineage_app");
+    expect(await outputValue(program, "postgresSecretName")).toMatch(/^lineage-pg-/);
+    expect(await outputValue(program, "lokiPushUrl")).toMatch(/^http:\/\/loki\..*\/loki\/api\/v1\/push$/);
+    expect(program["queueNames"]).toEqual(["lineage_events", "lineage_events_dlq"]);
+    const pulumi = await import("@pulumi/pulumi");
+    expect(await pulumi.isSecret(program["postgresConnectionUri"] as never)).toBe(true);
+  });
+
+  test("no generated password appears outside a secret in any resource input", () => {
+    const passwords = run.recorder.ofType("random:index/randomPassword:RandomPassword").map((p) => `mock-password-${p.name}`);
+    expect(passwords.length).toBeGreaterThan(0);
+    const visible = JSON.stringify(run.recorder.resources.map((r) => redactSecrets(r.inputs)));
+    for (const p of passwords) expect(visible).not.toContain(p);
+  });
+});
+
+describe("prod stack (EKS)", () => {
+  let run: Awaited<ReturnType<typeof runProgram>>;
+  beforeAll(async () => {
+    run = await runProgram("prod");
+  });
+
+  test("runs without error", () => {
+    expect(run.error).toBeUndefined();
+  });
+
+  test("creates the SSD node group, the EBS CSI add-on and the gp3 class", () => {
+    expect(run.recorder.ofType("aws:eks/nodeGroup:NodeGroup")).toHaveLength(1);
+    expect(run.recorder.ofType("aws:eks/addon:Addon").map((a) => a.inputs["addonName"])).toEqual(["aws-ebs-csi-driver"]);
+    const sc = run.recorder.ofType("kubernetes:storage.k8s.io/v1:StorageClass");
+    expect(sc.map((s) => (s.inputs["metadata"] as { name: string }).name)).toEqual(["gp3"]);
+  });
+
+  test("the Postgres cluster runs 3 instances on the gp3 class with the production tuning", () => {
+    const cluster = run.recorder.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs["chart"] === "cluster")!;
+    const values = cluster.inputs["values"] as { cluster: { instances: number; storage: { storageClass: string }; postgresql: { parameters: Record<string, string> } } };
+    expect(values.cluster.instances).toBe(3);
+    expect(values.cluster.storage.storageClass).toBe("gp3");
+    expect(values.cluster.postgresql.parameters["shared_buffers"]).toBe("4GB");
+    expect(values.cluster.postgresql.parameters["synchronous_commit"]).toBe("on");
+  });
+
+  test("ships logs with Alloy, not the end-of-life Promtail", () => {
+    const charts = run.recorder.ofType("kubernetes:helm.sh/v3:Release").map((r) => r.inputs["chart"]);
+    expect(charts).toContain("alloy");
+    expect(charts).not.toContain("promtail");
+  });
+});
+
+describe("an invalid config", () => {
+  test("creates nothing and names every problem", async () => {
+    const run = await runProgram("prod", (values) => {
+      const pg = values["ducklake:postgres"] as { instances: number; resources: { memory: string } };
+      pg.instances = 0;
+      pg.resources.memory = "4GB";
+      (values["ducklake:storage"] as { gp3: { iops: number } }).gp3.iops = 2000;
+    });
+    expect(run.error?.message).toMatch(/ducklake:postgres\.instances/);
+    expect(run.error?.message).toMatch(/ducklake:postgres\.resources\.memory/);
+    expect(run.error?.message).toMatch(/ducklake:storage\.gp3\.iops/);
+    expect(run.recorder.resources).toEqual([]);
+  });
+
+  test("a tuning problem found by the engine also stops the program before any resource", async () => {
+    const run = await runProgram("dev", (values) => {
+      const pg = values["ducklake:postgres"] as { tuning: { overrides: Record<string, unknown> } };
+      pg.tuning.overrides = { shared_buffers: "6GB", shared_bufers: "1GB" };
+    });
+    expect(run.error?.message).toMatch(/shared_buffers/);
+    expect(run.error?.message).toMatch(/shared_bufers/);
+    expect(run.recorder.resources).toEqual([]);
+  });
+});
