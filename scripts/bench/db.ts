@@ -81,8 +81,9 @@ export async function lastMsgId(client: Client, queue: string): Promise<number> 
 
 /**
  * Adds messages until the queue holds at least `target` (one `pgmq.send_batch` of up to 1,000 pool payloads per statement), then ANALYZEs the queue table.
- * The ANALYZE matters: autovacuum never analyzes a partitioned parent, and without statistics the read's
- * `UPDATE ... FROM cte` plans a hash join over every partition (about 60 ms instead of 2 ms per read of 100 on PostgreSQL 15).
+ * The ANALYZE matters: without statistics the read's `UPDATE ... FROM cte` planned a hash join over every
+ * partition (58 ms instead of 1.9 ms per read of 100 on PostgreSQL 15; docs/bench.md "Findings"), and
+ * autovacuum never analyzes a partitioned parent.
  * @returns messages added.
  */
 export async function topUpQueue(client: Client, queue: string, target: number): Promise<number> {
