@@ -61,17 +61,7 @@ const pgInputs = postgresClusterInputs(config);
 publishArtifact("postgresql.conf", postgresqlConfFor(config, stack, pgInputs.tuning));
 const postgres = new PostgresCluster(
   "postgres",
-  {
-    config: pgInputs.config,
-    storageClassName: infra.storageClassName,
-    parameters: pgInputs.parameters,
-    sharedPreloadLibraries: pgInputs.sharedPreloadLibraries,
-    nodeSelector: pgInputs.nodeSelector,
-    tolerations: pgInputs.tolerations,
-    hugePages2Mi: pgInputs.hugePages2Mi,
-    monitoringQueriesYaml: pgInputs.monitoringQueriesYaml,
-    provider: k8sProvider,
-  },
+  { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider },
   // Volumes wait for their class and pods for their nodes.
   { provider: k8sProvider, dependsOn: [infra.storage, infra.nodeGroup].filter((r): r is NonNullable<typeof r> => r !== undefined) },
 );

@@ -106,16 +106,21 @@ export function oidcProviderArnFromIssuer(partition: string, accountId: string, 
 }
 
 /**
- * IRSA trust policy of the driver role: only the controller service account
- * (`system:serviceaccount:kube-system:ebs-csi-controller-sa`) may assume it, with audience `sts.amazonaws.com`.
+ * IRSA trust policy: exactly one Kubernetes service account may assume the role through the cluster's
+ * IAM OIDC provider, with audience `sts.amazonaws.com`.
  * Source: https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html
  * @param oidcProviderArn the cluster's IAM OIDC provider ARN.
- * @param issuerUrl the cluster's OIDC issuer URL (its host and path prefix the condition keys).
+ * @param issuerUrl the cluster's OIDC issuer URL, with or without `https://` (its host and path prefix the condition keys).
+ * @param serviceAccount the service account; defaults to the EBS CSI controller's
+ *   (`system:serviceaccount:kube-system:ebs-csi-controller-sa`).
  * @returns the policy document as JSON text.
  */
-export function irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string): string {
+export function irsaTrustPolicy(
+  oidcProviderArn: string,
+  issuerUrl: string,
+  serviceAccount: { readonly namespace: string; readonly name: string } = EBS_CSI_CONTROLLER_SERVICE_ACCOUNT,
+): string {
   const issuer = issuerUrl.replace(/^https:\/\//, "");
-  const sa = EBS_CSI_CONTROLLER_SERVICE_ACCOUNT;
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
@@ -126,7 +131,7 @@ export function irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string): str
         Condition: {
           StringEquals: {
             [`${issuer}:aud`]: "sts.amazonaws.com",
-            [`${issuer}:sub`]: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+            [`${issuer}:sub`]: `system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}`,
           },
         },
       },

@@ -8,6 +8,8 @@
  * (ListBucket, PutObject, GetObject, DeleteObject).
  */
 
+import { irsaTrustPolicy } from "../aws/gp3-storage";
+
 /** Longest `bucketPrefix` AWS accepts (S3 adds a 26-character unique suffix to a 63-character name). */
 export const MAX_BUCKET_PREFIX_LENGTH = 37;
 
@@ -32,23 +34,7 @@ export function lokiBucketPrefix(project: string, stack: string): string {
  * @returns the policy document as JSON text.
  */
 export function lokiIrsaTrustPolicy(oidcProviderArn: string, oidcIssuerUrl: string, namespace: string, serviceAccount: string): string {
-  const issuer = oidcIssuerUrl.replace(/^https:\/\//, "");
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Federated: oidcProviderArn },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
-            [`${issuer}:aud`]: "sts.amazonaws.com",
-          },
-        },
-      },
-    ],
-  });
+  return irsaTrustPolicy(oidcProviderArn, oidcIssuerUrl, { namespace, name: serviceAccount });
 }
 
 /**

@@ -8,7 +8,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import type { PostgresConfig } from "../../config/postgres";
 import {
   buildClusterValues,
   buildOperatorValues,
@@ -22,30 +21,20 @@ import {
   POSTGRES_PORT,
   secretNames,
   serviceHosts,
-  Toleration,
   validateClusterInput,
 } from "./helm-values";
+import type { ClusterValuesInput } from "./helm-values";
 
 export type { Toleration } from "./helm-values";
 
-/** Arguments of `PostgresCluster`. */
-export interface PostgresClusterArgs {
-  /** The parsed `ducklake:postgres` section (config/postgres.ts). */
-  readonly config: PostgresConfig;
+/**
+ * Arguments of `PostgresCluster`: the values inputs (config, tuning parameters, placement, huge pages,
+ * custom queries; see `ClusterValuesInput` in ./helm-values.ts, one definition for both) plus where the
+ * volumes come from and the provider.
+ */
+export interface PostgresClusterArgs extends ClusterValuesInput {
   /** StorageClass of the data and WAL volumes (prod: the gp3 class; dev: the cluster's default, e.g. `standard`). */
   readonly storageClassName: pulumi.Input<string>;
-  /** postgresql.conf parameters from the tuning engine (`computeTuning(...).parameters`), rendered as `cluster.postgresql.parameters`. */
-  readonly parameters: Readonly<Record<string, string>>;
-  /** `shared_preload_libraries` from the tuning engine (`computeTuning(...).sharedPreloadLibraries`), e.g. `["pg_partman_bgw", "pg_stat_statements"]`. */
-  readonly sharedPreloadLibraries: readonly string[];
-  /** Node selector of the Postgres pods (prod: the SSD node group's labels). Defaults to none (any node). */
-  readonly nodeSelector?: Readonly<Record<string, string>>;
-  /** Tolerations of the Postgres pods (prod: the SSD node group's taint). Defaults to none; needs `nodeSelector` when set. */
-  readonly tolerations?: readonly Toleration[];
-  /** `hugepages-2Mi` request = limit per pod (Kubernetes quantity, e.g. `4200Mi`); required when `config.tuning.hugePages` is true, refused otherwise. */
-  readonly hugePages2Mi?: string;
-  /** CloudNativePG custom queries (YAML map of metric name to `{query, metrics, primary?, predicate_query?, cache_seconds?, target_databases?}`), e.g. `monitoringMetricsYaml()` of components/queue/monitoring.ts; stored verbatim in the Secret `<cluster>-custom-queries` and referenced from `cluster.monitoring.customQueriesSecret`. Defaults to none. */
-  readonly monitoringQueriesYaml?: string;
   /** Kubernetes provider; may also come through `opts.provider`/`opts.providers`. */
   readonly provider?: k8s.Provider;
 }

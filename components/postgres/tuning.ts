@@ -128,7 +128,7 @@ export const CNPG_FIXED_PARAMETERS: readonly string[] = [
   "promote_trigger_file", "recovery_end_command", "recovery_min_apply_delay", "recovery_target", "recovery_target_action",
   "recovery_target_inclusive", "recovery_target_lsn", "recovery_target_name", "recovery_target_time",
   "recovery_target_timeline", "recovery_target_xid", "restart_after_crash", "restore_command", "shared_preload_libraries",
-  "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_file", "ssl_dh_params_file", "ssl_key_file", "ssl_passphrase_command",
+  "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_file", "ssl_dh_params_file", "ssl_ecdh_curve", "ssl_key_file", "ssl_passphrase_command",
   "ssl_passphrase_command_supports_reload", "ssl_prefer_server_ciphers", "stats_temp_directory", "synchronized_standby_slots",
   "synchronous_standby_names", "syslog_facility", "syslog_ident", "syslog_sequence_numbers", "syslog_split_messages",
   "temp_tablespaces", "unix_socket_directories", "unix_socket_group", "unix_socket_permissions",

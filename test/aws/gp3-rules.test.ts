@@ -12,7 +12,7 @@ import { parseStackConfig } from "../../config/load";
 import { ConfigError, ConfigIssue } from "../../config/issues";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
-type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Raw = Record<string, any>;  
 
 function prod(): Raw {
   return structuredClone(readDucklakeConfig("prod")) as Raw;

@@ -31,7 +31,7 @@ pgmq_queue_length:
         description: Messages in the queue
 `;
 
-type Values = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Values = Record<string, any>;  
 
 /** Runs the suite for a stack. */
 export function runClusterSuite(stack: "dev" | "prod"): void {
