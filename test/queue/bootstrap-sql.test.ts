@@ -22,11 +22,12 @@ describe("generateBootstrapSql", () => {
     expect(generateBootstrapSql(inputFor("dev"))).toBe(generateBootstrapSql(inputFor("dev")));
   });
 
-  test("dev: derived runway, numeric partitioning, DLQ, storage parameters from the seed table", () => {
+  test("dev: the stack's runway, numeric partitioning, DLQ, storage parameters from the seed table", () => {
     const sql = generateBootstrapSql(inputFor("dev"));
-    expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '500000', '5000000');");
-    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 500000, 4, 5000000, 1800000);");
-    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.a_lineage_events', 500000, 4, 5000000, 1800000);");
+    // 150,000 msgs/s x 60 s x 3 = 27,000,000 messages needed; 2,000,000 x premake 14 configured
+    expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '2000000', '10000000');");
+    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 2000000, 14, 10000000, 27000000);");
+    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.a_lineage_events', 2000000, 14, 10000000, 27000000);");
     expect(sql).toContain("PERFORM pgmq.create('lineage_events_dlq');");
     expect(sql).toContain("('lineage_events', 'lineage_events_dlq', 5)");
     expect(sql).toContain(
