@@ -329,6 +329,25 @@ END
 $partman_grants$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO ${owner};
 GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO ${owner};
+-- Ownership repair: pg_partman gives a new partition to whoever runs maintenance, so a superuser who
+-- ran partman.run_maintenance() by hand leaves partitions the worker (running as ${owner}) can neither
+-- read nor drop, and every later maintenance run fails ("permission denied for table ..."): the runway
+-- then stops growing. Hand every pgmq relation back to ${owner}.
+DO $owner_repair$
+DECLARE
+    v_rel record;
+BEGIN
+    IF pg_catalog.to_regnamespace('pgmq') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR v_rel IN SELECT c.oid::regclass AS rel, c.relkind FROM pg_catalog.pg_class c
+                  WHERE c.relnamespace = 'pgmq'::regnamespace AND c.relkind IN ('r', 'p', 'S')
+                    AND c.relowner <> ${sqlLiteral(owner)}::regrole ORDER BY 1 LOOP
+        EXECUTE format(CASE WHEN v_rel.relkind = 'S' THEN 'ALTER SEQUENCE %s OWNER TO ${owner}' ELSE 'ALTER TABLE %s OWNER TO ${owner}' END, v_rel.rel);
+        RAISE NOTICE 'ownership of % handed back to ${owner}', v_rel.rel;
+    END LOOP;
+END
+$owner_repair$;
 SET ROLE ${owner};
 CREATE EXTENSION IF NOT EXISTS pgmq;
 DO $pgmq$

@@ -112,7 +112,22 @@ export async function runPartitionMaintenance(client: Client): Promise<void> {
   const { rows } = await client.query<{ schema: string }>("SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'");
   const schema = rows[0]?.schema;
   if (schema === undefined) return;
-  await client.query(`SELECT ${quoteIdent(schema)}.run_maintenance()`);
+  // As the owner of the partitioned tables, like the background worker: pg_partman gives new
+  // partitions to the role that runs maintenance, and a superuser's partitions would block the worker.
+  const owner = await client.query<{ owner: string }>(
+    `SELECT pg_catalog.pg_get_userbyid(c.relowner) AS owner FROM ${quoteIdent(schema)}.part_config p
+       JOIN pg_catalog.pg_class c ON c.oid = p.parent_table::regclass ORDER BY p.parent_table LIMIT 1`,
+  );
+  const role = owner.rows[0]?.owner;
+  await client.query("BEGIN");
+  try {
+    if (role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdent(role)}`);
+    await client.query(`SELECT ${quoteIdent(schema)}.run_maintenance()`);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK");
+    throw err;
+  }
 }
 
 /** A health snapshot of the queue and the server. */

@@ -130,6 +130,27 @@ maybe("bootstrap on PostgreSQL 15 with pg_partman and pgmq", () => {
     ]);
   });
 
+  test("a partition a superuser made by hand-run maintenance goes back to the owner on the next bootstrap, and the worker's maintenance works again", async () => {
+    // As a superuser (an operator creating a partition by hand, as maintenance would): pg_partman
+    // (inherit_privileges off) leaves the new partition owned by the superuser.
+    await admin.query("SELECT partman.create_partition_id('pgmq.q_lineage_events', ARRAY[900000]::bigint[])");
+    const foreign = async (): Promise<string[]> =>
+      (await admin.query(`SELECT c.oid::regclass::text AS t FROM pg_class c WHERE c.relnamespace = 'pgmq'::regnamespace
+                            AND c.relkind IN ('r', 'p', 'S') AND c.relowner <> '${OWNER}'::regrole ORDER BY 1`)).rows.map((r) => r.t as string);
+    expect((await foreign()).length).toBeGreaterThan(0);
+    await run(admin, bootstrapSql(queues, "lineage"));
+    expect(await foreign()).toEqual([]);
+    // The worker's role can now maintain (read and drop) every partition.
+    await admin.query(`SET ROLE ${OWNER}`);
+    try {
+      await admin.query("SELECT partman.run_maintenance(p_parent_table := 'pgmq.q_lineage_events', p_jobmon := false)");
+      // Leave the queue as the later cases expect it (no partition far ahead).
+      await admin.query("DROP TABLE pgmq.q_lineage_events_p900000");
+    } finally {
+      await admin.query("RESET ROLE");
+    }
+  });
+
   test("a changed config converges (premake, retention, storage parameters)", async () => {
     const changed: QueuesConfig = {
       ...queues,
