@@ -2,10 +2,13 @@
  * Pure parts of the benchmark and db:local: pgbench output parsing, percentiles, /proc parsing and the
  * CPU split, the OpenLineage payload pool, the checks against the targets, argument parsing, memory fit.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { cpuSplit, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
 import { lsnToBytes } from "../../scripts/bench/db";
 import { generatePayloadPool, PAYLOAD_BYTES, RUN_EVENT_SCHEMA_URL } from "../../scripts/bench/openlineage";
-import { parsePgbenchSummary, parseProgressLine, parseTransactionLog, percentile, pgbenchArgs } from "../../scripts/bench/pgbench";
+import { collectLatencies, parsePgbenchSummary, parseProgressLine, parseTransactionLog, percentile, pgbenchArgs } from "../../scripts/bench/pgbench";
 import { CapacityResult, depthBounded, evaluate, LatencyResult, renderTable, targetsFor } from "../../scripts/bench/report";
 import { parseBenchArgs } from "../../scripts/bench/bench";
 import { defaultPort, fitTuningToMachine, parseDbLocalArgs, untunedConf } from "../../scripts/db-local";
@@ -240,4 +243,22 @@ describe("WAL positions", () => {
     expect(lsnToBytes("0/10")).toBe(16);
     expect(lsnToBytes("1/0")).toBe(2 ** 32);
   });
+});
+
+test("collectLatencies reads 300,000 logged transactions across files, sorted (no argument-limit overflow)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgbench-log-"));
+  try {
+    for (const file of ["pgbench_log.1", "pgbench_log.1.1"]) {
+      const lines: string[] = [];
+      for (let i = 0; i < 150_000; i++) lines.push(`0 ${i} ${(i % 1000) + 1} 0 1764400000 ${i}`);
+      fs.writeFileSync(path.join(dir, file), lines.join("\n") + "\n");
+    }
+    const latencies = collectLatencies(dir);
+    expect(latencies).toHaveLength(300_000);
+    expect(latencies[0]).toBe(0.001);
+    expect(latencies[latencies.length - 1]).toBe(1);
+    expect(percentile(latencies, 50)).toBe(0.5);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
