@@ -18,6 +18,7 @@ import { CpuSplit } from "./cpu";
 import {
   BENCH_SCHEMA,
   HealthSnapshot,
+  autovacuumRunsBetween,
   PAYLOAD_POOL_SIZE,
   assertQueueReady,
   healthSnapshot,
@@ -211,7 +212,7 @@ function runHealth(before: HealthSnapshot, after: HealthSnapshot): RunHealth {
     deadTuples: after.deadTuples,
     walBytes: Math.max(0, after.walBytes - before.walBytes),
     checkpointsRequested: after.checkpointsRequested - before.checkpointsRequested,
-    autovacuumRuns: after.autovacuumRuns - before.autovacuumRuns,
+    autovacuumRuns: autovacuumRunsBetween(before, after),
   };
 }
 
@@ -432,7 +433,7 @@ async function soak(ctx: RunContext, rate: number, minutes: number): Promise<Soa
       msgsPerSecond: Math.round(consumed / secondsCovered),
       deadTuples: snap.deadTuples,
       sizeBytes: snap.sizeBytes,
-      autovacuumRuns: snap.autovacuumRuns - base.autovacuumRuns,
+      autovacuumRuns: autovacuumRunsBetween(base, snap),
       defaultPartitionRows: snap.defaultPartitionRows,
       depth: snap.depth,
     });

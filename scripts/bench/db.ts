@@ -138,6 +138,8 @@ export interface HealthSnapshot {
   readonly deadTuples: number;
   /** Autovacuum runs over those tables (pg_stat_user_tables.autovacuum_count). */
   readonly autovacuumRuns: number;
+  /** The same per table (name to count): partitions come and go, so deltas are taken per table. */
+  readonly autovacuumByTable: Readonly<Record<string, number>>;
   /** Total size in bytes (pg_total_relation_size, 0 for a partitioned parent) of those tables. */
   readonly sizeBytes: number;
   /** Messages in the queue (count(*)). */
@@ -152,6 +154,17 @@ export interface HealthSnapshot {
   readonly checkpointsRequested: number;
   /** Timed checkpoints since the statistics reset. */
   readonly checkpointsTimed: number;
+}
+
+/**
+ * Autovacuum runs between two snapshots, per table: a table dropped in between (retention drops old
+ * partitions) is left out instead of subtracting its whole history, and a new partition counts all its
+ * runs. A plain difference of the sums went negative in the soak when retention dropped a partition.
+ */
+export function autovacuumRunsBetween(before: Pick<HealthSnapshot, "autovacuumByTable">, after: Pick<HealthSnapshot, "autovacuumByTable">): number {
+  let runs = 0;
+  for (const [table, count] of Object.entries(after.autovacuumByTable)) runs += Math.max(0, count - (before.autovacuumByTable[table] ?? 0));
+  return runs;
 }
 
 /** Parses an LSN (`16/B374D848`) into a byte position. */
@@ -186,6 +199,11 @@ export async function healthSnapshot(client: Client, queue: string, serverMajor:
     defaultPartitionRows += Number(rows[0]?.n ?? 0);
   }
   const rels = tables.map((t) => t.rel);
+  const perTable = await client.query<{ rel: string; av: string }>(
+    "SELECT s.relid::regclass::text AS rel, s.autovacuum_count AS av FROM pg_stat_user_tables s WHERE s.relid = ANY (SELECT r::regclass FROM unnest($1::text[]) r)",
+    [tables.map((t) => t.rel)],
+  );
+  const autovacuumByTable = Object.fromEntries(perTable.rows.map((r) => [r.rel, Number(r.av)]));
   const stats = await client.query<{ dead: string | null; av: string | null; size: string | null }>(
     `SELECT sum(s.n_dead_tup) AS dead, sum(s.autovacuum_count) AS av,
             (SELECT sum(pg_total_relation_size(r::regclass)) FROM unnest($1::text[]) r) AS size
@@ -201,6 +219,7 @@ export async function healthSnapshot(client: Client, queue: string, serverMajor:
     defaultPartitionRows,
     deadTuples: Number(stats.rows[0]?.dead ?? 0),
     autovacuumRuns: Number(stats.rows[0]?.av ?? 0),
+    autovacuumByTable,
     sizeBytes: Number(stats.rows[0]?.size ?? 0),
     depth: await queueDepth(client, queue),
     archived: await archiveCount(client, queue),

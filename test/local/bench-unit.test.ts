@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { cpuSplit, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
-import { lsnToBytes } from "../../scripts/bench/db";
+import { autovacuumRunsBetween, lsnToBytes } from "../../scripts/bench/db";
 import { generatePayloadPool, PAYLOAD_BYTES, RUN_EVENT_SCHEMA_URL } from "../../scripts/bench/openlineage";
 import { collectLatencies, parsePgbenchSummary, parseProgressLine, parseTransactionLog, percentile, pgbenchArgs } from "../../scripts/bench/pgbench";
 import { CapacityResult, depthBounded, evaluate, LatencyResult, renderTable, targetsFor } from "../../scripts/bench/report";
@@ -261,4 +261,13 @@ test("collectLatencies reads 300,000 logged transactions across files, sorted (n
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("autovacuum runs between snapshots are counted per table: a dropped partition never makes them negative", () => {
+  const before = { autovacuumByTable: { "pgmq.q_x_p0": 20, "pgmq.q_x_p100": 3 } };
+  // p0 was dropped by retention, p100 vacuumed twice more, p200 is new with one run.
+  const after = { autovacuumByTable: { "pgmq.q_x_p100": 5, "pgmq.q_x_p200": 1 } };
+  expect(autovacuumRunsBetween(before, after)).toBe(3);
+  // Statistics reset (a count going down) is not a negative number of runs.
+  expect(autovacuumRunsBetween({ autovacuumByTable: { t: 9 } }, { autovacuumByTable: { t: 2 } })).toBe(0);
 });

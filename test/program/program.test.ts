@@ -114,6 +114,33 @@ describe("prod stack (EKS)", () => {
   });
 });
 
+describe("secret config keys", () => {
+  test("a secret key set in plaintext is refused before any resource", async () => {
+    const run = await runProgram("dev", (values) => {
+      values["ducklake:grafanaAdminPassword"] = "hunter2-in-plaintext";
+    });
+    expect(run.error?.message).toMatch(/ducklake:grafanaAdminPassword: is a secret: set it with `pulumi config set --secret`/);
+    expect(run.error?.message).not.toContain("hunter2-in-plaintext");
+    expect(run.recorder.resources).toEqual([]);
+  });
+
+  test("a secret key set with --secret reaches Grafana's Secret as a secret, never in plaintext", async () => {
+    const file = readStackFileConfig(path.join(ROOT, "Pulumi.dev.yaml"));
+    const runtime = stackConfigForRuntime({ values: { ...file.values, "ducklake:grafanaAdminPassword": "s3cret-from-config" }, secureKeys: ["ducklake:grafanaAdminPassword"] });
+    let recorder!: MockRecorder;
+    await jest.isolateModulesAsync(async () => {
+      recorder = installRecordingMocks({ stack: "dev", config: runtime.config, secretKeys: runtime.secretKeys });
+      await import("../../index");
+      await settle(recorder);
+    });
+    const visible = JSON.stringify(recorder.resources.map((r) => redactSecrets(r.inputs)));
+    expect(visible).not.toContain("s3cret-from-config");
+    expect(JSON.stringify(recorder.resources.map((r) => r.inputs))).toContain("s3cret-from-config");
+    // No generated Grafana password when one is configured.
+    expect(recorder.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name)).not.toContain("logging-grafana-admin-password");
+  });
+});
+
 describe("an invalid config", () => {
   test("creates nothing and names every problem", async () => {
     const run = await runProgram("prod", (values) => {
