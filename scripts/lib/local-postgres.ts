@@ -313,6 +313,23 @@ function serverLogTail(dataDir: string, lines = 30): string {
 }
 
 /**
+ * A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it), so tests and
+ * tools that start servers side by side (two checkouts, two suites) do not collide on fixed ports.
+ * @returns the port number.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const net = await import("net");
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
  * Starts (or reuses) a local server.
  * - `initdb` when `dataDir` is missing or empty (superuser `opts.superuser`, trust on loopback and the
  *   Unix socket only, UTF8, C locale); the directory is chowned to the server's OS user when root.

@@ -9,10 +9,9 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { ensureLocalDatabase, LocalDatabase, missingPieces, stopLocalDatabase } from "../../scripts/db-local";
-import { findPostgresBinaries, PostgresBinaries } from "../../scripts/lib/local-postgres";
+import { findPostgresBinaries, freeLoopbackPort, PostgresBinaries } from "../../scripts/lib/local-postgres";
 import type { BenchReport } from "../../scripts/bench/report";
 
-const PORT = 55436;
 const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-db-local-test-"));
 // When root, the server runs as the postgres user (scripts/lib/local-postgres.ts): it must reach the data directory.
 fs.chmodSync(localDir, 0o755);
@@ -45,8 +44,12 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
 }
 
 describeIfReady("db:local on PostgreSQL 15 with the dev stack", () => {
-  const opts = { stack: "dev", major: 15, port: PORT, localDir, quiet: true };
+  const opts = { stack: "dev", major: 15, port: 0, localDir, quiet: true };
   let first: LocalDatabase;
+
+  beforeAll(async () => {
+    opts.port = await freeLoopbackPort();
+  });
 
   afterAll(async () => {
     await stopLocalDatabase(opts).catch(() => undefined);
@@ -55,7 +58,7 @@ describeIfReady("db:local on PostgreSQL 15 with the dev stack", () => {
 
   it("starts a loopback-only server with the dev stack's settings and its partitioned queue", async () => {
     first = await ensureLocalDatabase(opts);
-    expect(first.url).toBe(`postgresql://postgres@127.0.0.1:${PORT}/lineage`);
+    expect(first.url).toBe(`postgresql://postgres@127.0.0.1:${opts.port}/lineage`);
     const [s] = await query<{ sb: string; sc: string; la: string; nap: string; spl: string }>(
       first.url,
       "SELECT current_setting('shared_buffers') AS sb, current_setting('synchronous_commit') AS sc, current_setting('listen_addresses') AS la, current_setting('autovacuum_naptime') AS nap, current_setting('shared_preload_libraries') AS spl",

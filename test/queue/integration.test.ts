@@ -1,7 +1,7 @@
 /**
  * The bootstrap SQL on a real PostgreSQL 15 with pg_partman (apt) and pgmq (built from source; see
  * docs/queue.md). Skips, naming what is missing, when PostgreSQL 15, pg_partman, its background worker
- * or pgmq is not installed. Ports 55420–55429.
+ * or pgmq is not installed. A free loopback port.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -12,13 +12,12 @@ import type { QueuesConfig } from "../../config/queues";
 import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { monitoringMetricsYaml } from "../../components/queue/monitoring";
 import { planRunway, validateQueues } from "../../components/queue/runway";
-import { extensionAvailable, findPostgresBinaries, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { parse } from "yaml";
 
 jest.setTimeout(180_000);
 
-const PORT = 55421;
 const BGW_INTERVAL_SECONDS = 1;
 const OWNER = "lineage_owner";
 const APP = "lineage_app";
@@ -91,7 +90,7 @@ maybe("bootstrap on PostgreSQL 15 with pg_partman and pgmq", () => {
     pg = await startLocalPostgres({
       binaries: findPostgresBinaries(15),
       dataDir,
-      port: PORT,
+      port: await freeLoopbackPort(),
       database: "lineage",
       postgresqlConf: [
         "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",

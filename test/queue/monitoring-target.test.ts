@@ -1,7 +1,7 @@
 /**
  * The bootstrap and every monitoring query on the target major (17 by default; the embedded
  * PostgreSQL from npm). Skips, naming what is missing, when PostgreSQL 17, pg_partman or pgmq is not
- * installed for it (see docs/queue.md). pg_partman's background worker is not needed here. Port 55422.
+ * installed for it (see docs/queue.md). pg_partman's background worker is not needed here. A free loopback port.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -11,13 +11,12 @@ import { parse } from "yaml";
 import { parseStackConfig } from "../../config/load";
 import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { monitoringMetricsYaml } from "../../components/queue/monitoring";
-import { extensionAvailable, findPostgresBinaries, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 jest.setTimeout(120_000);
 
 const MAJOR = 17;
-const PORT = 55422;
 
 function missing(): string | undefined {
   let bin: PostgresBinaries;
@@ -42,7 +41,7 @@ maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}`, () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-pg17-"));
 
   beforeAll(async () => {
-    pg = await startLocalPostgres({ binaries: findPostgresBinaries(MAJOR), dataDir, port: PORT, database: "lineage", postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
+    pg = await startLocalPostgres({ binaries: findPostgresBinaries(MAJOR), dataDir, port: await freeLoopbackPort(), database: "lineage", postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
   });
   afterAll(async () => {
     await pg?.stop();

