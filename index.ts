@@ -59,6 +59,9 @@ const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
 // ---- PostgreSQL: CloudNativePG operator + cluster, tuned by the tuning engine ---------------------
 const pgInputs = postgresClusterInputs(config);
 publishArtifact("postgresql.conf", postgresqlConfFor(config, stack, pgInputs.tuning));
+// The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive, so
+// the plan shows them for review.
+if (pgInputs.monitoringQueriesYaml !== undefined) publishArtifact("monitoring-queries.yaml", pgInputs.monitoringQueriesYaml);
 const postgres = new PostgresCluster(
   "postgres",
   { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider },

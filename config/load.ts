@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { distance } from "fastest-levenshtein";
 import { ConfigError, ConfigIssue, configPath } from "./issues";
 import { CONFIG_NAMESPACE, SECRET_KEYS, StackConfig, StackConfigSchema } from "./schema";
 import { SEMANTIC_VALIDATORS } from "./validators";
@@ -62,32 +63,87 @@ export function zodIssuesToConfigIssues(issues: readonly z.core.$ZodIssue[], raw
   return out;
 }
 
+/** Every config key of a stack (with namespace) and whether it is a secret. */
+export interface StackKeys {
+  readonly all: readonly string[];
+  readonly isSecret: (key: string) => boolean;
+}
+
+/**
+ * Problems with the keys themselves: a namespace within two edits of `ducklake` (`duklake:tags`,
+ * which Pulumi would pass and this program would never read), and a secret key (`SECRET_KEYS`) set in
+ * plaintext rather than with `pulumi config set --secret`. The value of a secret key is never printed.
+ */
+export function configKeyIssues(keys: StackKeys): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const key of keys.all) {
+    const colon = key.indexOf(":");
+    if (colon < 0) continue;
+    const namespace = key.slice(0, colon);
+    if (namespace !== CONFIG_NAMESPACE && distance(namespace, CONFIG_NAMESPACE) <= 2) {
+      issues.push({ path: key, message: `unknown config namespace "${namespace}": did you mean ${CONFIG_NAMESPACE}:${key.slice(colon + 1)}?` });
+    }
+  }
+  for (const secretKey of SECRET_KEYS) {
+    const key = `${CONFIG_NAMESPACE}:${secretKey}`;
+    if (keys.all.includes(key) && !keys.isSecret(key)) {
+      issues.push({ path: key, message: "is a secret: set it with `pulumi config set --secret`" });
+    }
+  }
+  return issues;
+}
+
 /**
  * Parses a stack's `ducklake:*` keys (namespace stripped) and runs every semantic validator.
  * Pure: used by the loader, the tests and the offline plan.
  * @param raw key (e.g. `postgres`) to value, as in `Pulumi.<stack>.yaml`.
  * @param stack stack name, used in the error message.
+ * @param keys every config key of the stack (all namespaces) and which are secret, to catch a
+ *   misspelled namespace (`duklake:tags`) and a secret key set in plaintext; omitted, neither is checked.
  * @returns the parsed config and its warnings.
  * @throws ConfigError listing every problem when any rule is broken.
  */
-export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack?: string): ParsedConfig {
+export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack?: string, keys?: StackKeys): ParsedConfig {
   const plain: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!(SECRET_KEYS as readonly string[]).includes(k)) plain[k] = v;
   }
   const parsed = StackConfigSchema.safeParse(plain, { reportInput: true });
-  if (!parsed.success) {
-    throw new ConfigError(zodIssuesToConfigIssues(parsed.error.issues, plain), stack);
-  }
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = keys ? configKeyIssues(keys) : [];
   const warnings: string[] = [];
-  for (const validate of SEMANTIC_VALIDATORS) {
-    const result = validate(parsed.data);
+  // When the whole config does not parse, the sections that do are still checked by the validators
+  // that read only them, so one typo does not hide every other problem.
+  const config: Partial<StackConfig> = parsed.success ? parsed.data : parseSections(plain);
+  if (!parsed.success) issues.push(...zodIssuesToConfigIssues(parsed.error.issues, plain));
+  for (const { needs, validate } of SEMANTIC_VALIDATORS) {
+    const ready = parsed.success || needs.every((section) => section in config);
+    if (!ready) continue;
+    let result;
+    try {
+      result = validate(config as StackConfig);
+    } catch (err) {
+      // A validator that meets a half-parsed config it was not written for: the schema issues stand.
+      if (parsed.success) throw err;
+      continue;
+    }
     for (const e of result.errors) issues.push({ path: configPath(CONFIG_NAMESPACE, e.path), message: e.message, value: e.value });
     warnings.push(...result.warnings);
   }
   if (issues.length > 0) throw new ConfigError(issues, stack);
-  return { config: parsed.data, warnings };
+  return { config: config as StackConfig, warnings };
+}
+
+/**
+ * Parses each top-level section on its own; returns the ones that parse (an absent optional
+ * section, such as `nodes` on kind, counts as parsed).
+ */
+function parseSections(plain: Readonly<Record<string, unknown>>): Partial<StackConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(StackConfigSchema.shape)) {
+    const result = (schema as z.ZodType).safeParse(plain[key]);
+    if (result.success) out[key] = result.data;
+  }
+  return out as Partial<StackConfig>;
 }
 
 /**
@@ -119,25 +175,13 @@ export function readStackConfig(): Record<string, unknown> {
 export function loadConfig(): LoadedConfig {
   const raw = readStackConfig();
   const stack = pulumi.getStack();
-  const secretIssues: ConfigIssue[] = [];
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+  const keys: StackKeys = { all: Object.keys(pulumi.runtime.allConfig()), isSecret: isConfigSecret };
+  const parsed = parseStackConfig(raw, stack, keys);
   const secrets: LoadedConfig["secrets"] = {};
   for (const key of SECRET_KEYS) {
-    if (raw[key] === undefined) continue;
-    if (!isConfigSecret(`${CONFIG_NAMESPACE}:${key}`)) {
-      secretIssues.push({ path: `${CONFIG_NAMESPACE}:${key}`, message: "is a secret: set it with `pulumi config set --secret`" });
-      continue;
-    }
-    secrets[key] = cfg.requireSecret(key);
+    if (raw[key] !== undefined) secrets[key] = cfg.requireSecret(key);
   }
-  let parsed: ParsedConfig;
-  try {
-    parsed = parseStackConfig(raw, stack);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError([...err.issues, ...secretIssues], stack);
-    throw err;
-  }
-  if (secretIssues.length > 0) throw new ConfigError(secretIssues, stack);
   for (const w of parsed.warnings) void pulumi.log.warn(w);
   return { ...parsed, secrets };
 }

@@ -14,6 +14,7 @@ import { PostgresSchema } from "./postgres";
 import { QueuesSchema } from "./queues";
 import { LoggingSchema } from "./logging";
 import { GP3_LIMITS } from "./gp3";
+import { configPath } from "./issues";
 
 /** Config namespace of every key this program reads (`ducklake:postgres`, ...). */
 export const CONFIG_NAMESPACE = "ducklake";
@@ -94,7 +95,7 @@ export const StackConfigSchema = z
         if (prior !== undefined) {
           ctx.addIssue({ code: "custom", path, input: name, message: `queue name "${name}" is already used by ${prior}` });
         } else {
-          seen.set(name, path.join("."));
+          seen.set(name, configPath(CONFIG_NAMESPACE, path));
         }
       }
     });

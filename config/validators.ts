@@ -23,12 +23,22 @@ export interface SemanticResult {
 /** A rule over the whole parsed config. */
 export type SemanticValidator = (config: StackConfig) => SemanticResult;
 
-/** Every semantic validator, in the order they run. */
-export const SEMANTIC_VALIDATORS: readonly SemanticValidator[] = [
-  logAgentLifecycle,
-  validateTuning,
-  validateQueues,
-  validatePostgresCluster,
+/** A validator and the top-level sections it reads (it runs whenever those parsed, even if others did not). */
+export interface RegisteredValidator {
+  readonly needs: readonly (keyof StackConfig)[];
+  readonly validate: SemanticValidator;
+}
+
+/**
+ * Every semantic validator, in the order they run. `needs` lets the loader run a validator when the
+ * sections it reads parsed, although another section has errors, so a typo in one section does not
+ * hide a memory or runway problem in another: every problem is reported at once.
+ */
+export const SEMANTIC_VALIDATORS: readonly RegisteredValidator[] = [
+  { needs: ["logging"], validate: logAgentLifecycle },
+  { needs: ["postgres"], validate: validateTuning },
+  { needs: ["postgres", "queues"], validate: validateQueues },
+  { needs: ["postgres", "queues", "nodes"], validate: validatePostgresCluster },
 ];
 
 /**

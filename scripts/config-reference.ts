@@ -8,7 +8,12 @@ import * as fs from "fs";
 import * as path from "path";
 import ts from "typescript";
 import { z } from "zod";
-import { StackConfigSchema } from "../config/schema";
+import { SECRET_KEYS, StackConfigSchema } from "../config/schema";
+
+/** What each secret key is for (the keys are read outside the zod schema, as Pulumi secrets). */
+const SECRET_KEY_DESCRIPTIONS: Record<(typeof SECRET_KEYS)[number], string> = {
+  grafanaAdminPassword: "Grafana's admin password (used when `logging.grafana.enabled`).",
+};
 import * as cluster from "../config/cluster";
 import * as nodes from "../config/nodes";
 import * as storage from "../config/storage";
@@ -219,6 +224,17 @@ export function renderReference(): string {
   for (const r of referenceRows()) {
     lines.push(`| \`${r.key}\` | ${r.type.replace(/\|(?!\|)/g, "\\|").replace(/\\\\\|/g, "\\|")} | ${r.defaultValue} | ${r.description.replace(/\|/g, "\\|")} | ${r.dev} | ${r.prod} |`);
   }
+  lines.push(
+    "",
+    "## Secret keys",
+    "",
+    "Set with `pulumi config set --secret <key> <value>`; a secret key set in plaintext is refused. They are",
+    "read as Pulumi secrets and never appear in Helm values, logs or state in plaintext.",
+    "",
+    "| key | meaning | default |",
+    "|---|---|---|",
+    ...SECRET_KEYS.map((k) => `| \`${k}\` | ${SECRET_KEY_DESCRIPTIONS[k]} | generated with @pulumi/random |`),
+  );
   return lines.join("\n") + "\n";
 }
 

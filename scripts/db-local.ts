@@ -126,7 +126,7 @@ export function missingPieces(binaries: PostgresBinaries): string[] {
   if (!extensionAvailable(binaries, "pg_partman") || !libraryAvailable(binaries, "pg_partman_bgw")) {
     out.push(
       `pg_partman (extension and pg_partman_bgw library) for PostgreSQL ${binaries.version} in ${binaries.sharedir}/extension and ${binaries.pkglibdir}: ` +
-        (binaries.source === "debian" ? `apt-get install postgresql-${major}-partman` : `build it from https://github.com/pgpartman/pg_partman with make install PG_CONFIG=${pgConfigText}`),
+        (binaries.source === "debian" ? `apt-get install postgresql-${major}-partman${major === 15 ? "" : " (from the PostgreSQL project's PGDG apt repository; Debian 12 ships it for 15 only)"}` : `build it from https://github.com/pgpartman/pg_partman with make install PG_CONFIG=${pgConfigText}`),
     );
   }
   if (!extensionAvailable(binaries, "pgmq")) {

@@ -5,11 +5,13 @@
  * `Pulumi.<stack>.yaml` and writes what it would create to `plan/<stack>/`:
  *   resources.json        type, name, parent and inputs of every resource (secrets as "[secret]", stable order)
  *   values/<release>.yaml the values of each Helm release
- *   postgresql.conf, bootstrap.sql, ...  the artifacts the components publish (components/artifacts.ts)
+ *   postgresql.conf, bootstrap.sql, monitoring-queries.yaml, logging/...  the artifacts the
+ *                         components publish (components/artifacts.ts)
  *   summary.txt           what is printed: resources by type, key settings, warnings
  * Two plans of the same input are byte-identical, so `diff -r` of two plans is a review tool.
  * Exits 1 with the loader's message when the config is invalid (nothing is planned).
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
@@ -70,9 +72,12 @@ async function main(): Promise<number> {
   }
   let warnings: readonly string[];
   try {
-    warnings = parseStackConfig(ducklake, stack).warnings;
+    const secure = new Set(fileConfig.secureKeys);
+    warnings = parseStackConfig(ducklake, stack, { all: Object.keys(fileConfig.values), isSecret: (k) => secure.has(k) }).warnings;
   } catch (err) {
     if (err instanceof ConfigError) {
+      // No stale plan is left to be mistaken for this config's.
+      fs.rmSync(outDir, { recursive: true, force: true });
       console.error(err.message);
       return 1;
     }
@@ -101,7 +106,7 @@ async function main(): Promise<number> {
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(path.join(outDir, "values"), { recursive: true });
   const resources = [...recorder.resources]
-    .map((r) => ({ type: r.type, name: r.name, parent: parentOf(r), inputs: sortKeys(redactSecrets(r.inputs)) }))
+    .map((r) => ({ type: r.type, name: r.name, parent: parentOf(r), inputs: sortKeys(elideLongText(redactSecrets(r.inputs))) }))
     .sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type)));
   fs.writeFileSync(path.join(outDir, "resources.json"), JSON.stringify(resources, null, 2) + "\n");
   for (const r of resources.filter((x) => x.type === HELM_RELEASE)) {
@@ -132,6 +137,25 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** Text longer than this in a resource input is shown in resources.json by size and hash only. */
+const LONG_TEXT_CHARS = 2048;
+
+/**
+ * Replaces long text inputs (the bootstrap SQL in its ConfigMap, the Alloy program) with
+ * `[text: N characters, sha256 <12 hex>]`: the text itself is in its own plan file (bootstrap.sql,
+ * values/<release>.yaml, logging/...), where a change diffs line by line instead of as one huge JSON line.
+ */
+function elideLongText(value: unknown): unknown {
+  if (typeof value === "string" && value.length > LONG_TEXT_CHARS) {
+    return `[text: ${value.length} characters, sha256 ${createHash("sha256").update(value).digest("hex").slice(0, 12)}]`;
+  }
+  if (Array.isArray(value)) return value.map(elideLongText);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, elideLongText(v)]));
+  }
+  return value;
+}
+
 /** A few settings reviewers look for first, from the config and the rendered postgresql.conf. */
 function keySettingsOf(ducklake: Record<string, unknown>, outDir: string): string[] {
   const pg = ducklake["postgres"] as { majorVersion?: number; instances?: number; resources?: { memory?: string; cpu?: string } } | undefined;
@@ -144,7 +168,15 @@ function keySettingsOf(ducklake: Record<string, unknown>, outDir: string): strin
       const m = new RegExp(`^${name.replace(".", "\\.")}\\s*=\\s*(\\S+)`, "m").exec(text);
       if (m) out.push(`${name} = ${m[1]}`);
     }
-    for (const line of text.split("\n").filter((l) => /^# (durability|memory budget)/i.test(l))) out.push(line.replace(/^# /, ""));
+    // The durability line and the memory budget block (its header and indented lines).
+    const header = text.split("\n").filter((l) => l.startsWith("#"));
+    let inBudget = false;
+    for (const line of header) {
+      if (/^# durability/i.test(line)) out.push(line.replace(/^# /, ""));
+      if (/^# memory budget/i.test(line)) inBudget = true;
+      else if (!/^# {2,}/.test(line)) inBudget = false;
+      if (inBudget) out.push(line.replace(/^# /, ""));
+    }
   }
   return out;
 }

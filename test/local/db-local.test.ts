@@ -43,7 +43,8 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
   }
 }
 
-describeIfReady("db:local on PostgreSQL 15 with the dev stack", () => {
+// The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
+describeIfReady(`db:local on PostgreSQL 15 with the dev stack${missing === undefined ? "" : ` — SKIPPED: ${missing}`}`, () => {
   const opts = { stack: "dev", major: 15, port: 0, localDir, quiet: true };
   let first: LocalDatabase;
 

@@ -80,7 +80,8 @@ async function catalogState(client: Client): Promise<string> {
   return r.rows[0].s as string;
 }
 
-maybe("bootstrap on PostgreSQL 15 with pg_partman and pgmq", () => {
+// The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
+maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => {
   let pg: LocalPostgres;
   let admin: Client;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-it-"));

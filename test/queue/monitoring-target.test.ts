@@ -36,16 +36,18 @@ const why = missing();
 if (why !== undefined) console.warn(`SKIPPED test/queue/monitoring-target: ${why}`);
 const maybe = why === undefined ? describe : describe.skip;
 
-maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}`, () => {
+// The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
+maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => {
   let pg: LocalPostgres;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-pg17-"));
+  let dataDir = "";
 
   beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-pg17-"));
     pg = await startLocalPostgres({ binaries: findPostgresBinaries(MAJOR), dataDir, port: await freeLoopbackPort(), database: "lineage", postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
   });
   afterAll(async () => {
     await pg?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== "") fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   test("the dev stack's bootstrap runs twice, then every ops object and custom metrics query runs as pg_monitor", async () => {

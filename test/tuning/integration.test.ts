@@ -103,7 +103,7 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
   test("the pg_partman background worker is running", async () => {
     if (client === undefined || binaries === undefined) return;
     if (!libraryAvailable(binaries, "pg_partman_bgw")) {
-      console.warn(`SKIPPED: pg_partman_bgw not installed for PostgreSQL ${binaries.version} (${path.join(binaries.pkglibdir, "pg_partman_bgw.so")}); apt-get install postgresql-${major}-partman`);
+      console.warn(`SKIPPED: pg_partman_bgw not installed for PostgreSQL ${binaries.version} (${path.join(binaries.pkglibdir, "pg_partman_bgw.so")}); ${major === 15 ? `apt-get install postgresql-15-partman` : `Debian 12 ships pg_partman for PostgreSQL 15 only; other majors need the PGDG apt repository's postgresql-${major}-partman`}`);
       return;
     }
     // The master worker connects to no database, so pg_stat_activity does not list it: look for the
