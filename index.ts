@@ -16,8 +16,7 @@ import { PostgresCluster } from "./components/postgres/cluster";
 import { postgresClusterInputs, postgresqlConfFor } from "./components/postgres/cluster-inputs";
 import { resolveImage } from "./components/postgres/helm-values";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
-import { generateBootstrapSql } from "./components/queue/bootstrap-sql";
-import { bgwIntervalSeconds } from "./components/queue/runway";
+import { bootstrapSqlInputOf, generateBootstrapSql } from "./components/queue/bootstrap-sql";
 import { publishArtifact } from "./components/artifacts";
 
 const { config, secrets } = loadConfig();
@@ -70,14 +69,7 @@ const postgres = new PostgresCluster(
 );
 
 // ---- queue bootstrap: idempotent SQL applied by a Job named after its hash ----------------------
-const bootstrapSql = generateBootstrapSql({
-  queues: config.queues,
-  bgwIntervalSeconds: bgwIntervalSeconds(config).seconds,
-  database: config.postgres.database,
-  ownerRole: config.postgres.ownerRole,
-  appRole: config.postgres.appUser,
-  majorVersion: config.postgres.majorVersion,
-});
+const bootstrapSql = generateBootstrapSql(bootstrapSqlInputOf(config));
 const bootstrap = new QueueBootstrap(
   "queue-bootstrap",
   {

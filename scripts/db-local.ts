@@ -25,8 +25,7 @@ import { Client } from "pg";
 import { parseStackConfig } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf, TuningResult } from "../components/postgres/tuning";
-import { generateBootstrapSql } from "../components/queue/bootstrap-sql";
-import { bgwIntervalSeconds } from "../components/queue/runway";
+import { bootstrapSqlInputOf, generateBootstrapSql } from "../components/queue/bootstrap-sql";
 import { readStackFileConfig } from "./lib/stack-file";
 import {
   extensionAvailable,
@@ -239,7 +238,7 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
 
   // The untuned twin keeps the queue definitions but not the per-table autovacuum parameters (tuning too).
   const queues = opts.untuned === true ? { ...config.queues, tableAutovacuum: {} } : config.queues;
-  const sql = generateBootstrapSql({ queues, bgwIntervalSeconds: bgwIntervalSeconds(config).seconds, database: pg.database, ownerRole: pg.ownerRole, appRole: pg.appUser, majorVersion: major });
+  const sql = generateBootstrapSql(bootstrapSqlInputOf(config, { queues, majorVersion: major }));
   const hash = createHash("sha256").update(sql).digest("hex").slice(0, 16);
   fs.writeFileSync(path.join(stackDir, "bootstrap.sql"), sql);
   const hashFile = path.join(stackDir, "bootstrap.sha256");

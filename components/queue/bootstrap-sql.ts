@@ -24,7 +24,8 @@
 import { TABLE_AUTOVACUUM_PARAMETERS, type QueueConfig, type QueuesConfig } from "../../config/queues";
 import { deadLetterRoutesTableSql, readWithDlqSql } from "./dead-letter";
 import { monitoringSql } from "./monitoring";
-import { planRunway, type RunwayPlan } from "./runway";
+import { bgwIntervalSeconds, planRunway, type RunwayPlan } from "./runway";
+import type { StackConfig } from "../../config/schema";
 
 /** Input of `generateBootstrapSql`. */
 export interface BootstrapSqlInput {
@@ -231,6 +232,24 @@ function grantSql(name: string, owner: string, app: string): string[] {
     `GRANT SELECT, INSERT ON pgmq.a_${name} TO ${app};`,
     `GRANT SELECT ON SEQUENCE pgmq.q_${name}_msg_id_seq TO ${app};`,
   ];
+}
+
+/**
+ * The bootstrap input of a stack: its queues, the effective `pg_partman_bgw.interval` (an override
+ * wins over the seed), database, owner and app roles, and major version.
+ * @param config the parsed stack config.
+ * @param overrides fields to replace (db:local runs another major, or an untuned twin without storage parameters).
+ */
+export function bootstrapSqlInputOf(config: StackConfig, overrides: Partial<BootstrapSqlInput> = {}): BootstrapSqlInput {
+  return {
+    queues: config.queues,
+    bgwIntervalSeconds: bgwIntervalSeconds(config).seconds,
+    database: config.postgres.database,
+    ownerRole: config.postgres.ownerRole,
+    appRole: config.postgres.appUser,
+    majorVersion: config.postgres.majorVersion,
+    ...overrides,
+  };
 }
 
 /**

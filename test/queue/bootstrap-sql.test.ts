@@ -1,20 +1,11 @@
 import { parse } from "yaml";
 import { parseStackConfig } from "../../config/load";
-import { generateBootstrapSql, storageParameterItems, type BootstrapSqlInput } from "../../components/queue/bootstrap-sql";
+import { bootstrapSqlInputOf, generateBootstrapSql, storageParameterItems, type BootstrapSqlInput } from "../../components/queue/bootstrap-sql";
 import { checkpointsSelect, monitoringMetricsYaml, monitoringSql } from "../../components/queue/monitoring";
-import { bgwIntervalSeconds } from "../../components/queue/runway";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 function inputFor(stack: "dev" | "prod"): BootstrapSqlInput {
-  const { config } = parseStackConfig(readDucklakeConfig(stack), stack);
-  return {
-    queues: config.queues,
-    bgwIntervalSeconds: bgwIntervalSeconds(config).seconds,
-    database: config.postgres.database,
-    ownerRole: config.postgres.ownerRole,
-    appRole: config.postgres.appUser,
-    majorVersion: config.postgres.majorVersion,
-  };
+  return bootstrapSqlInputOf(parseStackConfig(readDucklakeConfig(stack), stack).config);
 }
 
 describe("generateBootstrapSql", () => {
