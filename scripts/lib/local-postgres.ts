@@ -312,6 +312,16 @@ function serverLogTail(dataDir: string, lines = 30): string {
   }
 }
 
+/** Whether nothing listens on `port` on 127.0.0.1 (a bind succeeds). */
+async function loopbackPortFree(port: number): Promise<boolean> {
+  const net = await import("net");
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
 /**
  * A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it), so tests and
  * tools that start servers side by side (two checkouts, two suites) do not collide on fixed ports.
@@ -374,6 +384,9 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
 
   const logFile = path.join(dataDir, SERVER_LOG_FILE);
   const running = await isRunning(binaries, dataDir);
+  if (!running && !(await loopbackPortFree(port))) {
+    throw new Error(`port ${port} on 127.0.0.1 is in use by another process; pass another port (npm run db:local -- <stack> --port N)`);
+  }
   try {
     if (!running) {
       await runServerCommand(binaries, "pg_ctl", ["start", "-D", dataDir, "-w", "-t", "60", "-l", logFile], dataDir);
