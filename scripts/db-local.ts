@@ -26,7 +26,7 @@ import { parseStackConfig } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf, TuningResult } from "../components/postgres/tuning";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../components/queue/bootstrap-sql";
-import { readStackFileConfig } from "./lib/stack-file";
+import { ducklakeConfigOf, readStackFileConfig } from "./lib/stack-file";
 import {
   extensionAvailable,
   findPostgresBinaries,
@@ -64,11 +64,8 @@ export interface LoadedStack {
 export function loadStack(stack: string, root = REPO_ROOT): LoadedStack {
   const file = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file} (stacks are Pulumi.<stack>.yaml at the repository root)`);
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(readStackFileConfig(file).values)) {
-    if (k.startsWith("ducklake:")) raw[k.slice("ducklake:".length)] = v;
-  }
-  const { config, warnings } = parseStackConfig(raw, stack);
+  const { raw, keys } = ducklakeConfigOf(readStackFileConfig(file));
+  const { config, warnings } = parseStackConfig(raw, stack, keys);
   return { stack, config, warnings };
 }
 

@@ -20,9 +20,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { parseStackConfig } from "../config/load";
 import { ConfigError } from "../config/issues";
-import { CONFIG_NAMESPACE } from "../config/schema";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
-import { readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
+import { ducklakeConfigOf, readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -66,14 +65,10 @@ async function main(): Promise<number> {
 
   // 1. Validate first, so an invalid config prints the loader's message and plans nothing.
   const fileConfig = readStackFileConfig(stackFile);
-  const ducklake: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fileConfig.values)) {
-    if (k.startsWith(`${CONFIG_NAMESPACE}:`)) ducklake[k.slice(CONFIG_NAMESPACE.length + 1)] = v;
-  }
+  const { raw: ducklake, keys } = ducklakeConfigOf(fileConfig);
   let warnings: readonly string[];
   try {
-    const secure = new Set(fileConfig.secureKeys);
-    warnings = parseStackConfig(ducklake, stack, { all: Object.keys(fileConfig.values), isSecret: (k) => secure.has(k) }).warnings;
+    warnings = parseStackConfig(ducklake, stack, keys).warnings;
   } catch (err) {
     if (err instanceof ConfigError) {
       // No stale plan is left to be mistaken for this config's.

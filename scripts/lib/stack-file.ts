@@ -6,6 +6,8 @@
  */
 import * as fs from "fs";
 import { parse } from "yaml";
+import type { StackKeys } from "../../config/load";
+import { CONFIG_NAMESPACE } from "../../config/schema";
 
 /** A stack file's `config:` map, values as written, plus which keys are `secure:`. */
 export interface StackFileConfig {
@@ -46,4 +48,19 @@ export function stackConfigForRuntime(file: StackFileConfig): { config: Record<s
     config[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
   return { config, secretKeys: [...file.secureKeys] };
+}
+
+/**
+ * What `parseStackConfig` takes from a stack file: the `ducklake:*` keys with the namespace stripped,
+ * and every key of the file with which are `secure:` (to catch a misspelled namespace or a plaintext
+ * secret). One reader for the plan, db:local and the tests.
+ */
+export function ducklakeConfigOf(file: StackFileConfig): { raw: Record<string, unknown>; keys: StackKeys } {
+  const raw: Record<string, unknown> = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [k, v] of Object.entries(file.values)) {
+    if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
+  }
+  const secure = new Set(file.secureKeys);
+  return { raw, keys: { all: Object.keys(file.values), isSecret: (k) => secure.has(k) } };
 }

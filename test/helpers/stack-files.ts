@@ -1,24 +1,14 @@
 /**
- * Reads a `Pulumi.<stack>.yaml` file the way Pulumi does: the `ducklake:*` keys, namespace stripped.
+ * Test access to the real stack files, through the same reader as the plan and db:local
+ * (scripts/lib/stack-file.ts).
  */
-import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { ducklakeConfigOf, readStackFileConfig } from "../../scripts/lib/stack-file";
 
 /** Repository root. */
 export const ROOT = path.resolve(__dirname, "..", "..");
 
-/** The `config:` map of `Pulumi.<stack>.yaml` (all namespaces, values as written). */
-export function readStackFile(stack: string): Record<string, unknown> {
-  const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
-  return doc.config ?? {};
-}
-
 /** The `ducklake:*` keys of `Pulumi.<stack>.yaml`, namespace stripped, as `parseStackConfig` takes them. */
 export function readDucklakeConfig(stack: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(readStackFile(stack))) {
-    if (k.startsWith("ducklake:")) out[k.slice("ducklake:".length)] = v;
-  }
-  return out;
+  return ducklakeConfigOf(readStackFileConfig(path.join(ROOT, `Pulumi.${stack}.yaml`))).raw;
 }
