@@ -10,6 +10,7 @@
  */
 import * as fs from "fs";
 import { Client } from "pg";
+import { checkpointsSelect } from "../../components/queue/monitoring";
 import { generatePayloadPool } from "./openlineage";
 
 /** Schema holding the benchmark's own tables; never touched by the stack's bootstrap. */
@@ -211,10 +212,7 @@ export async function healthSnapshot(client: Client, queue: string, serverMajor:
     [rels],
   );
   const wal = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
-  const ckpt =
-    serverMajor >= 17
-      ? await client.query<{ req: string; timed: string }>("SELECT num_requested AS req, num_timed AS timed FROM pg_stat_checkpointer")
-      : await client.query<{ req: string; timed: string }>("SELECT checkpoints_req AS req, checkpoints_timed AS timed FROM pg_stat_bgwriter");
+  const ckpt = await client.query<{ requested: string; timed: string }>(checkpointsSelect(serverMajor));
   return {
     defaultPartitionRows,
     deadTuples: Number(stats.rows[0]?.dead ?? 0),
@@ -225,15 +223,17 @@ export async function healthSnapshot(client: Client, queue: string, serverMajor:
     archived: await archiveCount(client, queue),
     lastMsgId: await lastMsgId(client, queue),
     walBytes: lsnToBytes(wal.rows[0]?.lsn ?? "0/0"),
-    checkpointsRequested: Number(ckpt.rows[0]?.req ?? 0),
+    checkpointsRequested: Number(ckpt.rows[0]?.requested ?? 0),
     checkpointsTimed: Number(ckpt.rows[0]?.timed ?? 0),
   };
 }
 
 /** The server's major version (`server_version_num` / 10000). */
 export async function serverMajor(client: Client): Promise<number> {
-  const { rows } = await client.query<{ v: string }>("SHOW server_version_num");
-  return Math.floor(Number(rows[0]?.v ?? 0) / 10000);
+  const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  const major = Math.floor(Number(rows[0]?.v) / 10000);
+  if (!Number.isInteger(major) || major < 10) throw new Error(`server_version_num is ${String(rows[0]?.v)}: not a PostgreSQL 10+ version number`);
+  return major;
 }
 
 /** The postmaster's pid when the server runs on this machine (the parent of this session's backend), else undefined. */

@@ -12,6 +12,8 @@ import { parseStackConfig } from "../../config/load";
 import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf } from "../../components/postgres/tuning";
 import { findPostgresBinaries, freeLoopbackPort, LocalPostgres, libraryAvailable, MissingPostgresError, PostgresBinaries, startLocalPostgres } from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
+import { checkpointsSelect } from "../../components/queue/monitoring";
+import { serverMajor } from "../../scripts/bench/db";
 
 /** Shared memory the test may ask of this machine per server. */
 const TEST_FIXED_MEMORY_CAP_BYTES = 512 * 2 ** 20;
@@ -77,6 +79,14 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
     if (client === undefined) return;
     const res = await client.query<{ name: string; error: string }>("SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL");
     expect(res.rows).toEqual([]);
+  });
+
+  test("the bench reads this server's major and its checkpoint counters (pg_stat_checkpointer from 17)", async () => {
+    if (client === undefined || binaries === undefined) return;
+    expect(await serverMajor(client)).toBe(binaries.major);
+    const res = await client.query<{ requested: string; timed: string }>(checkpointsSelect(binaries.major));
+    expect(Number(res.rows[0]?.requested)).toBeGreaterThanOrEqual(0);
+    expect(Number(res.rows[0]?.timed)).toBeGreaterThanOrEqual(0);
   });
 
   test("every setting's current_setting() equals the intended value", async () => {
