@@ -117,21 +117,60 @@ function deltaOf(before: ReadonlyMap<number, number>, after: ReadonlyMap<number,
   return sum;
 }
 
+/** Raw tick deltas over one or more intervals. */
+interface TickDeltas {
+  total: number;
+  busy: number;
+  client: number;
+  server: number;
+}
+
+function tickDeltas(before: CpuSample, after: CpuSample): TickDeltas {
+  return {
+    total: after.machineTotal - before.machineTotal,
+    busy: after.machineBusy - before.machineBusy,
+    client: deltaOf(before.client, after.client),
+    server: deltaOf(before.server, after.server),
+  };
+}
+
+function splitOf(d: TickDeltas): CpuSplit {
+  if (d.total <= 0) return { clientPct: 0, serverPct: 0, otherPct: 0, idlePct: 0 };
+  const pct = (x: number) => Math.round((1000 * x) / d.total) / 10;
+  return {
+    clientPct: pct(d.client),
+    serverPct: pct(d.server),
+    otherPct: pct(Math.max(0, d.busy - d.client - d.server)),
+    idlePct: pct(d.total - d.busy),
+  };
+}
+
 /**
  * The split between two samples.
  * @returns percentages of machine capacity; all zero when no time passed.
  */
 export function cpuSplit(before: CpuSample, after: CpuSample): CpuSplit {
-  const total = after.machineTotal - before.machineTotal;
-  if (total <= 0) return { clientPct: 0, serverPct: 0, otherPct: 0, idlePct: 0 };
-  const busy = after.machineBusy - before.machineBusy;
-  const client = deltaOf(before.client, after.client);
-  const server = deltaOf(before.server, after.server);
-  const pct = (x: number) => Math.round((1000 * x) / total) / 10;
-  return {
-    clientPct: pct(client),
-    serverPct: pct(server),
-    otherPct: pct(Math.max(0, busy - client - server)),
-    idlePct: pct(total - busy),
-  };
+  return splitOf(tickDeltas(before, after));
+}
+
+/**
+ * The split over a whole run: the sum of the intervals between consecutive samples. A process that
+ * exits loses only its last interval; comparing the first sample with the last instead would drop all
+ * of a backend's time when it is gone by the last sample (pgbench's backends close as its last
+ * progress line is read, which showed as "server 2.5%, other 95%" for a run the progress lines put at 80%
+ * server).
+ * @param samples at least two, in time order.
+ * @returns undefined with fewer than two samples.
+ */
+export function cpuSplitOfRun(samples: readonly CpuSample[]): CpuSplit | undefined {
+  if (samples.length < 2) return undefined;
+  const sum: TickDeltas = { total: 0, busy: 0, client: 0, server: 0 };
+  for (let i = 1; i < samples.length; i++) {
+    const d = tickDeltas(samples[i - 1] as CpuSample, samples[i] as CpuSample);
+    sum.total += d.total;
+    sum.busy += d.busy;
+    sum.client += d.client;
+    sum.server += d.server;
+  }
+  return splitOf(sum);
 }

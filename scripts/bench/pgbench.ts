@@ -11,7 +11,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CpuSample, CpuSplit, cpuSplit, procAvailable, sampleCpu } from "./cpu";
+import { CpuSample, CpuSplit, cpuSplit, cpuSplitOfRun, procAvailable, sampleCpu } from "./cpu";
 
 /** One pgbench run. */
 export interface PgbenchRun {
@@ -244,10 +244,8 @@ export async function runPgbench(run: PgbenchRun, postmasterPid: number | undefi
     if (code !== 0) throw new Error(`pgbench exited with ${code}: ${command}\n${stderr.trim()}\n${stdout.slice(-1000)}`);
     const summary = parsePgbenchSummary(stdout);
     const latencies = collectLatencies(logDir);
-    // The CPU split covers the first to the last sample taken while pgbench ran (its counters vanish when it exits).
-    const first = samples[0];
-    const last = samples[samples.length - 1];
-    const cpu = first !== undefined && last !== undefined && samples.length > 1 ? cpuSplit(first, last) : undefined;
+    // The CPU split covers the samples taken while pgbench ran (its counters vanish when it exits).
+    const cpu = cpuSplitOfRun(samples);
     const round = (x: number) => Math.round(x * 1000) / 1000;
     return {
       ...summary,

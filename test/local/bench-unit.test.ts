@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cpuSplit, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
+import { cpuSplit, cpuSplitOfRun, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
 import { autovacuumRunsBetween, lsnToBytes } from "../../scripts/bench/db";
 import { generatePayloadPool, PAYLOAD_BYTES, RUN_EVENT_SCHEMA_URL } from "../../scripts/bench/openlineage";
 import { collectLatencies, parsePgbenchSummary, parseProgressLine, parseTransactionLog, percentile, pgbenchArgs } from "../../scripts/bench/pgbench";
@@ -92,6 +92,17 @@ describe("CPU split from /proc", () => {
     // 200 ticks pass: 150 busy, of which pgbench 20, the server 100 (one new backend 30), 30 other.
     const after = { machineTotal: 1200, machineBusy: 250, client: new Map([[1, 30]]), server: new Map([[2, 120], [3, 30]]) };
     expect(cpuSplit(before, after)).toEqual({ clientPct: 10, serverPct: 50, otherPct: 15, idlePct: 25 });
+  });
+
+  it("keeps a backend's time over a run when it has exited by the last sample", () => {
+    const s0 = { machineTotal: 0, machineBusy: 0, client: new Map([[1, 0]]), server: new Map([[2, 0], [3, 0]]) };
+    // 100 ticks: backend 3 uses 80, pgbench 10.
+    const s1 = { machineTotal: 100, machineBusy: 95, client: new Map([[1, 10]]), server: new Map([[2, 0], [3, 80]]) };
+    // 100 more: backend 3 used 80 again, then exited before this sample was read (its last interval is lost).
+    const s2 = { machineTotal: 200, machineBusy: 190, client: new Map([[1, 20]]), server: new Map([[2, 0]]) };
+    expect(cpuSplitOfRun([s0, s1, s2])).toEqual({ clientPct: 10, serverPct: 40, otherPct: 45, idlePct: 5 });
+    expect(cpuSplit(s0, s2).serverPct).toBe(0); // first-to-last drops all of it
+    expect(cpuSplitOfRun([s0])).toBeUndefined();
   });
 });
 
