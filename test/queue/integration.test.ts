@@ -1,7 +1,14 @@
 /**
- * The bootstrap SQL on a real PostgreSQL 15 with pg_partman (apt) and pgmq (built from source; see
- * docs/queue.md). Skips, naming what is missing, when PostgreSQL 15, pg_partman, its background worker
- * or pgmq is not installed. A free loopback port.
+ * The bootstrap SQL on real PostgreSQL servers with pg_partman (its background worker running), pgmq and
+ * pg_stat_statements, the whole suite once per installation:
+ * - Debian's PostgreSQL 15 with pg_partman from apt (postgresql-15-partman, 4.7.2 on Debian 12) and pgmq
+ *   built from source (see docs/queue.md);
+ * - every server bin directory listed in DUCKLAKE_EXTRA_PG_BIN_DIRS (colon-separated, e.g.
+ *   `DUCKLAKE_EXTRA_PG_BIN_DIRS=/opt/pg17/bin npx jest test/queue/integration.test.ts`), on that
+ *   installation's own major (e.g. PostgreSQL 17 with pg_partman 5.x, what the stacks deploy).
+ * An installation without PostgreSQL 15–18, pg_partman, its background worker, pgmq or
+ * pg_stat_statements is a skipped describe whose title names what is missing. Each server runs on a
+ * free loopback port, one after the other.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -13,6 +20,7 @@ import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { monitoringMetricsYaml } from "../../components/queue/monitoring";
 import { planRunway, validateQueues } from "../../components/queue/runway";
 import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import { binariesInDir, extensionDefaultVersion, extraPgBinDirs } from "../helpers/extra-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { parse } from "yaml";
 
@@ -22,22 +30,57 @@ const BGW_INTERVAL_SECONDS = 1;
 const OWNER = "lineage_owner";
 const APP = "lineage_app";
 
-function missing(): string | undefined {
-  let bin: PostgresBinaries;
-  try {
-    bin = findPostgresBinaries(15);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  if (!extensionAvailable(bin, "pg_partman")) return `pg_partman not installed for PostgreSQL 15 (${bin.sharedir}/extension; apt-get install postgresql-15-partman)`;
-  if (!libraryAvailable(bin, "pg_partman_bgw")) return `pg_partman_bgw not installed for PostgreSQL 15 (${bin.pkglibdir})`;
-  if (!extensionAvailable(bin, "pgmq")) return `pgmq extension not installed for PostgreSQL 15 (${bin.sharedir}/extension, pg_config --sharedir; see docs/queue.md)`;
-  return undefined;
+/** One PostgreSQL installation the suite runs on, or why it cannot. */
+interface Installation {
+  /** How the describe's title names it. */
+  name: string;
+  binaries?: PostgresBinaries;
+  /** The versions of pg_partman and pgmq it would create, for the title (listed directories only). */
+  versions?: { partman?: string; pgmq?: string };
+  /** What is missing ("; "-separated); undefined when the suite can run. */
+  why?: string;
 }
 
-const why = missing();
-if (why !== undefined) console.warn(`SKIPPED test/queue/integration: ${why}`);
-const maybe = why === undefined ? describe : describe.skip;
+/**
+ * What the suite needs and these binaries lack, each with where it was looked for.
+ * @param debian Debian's PostgreSQL 15 (its messages name the apt package).
+ */
+function missingFor(bin: PostgresBinaries, debian: boolean): string | undefined {
+  const pg = `PostgreSQL ${debian ? bin.major : bin.version}`;
+  const out: string[] = [];
+  if (bin.major < 15 || bin.major > 18) out.push(`${pg}: the bootstrap supports PostgreSQL 15–18`);
+  if (!extensionAvailable(bin, "pg_partman")) out.push(`pg_partman not installed for ${pg} (${bin.sharedir}/extension${debian ? "; apt-get install postgresql-15-partman" : ""})`);
+  if (!libraryAvailable(bin, "pg_partman_bgw")) out.push(`pg_partman_bgw not installed for ${pg} (${bin.pkglibdir})`);
+  if (!extensionAvailable(bin, "pgmq")) out.push(`pgmq extension not installed for ${pg} (${bin.sharedir}/extension, pg_config --sharedir; see docs/queue.md)`);
+  if (!extensionAvailable(bin, "pg_stat_statements") || !libraryAvailable(bin, "pg_stat_statements")) {
+    out.push(`pg_stat_statements not installed for ${pg} (${bin.sharedir}/extension, ${bin.pkglibdir})`);
+  }
+  return out.length > 0 ? out.join("; ") : undefined;
+}
+
+/** Debian's PostgreSQL 15 (findPostgresBinaries' usual search for 15). */
+function debian15(): Installation {
+  const name = "PostgreSQL 15";
+  try {
+    const binaries = findPostgresBinaries(15);
+    return { name, binaries, why: missingFor(binaries, true) };
+  } catch (e) {
+    return { name, why: (e as Error).message };
+  }
+}
+
+/** A bin directory from DUCKLAKE_EXTRA_PG_BIN_DIRS, on whatever major it holds. */
+function listed(binDir: string): Installation {
+  try {
+    const binaries = binariesInDir(binDir);
+    const versions = { partman: extensionDefaultVersion(binaries, "pg_partman"), pgmq: extensionDefaultVersion(binaries, "pgmq") };
+    return { name: `PostgreSQL ${binaries.version} (${binaries.binDir})`, binaries, versions, why: missingFor(binaries, false) };
+  } catch (e) {
+    return { name: `PostgreSQL in ${binDir}`, why: (e as Error).message };
+  }
+}
+
+const installations: Installation[] = [debian15(), ...extraPgBinDirs().map(listed)];
 
 /** Test queues: small partitions so a few thousand messages cross several of them. */
 function testQueues(): QueuesConfig {
@@ -51,8 +94,8 @@ function testQueues(): QueuesConfig {
   };
 }
 
-function bootstrapSql(queues: QueuesConfig, database: string): string {
-  return generateBootstrapSql({ queues, bgwIntervalSeconds: BGW_INTERVAL_SECONDS, database, ownerRole: OWNER, appRole: APP, majorVersion: 15 });
+function bootstrapSql(queues: QueuesConfig, database: string, majorVersion: number): string {
+  return generateBootstrapSql({ queues, bgwIntervalSeconds: BGW_INTERVAL_SECONDS, database, ownerRole: OWNER, appRole: APP, majorVersion });
 }
 
 async function run(client: Client, sql: string): Promise<void> {
@@ -80,16 +123,34 @@ async function catalogState(client: Client): Promise<string> {
   return r.rows[0].s as string;
 }
 
+function title(inst: Installation): string {
+  const v = (x: string | undefined) => (x === undefined ? "" : ` ${x}`);
+  return `bootstrap on ${inst.name} with pg_partman${v(inst.versions?.partman)} and pgmq${v(inst.versions?.pgmq)}${inst.why === undefined ? "" : ` — SKIPPED: ${inst.why}`}`;
+}
+
 // The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
-maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => {
+for (const inst of installations) {
+  if (inst.why !== undefined) console.warn(`SKIPPED test/queue/integration${inst === installations[0] ? "" : ` (${inst.name})`}: ${inst.why}`);
+  (inst.why === undefined ? describe : describe.skip)(title(inst), () => suite(inst));
+}
+
+/** The whole suite on one installation (only called with binaries when it can run). */
+function suite(inst: Installation): void {
   let pg: LocalPostgres;
   let admin: Client;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-it-"));
+  let dataDir = "";
   const queues = testQueues();
+  const binaries = (): PostgresBinaries => {
+    if (inst.binaries === undefined) throw new Error(`no binaries: ${inst.why ?? ""}`);
+    return inst.binaries;
+  };
+  // Everything version-dependent (the bootstrap's major check, checkpoint views, metrics) follows the server.
+  const major = (): number => binaries().major;
 
   beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ducklake-queue-it-${binaries().major}-`));
     pg = await startLocalPostgres({
-      binaries: findPostgresBinaries(15),
+      binaries: binaries(),
       dataDir,
       port: await freeLoopbackPort(),
       database: "lineage",
@@ -107,11 +168,11 @@ maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? 
   afterAll(async () => {
     await admin?.end();
     await pg?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== "") fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   test("bootstraps; a second run changes nothing and raises nothing", async () => {
-    const sql = bootstrapSql(queues, "lineage");
+    const sql = bootstrapSql(queues, "lineage", major());
     await run(admin, sql);
     const first = await catalogState(admin);
     const warnings: string[] = [];
@@ -138,7 +199,7 @@ maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? 
       (await admin.query(`SELECT c.oid::regclass::text AS t FROM pg_class c WHERE c.relnamespace = 'pgmq'::regnamespace
                             AND c.relkind IN ('r', 'p', 'S') AND c.relowner <> '${OWNER}'::regrole ORDER BY 1`)).rows.map((r) => r.t as string);
     expect((await foreign()).length).toBeGreaterThan(0);
-    await run(admin, bootstrapSql(queues, "lineage"));
+    await run(admin, bootstrapSql(queues, "lineage", major()));
     expect(await foreign()).toEqual([]);
     // The worker's role can now maintain (read and drop) every partition.
     await admin.query(`SET ROLE ${OWNER}`);
@@ -157,12 +218,12 @@ maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? 
       definitions: [{ ...queues.definitions[0]!, premake: 6, retentionMessages: 2_000_000 }],
       tableAutovacuum: { ...queues.tableAutovacuum, autovacuum_vacuum_threshold: 250 },
     };
-    await run(admin, bootstrapSql(changed, "lineage"));
+    await run(admin, bootstrapSql(changed, "lineage", major()));
     const cfg = await admin.query("SELECT premake, retention FROM partman.part_config WHERE parent_table = 'pgmq.q_lineage_events'");
     expect(cfg.rows[0]).toEqual({ premake: 6, retention: "2000000" });
     const opts = await admin.query("SELECT reloptions FROM pg_class WHERE oid = 'pgmq.q_lineage_events_p0'::regclass");
     expect(opts.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=250");
-    await run(admin, bootstrapSql(queues, "lineage")); // back
+    await run(admin, bootstrapSql(queues, "lineage", major())); // back
     const back = await admin.query("SELECT reloptions FROM pg_class WHERE oid = 'pgmq.q_lineage_events_p0'::regclass");
     expect(back.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=100");
   });
@@ -253,7 +314,7 @@ maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? 
       for (const q of ["ops.queue_depth()", "ops.dead_letter_depth()", "ops.dead_letter_newest(5)", "ops.stuck_messages()", "ops.stuck_message_counts()", "ops.default_partition_rows()", "ops.partition_runway()", "ops.queue_table_activity", "ops.vacuum_progress", "ops.table_bloat", "ops.top_statements", "ops.checkpoints", "ops.cache_hit_ratio"]) {
         await m.query(`SELECT * FROM ${q}`);
       }
-      const queries = parse(monitoringMetricsYaml(15, queues)) as Record<string, { query: string; predicate_query: string }>;
+      const queries = parse(monitoringMetricsYaml(major(), queues)) as Record<string, { query: string; predicate_query: string }>;
       for (const [name, q] of Object.entries(queries)) {
         await m.query("BEGIN READ ONLY");
         await m.query("SET LOCAL search_path = pg_catalog, public, pg_temp");
@@ -276,7 +337,7 @@ maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? 
     try {
       // partitionInterval 1,000 x premake 2 = 2,000 messages of runway for a 10,000 msgs/s burst
       const bad: QueuesConfig = { ...queues, definitions: [{ name: "burst_events", peakRateMsgsPerSecond: 10_000, partitionInterval: 1000, premake: 2, retentionMessages: 1_000_000, visibilityTimeoutSeconds: 30 }] };
-      await run(inc, bootstrapSql(bad, "incident"));
+      await run(inc, bootstrapSql(bad, "incident", major()));
       await inc.query("SELECT pgmq.send_batch('burst_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 5000) g))");
       const def = await inc.query("SELECT row_count FROM ops.default_partition_rows() WHERE parent_table = 'pgmq.q_burst_events'");
       expect(Number(def.rows[0].row_count)).toBeGreaterThan(0);
@@ -288,4 +349,4 @@ maybe(`bootstrap on PostgreSQL 15 with pg_partman and pgmq${why === undefined ? 
       await inc.end();
     }
   });
-});
+}
