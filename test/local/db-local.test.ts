@@ -3,6 +3,9 @@
  * postgresql.conf and bootstrap (start, idempotent second start, stop), then a 2-second bench smoke run
  * against it that checks the report's structure (not its speed).
  * Skips, saying what is missing, when PostgreSQL 15, pg_partman or pgmq are not installed.
+ * The same again for every server bin directory in DUCKLAKE_EXTRA_PG_BIN_DIRS (colon-separated, e.g.
+ * `DUCKLAKE_EXTRA_PG_BIN_DIRS=/opt/pg17/bin`), started with db:local's `--bin-dir` (its own major); the
+ * bench then prefers the pgbench beside it (else PATH or /usr/lib/postgresql/<major>/bin).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -11,6 +14,8 @@ import { Client } from "pg";
 import { ensureLocalDatabase, LocalDatabase, missingPieces, stopLocalDatabase } from "../../scripts/db-local";
 import { findPostgresBinaries, freeLoopbackPort, PostgresBinaries } from "../../scripts/lib/local-postgres";
 import type { BenchReport } from "../../scripts/bench/report";
+import { findPgbench } from "../../scripts/bench/bench";
+import { binariesInDir, extraPgBinDirs } from "../helpers/extra-postgres";
 
 const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-db-local-test-"));
 // When root, the server runs as the postgres user (scripts/lib/local-postgres.ts): it must reach the data directory.
@@ -29,9 +34,31 @@ function whatIsMissing(): string | undefined {
   return undefined;
 }
 
-const missing = whatIsMissing();
-if (missing !== undefined) console.warn(`SKIPPED test/local/db-local.test.ts: ${missing}`);
-const describeIfReady = missing === undefined ? describe : describe.skip;
+/** One server to run db:local on: Debian's 15 (`major: 15`) or a listed bin directory (`binDir`). */
+interface Target {
+  name: string;
+  binDir?: string;
+  why?: string;
+}
+
+/** A bin directory from DUCKLAKE_EXTRA_PG_BIN_DIRS: what db:local or the bench would lack there. */
+function listed(binDir: string): Target {
+  let binaries: PostgresBinaries;
+  try {
+    binaries = binariesInDir(binDir);
+  } catch (err) {
+    return { name: `PostgreSQL in ${binDir}`, binDir, why: (err as Error).message };
+  }
+  const out = missingPieces(binaries);
+  try {
+    findPgbench(binaries.binDir);
+  } catch (err) {
+    out.push((err as Error).message);
+  }
+  return { name: `PostgreSQL ${binaries.version} (${binaries.binDir})`, binDir: binaries.binDir, why: out.length > 0 ? out.join("; ") : undefined };
+}
+
+const targets: Target[] = [{ name: "PostgreSQL 15", why: whatIsMissing() }, ...extraPgBinDirs().map(listed)];
 
 async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
   const c = new Client({ connectionString: url });
@@ -44,17 +71,29 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
 }
 
 // The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
-describeIfReady(`db:local on PostgreSQL 15 with the dev stack${missing === undefined ? "" : ` — SKIPPED: ${missing}`}`, () => {
-  const opts = { stack: "dev", major: 15, port: 0, localDir, quiet: true };
+for (const [i, target] of targets.entries()) {
+  const { why } = target;
+  if (why !== undefined) console.warn(`SKIPPED test/local/db-local.test.ts${i === 0 ? "" : ` (${target.name})`}: ${why}`);
+  (why === undefined ? describe : describe.skip)(`db:local on ${target.name} with the dev stack${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => dbLocalSuite(target, i));
+}
+
+function dbLocalSuite(target: Target, index: number): void {
+  // Debian's 15 as db:local's `--major 15`; a listed directory as its `--bin-dir` (the stack's settings for that major).
+  const where = target.binDir === undefined ? { major: 15 } : { binDir: target.binDir };
+  const opts = { stack: "dev", ...where, port: 0, localDir, quiet: true };
   let first: LocalDatabase;
 
   beforeAll(async () => {
+    if (index > 0) {
+      opts.localDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-db-local-test-"));
+      fs.chmodSync(opts.localDir, 0o755);
+    }
     opts.port = await freeLoopbackPort();
   });
 
   afterAll(async () => {
     await stopLocalDatabase(opts).catch(() => undefined);
-    fs.rmSync(localDir, { recursive: true, force: true });
+    fs.rmSync(opts.localDir, { recursive: true, force: true });
   });
 
   it("starts a loopback-only server with the dev stack's settings and its partitioned queue", async () => {
@@ -86,10 +125,11 @@ describeIfReady(`db:local on PostgreSQL 15 with the dev stack${missing === undef
 
   it("runs a 2-second bench whose report has every section and a check per target", async () => {
     const { main } = await import("../../scripts/bench/bench");
-    const json = path.join(localDir, "bench.json");
+    const json = path.join(opts.localDir, "bench.json");
     const report: BenchReport = await main([
       "dev", "--url", first.url, "--duration", "2", "--clients", "1", "--workloads", "send_single,send_batch,read_delete_batch",
       "--latency-seconds", "2", "--prefill-per-second", "5000", "--json", json,
+      ...(target.binDir === undefined ? [] : ["--bin-dir", target.binDir]),
     ]);
     const written = JSON.parse(fs.readFileSync(json, "utf8")) as BenchReport;
     expect(written.checks).toEqual(report.checks);
@@ -119,7 +159,7 @@ describeIfReady(`db:local on PostgreSQL 15 with the dev stack${missing === undef
     await stopLocalDatabase(opts);
     await expect(query(first.url, "SELECT 1")).rejects.toThrow();
   });
-});
+}
 
 describe("db:local without the extensions", () => {
   it("names each missing piece and how to install it", () => {
