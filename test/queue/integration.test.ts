@@ -331,6 +331,56 @@ function suite(inst: Installation): void {
     }
   });
 
+  test("two consumers in open transactions never share a message, and a dead letter is moved once, by the consumer that picked it", async () => {
+    const url = pg.url().replace("postgres@", `${APP}@`);
+    const a = new Client({ connectionString: url });
+    const b = new Client({ connectionString: url });
+    await a.connect();
+    await b.connect();
+    try {
+      await admin.query("SELECT pgmq.purge_queue('lineage_events')");
+      await admin.query("SELECT pgmq.purge_queue('lineage_events_dlq')");
+      const sent = await a.query("SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 20) g)) AS id");
+      const ids = sent.rows.map((r) => String(r.id));
+      // Messages 1-10 have used up their deliveries (the route's maxDeliveries is 3): the next pick moves them.
+      await admin.query("UPDATE pgmq.q_lineage_events SET read_ct = 3 WHERE msg_id = ANY ($1::bigint[])", [ids.slice(0, 10)]);
+      await a.query("BEGIN");
+      await b.query("BEGIN");
+      const gotA = await a.query("SELECT msg_id FROM ops.read_with_dlq('lineage_events', 30, 15)");
+      // A picked 1-15 and holds their row locks: B gets only what A did not pick, dead or not.
+      const gotB = await b.query("SELECT msg_id FROM ops.read_with_dlq('lineage_events', 30, 15)");
+      const aIds = gotA.rows.map((r) => String(r.msg_id));
+      const bIds = gotB.rows.map((r) => String(r.msg_id));
+      expect(aIds).toEqual(ids.slice(10, 15));
+      expect(bIds).toEqual(ids.slice(15, 20));
+      await b.query("COMMIT");
+      // Before A commits, its dead letters are neither visible in the DLQ nor gone from the queue for others.
+      const midway = await admin.query("SELECT (SELECT count(*) FROM pgmq.q_lineage_events_dlq)::int AS dlq, (SELECT count(*) FROM pgmq.q_lineage_events)::int AS q");
+      expect(midway.rows[0]).toEqual({ dlq: 0, q: 20 });
+      await a.query("COMMIT");
+      const dlq = await admin.query("SELECT headers->'dead_letter'->>'source_msg_id' AS src, (headers->'dead_letter'->>'read_ct')::int AS rc FROM pgmq.q_lineage_events_dlq ORDER BY msg_id");
+      expect(dlq.rows.map((r) => r.src)).toEqual(ids.slice(0, 10));
+      expect(dlq.rows.every((r) => r.rc === 3)).toBe(true);
+      const left = await admin.query("SELECT msg_id::text AS id, read_ct FROM pgmq.q_lineage_events ORDER BY msg_id");
+      expect(left.rows).toEqual(ids.slice(10).map((id) => ({ id, read_ct: 1 })));
+      // A rolled-back read neither moves nor loses anything.
+      await admin.query("UPDATE pgmq.q_lineage_events SET read_ct = 3, vt = now() - interval '1 second'");
+      await a.query("BEGIN");
+      const rolled = await a.query("SELECT msg_id FROM ops.read_with_dlq('lineage_events', 30, 100)");
+      expect(rolled.rowCount).toBe(0);
+      await a.query("ROLLBACK");
+      const after = await admin.query("SELECT (SELECT count(*) FROM pgmq.q_lineage_events_dlq)::int AS dlq, (SELECT count(*) FROM pgmq.q_lineage_events)::int AS q");
+      expect(after.rows[0]).toEqual({ dlq: 10, q: 10 });
+    } finally {
+      await a.query("ROLLBACK").catch(() => undefined);
+      await b.query("ROLLBACK").catch(() => undefined);
+      await a.end();
+      await b.end();
+      await admin.query("SELECT pgmq.purge_queue('lineage_events')");
+      await admin.query("SELECT pgmq.purge_queue('lineage_events_dlq')");
+    }
+  });
+
   test("the app role can use its queues but cannot drop, alter or truncate them or create queues", async () => {
     const app = new Client({ connectionString: pg.url().replace("postgres@", `${APP}@`) });
     await app.connect();
