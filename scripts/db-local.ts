@@ -26,7 +26,7 @@ import { parseStackConfig } from "../config/load";
 import type { StackConfig } from "../config/schema";
 import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf, TuningResult } from "../components/postgres/tuning";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../components/queue/bootstrap-sql";
-import { ducklakeConfigOf, readStackFileConfig } from "./lib/stack-file";
+import { assertStackName, ducklakeConfigOf, readStackFileConfig } from "./lib/stack-file";
 import {
   extensionAvailable,
   findPostgresBinaries,
@@ -177,6 +177,7 @@ export interface LocalDatabase {
 }
 
 function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "localDir">): string {
+  assertStackName(opts.stack);
   return path.join(opts.localDir ?? path.join(REPO_ROOT, ".local"), `${opts.stack}${opts.untuned === true ? "-untuned" : ""}`);
 }
 
@@ -306,6 +307,8 @@ export function parseDbLocalArgs(argv: readonly string[]): LocalDatabaseOptions 
   });
   const stack = positionals[0];
   if (stack === undefined) throw new Error(usage);
+  assertStackName(stack);
+  if (positionals.length > 1) throw new Error(`unexpected argument "${positionals[1]}"\n${usage}`);
   if (values.stop === true && values.reset === true) throw new Error(`--stop and --reset exclude each other\n${usage}`);
   const int = (name: string, text: string | undefined) => {
     if (text === undefined) return undefined;
@@ -325,7 +328,9 @@ export function parseDbLocalArgs(argv: readonly string[]): LocalDatabaseOptions 
 
 async function main(argv: readonly string[]): Promise<void> {
   const opts = parseDbLocalArgs(argv);
-  if (opts.action === "stop") {
+  if (opts.action !== "start" && !fs.existsSync(stackDirOf(opts))) {
+    console.log(`${opts.stack}: no local database in ${stackDirOf(opts)}, nothing to ${opts.action}`);
+  } else if (opts.action === "stop") {
     await stopLocalDatabase(opts);
     console.log(`${opts.stack}: stopped (data kept in ${stackDirOf(opts)})`);
   } else if (opts.action === "reset") {

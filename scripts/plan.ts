@@ -21,7 +21,8 @@ import { stringify } from "yaml";
 import { parseStackConfig } from "../config/load";
 import { ConfigError } from "../config/issues";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
-import { ducklakeConfigOf, readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
+import { outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
+import { assertStackName, ducklakeConfigOf, readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -56,12 +57,27 @@ async function main(): Promise<number> {
     console.log(`usage: npm run plan -- <stack> [--out DIR]\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`);
     return values.help ? 0 : 2;
   }
+  try {
+    assertStackName(stack);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  if (positionals.length > 1) {
+    console.error(`unexpected argument "${positionals[1]}": usage: npm run plan -- <stack> [--out DIR]`);
+    return 2;
+  }
   const stackFile = path.join(ROOT, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
     console.error(`no Pulumi.${stack}.yaml in ${ROOT}: create it (copy Pulumi.dev.yaml) to plan a new stack`);
     return 2;
   }
   const outDir = path.resolve(values.out ?? path.join(ROOT, "plan", stack));
+  const refusal = outDirRefusal(outDir, path.join(ROOT, "plan"));
+  if (refusal !== undefined) {
+    console.error(refusal);
+    return 2;
+  }
 
   // 1. Validate first, so an invalid config prints the loader's message and plans nothing.
   const fileConfig = readStackFileConfig(stackFile);
@@ -100,6 +116,7 @@ async function main(): Promise<number> {
   // 3. Write the plan.
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(path.join(outDir, "values"), { recursive: true });
+  fs.writeFileSync(path.join(outDir, PLAN_MARKER), "Written by `npm run plan`; the next plan into this directory deletes it first.\n");
   const resources = [...recorder.resources]
     .map((r) => ({ type: r.type, name: r.name, parent: parentOf(r), inputs: sortKeys(elideLongText(redactSecrets(r.inputs))) }))
     .sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type)));

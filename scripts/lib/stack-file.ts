@@ -9,6 +9,26 @@ import { parse } from "yaml";
 import type { StackKeys } from "../../config/load";
 import { CONFIG_NAMESPACE } from "../../config/schema";
 
+/**
+ * Pulumi's rule for a stack name: "Stack names may only contain alphanumeric characters, hyphens,
+ * underscores, or periods" (https://www.pulumi.com/docs/iac/concepts/stacks/). The local scripts also
+ * refuse names that are only periods, because the name becomes a path (`.local/<stack>/`, `plan/<stack>/`).
+ */
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * Checks a stack name before it is used in a path.
+ * @param stack the name given on the command line.
+ * @returns the name.
+ * @throws Error naming the value and the rule when it is not a plain Pulumi stack name (e.g. `../x`).
+ */
+export function assertStackName(stack: string): string {
+  if (!STACK_NAME.test(stack) || /^\.+$/.test(stack)) {
+    throw new Error(`stack name "${stack}" is not a Pulumi stack name: only letters, digits, "-", "_" and "." (and not only periods) are allowed`);
+  }
+  return stack;
+}
+
 /** A stack file's `config:` map, values as written, plus which keys are `secure:`. */
 export interface StackFileConfig {
   readonly values: Record<string, unknown>;

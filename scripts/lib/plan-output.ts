@@ -1,0 +1,25 @@
+/**
+ * Safety of `npm run plan --out DIR`: the plan deletes its output directory before writing (so no stale
+ * file passes for the new plan's), which must never reach a directory that is not a plan's.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+/** File marking a directory as a plan's output: only such a directory (or an empty one) is ever deleted. */
+export const PLAN_MARKER = ".ducklake-plan";
+
+/**
+ * Why `outDir` must not be replaced by a plan, or undefined when it may: it does not exist, is empty,
+ * holds {@link PLAN_MARKER}, or lies under the repository's own `plan/` directory. Anything else
+ * (`--out .`, `--out ~`, a directory with other files) is refused: the plan deletes its output
+ * directory before writing, so a stale file cannot pass for this plan's.
+ */
+export function outDirRefusal(outDir: string, planRoot: string): string | undefined {
+  if (!fs.existsSync(outDir)) return undefined;
+  if (!fs.statSync(outDir).isDirectory()) return `--out ${outDir} is a file, not a directory`;
+  const rel = path.relative(planRoot, outDir);
+  if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) return undefined;
+  const entries = fs.readdirSync(outDir);
+  if (entries.length === 0 || entries.includes(PLAN_MARKER)) return undefined;
+  return `--out ${outDir} exists and is not a plan directory (no ${PLAN_MARKER} in it, ${entries.length} entries): the plan replaces its output directory, so give a new or empty directory`;
+}
