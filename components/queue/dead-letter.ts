@@ -10,8 +10,13 @@
  * and inserts them into its dead-letter queue (a data-modifying CTE, so the delete and the insert are one
  * statement). The picked rows stay locked by this transaction's UPDATE until it ends, so no other
  * consumer can take a message between the two statements, and the function's statements commit or roll
- * back with the caller's transaction: a message is either returned or moved, never both and never lost
- * (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
+ * back with the caller's transaction: one call either returns a message or moves it, never both, and
+ * never loses it (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
+ * Delivery is at least once, as with `pgmq.read`: a consumer that holds a message past its visibility
+ * timeout can see a later read by another consumer deliver it again, or dead-letter it, before its own
+ * `pgmq.delete` (which then returns false); extend the timeout with `pgmq.set_vt` for long work. A read
+ * that rolls back also rolls back its `read_ct + 1`, so call this in its own committed transaction, or a
+ * poison message that makes the consumer's transaction fail is never counted towards the DLQ.
  *
  * Why two statements: the first version moved dead letters with DELETE and INSERT CTEs inside the
  * reading statement. Those CTEs planned and initialised a DELETE over every partition on every call,
@@ -45,7 +50,7 @@ COMMENT ON TABLE ops.dead_letter_routes IS 'Dead-letter routing per queue, writt
  * The dead letter keeps the original `message` unchanged; its `headers` are the original headers (an
  * object; other JSON is kept under `original_headers`) plus `dead_letter`: `source_queue`,
  * `source_msg_id`, `read_ct`, `max_deliveries`, `enqueued_at`, `dead_lettered_at`.
- * Raises when the queue has no route in `ops.dead_letter_routes`.
+ * Raises when the queue has no route in `ops.dead_letter_routes`, and when the limit is below 1.
  * Needs pgmq >= 1.5.0 (the `headers` column of `pgmq.message_record`).
  */
 export function readWithDlqSql(): string {
@@ -70,6 +75,9 @@ BEGIN
      WHERE r.queue_name = read_with_dlq.queue_name;
     IF v_dlq IS NULL THEN
         RAISE EXCEPTION 'queue "%" has no dead-letter route in ops.dead_letter_routes', read_with_dlq.queue_name;
+    END IF;
+    IF v_max < 1 THEN
+        RAISE EXCEPTION 'max_deliveries is %: it must be at least 1 (a message must be delivered before it can be dead-lettered)', v_max;
     END IF;
     -- pgmq.read's statement: pick, lock, make invisible, count the delivery.
     FOR v_msg IN EXECUTE format(

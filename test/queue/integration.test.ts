@@ -363,6 +363,8 @@ function suite(inst: Installation): void {
       expect(dlq.rows.every((r) => r.rc === 3)).toBe(true);
       const left = await admin.query("SELECT msg_id::text AS id, read_ct FROM pgmq.q_lineage_events ORDER BY msg_id");
       expect(left.rows).toEqual(ids.slice(10).map((id) => ({ id, read_ct: 1 })));
+      // A limit below 1 would dead-letter messages never delivered: refused.
+      await expect(a.query("SELECT * FROM ops.read_with_dlq('lineage_events', 30, 10, max_deliveries => 0)")).rejects.toThrow(/max_deliveries is 0: it must be at least 1/);
       // A rolled-back read neither moves nor loses anything.
       await admin.query("UPDATE pgmq.q_lineage_events SET read_ct = 3, vt = now() - interval '1 second'");
       await a.query("BEGIN");
