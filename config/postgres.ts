@@ -21,17 +21,79 @@ export const gucValue = z.union([z.number(), z.boolean(), z.string()]);
 /** A map of setting name to value. */
 export const gucMap = z.record(gucName, gucValue);
 
-/** Tuning profile: the seed guide's values for one environment plus this stack's deliberate deviations. */
+/**
+ * One deliberate departure from the seed guide (or a setting the guide does not name), with its reason.
+ * The reason is rendered beside the value in postgresql.conf and in the plan, so a reviewer never has to
+ * guess why the stack differs from the guide.
+ */
+export const gucOverride = z.strictObject({
+  /** The value this stack uses instead. */
+  value: gucValue,
+  /** Why: the finding, measurement or promise that makes the guide's value (or PostgreSQL's default) wrong here. */
+  reason: z.string().trim().min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
+});
+
+/** A map of setting name to override. */
+export const gucOverrideMap = z.record(gucName, gucOverride);
+
+/**
+ * Tuning profile: the seed guide's values for one environment, verbatim, plus this stack's deliberate
+ * departures. What neither gives is derived by the tuning engine (components/postgres/tuning.ts), each with
+ * its formula, or left at PostgreSQL's default.
+ */
 export const TuningSchema = z.strictObject({
   /** Which section of the seed guide `seed` transcribes: `development` or `production`. */
   profile: z.enum(["development", "production"]),
-  /** The seed guide's values for this environment, unchanged. Each seed value lives here and nowhere else. */
+  /**
+   * The seed guide's values for this environment, exactly as the guide gives them (test/config/seed.test.ts
+   * compares them with the guide itself). Each seed value lives here and nowhere else.
+   */
   seed: gucMap,
-  /** This stack's deviations from the seed, each validated like the rest; rendered with origin `override`. Defaults to none. */
-  overrides: gucMap.default({}),
+  /**
+   * This stack's departures from the seed, each `{ value, reason }` (e.g. `synchronous_commit: { value: "on",
+   * reason: "prod promises no acknowledged message lost" }`), validated like the rest and rendered with origin
+   * `override` and its reason. Defaults to none.
+   */
+  overrides: gucOverrideMap.default({}),
   /** Request huge pages for shared memory (`huge_pages = on`, pod requests `hugepages-2Mi`). Defaults to false (`huge_pages = off`). */
   hugePages: z.boolean().default(false),
 });
+
+/** The value a stack sets for one setting, where it was set, and why (overrides only). */
+export interface EffectiveSetting {
+  /** The value as written in the stack file. */
+  readonly value: GucValue;
+  /** `seed` (the guide's value) or `override` (the stack's departure). */
+  readonly origin: "seed" | "override";
+  /** Key path relative to `ducklake`, e.g. `["postgres", "tuning", "overrides", "synchronous_commit", "value"]`. */
+  readonly path: readonly string[];
+  /** The override's reason. */
+  readonly reason?: string;
+  /** The seed value an override replaces, when the guide gives one. */
+  readonly replaces?: GucValue;
+}
+
+/**
+ * The one rule for "which value does the stack set": an override beats the seed. Used by the tuning engine
+ * and by every reader of a single setting (the runway's `pg_partman_bgw.interval`).
+ * @returns undefined when the stack sets neither (the engine derives it or PostgreSQL's default applies).
+ */
+export function effectiveSetting(tuning: Pick<TuningConfig, "seed" | "overrides">, name: string): EffectiveSetting | undefined {
+  // Own properties only: a setting named like an Object.prototype member (`constructor`) is just unknown.
+  const o = Object.hasOwn(tuning.overrides, name) ? tuning.overrides[name] : undefined;
+  const seed = Object.hasOwn(tuning.seed, name) ? tuning.seed[name] : undefined;
+  if (o !== undefined) {
+    return {
+      value: o.value,
+      origin: "override",
+      path: ["postgres", "tuning", "overrides", name, "value"],
+      reason: o.reason,
+      ...(seed !== undefined ? { replaces: seed } : {}),
+    };
+  }
+  if (seed !== undefined) return { value: seed, origin: "seed", path: ["postgres", "tuning", "seed", name] };
+  return undefined;
+}
 
 /** PgBouncer pooler in front of the read-write service (CloudNativePG `Pooler`). */
 export const PoolerSchema = z.strictObject({
@@ -83,8 +145,8 @@ export const PostgresSchema = z.strictObject({
     /** Separate WAL volume size in GiB; WAL shares the data volume when absent. */
     walSizeGiB: positiveInt.optional(),
   }),
-  /** Application database. Defaults to `lineage`. */
-  database: pgIdentifier.default("lineage"),
+  /** Application database; pg_partman's worker maintains it (`pg_partman_bgw.dbname`). Defaults to `ducklakedb`, the seed guide's name. */
+  database: pgIdentifier.default("ducklakedb"),
   /** Role that owns the database and the queue tables (CloudNativePG's initdb owner); pg_partman's background worker runs as it. Defaults to `lineage_owner`. */
   ownerRole: pgIdentifier.default("lineage_owner"),
   /** Application role: send/read/archive/delete on its queues, nothing more. Defaults to `lineage_app`. */
@@ -108,3 +170,4 @@ export const PostgresSchema = z.strictObject({
 export type PostgresConfig = z.output<typeof PostgresSchema>;
 export type TuningConfig = z.output<typeof TuningSchema>;
 export type GucValue = z.output<typeof gucValue>;
+export type GucOverride = z.output<typeof gucOverride>;

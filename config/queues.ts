@@ -48,15 +48,64 @@ export const TABLE_AUTOVACUUM_PARAMETERS = [
   "fillfactor",
 ] as const;
 
+/** A storage parameter value: a number or a boolean (`autovacuum_enabled`). */
+const tableParameterValue = z.union([z.number(), z.boolean()]);
+
+/** The per-queue-table storage parameters: the seed guide's, and this stack's departures with reasons. */
+export const TableAutovacuumSchema = z.strictObject({
+  /** The seed guide's `ALTER TABLE pgmq.q_lineage_events SET (...)` parameters, verbatim (test/config/seed.test.ts compares them with the guide). */
+  seed: z.partialRecord(z.enum(TABLE_AUTOVACUUM_PARAMETERS), tableParameterValue),
+  /** Departures from the seed, each `{ value, reason }`; rendered in bootstrap.sql with origin `override` and the reason. Defaults to none. */
+  overrides: z
+    .partialRecord(
+      z.enum(TABLE_AUTOVACUUM_PARAMETERS),
+      z.strictObject({
+        /** The value this stack uses instead. */
+        value: tableParameterValue,
+        /** Why the stack departs from the guide. */
+        reason: z.string().trim().min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
+      }),
+    )
+    .default({}),
+});
+
 /** `ducklake:queues`. */
 export const QueuesSchema = z.strictObject({
   /** The queues; the lineage pipeline's is `lineage_events` with DLQ `lineage_events_dlq`. */
   definitions: z.array(QueueSchema).min(1, { message: "needs at least one queue" }),
-  /** The seed guide's per-queue-table autovacuum storage parameters, applied to every leaf partition. */
-  tableAutovacuum: z.partialRecord(z.enum(TABLE_AUTOVACUUM_PARAMETERS), z.union([z.number(), z.boolean()])),
+  /**
+   * Autovacuum storage parameters of every table that holds a queue's rows: each leaf partition, pg_partman's
+   * template (so later partitions inherit them), the archive and the dead-letter queue.
+   */
+  tableAutovacuum: TableAutovacuumSchema,
   /** Runway safety factor: partition_interval x premake must be >= peak rate x pg_partman_bgw.interval x this. Defaults to 3. */
   runwaySafetyFactor: z.number().min(1, { message: "must be >= 1" }).default(3),
 });
+
+/** One storage parameter the bootstrap sets, and where its value comes from. */
+export interface TableParameter {
+  readonly name: (typeof TABLE_AUTOVACUUM_PARAMETERS)[number];
+  readonly value: number | boolean;
+  readonly origin: "seed" | "override";
+  /** The override's reason. */
+  readonly reason?: string;
+  /** The seed value an override replaces. */
+  readonly replaces?: number | boolean;
+}
+
+/**
+ * The effective storage parameters (an override beats the seed), in the order of `TABLE_AUTOVACUUM_PARAMETERS`.
+ */
+export function effectiveTableParameters(t: z.output<typeof TableAutovacuumSchema>): TableParameter[] {
+  const out: TableParameter[] = [];
+  for (const name of TABLE_AUTOVACUUM_PARAMETERS) {
+    const o = t.overrides[name];
+    const seed = t.seed[name];
+    if (o !== undefined) out.push({ name, value: o.value, origin: "override", reason: o.reason, ...(seed !== undefined ? { replaces: seed } : {}) });
+    else if (seed !== undefined) out.push({ name, value: seed, origin: "seed" });
+  }
+  return out;
+}
 
 export type QueuesConfig = z.output<typeof QueuesSchema>;
 export type QueueConfig = z.output<typeof QueueSchema>;

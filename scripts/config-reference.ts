@@ -126,6 +126,10 @@ function typeText(schema: AnySchema): string {
   if (def.type === "record") base = `map of ${typeText(def.keyType as AnySchema)} to ${typeText(def.valueType as AnySchema)}`;
   if (def.type === "union") base = (def.options ?? []).map((o) => defOf(o).type).join(" \\| ");
   if (def.type === "array") base = `list of ${typeText(def.element as AnySchema)}`;
+  // A map's object values read best as their fields: `{ value, reason }`.
+  if (def.type === "record" && defOf(def.valueType as AnySchema).type === "object") {
+    base = `map of ${typeText(def.keyType as AnySchema)} to { ${Object.keys(defOf(def.valueType as AnySchema).shape ?? {}).join(", ")} }`;
+  }
   const filtered = limits.filter((l) => !l.includes("9007199254740991"));
   return filtered.length ? `${base} (${filtered.join(", ")})` : base;
 }

@@ -235,7 +235,7 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
   applied.push(...fitted.notes);
 
   // The untuned twin keeps the queue definitions but not the per-table autovacuum parameters (tuning too).
-  const queues = opts.untuned === true ? { ...config.queues, tableAutovacuum: {} } : config.queues;
+  const queues = opts.untuned === true ? { ...config.queues, tableAutovacuum: { seed: {}, overrides: {} } } : config.queues;
   const sql = generateBootstrapSql(bootstrapSqlInputOf(config, { queues, majorVersion: major }));
   const hash = createHash("sha256").update(sql).digest("hex").slice(0, 16);
   fs.writeFileSync(path.join(stackDir, "bootstrap.sql"), sql);

@@ -7,7 +7,7 @@
  * integration tests all call `computeTuning`. Formulas and sources: docs/tuning.md.
  */
 import type { StackConfig } from "../../config/schema";
-import type { TuningConfig, GucValue } from "../../config/postgres";
+import { effectiveSetting, type PostgresConfig, type TuningConfig, type GucValue } from "../../config/postgres";
 import type { SemanticIssue, SemanticResult } from "../../config/validators";
 import { formatKubeMemory, formatPgMemory, parseKubeMemoryBytes } from "../../config/units";
 import { factsFor, isMemorySetting, MajorFacts, ParsedValue, parseSettingValue, PgSettingFact, SettingValueError, showNumeric, suggestSetting, unitInfo } from "./tuning-facts";
@@ -27,6 +27,12 @@ export interface TuningInput {
   database: string;
   /** Role pg_partman's background worker runs as (`pg_partman_bgw.role`): the owner of the partitioned tables. */
   ownerRole: string;
+  /**
+   * Server connections the PgBouncer pooler may open (`instances x default_pool_size`: PgBouncer opens up to
+   * default_pool_size server connections per user/database pair, and the app uses one pair), or undefined
+   * without a pooler. Used to derive `max_connections`.
+   */
+  poolerServerConnections?: number;
 }
 
 /** One postgresql.conf line. */
@@ -76,6 +82,20 @@ export interface MemoryBudget {
   requestBytes: number;
 }
 
+/** Whether the memory budget holds, and when not, which terms break it and what would fix it. */
+export interface BudgetVerdict {
+  /** worst case <= pod memory limit. */
+  readonly holds: boolean;
+  /** worst case − limit, in bytes (0 when it holds). */
+  readonly overBytes: number;
+  /** The terms of the worst case, largest first, each with its bytes and where its settings come from. */
+  readonly terms: ReadonlyArray<{ readonly term: string; readonly bytes: number; readonly origins: string }>;
+  /** What would make it hold: the pod memory it needs, and any single setting that alone would suffice. */
+  readonly fixes: readonly string[];
+  /** One readable paragraph (plan summary, postgresql.conf header, warnings, README). */
+  readonly summary: string;
+}
+
 /** The engine's result. */
 export interface TuningResult {
   /** Every setting this project sets, sorted by name (including shared_preload_libraries). */
@@ -86,6 +106,8 @@ export interface TuningResult {
   sharedPreloadLibraries: string[];
   /** The memory budget. */
   budget: MemoryBudget;
+  /** Whether the budget holds; when not, the term that breaks it, by how much, and what would fix it. */
+  budgetVerdict: BudgetVerdict;
   /** synchronous_commit, the window of acknowledged commits a crash can lose, and a readable summary. */
   durability: { synchronous_commit: string; lossWindowMs: number; summary: string };
   /** Warnings, each with its numbers. */
@@ -134,7 +156,11 @@ export const CNPG_FIXED_PARAMETERS: readonly string[] = [
   "temp_tablespaces", "unix_socket_directories", "unix_socket_group", "unix_socket_permissions",
 ];
 
-/** Libraries preloaded on every stack. Source: seed guide (`shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'`). */
+/**
+ * Libraries every stack must preload: pg_partman's background worker (partition maintenance) and
+ * pg_stat_statements (`ops.top_statements`). Source: the seed guide's `shared_preload_libraries =
+ * 'pg_partman_bgw,pg_stat_statements'`; the stack file carries that line in `tuning.seed`.
+ */
 export const SHARED_PRELOAD_LIBRARIES: readonly string[] = ["pg_partman_bgw", "pg_stat_statements"];
 
 /**
@@ -142,11 +168,42 @@ export const SHARED_PRELOAD_LIBRARIES: readonly string[] = ["pg_partman_bgw", "p
  * says which key to change instead.
  */
 export const ENGINE_OWNED: Readonly<Record<string, string>> = {
-  shared_preload_libraries: "fixed by the seed guide to pg_partman_bgw,pg_stat_statements (CloudNativePG takes it in its own field)",
-  "pg_partman_bgw.dbname": "derived from ducklake:postgres.database",
-  "pg_partman_bgw.role": "derived from ducklake:postgres.ownerRole",
   huge_pages: "derived from ducklake:postgres.tuning.hugePages",
 };
+
+/**
+ * Settings the guide gives whose value must agree with another key of the stack. The stack file carries
+ * the guide's value in `tuning.seed`; when that differs from what the stack needs, the stack must say so
+ * with an override (value and reason), or the engine refuses it, naming both keys.
+ */
+export const BOUND_SETTINGS: Readonly<Record<string, { key: string; of: (input: TuningInput) => string; why: string }>> = {
+  "pg_partman_bgw.dbname": {
+    key: "ducklake:postgres.database",
+    of: (i) => i.database,
+    why: "pg_partman's background worker maintains the partitions of this one database (pg_partman docs, pg_partman_bgw.dbname)",
+  },
+  "pg_partman_bgw.role": {
+    key: "ducklake:postgres.ownerRole",
+    of: (i) => i.ownerRole,
+    why: "the worker must run as the owner of the partitioned queue tables, or its maintenance fails on them and the runway stops growing (docs/queue.md)",
+  },
+};
+
+/**
+ * Connections the stack itself uses besides the application's: CloudNativePG's instance manager and its
+ * metrics exporter, the queue bootstrap Job, and one operator's psql session. This project's estimate
+ * (CloudNativePG opens short-lived local connections for status and metrics; docs/tuning.md "max_connections").
+ */
+export const OPERATIONAL_CONNECTIONS = 5;
+
+/**
+ * Application connections assumed without a pooler: the dev stack's producers and consumers (the bench
+ * drives at most 4 clients plus a monitor). This project's choice; with a pooler its server connections count instead.
+ */
+export const DIRECT_APP_CONNECTIONS = 10;
+
+/** The smallest autovacuum_work_mem the engine derives: 16MB holds ~2.8 million dead tuple ids (6 bytes each). */
+export const MIN_DERIVED_AUTOVACUUM_WORK_MEM_BYTES = 16 * 2 ** 20;
 
 /**
  * Settings a queue workload needs that the seed guide leaves out, with their reasons. Overridable.
@@ -204,11 +261,8 @@ export function computeTuning(input: TuningInput): TuningResult {
   }
   const requestBytes = limitBytes; // request = limit (config/postgres.ts `resources`)
 
-  // Candidates in precedence order: derived < seed < override.
+  // Candidates in precedence order: derived < seed < override (`effectiveSetting`, config/postgres.ts).
   const candidates = new Map<string, Candidate>();
-  candidates.set("shared_preload_libraries", { name: "shared_preload_libraries", raw: SHARED_PRELOAD_LIBRARIES.join(","), origin: "seed", path: [], note: "seed guide" });
-  candidates.set("pg_partman_bgw.dbname", { name: "pg_partman_bgw.dbname", raw: input.database, origin: "derived", path: ["database"], note: "ducklake:postgres.database" });
-  candidates.set("pg_partman_bgw.role", { name: "pg_partman_bgw.role", raw: input.ownerRole, origin: "derived", path: ["ownerRole"], note: "ducklake:postgres.ownerRole, owner of the partitioned queue tables" });
   candidates.set("huge_pages", {
     name: "huge_pages",
     raw: input.tuning.hugePages ? "on" : "off",
@@ -217,38 +271,86 @@ export function computeTuning(input: TuningInput): TuningResult {
     note: input.tuning.hugePages ? "tuning.hugePages: the pod requests hugepages-2Mi" : "tuning.hugePages is false: no hugepages-2Mi on the pod, so never try them",
   });
   for (const [name, d] of Object.entries(QUEUE_DEFAULTS)) candidates.set(name, { name, raw: d.value, origin: "derived", path: [], note: d.note });
+  for (const [name, bound] of Object.entries(BOUND_SETTINGS)) {
+    candidates.set(name, { name, raw: bound.of(input), origin: "derived", path: [], note: `= ${bound.key}` });
+  }
+  candidates.set("shared_preload_libraries", {
+    name: "shared_preload_libraries",
+    raw: SHARED_PRELOAD_LIBRARIES.join(","),
+    origin: "derived",
+    path: [],
+    note: "the libraries the stack needs",
+  });
 
-  const userEntries: Array<[Record<string, GucValue>, "seed" | "override", string]> = [
-    [input.tuning.seed, "seed", "seed"],
-    [input.tuning.overrides ?? {}, "override", "overrides"],
-  ];
-  for (const [map, origin, key] of userEntries) {
-    for (const [name, raw] of Object.entries(map)) {
-      const path = ["tuning", key, name];
-      if (ENGINE_OWNED[name] !== undefined) {
-        problems.push({ path, setting: name, value: raw, message: `${name} is not set here: ${ENGINE_OWNED[name]}` });
-        continue;
-      }
-      if (CNPG_FIXED_PARAMETERS.includes(name)) {
-        problems.push({ path, setting: name, value: raw, message: `${name} is fixed by CloudNativePG and cannot be set (https://cloudnative-pg.io/documentation/current/postgresql_conf/)` });
-        continue;
-      }
-      const prior = candidates.get(name);
-      const note = origin === "override" && prior !== undefined ? `replaces ${prior.origin} value ${String(prior.raw)}` : undefined;
-      candidates.set(name, { name, raw, origin, path, ...(note !== undefined ? { note } : {}) });
+  const names = [...new Set([...Object.keys(input.tuning.seed), ...Object.keys(input.tuning.overrides ?? {})])];
+  for (const name of names) {
+    const set = effectiveSetting({ seed: input.tuning.seed, overrides: input.tuning.overrides ?? {} }, name);
+    if (set === undefined) continue;
+    const path = set.path.slice(1); // relative to ducklake:postgres
+    if (Object.hasOwn(ENGINE_OWNED, name)) {
+      problems.push({ path, setting: name, value: set.value, message: `${name} is not set here: ${ENGINE_OWNED[name]}` });
+      continue;
+    }
+    if (CNPG_FIXED_PARAMETERS.includes(name) && name !== "shared_preload_libraries") {
+      problems.push({ path, setting: name, value: set.value, message: `${name} is fixed by CloudNativePG and cannot be set (https://cloudnative-pg.io/documentation/current/postgresql_conf/)` });
+      continue;
+    }
+    const prior = candidates.get(name);
+    let note: string | undefined;
+    if (set.origin === "override") {
+      const replaced = set.replaces !== undefined ? `replaces seed value ${String(set.replaces)}` : prior !== undefined ? `replaces derived value ${String(prior.raw)}` : "the guide does not set it";
+      note = `${(set.reason ?? "").replace(/\s+/g, " ")} (${replaced})`;
+    }
+    candidates.set(name, { name, raw: set.value, origin: set.origin, path, ...(note !== undefined ? { note } : {}) });
+  }
+
+  // Settings the guide gives whose value must agree with another key (BOUND_SETTINGS).
+  for (const [name, bound] of Object.entries(BOUND_SETTINGS)) {
+    const c = candidates.get(name);
+    const required = bound.of(input);
+    if (c !== undefined && c.origin !== "derived" && String(c.raw) !== required) {
+      const how =
+        c.origin === "seed"
+          ? `; keep the guide's value in tuning.seed and add tuning.overrides["${name}"] = { value: "${required}", reason: ... }, or set ${bound.key} to ${String(c.raw)}`
+          : `; set the override's value to "${required}"`;
+      problems.push({
+        path: c.path,
+        setting: name,
+        value: c.raw,
+        message: `${name} is ${JSON.stringify(c.raw)} (${c.origin}) but must equal ${bound.key} "${required}": ${bound.why}${how}`,
+      });
     }
   }
-  // Derived from other settings, unless given: maintenance_io_concurrency follows effective_io_concurrency
-  // (both count concurrent I/O requests the storage serves; SSD: the same figure).
-  const eio = candidates.get("effective_io_concurrency");
-  if (eio !== undefined && !candidates.has("maintenance_io_concurrency") && parsesFor(facts, "effective_io_concurrency", eio.raw)) {
-    candidates.set("maintenance_io_concurrency", { name: "maintenance_io_concurrency", raw: eio.raw, origin: "derived", path: eio.path, note: "= effective_io_concurrency (same SSD)" });
+  // shared_preload_libraries: CloudNativePG takes it in its own field; it must carry what the stack needs.
+  let sharedPreloadLibraries = [...SHARED_PRELOAD_LIBRARIES];
+  const spl = candidates.get("shared_preload_libraries");
+  if (spl !== undefined && spl.origin !== "derived") {
+    const libs = String(spl.raw)
+      .split(",")
+      .map((l) => l.trim())
+      .filter((l) => l !== "");
+    const missing = SHARED_PRELOAD_LIBRARIES.filter((l) => !libs.includes(l));
+    if (missing.length > 0 || libs.some((l) => !/^[a-z_][a-z0-9_]*$/.test(l))) {
+      problems.push({
+        path: spl.path,
+        setting: "shared_preload_libraries",
+        value: spl.raw,
+        message: `shared_preload_libraries must be a comma-separated list of library names including ${SHARED_PRELOAD_LIBRARIES.join(" and ")} (partition maintenance, ops.top_statements)${missing.length > 0 ? `; missing ${missing.join(", ")}` : ""}`,
+      });
+    } else {
+      sharedPreloadLibraries = libs;
+      candidates.set("shared_preload_libraries", { ...spl, raw: libs.join(",") });
+    }
   }
+
+  // What the guide leaves open and the budget decides: autovacuum_work_mem, then max_connections.
+  const derivedNotes = deriveBudgetSettings(facts, input, candidates, limitBytes);
+  for (const d of derivedNotes) candidates.set(d.name, d);
 
   const parsed = new Map<string, ParsedValue>();
   const settings: Setting[] = [];
   for (const c of [...candidates.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const fact = facts.settings[c.name];
+    const fact = Object.hasOwn(facts.settings, c.name) ? facts.settings[c.name] : undefined;
     if (fact === undefined) {
       const hint = suggestSetting(facts, c.name);
       const custom = c.name.includes(".") && hint === undefined ? ` (custom settings need their library preloaded: ${SHARED_PRELOAD_LIBRARIES.join(", ")})` : "";
@@ -295,14 +397,9 @@ export function computeTuning(input: TuningInput): TuningResult {
   if (problems.length > 0) throw new TuningError(problems);
 
   const warnings: string[] = [];
-  if (budget.worstCaseBytes > budget.limitBytes) {
-    warnings.push(
-      `PostgreSQL worst-case memory ${mib(budget.worstCaseBytes)} exceeds the pod memory limit ${input.resources.memory} (${mib(budget.limitBytes)}): ` +
-        `shared_buffers ${mib(budget.sharedBuffersBytes)} + wal_buffers ${mib(budget.walBuffersBytes)} + max_connections ${budget.maxConnections} x work_mem ${mib(budget.workMemBytes)} ` +
-        `+ autovacuum_max_workers ${budget.autovacuumWorkers} x autovacuum_work_mem ${mib(budget.autovacuumWorkMemBytes)} + maintenance_work_mem ${mib(budget.maintenanceBytes)}; ` +
-        `the kernel OOM-kills the pod if every connection sorts at once; lower work_mem or max_connections, or raise the memory (>= ${formatKubeMemory(Math.ceil(budget.worstCaseBytes / 2 ** 30) * 2 ** 30)})`,
-    );
-  }
+  const originOf = (name: string): string => settings.find((x) => x.name === name)?.origin ?? "PostgreSQL default";
+  const budgetVerdict = verdictOf(budget, originOf, input.resources.memory, connectionsNeeded(facts, parsed, input).count);
+  if (!budgetVerdict.holds) warnings.push(budgetVerdict.summary);
   const ecs = parsed.get("effective_cache_size")?.bytes;
   if (ecs !== undefined && limitBytes > 0 && ecs > limitBytes) {
     warnings.push(`effective_cache_size ${mib(ecs)} is above the pod memory limit ${input.resources.memory} (${mib(limitBytes)}): the page cache a pod can use is bounded by its cgroup limit, so the planner over-estimates cached data`);
@@ -312,19 +409,116 @@ export function computeTuning(input: TuningInput): TuningResult {
 
   const parameters: Record<string, string> = {};
   for (const s of settings) if (!CNPG_FIXED_PARAMETERS.includes(s.name)) parameters[s.name] = s.value;
-  return { settings, parameters, sharedPreloadLibraries: [...SHARED_PRELOAD_LIBRARIES], budget, durability, warnings };
+  return { settings, parameters, sharedPreloadLibraries, budget, budgetVerdict, durability, warnings };
 }
 
-/** Whether a value is valid for a setting (so a value derived from it is reported once, where it was given). */
-function parsesFor(facts: MajorFacts, name: string, raw: GucValue): boolean {
-  const fact = facts.settings[name];
-  if (fact === undefined) return false;
-  try {
-    parseSettingValue(name, fact, raw);
-    return true;
-  } catch {
-    return false;
+/** Connections the stack needs whatever the budget: reserved + operational + the app's (or the pooler's). */
+function connectionsNeeded(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, input: TuningInput): { count: number; why: string } {
+  const reserved = countOf(facts, parsed, "superuser_reserved_connections") + (facts.settings["reserved_connections"] !== undefined ? countOf(facts, parsed, "reserved_connections") : 0);
+  const app = input.poolerServerConnections ?? DIRECT_APP_CONNECTIONS;
+  const appWhy = input.poolerServerConnections !== undefined ? "PgBouncer server connections (pooler.instances x pooler.defaultPoolSize)" : "application connections without a pooler";
+  return { count: reserved + OPERATIONAL_CONNECTIONS + app, why: `${reserved} reserved for superusers + ${OPERATIONAL_CONNECTIONS} operational (CloudNativePG, bootstrap Job, psql) + ${app} ${appWhy}` };
+}
+
+/** Parses the candidates the budget reads, ignoring invalid ones (they are reported where they were given). */
+function peekBudgetInputs(facts: MajorFacts, candidates: ReadonlyMap<string, Candidate>, limitBytes: number): Map<string, ParsedValue> {
+  const out = new Map<string, ParsedValue>();
+  for (const name of ["shared_buffers", "wal_buffers", "maintenance_work_mem", "work_mem", "autovacuum_max_workers", "autovacuum_work_mem", "max_connections", "superuser_reserved_connections", "reserved_connections"]) {
+    const c = candidates.get(name);
+    const fact = facts.settings[name];
+    if (c === undefined || fact === undefined) continue;
+    try {
+      out.set(name, parseSettingValue(name, fact, c.raw, { memoryLimitBytes: limitBytes > 0 ? limitBytes : undefined }));
+    } catch {
+      // reported by the main loop, at the key where it was given
+    }
   }
+  return out;
+}
+
+/**
+ * Derives what the seed guide leaves open and the memory budget decides (docs/tuning.md "Derived"), unless
+ * the stack sets it:
+ * - `autovacuum_work_mem` = (limit − shared_buffers − wal_buffers − maintenance_work_mem − the connections
+ *   the stack needs x work_mem) / autovacuum_max_workers, at most maintenance_work_mem (what PostgreSQL's -1
+ *   uses: runtime-config-resource.html#GUC-AUTOVACUUM-WORK-MEM), at least 16MB, rounded down to MB;
+ * - `max_connections` = (limit − shared_buffers − wal_buffers − maintenance_work_mem − autovacuum_max_workers x
+ *   autovacuum_work_mem) / work_mem, at least the connections the stack needs (`connectionsNeeded`), at most
+ *   PostgreSQL's default 100 or that need when larger.
+ * Where the memory cannot cover the need, the need wins and `BudgetVerdict` says by how much the budget breaks.
+ */
+function deriveBudgetSettings(facts: MajorFacts, input: TuningInput, candidates: ReadonlyMap<string, Candidate>, limitBytes: number): Candidate[] {
+  if (limitBytes <= 0) return [];
+  const pre = peekBudgetInputs(facts, candidates, limitBytes);
+  const b = memoryBudget(facts, pre, limitBytes, limitBytes);
+  const need = connectionsNeeded(facts, pre, input);
+  const out: Candidate[] = [];
+  const MB = 2 ** 20;
+  let autovacuumWorkMemBytes = b.autovacuumWorkMemBytes;
+  if (!candidates.has("autovacuum_work_mem")) {
+    const conns = candidates.has("max_connections") ? b.maxConnections : need.count;
+    const share = Math.floor((limitBytes - b.fixedBytes - b.maintenanceBytes - conns * b.workMemBytes) / b.autovacuumWorkers);
+    autovacuumWorkMemBytes = Math.max(MIN_DERIVED_AUTOVACUUM_WORK_MEM_BYTES, Math.floor(Math.min(share, b.maintenanceBytes) / MB) * MB);
+    out.push({
+      name: "autovacuum_work_mem",
+      raw: `${autovacuumWorkMemBytes / MB}MB`,
+      origin: "derived",
+      path: [],
+      note:
+        `min(maintenance_work_mem, (limit ${mib(limitBytes)} - fixed ${mib(b.fixedBytes)} - maintenance_work_mem ${mib(b.maintenanceBytes)} - ${conns} connections x work_mem ${mib(b.workMemBytes)}) / ${b.autovacuumWorkers} workers), >= 16MB; ` +
+        `holds ~${Math.floor(autovacuumWorkMemBytes / 6 / 1e6)} million dead tuple ids (6 bytes each)`,
+    });
+  }
+  if (!candidates.has("max_connections")) {
+    const free = limitBytes - b.fixedBytes - b.maintenanceBytes - b.autovacuumWorkers * autovacuumWorkMemBytes;
+    const byBudget = Math.floor(free / b.workMemBytes);
+    const upper = Math.max(need.count, Number(facts.settings["max_connections"]?.boot_val ?? 100));
+    const value = Math.min(Math.max(byBudget, need.count), upper);
+    out.push({
+      name: "max_connections",
+      raw: value,
+      origin: "derived",
+      path: [],
+      note:
+        `(limit - fixed - maintenance_work_mem - autovacuum) / work_mem = ${Math.max(byBudget, 0)}, ` +
+        `at least the ${need.count} the stack needs (${need.why}), at most ${upper}${byBudget < need.count ? "; the memory cannot cover that need (see the budget)" : ""}`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Whether the budget holds; when it does not, the terms largest first with their origins, by how much it
+ * breaks, and what would fix it: the pod memory it needs, and any one setting that alone would suffice.
+ * @param needed the connections the stack needs: a max_connections below it is no fix.
+ */
+export function verdictOf(b: MemoryBudget, originOf: (name: string) => string, memory: string, needed: number): BudgetVerdict {
+  const terms = [
+    { term: "shared_buffers + wal_buffers", bytes: b.fixedBytes, origins: `shared_buffers ${originOf("shared_buffers")}, wal_buffers ${originOf("wal_buffers")}` },
+    { term: `max_connections ${b.maxConnections} x work_mem ${mib(b.workMemBytes)}`, bytes: b.connectionsBytes, origins: `max_connections ${originOf("max_connections")}, work_mem ${originOf("work_mem")}` },
+    { term: `autovacuum_max_workers ${b.autovacuumWorkers} x autovacuum_work_mem ${mib(b.autovacuumWorkMemBytes)}`, bytes: b.autovacuumBytes, origins: `autovacuum_max_workers ${originOf("autovacuum_max_workers")}, autovacuum_work_mem ${originOf("autovacuum_work_mem")}` },
+    { term: "maintenance_work_mem", bytes: b.maintenanceBytes, origins: originOf("maintenance_work_mem") },
+  ].sort((x, y) => y.bytes - x.bytes);
+  const overBytes = Math.max(0, b.worstCaseBytes - b.limitBytes);
+  if (overBytes === 0) {
+    return { holds: true, overBytes, terms, fixes: [], summary: `memory budget holds: worst case ${mib(b.worstCaseBytes)} <= pod limit ${memory} (${mib(b.limitBytes)})` };
+  }
+  const MB = 2 ** 20;
+  const fixes: string[] = [`postgres.resources.memory >= ${formatKubeMemory(Math.ceil(b.worstCaseBytes / 2 ** 30) * 2 ** 30)} (and nodes to hold it)`];
+  const rest = (without: number) => b.limitBytes - (b.worstCaseBytes - without);
+  const workMem = Math.floor(rest(b.connectionsBytes) / Math.max(b.maxConnections, 1) / MB);
+  if (workMem >= 1) fixes.push(`work_mem <= ${workMem}MB (override)`);
+  const conns = Math.floor(rest(b.connectionsBytes) / b.workMemBytes);
+  if (conns >= needed && conns < b.maxConnections) fixes.push(`max_connections <= ${conns} (override; the stack needs ${needed})`);
+  const av = Math.floor(rest(b.autovacuumBytes) / b.autovacuumWorkers / MB);
+  if (av >= 1) fixes.push(`autovacuum_work_mem <= ${av}MB (override)`);
+  const single = fixes.length > 1 ? "" : " No single setting (work_mem, max_connections, autovacuum_work_mem) brings it within the limit on its own.";
+  const breaking = terms.filter((t) => t.bytes > 0);
+  const summary =
+    `memory budget does not hold: worst case ${mib(b.worstCaseBytes)} exceeds the pod limit ${memory} (${mib(b.limitBytes)}) by ${mib(overBytes)}; ` +
+    `terms: ${breaking.map((t) => `${t.term} = ${mib(t.bytes)} (${t.origins})`).join("; ")}. ` +
+    `The kernel OOM-kills the pod only if every connection sorts and every autovacuum worker fills its memory at once. Fix: ${fixes.join("; or ")}.${single}`;
+  return { holds: false, overBytes, terms, fixes, summary };
 }
 
 /** A memory setting in bytes: the parsed value, else the server's default for that major. */
@@ -392,7 +586,7 @@ export function durabilityOf(facts: MajorFacts, parsed: ReadonlyMap<string, Pars
       lossWindowMs,
       summary:
         `synchronous_commit = off: a crash of the primary can lose messages acknowledged in the last ~${lossWindowMs} ms ` +
-        `(3 x wal_writer_delay ${delayMs} ms); the database stays consistent. Set tuning.overrides.synchronous_commit: "on" to lose no acknowledged message`,
+        `(3 x wal_writer_delay ${delayMs} ms); the database stays consistent. Override synchronous_commit with { value: "on", reason } in tuning.overrides to lose no acknowledged message`,
     };
   }
   return {
@@ -442,8 +636,19 @@ export function renderPostgresqlConf(result: TuningResult, header?: string): str
 
 /** Inputs of `computeTuning` from a parsed stack config. */
 export function tuningInputOf(config: StackConfig): TuningInput {
-  const pg = config.postgres;
-  return { majorVersion: pg.majorVersion, tuning: pg.tuning, resources: pg.resources, database: pg.database, ownerRole: pg.ownerRole };
+  return tuningInputOfPostgres(config.postgres);
+}
+
+/** Inputs of `computeTuning` from a parsed `ducklake:postgres` section. */
+export function tuningInputOfPostgres(pg: PostgresConfig): TuningInput {
+  return {
+    majorVersion: pg.majorVersion,
+    tuning: pg.tuning,
+    resources: pg.resources,
+    database: pg.database,
+    ownerRole: pg.ownerRole,
+    ...(pg.pooler.enabled ? { poolerServerConnections: pg.pooler.instances * pg.pooler.defaultPoolSize } : {}),
+  };
 }
 
 /**

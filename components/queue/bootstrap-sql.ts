@@ -21,7 +21,7 @@
  * Running it twice changes nothing; changing the config converges the database (see docs/queue.md for
  * what is deliberately not automatic: dropping queues, shrinking a partition interval in place).
  */
-import { TABLE_AUTOVACUUM_PARAMETERS, type QueueConfig, type QueuesConfig } from "../../config/queues";
+import { TABLE_AUTOVACUUM_PARAMETERS, effectiveTableParameters, type QueueConfig, type QueuesConfig } from "../../config/queues";
 import { deadLetterRoutesTableSql, readWithDlqSql } from "./dead-letter";
 import { monitoringSql } from "./monitoring";
 import { bgwIntervalSeconds, planRunway, type RunwayPlan } from "./runway";
@@ -59,17 +59,24 @@ export function sqlLiteral(text: string): string {
 
 /**
  * The storage parameters as `name=value` items in the order of TABLE_AUTOVACUUM_PARAMETERS (stable
- * text, the form PostgreSQL keeps in `pg_class.reloptions`).
+ * text, the form PostgreSQL keeps in `pg_class.reloptions`); an override beats the seed.
  */
 export function storageParameterItems(tableAutovacuum: QueuesConfig["tableAutovacuum"]): string[] {
-  const out: string[] = [];
-  for (const name of TABLE_AUTOVACUUM_PARAMETERS) {
-    const value = tableAutovacuum[name];
-    if (value === undefined) continue;
-    if (typeof value === "number" && !Number.isFinite(value)) throw new Error(`${name} must be a finite number`);
-    out.push(`${name}=${String(value)}`);
-  }
-  return out;
+  return effectiveTableParameters(tableAutovacuum).map((p) => {
+    if (typeof p.value === "number" && !Number.isFinite(p.value)) throw new Error(`${p.name} must be a finite number`);
+    return `${p.name}=${String(p.value)}`;
+  });
+}
+
+/** One comment line per storage parameter: value and origin (`seed`, or `override` with its reason). */
+function storageParameterComments(tableAutovacuum: QueuesConfig["tableAutovacuum"]): string[] {
+  const params = effectiveTableParameters(tableAutovacuum);
+  if (params.length === 0) return ["--   (none)"];
+  return params.map((p) =>
+    p.origin === "seed"
+      ? `--   ${p.name} = ${String(p.value)}  (seed)`
+      : `--   ${p.name} = ${String(p.value)}  (override${p.replaces !== undefined ? ` of seed ${String(p.replaces)}` : ""}: ${p.reason?.replace(/\s+/g, " ") ?? ""})`,
+  );
 }
 
 function textArray(items: readonly string[]): string {
@@ -390,7 +397,9 @@ REVOKE ALL ON FUNCTION ops.converge_partition_config(text, bigint, integer, bigi
 REVOKE ALL ON FUNCTION ops.converge_storage_parameters(regclass, text[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ops.apply_queue_storage_parameters(text, text[], text[]) FROM PUBLIC;`,
 
-    `-- 5. Queues and their dead-letter queues. Storage parameters on every queue table: ${storageParameterItems(input.queues.tableAutovacuum).join(", ") || "(none)"}.
+    `-- 5. Queues and their dead-letter queues. Storage parameters on every table holding a queue's rows
+-- (leaf partitions, pg_partman's template, the archive, the dead-letter queue):
+${storageParameterComments(input.queues.tableAutovacuum).join("\n")}
 GRANT USAGE ON SCHEMA pgmq TO ${app};
 GRANT SELECT ON pgmq.meta TO ${app};
 ${input.queues.definitions.map((q, i) => queueSql(q, plans[i] as RunwayPlan, input.bgwIntervalSeconds, safety, owner, app, wanted, managed)).join("\n\n")}

@@ -16,6 +16,7 @@
 import type { QueueConfig } from "../../config/queues";
 import type { StackConfig } from "../../config/schema";
 import type { SemanticIssue, SemanticResult } from "../../config/validators";
+import { effectiveSetting } from "../../config/postgres";
 
 /** pg_partman's default `premake` (doc/pg_partman.md, `create_parent`): used when deriving and none is given. */
 export const DEFAULT_PREMAKE = 4;
@@ -106,21 +107,18 @@ export interface BgwIntervalSetting {
  * @returns the seconds and the key they came from; `error` set when unusable (seconds then 3600).
  */
 export function bgwIntervalSeconds(config: StackConfig): BgwIntervalSetting {
-  const name = "pg_partman_bgw.interval";
-  const tuning = config.postgres.tuning;
-  const source = tuning.overrides[name] !== undefined ? "overrides" : tuning.seed[name] !== undefined ? "seed" : undefined;
-  if (source === undefined) return { seconds: DEFAULT_BGW_INTERVAL_SECONDS };
-  const path = ["postgres", "tuning", source, name];
-  const raw = tuning[source][name];
+  const set = effectiveSetting(config.postgres.tuning, "pg_partman_bgw.interval");
+  if (set === undefined) return { seconds: DEFAULT_BGW_INTERVAL_SECONDS };
+  const raw = set.value;
   const seconds = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(seconds) || seconds < 1) {
     return {
       seconds: DEFAULT_BGW_INTERVAL_SECONDS,
-      path,
+      path: set.path,
       error: `pg_partman_bgw.interval is a whole number of seconds >= 1 without a unit (pg_partman_bgw.c), got ${JSON.stringify(raw)}`,
     };
   }
-  return { seconds, path };
+  return { seconds, path: set.path };
 }
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
@@ -143,7 +141,7 @@ export function validateQueues(config: StackConfig): SemanticResult {
     errors.push({ path: bgw.path ?? ["postgres", "tuning"], message: bgw.error });
     return { errors, warnings };
   }
-  const bgwFrom = bgw.path === undefined ? "pg_partman's default" : `postgres.tuning.${String(bgw.path[2])}`;
+  const bgwFrom = bgw.path === undefined ? "pg_partman's default" : bgw.path.slice(0, 4).join(".");
   const safety = config.queues.runwaySafetyFactor;
   config.queues.definitions.forEach((queue, i) => {
     const base = ["queues", "definitions", i];

@@ -25,7 +25,8 @@ function problems(raw: Record<string, unknown>): string {
 describe("the real stack files", () => {
   test.each(["dev", "prod"] as const)("%s parses with defaults applied", (name) => {
     const { config } = parseStackConfig(stack(name), name);
-    expect(config.postgres.database).toBe("lineage");
+    // The seed guide's database name (pg_partman_bgw.dbname = ducklakedb) is the default; no stack sets its own.
+    expect(config.postgres.database).toBe("ducklakedb");
     expect(config.postgres.ownerRole).toBe("lineage_owner");
     expect(config.queues.definitions.map((q) => q.name)).toContain("lineage_events");
     expect(config.queues.definitions.find((q) => q.name === "lineage_events")?.deadLetter?.queue).toBe("lineage_events_dlq");
@@ -73,14 +74,22 @@ const invalid: Case[] = [
   ["a negative peak rate", (c) => { c["queues"].definitions[0].peakRateMsgsPerSecond = -5; }, [/ducklake:queues\.definitions\[0\]\.peakRateMsgsPerSecond: must be > 0 \(got -5\)/]],
   ["no queues", (c) => { c["queues"].definitions = []; }, [/ducklake:queues\.definitions: needs at least one queue/]],
   ["a DLQ named like its own queue", (c) => { c["queues"].definitions[0].deadLetter.queue = "lineage_events"; }, [/ducklake:queues\.definitions\[0\]\.deadLetter\.queue: queue name "lineage_events" is already used/]],
-  ["an unknown table storage parameter", (c) => { c["queues"].tableAutovacuum.autovacuum_scale = 0.1; }, [/ducklake:queues\.tableAutovacuum/]],
+  ["an unknown table storage parameter", (c) => { c["queues"].tableAutovacuum.seed.autovacuum_scale = 0.1; }, [/ducklake:queues\.tableAutovacuum\.seed\.autovacuum_scale: unknown key/]],
+  ["table storage parameters given flat, as before the seed/overrides split", (c) => { c["queues"].tableAutovacuum.autovacuum_vacuum_threshold = 5; }, [/ducklake:queues\.tableAutovacuum\.autovacuum_vacuum_threshold: unknown key/]],
+  ["a table storage override given as a bare value", (c) => { c["queues"].tableAutovacuum.overrides = { autovacuum_vacuum_threshold: 7 }; }, [/ducklake:queues\.tableAutovacuum\.overrides\.autovacuum_vacuum_threshold: .*expected object.*\(got 7\)/]],
+  ["a table storage override whose reason is too short", (c) => { c["queues"].tableAutovacuum.overrides = { autovacuum_vacuum_threshold: { value: 7, reason: "short" } }; }, [/ducklake:queues\.tableAutovacuum\.overrides\.autovacuum_vacuum_threshold\.reason: must say why the stack departs from the guide \(at least 10 characters\)/]],
   ["an unknown log agent", (c) => { c["logging"].agent = "fluentd"; }, [/ducklake:logging\.agent: .*\(got "fluentd"\)/]],
   ["S3 log storage on a kind cluster", (c) => { c["logging"].loki.storage = { type: "s3" }; }, [/ducklake:logging\.loki\.storage\.type: s3 storage needs AWS/]],
   ["a node group on a kind cluster", (c) => { c["nodes"] = { instanceTypes: ["m6i.large"], scaling: { minSize: 1, desiredSize: 1, maxSize: 1 }, rootVolume: {} }; }, [/ducklake:nodes: must not be set when cluster\.provider is kind/]],
   ["more instances than kind nodes", (c) => { c["postgres"].instances = 3; }, [/ducklake:postgres\.instances: 3 instances need 3 nodes .* cluster\.nodeCount is 1/]],
   ["a gp3 StorageClass on a kind cluster", (c) => { c["storage"].gp3 = { iops: 3000 }; }, [/ducklake:storage\.gp3: gp3 needs the EBS CSI driver/]],
   ["a tuning value of the wrong type", (c) => { c["postgres"].tuning.seed.max_connections = [100]; }, [/ducklake:postgres\.tuning\.seed\.max_connections/]],
-  ["a setting name that is not a GUC name", (c) => { c["postgres"].tuning.overrides = { "Shared-Buffers": "1GB" }; }, [/ducklake:postgres\.tuning\.overrides\.Shared-Buffers.*must be a PostgreSQL setting name/]],
+  ["a setting name that is not a GUC name", (c) => { c["postgres"].tuning.overrides = { "Shared-Buffers": { value: "1GB", reason: "a name PostgreSQL does not know" } }; }, [/ducklake:postgres\.tuning\.overrides\.Shared-Buffers: must be a PostgreSQL setting name/]],
+  ["a tuning override given as a bare value", (c) => { c["postgres"].tuning.overrides = { work_mem: "1GB" }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem: .*expected object.*\(got "1GB"\)/]],
+  ["a tuning override without a reason", (c) => { c["postgres"].tuning.overrides = { work_mem: { value: "1GB" } }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem\.reason: is required/]],
+  ["a tuning override whose reason is blank padding around a short word", (c) => { c["postgres"].tuning.overrides = { work_mem: { value: "1GB", reason: "   short    " } }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem\.reason: must say why the stack departs from the guide \(at least 10 characters\)/]],
+  ["a tuning override with an unknown key", (c) => { c["postgres"].tuning.overrides = { work_mem: { value: "1GB", reason: "a long enough reason", why: "x" } }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem\.why: unknown key/]],
+  ["the guide's pg_partman_bgw.role without the override naming the owner role", (c) => { delete c["postgres"].tuning.overrides["pg_partman_bgw.role"]; }, [/ducklake:postgres\.tuning\.seed\.pg_partman_bgw\.role: pg_partman_bgw\.role is "postgres" \(seed\) but must equal ducklake:postgres\.ownerRole "lineage_owner"/]],
 ];
 
 describe("invalid dev configs are refused with the key path and the rule", () => {

@@ -217,11 +217,13 @@ describe("db:local memory fit", () => {
       settings: [
         { name: "shared_buffers", value: "4GB", origin: "seed" },
         { name: "shared_preload_libraries", value: "pg_partman_bgw,pg_stat_statements", origin: "seed" },
-        { name: "pg_partman_bgw.dbname", value: "lineage", origin: "derived" },
+        { name: "pg_partman_bgw.dbname", value: "ducklakedb", origin: "seed" },
+        { name: "pg_partman_bgw.role", value: "lineage_owner", origin: "override", note: "the owner of the queue partitions (replaces seed value postgres)" },
       ],
       parameters: {},
       sharedPreloadLibraries: [],
       budget: budget(worst),
+      budgetVerdict: { holds: true, overBytes: 0, terms: [], fixes: [], summary: "" },
       durability: { synchronous_commit: "on", lossWindowMs: 0, summary: "" },
       warnings: [],
     }) as TuningResult;
@@ -244,7 +246,8 @@ describe("db:local memory fit", () => {
   it("keeps only what the extensions need in the untuned twin", () => {
     const conf = untunedConf(tuning(GiB));
     expect(conf).toContain("shared_preload_libraries = 'pg_partman_bgw,pg_stat_statements'");
-    expect(conf).toContain("pg_partman_bgw.dbname = 'lineage'");
+    expect(conf).toContain("pg_partman_bgw.dbname = 'ducklakedb'");
+    expect(conf).toContain("pg_partman_bgw.role = 'lineage_owner'");
     expect(conf).not.toContain("shared_buffers");
   });
 });

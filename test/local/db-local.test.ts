@@ -98,13 +98,15 @@ function dbLocalSuite(target: Target, index: number): void {
 
   it("starts a loopback-only server with the dev stack's settings and its partitioned queue", async () => {
     first = await ensureLocalDatabase(opts);
-    expect(first.url).toBe(`postgresql://postgres@127.0.0.1:${opts.port}/lineage`);
-    const [s] = await query<{ sb: string; sc: string; la: string; nap: string; spl: string }>(
+    expect(first.url).toBe(`postgresql://postgres@127.0.0.1:${opts.port}/ducklakedb`);
+    const [s] = await query<{ sb: string; sc: string; la: string; nap: string; spl: string; mc: string; role: string; db: string }>(
       first.url,
-      "SELECT current_setting('shared_buffers') AS sb, current_setting('synchronous_commit') AS sc, current_setting('listen_addresses') AS la, current_setting('autovacuum_naptime') AS nap, current_setting('shared_preload_libraries') AS spl",
+      "SELECT current_setting('shared_buffers') AS sb, current_setting('synchronous_commit') AS sc, current_setting('listen_addresses') AS la, current_setting('autovacuum_naptime') AS nap, current_setting('shared_preload_libraries') AS spl, " +
+        "current_setting('max_connections') AS mc, current_setting('pg_partman_bgw.role') AS role, current_setting('pg_partman_bgw.dbname') AS db",
     );
-    // Pulumi.dev.yaml: shared_buffers 1GB, synchronous_commit off, autovacuum_naptime 10s (this machine has room: not scaled).
-    expect(s).toEqual({ sb: "1GB", sc: "off", la: "127.0.0.1", nap: "10s", spl: "pg_partman_bgw,pg_stat_statements" });
+    // Pulumi.dev.yaml: the guide's shared_buffers 2GB, synchronous_commit off, autovacuum_naptime 15s; max_connections 18
+    // derived; pg_partman's worker as the owner role (override) in the guide's database (this machine has room: not scaled).
+    expect(s).toEqual({ sb: "2GB", sc: "off", la: "127.0.0.1", nap: "15s", spl: "pg_partman_bgw,pg_stat_statements", mc: "18", role: "lineage_owner", db: "ducklakedb" });
     const queues = await query<{ queue_name: string; is_partitioned: boolean }>(first.url, "SELECT queue_name, is_partitioned FROM pgmq.meta ORDER BY queue_name");
     expect(queues).toEqual([
       { queue_name: "lineage_events", is_partitioned: true },
@@ -112,7 +114,7 @@ function dbLocalSuite(target: Target, index: number): void {
     ]);
     expect(first.dlqReadRoutine).toBe("ops.read_with_dlq");
     expect(first.applied.some((a) => a.startsWith("bootstrap.sql applied"))).toBe(true);
-    expect(fs.readFileSync(path.join(first.stackDir, "postgresql.conf"), "utf8")).toMatch(/^shared_buffers = '1GB'/m);
+    expect(fs.readFileSync(path.join(first.stackDir, "postgresql.conf"), "utf8")).toMatch(/^shared_buffers = '2GB'/m);
   });
 
   it("reuses the running server on a second start and does not re-apply an unchanged bootstrap", async () => {

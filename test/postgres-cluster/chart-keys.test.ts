@@ -12,7 +12,7 @@ import {
   CNPG_CLUSTER_CHART,
   CNPG_OPERATOR_CHART,
 } from "../../components/postgres/helm-values";
-import { handMadeParameters, stackPostgresConfig } from "./harness";
+import { tunedParameters, stackPostgresConfig } from "./harness";
 
 interface Inventory {
   chart: string;
@@ -87,7 +87,7 @@ function input(stack: "dev" | "prod", extra: Partial<ClusterValuesInput> = {}): 
   const config = stackPostgresConfig(stack);
   return {
     config,
-    parameters: handMadeParameters(config),
+    parameters: tunedParameters(config),
     sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"],
     monitoringQueriesYaml: "q:\n  query: SELECT 1 AS one\n  primary: true\n  metrics:\n    - one:\n        usage: GAUGE\n        description: one\n",
     ...extra,

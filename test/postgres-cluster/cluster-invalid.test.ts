@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, MockRecorder, settle } from "../helpers/mocks";
-import { handMadeParameters, stackPostgresConfig } from "./harness";
+import { tunedParameters, stackPostgresConfig } from "./harness";
 
 let recorder: MockRecorder;
 
@@ -15,7 +15,7 @@ beforeAll(() => {
 test("shared_buffers above the memory limit and a fixed parameter: one error listing both, no children", async () => {
   const { PostgresCluster } = await import("../../components/postgres/cluster");
   const config = stackPostgresConfig("dev");
-  const parameters = { ...handMadeParameters(config), shared_buffers: "6GB", listen_addresses: "*" };
+  const parameters = { ...tunedParameters(config), shared_buffers: "6GB", listen_addresses: "*" };
   let error: unknown;
   try {
     new PostgresCluster("bad", { config, storageClassName: "standard", parameters, sharedPreloadLibraries: ["pg_partman_bgw"] });

@@ -8,7 +8,7 @@ import { parseStackConfig } from "../../config/load";
 import type { PostgresConfig } from "../../config/postgres";
 import { installMocks, MockRecorder, promiseOf, redactSecrets, settle, unwrapSecrets } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { allStrings, captureDependencies, dependencies, handMadeParameters } from "./harness";
+import { allStrings, captureDependencies, dependencies, tunedParameters } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -21,7 +21,7 @@ pgmq_queue_length:
   predicate_query: "SELECT true"
   primary: true
   cache_seconds: 30
-  target_databases: ["lineage"]
+  target_databases: ["ducklakedb"]
   metrics:
     - queue_name:
         usage: LABEL
@@ -50,7 +50,7 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       captureDependencies();
       const full = parseStackConfig(readDucklakeConfig(stack), stack).config;
       config = full.postgres;
-      parameters = handMadeParameters(config);
+      parameters = tunedParameters(config);
       if (full.nodes) {
         // What the SSD node group hands over: its labels, and its taint in Kubernetes spelling.
         const effect = ({ NO_SCHEDULE: "NoSchedule", NO_EXECUTE: "NoExecute", PREFER_NO_SCHEDULE: "PreferNoSchedule" } as const)[full.nodes.taint.effect];
@@ -91,6 +91,15 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(pg["parameters"]).toEqual(parameters);
       expect(Object.keys(pg["parameters"])).toEqual(Object.keys(parameters).sort());
       expect(pg["shared_preload_libraries"]).toEqual(sharedPreloadLibraries);
+      // What the engine gives for this stack (plan/<stack>/postgresql.conf): the guide's values, derived
+      // max_connections, and pg_partman's worker bound to the stack's owner role and database.
+      expect(pg["parameters"]).toMatchObject(
+        stack === "prod"
+          ? { shared_buffers: "12GB", work_mem: "128MB", max_connections: "108", synchronous_commit: "on", "pg_partman_bgw.interval": "60" }
+          : { shared_buffers: "2GB", work_mem: "64MB", max_connections: "18", autovacuum_work_mem: "122MB", synchronous_commit: "off", "pg_partman_bgw.interval": "60" },
+      );
+      expect(pg["parameters"]).toMatchObject({ "pg_partman_bgw.role": "lineage_owner", "pg_partman_bgw.dbname": "ducklakedb" });
+      expect(pg["parameters"]["shared_preload_libraries"]).toBeUndefined(); // CloudNativePG's own field
     });
 
     test("instances, anti-affinity, PDB, resources (request = limit) and storage follow the config", () => {
@@ -241,7 +250,13 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(cl).toContain(`shared_buffers: ${parameters["shared_buffers"]}`);
       expect(cl).toContain(`storageClass: ${stack === "prod" ? "gp3" : "standard"}`);
       // Helm reads YAML 1.1, where a bare on/off is a boolean: the text must keep them strings.
-      expect(cl).toContain('wal_compression: "on"');
+      // (wal_compression is no example any more: the engine writes the seed's "on" as PostgreSQL shows it, pglz.)
+      expect(parameters["huge_pages"]).toBe("off");
+      expect(parameters["track_io_timing"]).toBe("on");
+      expect(cl).toContain('huge_pages: "off"');
+      expect(cl).toContain('track_io_timing: "on"');
+      expect(cl).toContain(`synchronous_commit: "${stack === "prod" ? "on" : "off"}"`);
+      expect(cl).toContain("wal_compression: pglz");
       expect(cl).not.toMatch(/: (on|off)$/m);
     });
   });

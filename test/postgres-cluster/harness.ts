@@ -1,27 +1,21 @@
 /**
- * Shared setup of the PostgresCluster component tests: a stack's parsed postgres config, a parameters
- * map standing in for the tuning engine's output, and a capture of each registration's dependencies
+ * Shared setup of the PostgresCluster component tests: a stack's parsed postgres config, the tuning
+ * engine's parameters for it, and a capture of each registration's dependencies
  * (the runtime mocks record inputs, not `dependsOn`).
  */
 import { parseStackConfig } from "../../config/load";
 import type { PostgresConfig } from "../../config/postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
+import { computeTuning, tuningInputOfPostgres } from "../../components/postgres/tuning";
 
 /** The `ducklake:postgres` section of `Pulumi.<stack>.yaml`, parsed with the real schema. */
 export function stackPostgresConfig(stack: "dev" | "prod"): PostgresConfig {
   return parseStackConfig(readDucklakeConfig(stack), stack).config.postgres;
 }
 
-/**
- * Stand-in for `computeTuning(...).parameters` until the tuning engine lands: the stack's seed values
- * with its overrides applied, as strings, plus the pg_partman worker settings the engine derives.
- */
-export function handMadeParameters(config: PostgresConfig): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...config.tuning.seed, ...config.tuning.overrides })) out[k] = String(v);
-  out["pg_partman_bgw.dbname"] = config.database;
-  out["pg_partman_bgw.role"] = config.ownerRole;
-  return out;
+/** The tuning engine's `parameters` for a stack's postgres config (what the program passes to the component). */
+export function tunedParameters(config: PostgresConfig): Record<string, string> {
+  return computeTuning(tuningInputOfPostgres(config)).parameters;
 }
 
 /** Registration dependencies: resource name -> URNs it waited for (`dependsOn`, input dependencies). */

@@ -15,11 +15,11 @@ import {
   validateClusterInput,
 } from "../../components/postgres/helm-values";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { handMadeParameters, stackPostgresConfig } from "./harness";
+import { tunedParameters, stackPostgresConfig } from "./harness";
 
 function input(stack: "dev" | "prod", change: (c: PostgresConfig) => PostgresConfig = (c) => c, extra: Partial<ClusterValuesInput> = {}): ClusterValuesInput {
   const config = change(stackPostgresConfig(stack));
-  return { config, parameters: handMadeParameters(config), sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"], ...extra };
+  return { config, parameters: tunedParameters(config), sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"], ...extra };
 }
 
 describe("validateClusterInput", () => {
@@ -51,9 +51,22 @@ describe("validateClusterInput", () => {
   });
 
   test("refuses a pooler that can open more server connections than max_connections allows", () => {
-    const i = input("prod", (c) => ({ ...c, pooler: { ...c.pooler, instances: 4, defaultPoolSize: 50 } }), { nodeSelector: { a: "b" } });
-    const errors = validateClusterInput(i).errors;
-    expect(errors).toEqual([expect.stringContaining("4 PgBouncer pods x defaultPoolSize 50 = 200 server connections, but max_connections 200 leaves 197")]);
+    const pooler4x50 = (c: PostgresConfig): PostgresConfig => ({ ...c, pooler: { ...c.pooler, instances: 4, defaultPoolSize: 50 } });
+    // Derived, max_connections covers the pooler: 3 reserved + 5 operational + 4 x 50 = 208.
+    const derived = input("prod", pooler4x50, { nodeSelector: { a: "b" } });
+    expect(derived.parameters["max_connections"]).toBe("208");
+    expect(validateClusterInput(derived).errors).toEqual([]);
+    // Set by the stack below what the pooler can open: refused, with every number.
+    const withMax = (n: number) => (c: PostgresConfig): PostgresConfig => {
+      const p = pooler4x50(c);
+      return { ...p, tuning: { ...p.tuning, overrides: { ...p.tuning.overrides, max_connections: { value: n, reason: "a fixed connection ceiling for this test" } } } };
+    };
+    const low = input("prod", withMax(200), { nodeSelector: { a: "b" } });
+    expect(low.parameters["max_connections"]).toBe("200");
+    expect(validateClusterInput(low).errors).toEqual([expect.stringContaining("4 PgBouncer pods x defaultPoolSize 50 = 200 server connections, but max_connections 200 leaves 197 after 3 reserved")]);
+    // The boundary: 202 leaves 199 (refused), 203 leaves exactly the 200 the pooler can open (accepted).
+    expect(validateClusterInput(input("prod", withMax(202), { nodeSelector: { a: "b" } })).errors).toEqual([expect.stringContaining("max_connections 202 leaves 199")]);
+    expect(validateClusterInput(input("prod", withMax(203), { nodeSelector: { a: "b" } })).errors).toEqual([]);
   });
 
   test("warns about a single PgBouncer pod in front of an HA cluster", () => {
@@ -67,7 +80,11 @@ describe("validateClusterInput", () => {
   });
 
   test("refuses reserved or clashing role and database names", () => {
-    const errors = validateClusterInput(input("dev", (c) => ({ ...c, appUser: "postgres", ownerRole: "postgres", database: "template1" }))).errors;
+    // The stack's tuned parameters, not re-tuned for the changed names: the tuning engine would refuse
+    // pg_partman_bgw.role/dbname not matching them first (BOUND_SETTINGS); this test is about the cluster validator.
+    const original = stackPostgresConfig("dev");
+    const config: PostgresConfig = { ...original, appUser: "postgres", ownerRole: "postgres", database: "template1" };
+    const errors = validateClusterInput({ config, parameters: tunedParameters(original), sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"] }).errors;
     expect(errors).toEqual([
       expect.stringContaining('appUser and ownerRole are both "postgres"'),
       expect.stringContaining('appUser is "postgres"'),
@@ -102,7 +119,7 @@ describe("config rules the component relies on", () => {
     expect(() => parseStackConfig({ ...raw, postgres }, "dev")).toThrow(/ducklake:postgres.instances: 3 instances need 3 nodes .* cluster.nodeCount is 1.*allowColocatedInstances/);
     // With the override the config parses, and the values ask for preferred (not required) anti-affinity.
     const ok = parseStackConfig({ ...raw, postgres: { ...postgres, allowColocatedInstances: true } }, "dev").config.postgres;
-    const values = buildClusterValues({ config: ok, parameters: handMadeParameters(ok), sharedPreloadLibraries: [] }, "standard") as { cluster: { affinity: Record<string, unknown>; enablePDB: boolean } };
+    const values = buildClusterValues({ config: ok, parameters: tunedParameters(ok), sharedPreloadLibraries: [] }, "standard") as { cluster: { affinity: Record<string, unknown>; enablePDB: boolean } };
     expect(values.cluster.affinity["podAntiAffinityType"]).toBe("preferred");
     expect(values.cluster.enablePDB).toBe(true);
   });

@@ -64,7 +64,7 @@ describe("dev stack (kind)", () => {
     const program = run.program!;
     expect(await outputValue(program, "postgresHost")).toBe("lineage-pg-rw.ducklake-db.svc.cluster.local");
     expect(await outputValue(program, "postgresPort")).toBe(5432);
-    expect(await outputValue(program, "postgresDatabase")).toBe("lineage");
+    expect(await outputValue(program, "postgresDatabase")).toBe("ducklakedb"); // the seed guide's name, postgres.database's default
     expect(await outputValue(program, "postgresUser")).toBe("lineage_app");
     expect(await outputValue(program, "postgresSecretName")).toMatch(/^lineage-pg-/);
     expect(await outputValue(program, "lokiPushUrl")).toMatch(/^http:\/\/loki\..*\/loki\/api\/v1\/push$/);
@@ -103,8 +103,12 @@ describe("prod stack (EKS)", () => {
     const values = cluster.inputs["values"] as { cluster: { instances: number; storage: { storageClass: string }; postgresql: { parameters: Record<string, string> } } };
     expect(values.cluster.instances).toBe(3);
     expect(values.cluster.storage.storageClass).toBe("gp3");
-    expect(values.cluster.postgresql.parameters["shared_buffers"]).toBe("4GB");
+    // The guide's Production values, prod's override of synchronous_commit, the derived max_connections.
+    expect(values.cluster.postgresql.parameters["shared_buffers"]).toBe("12GB");
+    expect(values.cluster.postgresql.parameters["work_mem"]).toBe("128MB");
+    expect(values.cluster.postgresql.parameters["max_connections"]).toBe("108");
     expect(values.cluster.postgresql.parameters["synchronous_commit"]).toBe("on");
+    expect(values.cluster.postgresql.parameters["pg_partman_bgw.role"]).toBe("lineage_owner");
   });
 
   test("ships logs with Alloy, not the end-of-life Promtail", () => {
@@ -158,10 +162,15 @@ describe("an invalid config", () => {
   test("a tuning problem found by the engine also stops the program before any resource", async () => {
     const run = await runProgram("dev", (values) => {
       const pg = values["ducklake:postgres"] as { tuning: { overrides: Record<string, unknown> } };
-      pg.tuning.overrides = { shared_buffers: "6GB", shared_bufers: "1GB" };
+      // Well-formed overrides (the schema accepts them) whose values only the engine refuses.
+      pg.tuning.overrides = {
+        ...pg.tuning.overrides,
+        shared_buffers: { value: "6GB", reason: "more cache than the pod holds, on purpose" },
+        shared_bufers: { value: "1GB", reason: "a misspelled setting name, on purpose" },
+      };
     });
-    expect(run.error?.message).toMatch(/shared_buffers/);
-    expect(run.error?.message).toMatch(/shared_bufers/);
+    expect(run.error?.message).toMatch(/ducklake:postgres\.tuning\.overrides\.shared_buffers\.value: .*6GB/);
+    expect(run.error?.message).toMatch(/ducklake:postgres\.tuning\.overrides\.shared_bufers\.value: unknown setting "shared_bufers" .*did you mean shared_buffers/);
     expect(run.recorder.resources).toEqual([]);
   });
 });

@@ -21,10 +21,20 @@ describe("generateBootstrapSql", () => {
     expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.a_lineage_events', 2000000, 14, 10000000, 27000000);");
     expect(sql).toContain("PERFORM pgmq.create('lineage_events_dlq');");
     expect(sql).toContain("('lineage_events', 'lineage_events_dlq', 5)");
+    // The seed guide's "Queue-Specific Table Tuning", on the queue and its DLQ, each labelled seed.
+    const items = "ARRAY['autovacuum_vacuum_threshold=5', 'autovacuum_vacuum_scale_factor=0.001', 'autovacuum_analyze_scale_factor=0.0005', 'autovacuum_vacuum_cost_limit=10000']";
+    expect(sql).toContain(`SELECT ops.apply_queue_storage_parameters('lineage_events', ${items}, `);
+    expect(sql).toContain(`SELECT ops.apply_queue_storage_parameters('lineage_events_dlq', ${items}, `);
     expect(sql).toContain(
-      "ARRAY['autovacuum_vacuum_threshold=100', 'autovacuum_vacuum_scale_factor=0.01', 'autovacuum_analyze_scale_factor=0.02', 'autovacuum_vacuum_cost_delay=0']",
+      [
+        "--   autovacuum_vacuum_threshold = 5  (seed)",
+        "--   autovacuum_vacuum_scale_factor = 0.001  (seed)",
+        "--   autovacuum_analyze_scale_factor = 0.0005  (seed)",
+        "--   autovacuum_vacuum_cost_limit = 10000  (seed)",
+      ].join("\n"),
     );
-    expect(sql).toContain("pg_partman_bgw.role must name lineage_owner, pg_partman_bgw.dbname lineage");
+    expect(sql).toContain("pg_partman_bgw.role must name lineage_owner, pg_partman_bgw.dbname ducklakedb");
+    expect(sql).toContain("IF current_database() <> 'ducklakedb' THEN");
     expect(sql).toContain("SET ROLE lineage_owner;\nCREATE EXTENSION IF NOT EXISTS pgmq;");
     expect(sql).toContain("GRANT SELECT, INSERT, UPDATE, DELETE ON pgmq.q_lineage_events TO lineage_app;");
     expect(sql).not.toMatch(/PASSWORD\s*'/i); // roles are created without one
@@ -33,20 +43,52 @@ describe("generateBootstrapSql", () => {
     expect(sql).toMatchSnapshot();
   });
 
-  test("prod: the stack's own interval and premake, prod's storage parameters", () => {
+  test("prod: the stack's own interval and premake, the guide's storage parameters", () => {
     const sql = generateBootstrapSql(inputFor("prod"));
     expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '1000000', '100000000');");
-    // 60,000 msgs/s x 30 s x 3 = 5,400,000
-    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 1000000, 8, 100000000, 5400000);");
-    expect(sql).toContain("'autovacuum_vacuum_cost_limit=4000'");
+    // 60,000 msgs/s x pg_partman_bgw.interval 60 s x 3 = 10,800,000 needed; 1,000,000 x premake 11 configured
+    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 1000000, 11, 100000000, 10800000);");
+    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.a_lineage_events', 1000000, 11, 100000000, 10800000);");
+    expect(sql).toContain(
+      "SELECT ops.apply_queue_storage_parameters('lineage_events', ARRAY['autovacuum_vacuum_threshold=5', 'autovacuum_vacuum_scale_factor=0.001', 'autovacuum_analyze_scale_factor=0.0005', 'autovacuum_vacuum_cost_limit=10000'], ",
+    );
+    expect(sql).not.toMatch(/^--   \S+ = \S+  \(override/m); // prod departs from none of the guide's table parameters
   });
 
-  test("storage parameters follow TABLE_AUTOVACUUM_PARAMETERS order, whatever the config's key order", () => {
-    expect(storageParameterItems({ fillfactor: 90, autovacuum_enabled: true, autovacuum_vacuum_threshold: 5 })).toEqual([
+  test("a table-parameter override beats the seed in the applied list and is labelled with its reason", () => {
+    const input = inputFor("dev");
+    const reason = "the DLQ and archive see few updates; vacuum them less eagerly than the guide";
+    const queues = { ...input.queues, tableAutovacuum: { ...input.queues.tableAutovacuum, overrides: { autovacuum_vacuum_threshold: { value: 50, reason }, fillfactor: { value: 90, reason } } } };
+    const sql = generateBootstrapSql({ ...input, queues });
+    expect(sql).toContain(
+      "ARRAY['autovacuum_vacuum_threshold=50', 'autovacuum_vacuum_scale_factor=0.001', 'autovacuum_analyze_scale_factor=0.0005', 'autovacuum_vacuum_cost_limit=10000', 'fillfactor=90']",
+    );
+    expect(sql).not.toContain("'autovacuum_vacuum_threshold=5'");
+    expect(sql).toContain(`--   autovacuum_vacuum_threshold = 50  (override of seed 5: ${reason})`);
+    expect(sql).toContain(`--   fillfactor = 90  (override: ${reason})`);
+    expect(sql).toContain("--   autovacuum_vacuum_scale_factor = 0.001  (seed)");
+  });
+
+  test("no storage parameters: the comment says none and nothing is applied", () => {
+    const input = inputFor("dev");
+    const sql = generateBootstrapSql({ ...input, queues: { ...input.queues, tableAutovacuum: { seed: {}, overrides: {} } } });
+    expect(sql).toContain("--   (none)\n");
+    expect(sql).toContain("SELECT ops.apply_queue_storage_parameters('lineage_events', ARRAY[]::text[], ");
+  });
+
+  test("storage parameters follow TABLE_AUTOVACUUM_PARAMETERS order, whatever the config's key order; an override beats the seed", () => {
+    expect(storageParameterItems({ seed: { fillfactor: 90, autovacuum_enabled: true, autovacuum_vacuum_threshold: 5 }, overrides: {} })).toEqual([
       "autovacuum_enabled=true",
       "autovacuum_vacuum_threshold=5",
       "fillfactor=90",
     ]);
+    expect(
+      storageParameterItems({
+        seed: { fillfactor: 90, autovacuum_vacuum_threshold: 5 },
+        overrides: { autovacuum_vacuum_threshold: { value: 7, reason: "a reason long enough" }, autovacuum_enabled: { value: false, reason: "a reason long enough" } },
+      }),
+    ).toEqual(["autovacuum_enabled=false", "autovacuum_vacuum_threshold=7", "fillfactor=90"]);
+    expect(() => storageParameterItems({ seed: { fillfactor: Number.NaN }, overrides: {} })).toThrow(/fillfactor must be a finite number/);
   });
 
   test.each([

@@ -29,6 +29,8 @@ jest.setTimeout(180_000);
 const BGW_INTERVAL_SECONDS = 1;
 const OWNER = "lineage_owner";
 const APP = "lineage_app";
+/** The stacks' database (postgres.database's default, the seed guide's pg_partman_bgw.dbname). */
+const DATABASE = "ducklakedb";
 
 /** One PostgreSQL installation the suite runs on, or why it cannot. */
 interface Installation {
@@ -191,12 +193,12 @@ function suite(inst: Installation): void {
       binaries: binaries(),
       dataDir,
       port: await freeLoopbackPort(),
-      database: "lineage",
+      database: DATABASE,
       postgresqlConf: [
         "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",
         `pg_partman_bgw.interval = ${BGW_INTERVAL_SECONDS}`,
         `pg_partman_bgw.role = '${OWNER}'`,
-        "pg_partman_bgw.dbname = 'lineage'",
+        `pg_partman_bgw.dbname = '${DATABASE}'`,
       ].join("\n"),
     });
     admin = new Client({ connectionString: pg.url() });
@@ -210,7 +212,7 @@ function suite(inst: Installation): void {
   });
 
   test("bootstraps; a second run changes nothing and raises nothing", async () => {
-    const sql = bootstrapSql(queues, "lineage", major());
+    const sql = bootstrapSql(queues, DATABASE, major());
     await run(admin, sql);
     // pg_partman 5.1+ rewrites part_config rows on every maintenance run (maintenance_last_run), so
     // there the row versions say nothing about the bootstrap; the converging statements are checked
@@ -243,7 +245,7 @@ function suite(inst: Installation): void {
       (await admin.query(`SELECT c.oid::regclass::text AS t FROM pg_class c WHERE c.relnamespace = 'pgmq'::regnamespace
                             AND c.relkind IN ('r', 'p', 'S') AND c.relowner <> '${OWNER}'::regrole ORDER BY 1`)).rows.map((r) => r.t as string);
     expect((await foreign()).length).toBeGreaterThan(0);
-    await run(admin, bootstrapSql(queues, "lineage", major()));
+    await run(admin, bootstrapSql(queues, DATABASE, major()));
     expect(await foreign()).toEqual([]);
     // The worker's role can now maintain (read and drop) every partition.
     await admin.query(`SET ROLE ${OWNER}`);
@@ -260,18 +262,20 @@ function suite(inst: Installation): void {
     const changed: QueuesConfig = {
       ...queues,
       definitions: [{ ...queues.definitions[0]!, premake: 6, retentionMessages: 2_000_000 }],
-      tableAutovacuum: { ...queues.tableAutovacuum, autovacuum_vacuum_threshold: 250 },
+      tableAutovacuum: { ...queues.tableAutovacuum, overrides: { autovacuum_vacuum_threshold: { value: 250, reason: "fewer vacuums of a queue with few updates" } } },
     };
+    expect(queues.tableAutovacuum.seed.autovacuum_vacuum_threshold).toBe(5); // the guide's, overridden above
     // The no-write check of the first case is not vacuous: a changed config's converging statements do write.
-    expect(await convergingStatementsXid(admin, bootstrapSql(changed, "lineage", major()))).not.toBeNull();
-    await run(admin, bootstrapSql(changed, "lineage", major()));
+    expect(await convergingStatementsXid(admin, bootstrapSql(changed, DATABASE, major()))).not.toBeNull();
+    await run(admin, bootstrapSql(changed, DATABASE, major()));
     const cfg = await admin.query("SELECT premake, retention FROM partman.part_config WHERE parent_table = 'pgmq.q_lineage_events'");
     expect(cfg.rows[0]).toEqual({ premake: 6, retention: "2000000" });
     const opts = await admin.query("SELECT reloptions FROM pg_class WHERE oid = 'pgmq.q_lineage_events_p0'::regclass");
     expect(opts.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=250");
-    await run(admin, bootstrapSql(queues, "lineage", major())); // back
+    await run(admin, bootstrapSql(queues, DATABASE, major())); // back
     const back = await admin.query("SELECT reloptions FROM pg_class WHERE oid = 'pgmq.q_lineage_events_p0'::regclass");
-    expect(back.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=100");
+    expect(back.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=5");
+    expect(back.rows[0].reloptions).not.toContain("autovacuum_vacuum_threshold=250");
   });
 
   test("messages cross several partitions with the worker maintaining them: nothing in a default partition; new partitions carry the storage parameters", async () => {
@@ -291,7 +295,9 @@ function suite(inst: Installation): void {
     // created by the worker after the bootstrap: beyond the initial premake
     const later = leaves.rows.filter((r) => /_p(\d+)$/.test(r.relname) && Number(/_p(\d+)$/.exec(r.relname)![1]) > plan.partitionInterval * plan.premake);
     expect(later.length).toBeGreaterThanOrEqual(3);
-    for (const r of leaves.rows) expect(r.reloptions).toEqual(expect.arrayContaining(["autovacuum_vacuum_scale_factor=0.01", "autovacuum_vacuum_threshold=100"]));
+    // The seed guide's "Queue-Specific Table Tuning", on every leaf (the bootstrap's and the worker's).
+    const guide = ["autovacuum_vacuum_threshold=5", "autovacuum_vacuum_scale_factor=0.001", "autovacuum_analyze_scale_factor=0.0005", "autovacuum_vacuum_cost_limit=10000"];
+    for (const r of leaves.rows) expect({ leaf: r.relname, o: (r.reloptions as string[] | null) ?? [] }).toEqual({ leaf: r.relname, o: expect.arrayContaining(guide) });
     const depth = await admin.query("SELECT total_messages FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
     expect(Number(depth.rows[0].total_messages)).toBe(total);
     await admin.query("SELECT pgmq.purge_queue('lineage_events')");
@@ -441,7 +447,8 @@ function suite(inst: Installation): void {
       expect(Number(def.rows[0].row_count)).toBeGreaterThan(0);
       await expect(inc.query("SELECT partman.run_maintenance('pgmq.q_burst_events')")).rejects.toThrow(/updated partition constraint for default partition .* would be violated by some row/);
       const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-      const result = validateQueues({ ...config, queues: bad, postgres: { ...config.postgres, tuning: { ...config.postgres.tuning, overrides: { "pg_partman_bgw.interval": BGW_INTERVAL_SECONDS } } } });
+      const overrides = { ...config.postgres.tuning.overrides, "pg_partman_bgw.interval": { value: BGW_INTERVAL_SECONDS, reason: "this test's worker runs every second" } };
+      const result = validateQueues({ ...config, queues: bad, postgres: { ...config.postgres, tuning: { ...config.postgres.tuning, overrides } } });
       expect(result.errors[0]?.message).toContain("partitionInterval 1,000 x premake 2 = 2,000 messages does not cover peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 1 s");
     } finally {
       await inc.end();

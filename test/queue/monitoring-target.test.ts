@@ -9,7 +9,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../config/load";
-import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
+import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { monitoringMetricsYaml } from "../../components/queue/monitoring";
 import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
@@ -43,7 +43,9 @@ maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}${why === undefined ? "" :
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-pg17-"));
-    pg = await startLocalPostgres({ binaries: findPostgresBinaries(MAJOR), dataDir, port: await freeLoopbackPort(), database: "lineage", postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
+    // The dev stack's database (ducklakedb, postgres.database's default): the bootstrap refuses any other.
+    const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+    pg = await startLocalPostgres({ binaries: findPostgresBinaries(MAJOR), dataDir, port: await freeLoopbackPort(), database: config.postgres.database, postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
   });
   afterAll(async () => {
     await pg?.stop();
@@ -52,7 +54,10 @@ maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}${why === undefined ? "" :
 
   test("the dev stack's bootstrap runs twice, then every ops object and custom metrics query runs as pg_monitor", async () => {
     const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-    const sql = generateBootstrapSql({ queues: config.queues, bgwIntervalSeconds: 60, database: "lineage", ownerRole: "lineage_owner", appRole: "lineage_app", majorVersion: MAJOR });
+    // The stack's own input (queues with the guide's storage parameters, pg_partman_bgw.interval 60, roles), on MAJOR.
+    const input = bootstrapSqlInputOf(config, { majorVersion: MAJOR });
+    expect(input).toMatchObject({ bgwIntervalSeconds: 60, database: "ducklakedb", ownerRole: "lineage_owner", appRole: "lineage_app" });
+    const sql = generateBootstrapSql(input);
     const admin = new Client({ connectionString: pg.url() });
     await admin.connect();
     try {

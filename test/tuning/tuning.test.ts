@@ -21,12 +21,23 @@ import { readDucklakeConfig } from "../helpers/stack-files";
 const dev = parseStackConfig(readDucklakeConfig("dev"), "dev").config;
 const prod = parseStackConfig(readDucklakeConfig("prod"), "prod").config;
 
+/** Overrides given as plain values, each wrapped with a reason as the schema requires. */
+function withReasons(values: Record<string, string | number | boolean>): Record<string, { value: string | number | boolean; reason: string }> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, reason: "a test's deliberate departure" }]));
+}
+
 function input(over: Partial<TuningInput> & { seed?: Record<string, string | number | boolean>; overrides?: Record<string, string | number | boolean> } = {}): TuningInput {
   const base = tuningInputOf(dev);
   return {
     ...base,
     ...over,
-    tuning: { ...base.tuning, seed: { ...base.tuning.seed, ...(over.seed ?? {}) }, overrides: over.overrides ?? base.tuning.overrides, hugePages: over.tuning?.hugePages ?? base.tuning.hugePages, profile: base.tuning.profile },
+    tuning: {
+      ...base.tuning,
+      seed: { ...base.tuning.seed, ...(over.seed ?? {}) },
+      overrides: { ...base.tuning.overrides, ...withReasons(over.overrides ?? {}) },
+      hugePages: over.tuning?.hugePages ?? base.tuning.hugePages,
+      profile: base.tuning.profile,
+    },
   };
 }
 
@@ -146,27 +157,60 @@ describe("computeTuning on the stacks", () => {
     expect(slower.durability.lossWindowMs).toBe(3000);
   });
 
-  test("memory budget: the formula's terms (dev)", () => {
-    const b = computeTuning(tuningInputOf(dev)).budget;
+  test("memory budget: the formula's terms (dev, the guide's values, the rest derived)", () => {
+    const r = computeTuning(tuningInputOf(dev));
+    const b = r.budget;
     const MiB = 2 ** 20;
-    expect(b.fixedBytes).toBe(1024 * MiB + 16 * MiB);
-    expect(b.connectionsBytes).toBe(100 * 16 * MiB);
-    expect(b.autovacuumBytes).toBe(3 * 128 * MiB);
-    expect(b.worstCaseBytes).toBe(b.fixedBytes + 100 * 16 * MiB + 3 * 128 * MiB + 256 * MiB);
+    expect(b.fixedBytes).toBe(2048 * MiB + 16 * MiB); // shared_buffers 2GB + wal_buffers -1 = min(2GB/32, 16MB)
+    // needed = 3 reserved + 5 operational + 10 app = 18; autovacuum share = (4096 - 2064 - 512 - 18 x 64) / 3 = 122.67 -> 122MB
+    expect(b.autovacuumWorkMemBytes).toBe(122 * MiB);
+    expect(b.maxConnections).toBe(18); // (4096 - 2064 - 512 - 366) / 64 = 18.03
+    expect(b.worstCaseBytes).toBe(b.fixedBytes + 18 * 64 * MiB + 3 * 122 * MiB + 512 * MiB);
     expect(b.limitBytes).toBe(4 * 1024 * MiB);
+    expect(r.budgetVerdict).toMatchObject({ holds: true, overBytes: 0 });
+    for (const name of ["autovacuum_work_mem", "max_connections"]) expect(r.settings.find((s) => s.name === name)?.origin).toBe("derived");
+  });
+
+  test("derived max_connections follows the memory and never drops below what the stack needs", () => {
+    const MiB = 2 ** 20;
+    // 8Gi: (8192 - 2064 - 512 - 3 x 512 (autovacuum share capped at maintenance_work_mem)) / 64 = 63
+    const big = computeTuning(input({ resources: { memory: "8Gi", cpu: "2" } })).budget;
+    expect(big.autovacuumWorkMemBytes).toBe(512 * MiB);
+    expect(big.maxConnections).toBe(63);
+    // A pooler of 2 x 50 server connections needs 3 + 5 + 100 = 108, whatever the budget says.
+    const pooled = computeTuning(input({ poolerServerConnections: 100 }));
+    expect(pooled.budget.maxConnections).toBe(108);
+    expect(pooled.budget.autovacuumWorkMemBytes).toBe(16 * MiB); // the floor: nothing is left for autovacuum
+    expect(pooled.budgetVerdict.holds).toBe(false);
+    // Given by the stack: kept, and the derivation of autovacuum_work_mem uses it.
+    const given = computeTuning(input({ overrides: { max_connections: 10 } })).budget;
+    expect(given.maxConnections).toBe(10);
+    expect(given.autovacuumWorkMemBytes).toBe(293 * MiB); // min(512, (4096 - 2064 - 512 - 10 x 64) / 3 = 293.3)
   });
 
   test("memory budget: -1 sentinels resolve as PostgreSQL documents", () => {
     const b = computeTuning(input({ seed: { wal_buffers: -1, autovacuum_work_mem: -1 } })).budget;
-    expect(b.walBuffersBytes).toBe(16 * 2 ** 20); // 1GB / 32 = 32MB, capped at 16MB
-    expect(b.autovacuumWorkMemBytes).toBe(256 * 2 ** 20); // = maintenance_work_mem
+    expect(b.walBuffersBytes).toBe(16 * 2 ** 20); // 2GB / 32 = 64MB, capped at 16MB
+    expect(b.autovacuumWorkMemBytes).toBe(512 * 2 ** 20); // = maintenance_work_mem
   });
 
-  test("worst case above the limit is a warning with the numbers", () => {
-    const r = computeTuning(input({ overrides: { work_mem: "64MB" } }));
-    const w = r.warnings.find((x) => x.includes("worst-case"));
-    expect(w).toMatch(/worst-case memory 8080\.0 MiB exceeds the pod memory limit 4Gi \(4096\.0 MiB\)/);
-    expect(w).toMatch(/max_connections 100 x work_mem 64\.0 MiB/);
+  test("a budget that does not hold names its terms, the overrun and the fixes", () => {
+    const r = computeTuning(tuningInputOf(prod));
+    const v = r.budgetVerdict;
+    expect(v.holds).toBe(false);
+    // 12GB + 256MB + 108 x 128MB + 12 x 1GB + 2GB = 40704 MiB against 16384 MiB
+    expect(r.budget.worstCaseBytes).toBe(40704 * 2 ** 20);
+    expect(v.overBytes).toBe((40704 - 16384) * 2 ** 20);
+    expect(v.terms.map((t) => t.term)[0]).toMatch(/^max_connections 108 x work_mem/);
+    expect(v.summary).toMatch(/exceeds the pod limit 16Gi \(16384\.0 MiB\) by 24320\.0 MiB/);
+    expect(v.summary).toMatch(/autovacuum_max_workers 12 x autovacuum_work_mem 1024\.0 MiB = 12288\.0 MiB \(autovacuum_max_workers seed, autovacuum_work_mem seed\)/);
+    expect(v.fixes[0]).toBe("postgres.resources.memory >= 40Gi (and nodes to hold it)");
+    expect(v.summary).toMatch(/No single setting \(work_mem, max_connections, autovacuum_work_mem\) brings it within the limit/);
+    expect(r.warnings).toContain(v.summary);
+    // One setting that alone fixes it is named with its bound.
+    const dev8 = computeTuning(input({ overrides: { max_connections: 40 } })).budgetVerdict;
+    expect(dev8.holds).toBe(false);
+    expect(dev8.fixes).toEqual(expect.arrayContaining([expect.stringMatching(/^work_mem <= \d+MB \(override\)$/), expect.stringMatching(/^max_connections <= \d+ \(override; the stack needs 18\)$/)]));
   });
 
   test("shared_buffers not below the memory request is an error", () => {
@@ -197,17 +241,49 @@ describe("computeTuning on the stacks", () => {
       input({
         seed: { shared_buffer: "1GB", effective_io_concurrency: 5000, autovacuum_naptime: "10GB" },
         overrides: { port: 5433, "pg_partman_bgw.role": "x", huge_pages: "on", "auto_explain.log_min_duration": "1s" },
+        
       }),
     );
     const byPath = new Map(p.map((x) => [x.path.join("."), x]));
     expect(byPath.get("tuning.seed.shared_buffer")?.message).toMatch(/unknown setting "shared_buffer" for PostgreSQL 17 \(did you mean shared_buffers\?\)/);
     expect(byPath.get("tuning.seed.effective_io_concurrency")?.message).toMatch(/5000.*allowed: 0 \.\. 1000/);
     expect(byPath.get("tuning.seed.autovacuum_naptime")?.message).toMatch(/wrong unit "GB"/);
-    expect(byPath.get("tuning.overrides.port")?.message).toMatch(/fixed by CloudNativePG/);
-    expect(byPath.get("tuning.overrides.pg_partman_bgw.role")?.message).toMatch(/ownerRole/);
-    expect(byPath.get("tuning.overrides.huge_pages")?.message).toMatch(/tuning\.hugePages/);
-    expect(byPath.get("tuning.overrides.auto_explain.log_min_duration")?.message).toMatch(/custom settings need their library preloaded/);
+    expect(byPath.get("tuning.overrides.port.value")?.message).toMatch(/fixed by CloudNativePG/);
+    expect(byPath.get("tuning.overrides.pg_partman_bgw.role.value")?.message).toMatch(/must equal ducklake:postgres\.ownerRole "lineage_owner"/);
+    expect(byPath.get("tuning.overrides.huge_pages.value")?.message).toMatch(/tuning\.hugePages/);
+    expect(byPath.get("tuning.overrides.auto_explain.log_min_duration.value")?.message).toMatch(/custom settings need their library preloaded/);
     expect(p).toHaveLength(7);
+  });
+
+  test("settings the guide gives that must agree with other keys: the guide's value needs an override when it differs", () => {
+    const noOverride = { ...input(), tuning: { ...input().tuning, overrides: {} } };
+    const p = problemsOf(noOverride);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatchObject({ path: ["tuning", "seed", "pg_partman_bgw.role"], value: "postgres" });
+    expect(p[0]!.message).toMatch(/"postgres" \(seed\) but must equal ducklake:postgres\.ownerRole "lineage_owner".*add tuning\.overrides\["pg_partman_bgw\.role"\]/);
+    // The guide's database name is the default, so its dbname line is the guide's.
+    expect(computeTuning(input()).settings.find((s) => s.name === "pg_partman_bgw.dbname")).toMatchObject({ value: "ducklakedb", origin: "seed" });
+    expect(problemsOf({ ...input(), database: "lineage" })[0]!.message).toMatch(/pg_partman_bgw\.dbname is "ducklakedb" \(seed\) but must equal ducklake:postgres\.database "lineage"/);
+  });
+
+  test("shared_preload_libraries must carry pg_partman_bgw and pg_stat_statements; it goes to CloudNativePG's own field", () => {
+    const p = problemsOf(input({ seed: { shared_preload_libraries: "pg_partman_bgw" } }));
+    expect(p[0]).toMatchObject({ path: ["tuning", "seed", "shared_preload_libraries"] });
+    expect(p[0]!.message).toMatch(/missing pg_stat_statements/);
+    const extra = computeTuning(input({ overrides: { shared_preload_libraries: "pg_partman_bgw, pg_stat_statements, auto_explain" } }));
+    expect(extra.sharedPreloadLibraries).toEqual(["pg_partman_bgw", "pg_stat_statements", "auto_explain"]);
+    expect(extra.parameters["shared_preload_libraries"]).toBeUndefined();
+  });
+
+  test("an override's reason is rendered beside its value", () => {
+    const r = computeTuning(tuningInputOf(prod));
+    expect(r.settings.find((s) => s.name === "synchronous_commit")?.note).toMatch(/^prod promises no acknowledged message lost.*\(replaces seed value off\)$/);
+  });
+
+  test("a setting named like an Object.prototype member is an unknown setting where it was written", () => {
+    const p = problemsOf(input({ seed: { constructor: 1, toString: "x" } }));
+    expect(p.map((x) => x.path.join("."))).toEqual(["tuning.seed.constructor", "tuning.seed.toString"]);
+    for (const x of p) expect(x.message).toMatch(/^unknown setting "(constructor|toString)" for PostgreSQL 17/);
   });
 
   test("a setting unknown to the target major is an error for it only", () => {
@@ -230,15 +306,16 @@ describe("renderPostgresqlConf", () => {
     expect(lines).toHaveLength(r.settings.length);
     expect(lines.map((l) => l.split(" ")[0])).toEqual(r.settings.map((s) => s.name));
     for (const l of lines) expect(l).toMatch(/ {2}# (seed|derived|override)/);
-    expect(text).toMatch(/^shared_buffers = '4GB' +# seed$/m);
-    expect(text).toMatch(/^synchronous_commit = 'on' +# override: replaces seed value off$/m);
-    expect(text).toMatch(/^max_connections = 200 +# seed$/m);
+    expect(text).toMatch(/^shared_buffers = '12GB' +# seed$/m);
+    expect(text).toMatch(/^synchronous_commit = 'on' +# override: prod promises .*\(replaces seed value off\)$/m);
+    expect(text).toMatch(/^max_connections = 108 +# derived: /m);
   });
 
   test("durability and budget at the top", () => {
     expect(text.startsWith("# stack prod\n")).toBe(true);
     expect(text).toMatch(/^# Durability: synchronous_commit = on/m);
-    expect(text).toMatch(/^# {3}worst case = .* = 14656\.0 MiB$/m);
+    expect(text).toMatch(/^# {3}worst case = .* = 40704\.0 MiB$/m);
+    expect(text).toMatch(/^# WARNING: memory budget does not hold/m);
   });
 
   test("deterministic", () => {
@@ -255,18 +332,20 @@ describe("scaleMemorySettings", () => {
     const r = computeTuning(tuningInputOf(prod));
     const s = scaleMemorySettings(r, 17, 16);
     const v = (n: string) => s.settings.find((x) => x.name === n)!.value;
-    expect([v("shared_buffers"), v("work_mem"), v("effective_cache_size"), v("max_wal_size")]).toEqual(["256MB", "2MB", "768MB", "512MB"]);
-    expect([v("max_connections"), v("checkpoint_timeout"), v("random_page_cost")]).toEqual(["200", "15min", "1.1"]);
+    expect([v("shared_buffers"), v("work_mem"), v("effective_cache_size"), v("max_wal_size")]).toEqual(["768MB", "8MB", "768MB", "512MB"]);
+    expect([v("max_connections"), v("autovacuum_naptime"), v("random_page_cost")]).toEqual(["108", "10s", "1"]);
     expect(() => scaleMemorySettings(r, 17, 0)).toThrow(/positive integer/);
   });
 });
 
 describe("validateTuning (config validator)", () => {
-  test("the stacks pass; dev warns about synchronous_commit", () => {
-    expect(validateTuning(prod)).toEqual({ errors: [], warnings: [] });
+  test("the stacks pass; dev warns about synchronous_commit, prod about its memory budget", () => {
+    const p = validateTuning(prod);
+    expect(p.errors).toEqual([]);
+    expect(p.warnings).toEqual([expect.stringMatching(/^memory budget does not hold/)]);
     const d = validateTuning(dev);
     expect(d.errors).toEqual([]);
-    expect(d.warnings).toHaveLength(1);
+    expect(d.warnings).toEqual([expect.stringMatching(/^synchronous_commit = off/)]);
   });
 
   test("errors carry the full config path and the loader reports them", () => {

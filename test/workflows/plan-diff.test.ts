@@ -1,7 +1,7 @@
 /**
  * What the pull-request workflow posts must be readable: plans dev and prod with `npm run plan` into
  * temporary directories, diffs them with the system `diff -ruN` (as the workflow does), and checks that
- * a setting change is a one-line change (`-shared_buffers = 1GB ...` / `+shared_buffers = 4GB ...`),
+ * a setting change is a one-line change (`-shared_buffers = 2GB ...` / `+shared_buffers = 12GB ...`),
  * that Helm values are block-style YAML, and that every planned resource passes the policy pack.
  */
 import { execFileSync, spawnSync } from "child_process";
@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseStackConfig } from "../../config/load";
+import { effectiveSetting } from "../../config/postgres";
 import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
 import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
 import { checkEbsEncrypted, checkEbsSsdIops } from "../../policy/ebs";
@@ -48,13 +49,11 @@ function changedLines(diff: string, file: string, from = "dev", to = "prod"): { 
   return { removed: lines.filter((l) => l.startsWith("-")).map((l) => l.slice(1)), added: lines.filter((l) => l.startsWith("+")).map((l) => l.slice(1)) };
 }
 
-/** The value a stack gives shared_buffers: the override when set, else the seed's. */
+/** The value a stack gives shared_buffers: the override when set, else the seed's (`effectiveSetting`). */
 function sharedBuffers(stack: string): string {
-  const tuning = parseStackConfig(readDucklakeConfig(stack), stack).config.postgres.tuning as unknown as {
-    seed: Record<string, unknown>;
-    overrides?: Record<string, unknown>;
-  };
-  return String(tuning.overrides?.["shared_buffers"] ?? tuning.seed["shared_buffers"]);
+  const set = effectiveSetting(parseStackConfig(readDucklakeConfig(stack), stack).config.postgres.tuning, "shared_buffers");
+  if (set === undefined) throw new Error(`stack ${stack} sets no shared_buffers`);
+  return String(set.value);
 }
 
 /** One setting line of postgresql.conf: `name = value  # origin`, a single setting per line. */
@@ -95,11 +94,17 @@ describe("postgresql.conf diffs from the tuning engine (what the plan publishes)
     const root = path.join(workDir, "pr");
     renderConf(path.join(root, "base"), "prod");
     renderConf(path.join(root, "head"), "prod", (raw) => {
-      raw.postgres.tuning.overrides = { ...raw.postgres.tuning.overrides, autovacuum_vacuum_insert_scale_factor: 0.1 };
+      raw.postgres.tuning.overrides = {
+        ...raw.postgres.tuning.overrides,
+        autovacuum_vacuum_insert_scale_factor: { value: 0.1, reason: "insert-only queue partitions need their visibility map set sooner" },
+      };
     });
     const { removed, added } = changedLines(diffDirs(root, "base", "head"), "postgresql.conf", "base", "head");
     expect(removed).toEqual([]);
-    expect(added).toEqual([expect.stringMatching(/^autovacuum_vacuum_insert_scale_factor = 0\.1\s+# override/)]);
+    expect(added).toEqual([
+      expect.stringMatching(/^autovacuum_vacuum_insert_scale_factor = 0\.1\s+# override: insert-only queue partitions need their visibility map set sooner \(the guide does not set it\)$/),
+    ]);
+    expectSingleLineChanges(added);
   });
 });
 
