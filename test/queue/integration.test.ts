@@ -292,8 +292,12 @@ function suite(inst: Installation): void {
     const later = leaves.rows.filter((r) => /_p(\d+)$/.test(r.relname) && Number(/_p(\d+)$/.exec(r.relname)![1]) > plan.partitionInterval * plan.premake);
     expect(later.length).toBeGreaterThanOrEqual(3);
     for (const r of leaves.rows) expect(r.reloptions).toEqual(expect.arrayContaining(["autovacuum_vacuum_scale_factor=0.01", "autovacuum_vacuum_threshold=100"]));
-    const depth = await admin.query("SELECT total_messages FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
-    expect(Number(depth.rows[0].total_messages)).toBe(total);
+    const depth = await admin.query("SELECT queue_length, total_messages_sent FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
+    expect(Number(depth.rows[0].queue_length)).toBe(total);
+    // pgmq.metrics' total_messages (the msg_id sequence) is what ops.queue_depth calls total_messages_sent
+    const metrics = await admin.query("SELECT queue_length, total_messages FROM pgmq.metrics('lineage_events')");
+    expect(Number(metrics.rows[0].queue_length)).toBe(total);
+    expect(depth.rows[0].total_messages_sent).toBe(metrics.rows[0].total_messages);
     await admin.query("SELECT pgmq.purge_queue('lineage_events')");
   });
 

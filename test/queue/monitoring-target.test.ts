@@ -71,7 +71,7 @@ maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}${why === undefined ? "" :
     try {
       const cp = await m.query("SELECT * FROM ops.checkpoints");
       expect(cp.fields.map((f) => f.name)).toEqual(["timed", "requested", "write_time_ms", "sync_time_ms", "buffers_written", "stats_reset"]);
-      const depth = await m.query("SELECT total_messages::int AS n FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
+      const depth = await m.query("SELECT queue_length::int AS n FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
       expect(depth.rows[0].n).toBe(1);
       for (const q of ["ops.dead_letter_depth()", "ops.dead_letter_newest(5)", "ops.stuck_messages()", "ops.default_partition_rows()", "ops.partition_runway()", "ops.queue_table_activity", "ops.vacuum_progress", "ops.table_bloat", "ops.top_statements", "ops.cache_hit_ratio"]) {
         await m.query(`SELECT * FROM ${q}`);
