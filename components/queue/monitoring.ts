@@ -443,7 +443,7 @@ SELECT b.pid,
        b.state,
        b.wait_event_type,
        b.wait_event,
-       extract(epoch FROM now() - b.query_start)::double precision AS running_seconds,
+       extract(epoch FROM pg_catalog.clock_timestamp() - b.query_start)::double precision AS running_seconds,
        left(b.query, 200) AS query
   FROM (SELECT a.*,
                lower(m[1] || '.' || m[2]) AS queue_function
@@ -469,6 +469,7 @@ SELECT f.queue_function,
 
 -- Lock waits: every ungranted lock, who waits, on what, since when, and who blocks it. A row-lock wait
 -- is a wait for the holder's transactionid (no relation): its relation is the tuple lock's the waiter holds.
+-- Durations use clock_timestamp(): now() is the start of the asking transaction, which can be earlier.
 CREATE OR REPLACE VIEW ops.lock_waits AS
 WITH l AS MATERIALIZED (
     SELECT * FROM pg_catalog.pg_locks
@@ -484,7 +485,7 @@ SELECT w.pid AS waiting_pid,
             ELSE r.relation::text
        END AS relation,
        w.waitstart,
-       extract(epoch FROM now() - w.waitstart)::double precision AS wait_seconds,
+       extract(epoch FROM pg_catalog.clock_timestamp() - w.waitstart)::double precision AS wait_seconds,
        pg_catalog.pg_blocking_pids(w.pid) AS blocking_pids,
        a.wait_event_type,
        a.wait_event,
