@@ -1,21 +1,29 @@
 /**
  * Monitoring SQL: the seed guide's queries, corrected and version-aware, as functions and views in the
- * `ops` schema, and the same queries as CloudNativePG custom metrics (Prometheus).
+ * `ops` schema, and the same queries as CloudNativePG custom metrics (Prometheus). docs/queue.md
+ * ("Monitoring") maps each of the guide's queries to the object that replaces it.
  *
- * Corrections to the seed guide's queries:
+ * Corrections to the seed guide's queries (each checked on PostgreSQL 15.18 and 17.10):
  * - `pg_stat_user_tables` has `relname` (not `tablename`);
  * - pg_stat_statements has `total_exec_time`/`mean_exec_time` since 1.8 (PostgreSQL 13), not
  *   `total_time` (https://www.postgresql.org/docs/current/pgstatstatements.html);
- * - checkpoint counters moved from `pg_stat_bgwriter` to `pg_stat_checkpointer` in PostgreSQL 17
+ * - the checkpoint counters are `pg_stat_bgwriter.checkpoints_timed`/`checkpoints_req` up to 16 (the
+ *   guide spells them `checkpoint_timed`/`checkpoint_req`) and moved to `pg_stat_checkpointer` in 17
  *   (`num_timed`, `num_requested`, `write_time`, `sync_time`, `buffers_written`;
  *   https://www.postgresql.org/docs/17/monitoring-stats.html#MONITORING-PG-STAT-CHECKPOINTER-VIEW);
+ * - connections count client backends only (`pg_stat_activity` also lists the server's own processes);
+ * - worker processing excludes the querying backend and idle sessions, and counts consumers of
+ *   `ops.read_with_dlq` (the guide's `LIKE '%pgmq.read%'` counts itself and misses them);
  * - queue depth distinguishes visible messages (`vt <= now()`) from all messages, per queue table
- *   (the PGMQ tables are created at run time, so these are functions, not views).
+ *   (the PGMQ tables are created at run time, so these are functions, not views), and names pgmq's
+ *   `total_messages` (the msg_id sequence: ids ever handed out) `total_messages_sent`, apart from the
+ *   current depth `queue_length`.
  *
  * Every object is readable by `pg_monitor` (CloudNativePG runs custom queries as a role that is a member
  * of pg_monitor, in a read-only transaction with `search_path = pg_catalog, public, pg_temp`; source:
  * cloudnative-pg `pkg/management/postgres/metrics/collector.go` `createMonitoringTx`), so every name in
- * the metrics is schema-qualified.
+ * the metrics is schema-qualified. pg_monitor includes pg_read_all_stats, so its members see every
+ * session's `state` and query text in `pg_stat_activity` (pg_auth_members on 15.18 and 17.10).
  */
 import { stringify } from "yaml";
 import type { QueuesConfig } from "../../config/queues";
@@ -60,22 +68,96 @@ export function checkpointsSelect(majorVersion: number): string {
   FROM pg_catalog.pg_stat_bgwriter`;
 }
 
+/** Result columns of `ops.queue_depth()`, in order, with their SQL types. */
+export const QUEUE_DEPTH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ["queue_name", "text"],
+  ["queue_length", "bigint"],
+  ["visible_messages", "bigint"],
+  ["oldest_message_age_seconds", "double precision"],
+  ["newest_message_age_seconds", "double precision"],
+  ["total_messages_sent", "bigint"],
+];
+
+/** The queue-reading functions `ops.queue_workers` looks for in `pg_stat_activity.query`. */
+export const QUEUE_FUNCTIONS = ["pgmq.read", "pgmq.read_with_poll", "pgmq.pop", "ops.read_with_dlq"] as const;
+
+/** One monitoring object in schema `ops`, and a statement that reads all of it. */
+export interface MonitoringObject {
+  /** Schema-qualified name, e.g. `ops.lock_waits`. */
+  name: string;
+  /** A SELECT over the whole object (functions with their default arguments, or a small limit). */
+  select: string;
+  /** Whether it needs pgmq (and pg_partman, ops.dead_letter_routes): the queue functions. */
+  needsPgmq: boolean;
+}
+
+/** Every object `monitoringSql` creates, queue functions first (the order of the SQL). */
+export const MONITORING_OBJECTS: readonly MonitoringObject[] = [
+  { name: "ops.queue_depth", select: "SELECT * FROM ops.queue_depth()", needsPgmq: true },
+  { name: "ops.dead_letter_depth", select: "SELECT * FROM ops.dead_letter_depth()", needsPgmq: true },
+  { name: "ops.dead_letter_newest", select: "SELECT * FROM ops.dead_letter_newest(5)", needsPgmq: true },
+  { name: "ops.stuck_messages", select: "SELECT * FROM ops.stuck_messages()", needsPgmq: true },
+  { name: "ops.stuck_message_counts", select: "SELECT * FROM ops.stuck_message_counts()", needsPgmq: true },
+  { name: "ops.default_partition_rows", select: "SELECT * FROM ops.default_partition_rows()", needsPgmq: true },
+  { name: "ops.partition_runway", select: "SELECT * FROM ops.partition_runway()", needsPgmq: true },
+  { name: "ops.queue_table_activity", select: "SELECT * FROM ops.queue_table_activity", needsPgmq: false },
+  { name: "ops.vacuum_progress", select: "SELECT * FROM ops.vacuum_progress", needsPgmq: false },
+  { name: "ops.table_bloat", select: "SELECT * FROM ops.table_bloat", needsPgmq: false },
+  { name: "ops.top_statements", select: "SELECT * FROM ops.top_statements", needsPgmq: false },
+  { name: "ops.checkpoints", select: "SELECT * FROM ops.checkpoints", needsPgmq: false },
+  { name: "ops.cache_hit_ratio", select: "SELECT * FROM ops.cache_hit_ratio", needsPgmq: false },
+  { name: "ops.connections", select: "SELECT * FROM ops.connections", needsPgmq: false },
+  { name: "ops.queue_worker_backends", select: "SELECT * FROM ops.queue_worker_backends", needsPgmq: false },
+  { name: "ops.queue_workers", select: "SELECT * FROM ops.queue_workers", needsPgmq: false },
+  { name: "ops.lock_waits", select: "SELECT * FROM ops.lock_waits", needsPgmq: false },
+];
+
 /**
- * SQL creating the `ops` monitoring functions and views (run as the queue owner; `CREATE OR REPLACE`,
- * so running it again changes nothing). Needs pgmq, pg_partman in schema `partman`,
- * pg_stat_statements and `ops.dead_letter_routes`.
- * Objects: ops.queue_depth(), ops.dead_letter_depth(), ops.dead_letter_newest(limit),
- * ops.stuck_messages(min_read_ct), ops.stuck_message_counts(), ops.default_partition_rows(),
- * ops.partition_runway(), views ops.queue_table_activity, ops.vacuum_progress, ops.table_bloat,
- * ops.top_statements, ops.checkpoints, ops.cache_hit_ratio.
- * @param majorVersion 15–18 (the checkpoint view differs from 17).
- * @throws Error for another major.
+ * A DO block dropping a function whose result columns are not `columns` (CREATE OR REPLACE FUNCTION
+ * cannot change them), so the CREATE OR REPLACE after it also upgrades a database bootstrapped by an
+ * older release; it does nothing when the columns already match.
+ * @param signature e.g. `ops.queue_depth()` (a function without input arguments).
+ * @param columns the result column names in order (`pg_proc.proargnames` of a RETURNS TABLE function).
  */
-export function monitoringSql(majorVersion: number): string {
+export function replaceFunctionWithOtherColumns(signature: string, columns: readonly string[]): string {
+  const wanted = `ARRAY[${columns.map(quoteLiteral).join(", ")}]::text[]`;
+  return `DO $replace$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.to_regprocedure(${quoteLiteral(signature)})
+                  AND p.proargnames IS DISTINCT FROM ${wanted}) THEN
+        DROP FUNCTION ${signature};
+        RAISE NOTICE '${signature} had other result columns: dropped, created again below';
+    END IF;
+END
+$replace$;`;
+}
+
+/**
+ * The connections reserved for privileged roles, as a SQL expression.
+ * @param majorVersion 15–18: `superuser_reserved_connections`, plus `reserved_connections` (roles with
+ *   pg_use_reserved_connections) from 16, where that setting was added.
+ */
+export function reservedConnectionsExpr(majorVersion: number): string {
   assertMajor(majorVersion);
-  return `-- ops.queue_depth(): per queue, all messages and visible ones (vt <= now()), oldest/newest age.
+  const superuser = "pg_catalog.current_setting('superuser_reserved_connections')::integer";
+  return majorVersion >= 16 ? `${superuser} + pg_catalog.current_setting('reserved_connections')::integer` : superuser;
+}
+
+/**
+ * SQL creating the `ops` functions that read the queue tables (run as the queue owner after pgmq,
+ * pg_partman in schema `partman` and `ops.dead_letter_routes` exist; `CREATE OR REPLACE`, so running it
+ * again changes nothing): ops.queue_depth(), ops.dead_letter_depth(), ops.dead_letter_newest(limit),
+ * ops.stuck_messages(min_read_ct), ops.stuck_message_counts(), ops.default_partition_rows(),
+ * ops.partition_runway(). `ops.queue_depth()` is dropped first when an older release created it with
+ * other result columns (it returned the depth as `total_messages` before).
+ */
+export function queueMonitoringSql(): string {
+  return `-- ops.queue_depth(): per queue, its current depth (queue_length: rows in the queue table), the visible
+-- ones (vt <= now()), oldest/newest age, and total_messages_sent: the queue's msg_id sequence, i.e.
+-- what pgmq.metrics() calls total_messages (ids handed out, rolled-back sends included), not a depth.
+${replaceFunctionWithOtherColumns("ops.queue_depth()", QUEUE_DEPTH_COLUMNS.map(([name]) => name))}
 CREATE OR REPLACE FUNCTION ops.queue_depth()
-RETURNS TABLE (queue_name text, total_messages bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision)
+RETURNS TABLE (${QUEUE_DEPTH_COLUMNS.map(([name, type]) => `${name} ${type}`).join(", ")})
 LANGUAGE plpgsql STABLE
 AS $fn$
 DECLARE
@@ -85,8 +167,9 @@ BEGIN
         RETURN QUERY EXECUTE format(
             'SELECT %L::text, count(*), count(*) FILTER (WHERE vt <= now()),
                     coalesce(extract(epoch FROM now() - min(enqueued_at))::double precision, 0),
-                    coalesce(extract(epoch FROM now() - max(enqueued_at))::double precision, 0)
-               FROM pgmq.%I', v_queue, 'q_' || v_queue);
+                    coalesce(extract(epoch FROM now() - max(enqueued_at))::double precision, 0),
+                    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM pgmq.%I s)
+               FROM pgmq.%I', v_queue, 'q_' || v_queue || '_msg_id_seq', 'q_' || v_queue);
     END LOOP;
 END
 $fn$;
@@ -224,9 +307,37 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END
-$fn$;
+$fn$;`;
+}
 
--- Per queue table: live/dead tuples and (auto)vacuum activity. pg_stat_user_tables has relname.
+/**
+ * SQL creating the `ops` views over PostgreSQL's own statistics, which need neither pgmq nor pg_partman
+ * (only schema `ops` and, for `ops.top_statements`, the pg_stat_statements extension): they run on any
+ * server of the major, with or without queues. `CREATE OR REPLACE`, so running it again changes nothing.
+ * - `ops.queue_table_activity`, `ops.table_bloat`: pgmq tables in `pg_stat_user_tables` (`relname`);
+ * - `ops.vacuum_progress`: running vacuums of pgmq tables in this database (`pg_stat_progress_vacuum`);
+ * - `ops.top_statements`: pg_stat_statements >= 1.8 (`total_exec_time`), this database;
+ * - `ops.checkpoints`: `pg_stat_bgwriter` before 17, `pg_stat_checkpointer` from 17 (`checkpointsSelect`);
+ * - `ops.cache_hit_ratio`: `pg_stat_database`, this database;
+ * - `ops.connections`: one row: client backends (`backend_type = 'client backend'`) by `state`, with
+ *   `max_connections`, the reserved connections (`reservedConnectionsExpr`) and the share of
+ *   max_connections in use (pg_stat_activity: https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ACTIVITY-VIEW);
+ * - `ops.queue_worker_backends`, `ops.queue_workers`: client backends of this database, other than the
+ *   querying one (`pg_backend_pid()`), not idle, whose current (or, idle in a transaction, last)
+ *   statement calls one of `QUEUE_FUNCTIONS`; `ops.queue_workers` has one row per function, `workers`
+ *   counting those running it now;
+ * - `ops.lock_waits`: one row per ungranted lock in `pg_locks` (`granted` false, `waitstart` since 14:
+ *   https://www.postgresql.org/docs/current/view-pg-locks.html) with the waiting pid, lock type, mode,
+ *   relation (for a row-lock wait, a `transactionid` lock without a relation, the relation of the tuple
+ *   lock the waiter holds), wait time, and the pids blocking it from `pg_blocking_pids(pid)`
+ *   (https://www.postgresql.org/docs/current/functions-info.html).
+ * @param majorVersion 15–18 (checkpoint view from 17, reserved_connections from 16).
+ * @throws Error for another major.
+ */
+export function serverMonitoringSql(majorVersion: number): string {
+  assertMajor(majorVersion);
+  return `-- Per queue table: live/dead tuples and (auto)vacuum activity. pg_stat_user_tables has relname; the
+-- queue tables are in schema pgmq.
 CREATE OR REPLACE VIEW ops.queue_table_activity AS
 SELECT s.relname,
        s.n_live_tup,
@@ -239,11 +350,15 @@ SELECT s.relname,
        s.n_tup_ins,
        s.n_tup_upd,
        s.n_tup_del,
-       s.n_tup_hot_upd
+       s.n_tup_hot_upd,
+       s.last_vacuum,
+       s.last_analyze,
+       s.vacuum_count
   FROM pg_catalog.pg_stat_user_tables s
  WHERE s.schemaname = 'pgmq';
 
--- Vacuums running now on queue tables.
+-- Vacuums running now on queue tables (pg_stat_progress_vacuum lists every database's: relid is only
+-- meaningful in this one).
 CREATE OR REPLACE VIEW ops.vacuum_progress AS
 SELECT v.pid,
        c.relname,
@@ -254,7 +369,10 @@ SELECT v.pid,
        a.query_start
   FROM pg_catalog.pg_stat_progress_vacuum v
   JOIN pg_catalog.pg_class c ON c.oid = v.relid
-  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = v.pid;
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = v.pid
+ WHERE v.datname = pg_catalog.current_database()
+   AND n.nspname = 'pgmq';
 
 -- Estimated bloat of queue tables: heap size x dead-tuple share (an estimate from statistics;
 -- pgstattuple gives exact numbers at the price of a full scan).
@@ -290,7 +408,113 @@ SELECT d.datname,
        d.blks_read,
        round(d.blks_hit::numeric / nullif(d.blks_hit + d.blks_read, 0), 4) AS hit_ratio
   FROM pg_catalog.pg_stat_database d
- WHERE d.datname = current_database();`;
+ WHERE d.datname = current_database();
+
+-- Client connections by state (pg_stat_activity also lists the server's own processes), against
+-- max_connections and the connections reserved for privileged roles.
+CREATE OR REPLACE VIEW ops.connections AS
+SELECT n.client_connections,
+       n.active,
+       n.idle,
+       n.idle_in_transaction,
+       n.idle_in_transaction_aborted,
+       n.other_state,
+       s.max_connections,
+       s.reserved_connections,
+       round(n.client_connections::numeric / s.max_connections, 4) AS used_ratio
+  FROM (SELECT count(*) AS client_connections,
+               count(*) FILTER (WHERE a.state = 'active') AS active,
+               count(*) FILTER (WHERE a.state = 'idle') AS idle,
+               count(*) FILTER (WHERE a.state = 'idle in transaction') AS idle_in_transaction,
+               count(*) FILTER (WHERE a.state = 'idle in transaction (aborted)') AS idle_in_transaction_aborted,
+               count(*) FILTER (WHERE a.state IS NULL OR a.state NOT IN ('active', 'idle', 'idle in transaction', 'idle in transaction (aborted)')) AS other_state
+          FROM pg_catalog.pg_stat_activity a
+         WHERE a.backend_type = 'client backend') n,
+       (SELECT pg_catalog.current_setting('max_connections')::integer AS max_connections,
+               ${reservedConnectionsExpr(majorVersion)} AS reserved_connections) s;
+
+-- Sessions of this database, other than the one asking, that are not idle and whose statement calls a
+-- queue-reading function (${QUEUE_FUNCTIONS.join(", ")}).
+CREATE OR REPLACE VIEW ops.queue_worker_backends AS
+SELECT b.pid,
+       b.usename,
+       b.application_name,
+       b.queue_function,
+       b.state,
+       b.wait_event_type,
+       b.wait_event,
+       extract(epoch FROM pg_catalog.clock_timestamp() - b.query_start)::double precision AS running_seconds,
+       left(b.query, 200) AS query
+  FROM (SELECT a.*,
+               lower(m[1] || '.' || m[2]) AS queue_function
+          FROM pg_catalog.pg_stat_activity a,
+               LATERAL pg_catalog.regexp_match(a.query, '\\m"?(pgmq|ops)"?[[:space:]]*\\.[[:space:]]*"?(read_with_poll|read_with_dlq|read|pop)"?[[:space:]]*\\(', 'i') AS m
+         WHERE a.backend_type = 'client backend'
+           AND a.datname = pg_catalog.current_database()
+           AND a.pid <> pg_catalog.pg_backend_pid()
+           AND a.state <> 'idle') b
+ WHERE b.queue_function IN (${QUEUE_FUNCTIONS.map(quoteLiteral).join(", ")});
+
+-- Per queue-reading function: sessions running it now, sessions idle in the transaction it ran in, and
+-- the longest running call.
+CREATE OR REPLACE VIEW ops.queue_workers AS
+SELECT f.queue_function,
+       count(b.pid) FILTER (WHERE b.state = 'active') AS workers,
+       count(b.pid) FILTER (WHERE b.state LIKE 'idle in transaction%') AS idle_in_transaction,
+       coalesce(max(b.running_seconds) FILTER (WHERE b.state = 'active'), 0) AS longest_running_seconds
+  FROM (VALUES ${QUEUE_FUNCTIONS.map((f) => `(${quoteLiteral(f)})`).join(", ")}) AS f (queue_function)
+  LEFT JOIN ops.queue_worker_backends b ON b.queue_function = f.queue_function
+ GROUP BY f.queue_function
+ ORDER BY f.queue_function;
+
+-- Lock waits: every ungranted lock, who waits, on what, since when, and who blocks it. A row-lock wait
+-- is a wait for the holder's transactionid (no relation): its relation is the tuple lock's the waiter holds.
+-- Durations use clock_timestamp(): now() is the start of the asking transaction, which can be earlier.
+CREATE OR REPLACE VIEW ops.lock_waits AS
+WITH l AS MATERIALIZED (
+    SELECT * FROM pg_catalog.pg_locks
+)
+SELECT w.pid AS waiting_pid,
+       a.usename,
+       a.application_name,
+       w.locktype,
+       w.mode,
+       CASE WHEN r.relation IS NULL THEN NULL
+            WHEN r.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+            THEN r.relation::regclass::text
+            ELSE r.relation::text
+       END AS relation,
+       w.waitstart,
+       extract(epoch FROM pg_catalog.clock_timestamp() - w.waitstart)::double precision AS wait_seconds,
+       pg_catalog.pg_blocking_pids(w.pid) AS blocking_pids,
+       a.wait_event_type,
+       a.wait_event,
+       left(a.query, 200) AS query
+  FROM l w
+  LEFT JOIN LATERAL (
+        SELECT w.relation, w.database WHERE w.relation IS NOT NULL
+        UNION ALL
+        (SELECT t.relation, t.database FROM l t
+          WHERE w.relation IS NULL AND t.pid = w.pid AND t.locktype = 'tuple' AND t.granted
+          LIMIT 1)
+       ) r ON true
+  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = w.pid
+ WHERE NOT w.granted;`;
+}
+
+/**
+ * SQL creating every `ops` monitoring function and view (`MONITORING_OBJECTS`): `queueMonitoringSql()`
+ * then `serverMonitoringSql(majorVersion)`. Run as the queue owner; `CREATE OR REPLACE`, so running it
+ * again changes nothing. Needs pgmq, pg_partman in schema `partman`, pg_stat_statements and
+ * `ops.dead_letter_routes`.
+ * @param majorVersion 15–18 (the checkpoint view differs from 17, reserved connections from 16).
+ * @throws Error for another major.
+ */
+export function monitoringSql(majorVersion: number): string {
+  assertMajor(majorVersion);
+  return `${queueMonitoringSql()}
+
+${serverMonitoringSql(majorVersion)}`;
 }
 
 /** One CloudNativePG custom query (`monitoring.customQueriesConfigMap` format). */
@@ -340,16 +564,17 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
   const counter = (description: string) => ({ usage: "COUNTER" as const, description });
   const queries: Record<string, CustomQuery> = {
     ducklake_queue: {
-      query: `SELECT queue_name, total_messages, visible_messages, oldest_message_age_seconds, newest_message_age_seconds FROM ops.queue_depth() WHERE queue_name IN (${inList})`,
+      query: `SELECT queue_name, queue_length, visible_messages, oldest_message_age_seconds, newest_message_age_seconds, total_messages_sent FROM ops.queue_depth() WHERE queue_name IN (${inList})`,
       predicate_query: predicate,
       primary: true,
       cache_seconds: METRICS_CACHE_SECONDS,
       metrics: [
         { queue_name: label("PGMQ queue") },
-        { total_messages: gauge("Messages in the queue table, visible or not") },
+        { queue_length: gauge("Messages in the queue table now, visible or not (pgmq.metrics queue_length)") },
         { visible_messages: gauge("Messages readable now (vt <= now())") },
         { oldest_message_age_seconds: gauge("Age of the oldest message in seconds") },
         { newest_message_age_seconds: gauge("Age of the newest message in seconds") },
+        { total_messages_sent: counter("msg_ids handed out by the queue's sequence, rolled-back sends included (pgmq.metrics total_messages)") },
       ],
     },
     ducklake_dead_letter: {
@@ -437,6 +662,40 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
       query: "SELECT hit_ratio FROM ops.cache_hit_ratio",
       predicate_query: predicate,
       metrics: [{ hit_ratio: gauge("Buffer cache hit ratio of the database") }],
+    },
+    ducklake_connections: {
+      query:
+        "SELECT client_connections, active, idle, idle_in_transaction, idle_in_transaction_aborted, other_state, max_connections, reserved_connections, used_ratio FROM ops.connections",
+      predicate_query: predicate,
+      metrics: [
+        { client_connections: gauge("Client backends (pg_stat_activity.backend_type 'client backend')") },
+        { active: gauge("Client backends running a statement") },
+        { idle: gauge("Client backends waiting for a command") },
+        { idle_in_transaction: gauge("Client backends idle in an open transaction") },
+        { idle_in_transaction_aborted: gauge("Client backends idle in a failed transaction") },
+        { other_state: gauge("Client backends in another state (fastpath function call, disabled)") },
+        { max_connections: gauge("max_connections") },
+        { reserved_connections: gauge(`Connections reserved for privileged roles (${majorVersion >= 16 ? "superuser_reserved_connections + reserved_connections" : "superuser_reserved_connections"})`) },
+        { used_ratio: gauge("client_connections / max_connections") },
+      ],
+    },
+    ducklake_queue_workers: {
+      query: "SELECT queue_function, workers, idle_in_transaction, longest_running_seconds FROM ops.queue_workers",
+      predicate_query: predicate,
+      metrics: [
+        { queue_function: label(`Queue-reading function (${QUEUE_FUNCTIONS.join(", ")})`) },
+        { workers: gauge("Sessions running it now (the scraping session excluded)") },
+        { idle_in_transaction: gauge("Sessions idle in the transaction that called it") },
+        { longest_running_seconds: gauge("Longest running call in seconds (0: none)") },
+      ],
+    },
+    ducklake_lock_waits: {
+      query: "SELECT count(*) AS waiting, coalesce(max(wait_seconds), 0) AS longest_wait_seconds FROM ops.lock_waits",
+      predicate_query: predicate,
+      metrics: [
+        { waiting: gauge("Sessions waiting for a lock") },
+        { longest_wait_seconds: gauge("Longest lock wait in seconds (0: none)") },
+      ],
     },
   };
   return stringify(queries, { lineWidth: 0 });

@@ -1,7 +1,7 @@
 import { parse } from "yaml";
 import { parseStackConfig } from "../../config/load";
 import { bootstrapSqlInputOf, generateBootstrapSql, storageParameterItems, type BootstrapSqlInput } from "../../components/queue/bootstrap-sql";
-import { checkpointsSelect, monitoringMetricsYaml, monitoringSql } from "../../components/queue/monitoring";
+import { checkpointsSelect, MONITORING_OBJECTS, monitoringMetricsYaml, monitoringSql, QUEUE_DEPTH_COLUMNS, queueMonitoringSql, reservedConnectionsExpr, serverMonitoringSql } from "../../components/queue/monitoring";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 function inputFor(stack: "dev" | "prod"): BootstrapSqlInput {
@@ -129,6 +129,53 @@ describe("monitoring", () => {
     expect(sql).not.toMatch(/\btablename\b/);
   });
 
+  test("MONITORING_OBJECTS lists exactly what the SQL creates; the server views need neither pgmq nor pg_partman", () => {
+    const created = (sql: string) => [...sql.matchAll(/^CREATE OR REPLACE (?:FUNCTION|VIEW) (ops\.\w+)/gm)].map((m) => m[1]);
+    expect(created(monitoringSql(17))).toEqual(MONITORING_OBJECTS.map((o) => o.name));
+    expect(created(serverMonitoringSql(15))).toEqual(MONITORING_OBJECTS.filter((o) => !o.needsPgmq).map((o) => o.name));
+    expect(created(queueMonitoringSql())).toEqual(MONITORING_OBJECTS.filter((o) => o.needsPgmq).map((o) => o.name));
+    for (const major of [15, 16, 17, 18]) {
+      // outside comments and string literals (the worker views match 'pgmq.read' in query text)
+      const sql = serverMonitoringSql(major)
+        .split("\n")
+        .filter((l) => !l.startsWith("--"))
+        .join("\n")
+        .replace(/'(?:[^']|'')*'/g, "''");
+      expect(sql).not.toMatch(/\b(pgmq|partman)\.\w/);
+      expect(sql).not.toContain("dead_letter_routes");
+    }
+  });
+
+  test("the seed guide's wrong column names are not used; the worker count excludes the asking session and idle ones", () => {
+    const sql = monitoringSql(15);
+    expect(sql).not.toMatch(/\bcheckpoint_(timed|req)\b/);
+    expect(sql).not.toMatch(/\bmean_time\b/);
+    expect(sql).toContain("a.backend_type = 'client backend'");
+    expect(sql).toContain("a.pid <> pg_catalog.pg_backend_pid()");
+    expect(sql).toContain("a.state <> 'idle'");
+    expect(sql).toContain("pg_catalog.pg_blocking_pids(w.pid)");
+  });
+
+  test.each([
+    [15, false],
+    [16, true],
+    [17, true],
+  ])("PostgreSQL %d: reserved_connections counted: %s", (major, withReserved) => {
+    expect(reservedConnectionsExpr(major).includes("current_setting('reserved_connections')")).toBe(withReserved);
+    expect(serverMonitoringSql(major)).toContain(reservedConnectionsExpr(major));
+  });
+
+  test("ops.queue_depth: queue_length is the depth, total_messages_sent pgmq's total_messages; an older shape is dropped first", () => {
+    const sql = queueMonitoringSql();
+    expect(QUEUE_DEPTH_COLUMNS.map(([n]) => n)).toEqual(["queue_name", "queue_length", "visible_messages", "oldest_message_age_seconds", "newest_message_age_seconds", "total_messages_sent"]);
+    expect(sql).toContain("RETURNS TABLE (queue_name text, queue_length bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision, total_messages_sent bigint)");
+    const drop = sql.indexOf("DROP FUNCTION ops.queue_depth();");
+    expect(drop).toBeGreaterThan(-1);
+    expect(drop).toBeLessThan(sql.indexOf("CREATE OR REPLACE FUNCTION ops.queue_depth()"));
+    // (only the comment names pgmq's column)
+    expect(sql.split("\n").filter((l) => !l.startsWith("--")).join("\n")).not.toMatch(/\btotal_messages\b/);
+  });
+
   test("metrics YAML: every query bounded by a statement timeout, schema-qualified, queues listed", () => {
     const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
     const doc = parse(monitoringMetricsYaml(17, config.queues)) as Record<string, { query: string; predicate_query: string; metrics: object[] }>;
@@ -141,6 +188,10 @@ describe("monitoring", () => {
       expect(q.metrics.length).toBeGreaterThan(0);
     }
     expect(doc["ducklake_queue"]?.query).toContain("IN ('lineage_events', 'lineage_events_dlq')");
+    expect(doc["ducklake_queue"]?.query).toContain("queue_length");
+    expect(doc["ducklake_queue"]?.query).toContain("total_messages_sent");
+    expect(doc["ducklake_queue"]?.query).not.toMatch(/\btotal_messages\b/);
+    for (const name of ["ducklake_connections", "ducklake_queue_workers", "ducklake_lock_waits"]) expect(names).toContain(name);
     expect(monitoringMetricsYaml(15, config.queues)).toContain("pg_stat_bgwriter.checkpoints_timed");
     expect(() => monitoringMetricsYaml(14, config.queues)).toThrow(/not supported/);
   });

@@ -1,7 +1,11 @@
 /**
- * The bootstrap and every monitoring query on the target major (17 by default; the embedded
- * PostgreSQL from npm). Skips, naming what is missing, when PostgreSQL 17, pg_partman or pgmq is not
- * installed for it (see docs/queue.md). pg_partman's background worker is not needed here. A free loopback port.
+ * The bootstrap and every monitoring object and query on the target major (17), read as a role that is
+ * only a member of pg_monitor. Runs on the first PostgreSQL 17 that has pg_partman, pgmq and
+ * pg_stat_statements: a bin directory of major 17 listed in DUCKLAKE_EXTRA_PG_BIN_DIRS (e.g. /opt/pg17,
+ * docs/queue.md), else the one findPostgresBinaries(17) finds (Debian's, else the embedded server from
+ * npm, which has no pgmq or pg_partman: then this skips, naming what is missing in each place it looked;
+ * the views that need neither run on it in monitoring-server.test.ts). pg_partman's background worker is
+ * not needed here. A free loopback port.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -10,34 +14,57 @@ import { Client } from "pg";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../config/load";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { monitoringMetricsYaml } from "../../components/queue/monitoring";
+import { MONITORING_OBJECTS, monitoringMetricsYaml } from "../../components/queue/monitoring";
 import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import { binariesInDir, extraPgBinDirs } from "../helpers/extra-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 jest.setTimeout(120_000);
 
 const MAJOR = 17;
 
-function missing(): string | undefined {
-  let bin: PostgresBinaries;
-  try {
-    bin = findPostgresBinaries(MAJOR);
-  } catch (e) {
-    return (e as Error).message;
-  }
+/** What these binaries lack for the suite, with where it was looked for; empty when nothing. */
+function lacks(bin: PostgresBinaries): string[] {
+  const out: string[] = [];
   for (const ext of ["pg_partman", "pgmq", "pg_stat_statements"]) {
-    if (!extensionAvailable(bin, ext)) return `${ext} extension not installed for PostgreSQL ${MAJOR} (${bin.sharedir}/extension; see docs/queue.md)`;
+    if (!extensionAvailable(bin, ext)) out.push(`${ext} extension not installed for PostgreSQL ${bin.version} (${bin.sharedir}/extension; see docs/queue.md)`);
   }
-  if (!libraryAvailable(bin, "pg_stat_statements")) return `pg_stat_statements library not installed for PostgreSQL ${MAJOR} (${bin.pkglibdir})`;
-  return undefined;
+  if (!libraryAvailable(bin, "pg_stat_statements")) out.push(`pg_stat_statements library not installed for PostgreSQL ${bin.version} (${bin.pkglibdir})`);
+  return out;
 }
 
-const why = missing();
+/** The binaries to run on, or why there are none (every place looked at). */
+function choose(): { binaries?: PostgresBinaries; why?: string } {
+  const reasons: string[] = [];
+  const candidates: PostgresBinaries[] = [];
+  for (const dir of extraPgBinDirs()) {
+    try {
+      const b = binariesInDir(dir);
+      if (b.major === MAJOR) candidates.push(b);
+    } catch (e) {
+      reasons.push((e as Error).message);
+    }
+  }
+  try {
+    candidates.push(findPostgresBinaries(MAJOR));
+  } catch (e) {
+    reasons.push((e as Error).message);
+  }
+  for (const b of candidates) {
+    const missing = lacks(b);
+    if (missing.length === 0) return { binaries: b };
+    reasons.push(...missing);
+  }
+  return { why: reasons.join("; ") };
+}
+
+const chosen = choose();
+const why = chosen.why;
 if (why !== undefined) console.warn(`SKIPPED test/queue/monitoring-target: ${why}`);
 const maybe = why === undefined ? describe : describe.skip;
 
 // The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
-maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => {
+maybe(`bootstrap and every ops monitoring object, the pgmq queue functions included, on PostgreSQL ${chosen.binaries === undefined ? MAJOR : `${chosen.binaries.version} (${chosen.binaries.binDir})`}${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => {
   let pg: LocalPostgres;
   let dataDir = "";
 
@@ -45,14 +72,14 @@ maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}${why === undefined ? "" :
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-queue-pg17-"));
     // The dev stack's database (ducklakedb, postgres.database's default): the bootstrap refuses any other.
     const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-    pg = await startLocalPostgres({ binaries: findPostgresBinaries(MAJOR), dataDir, port: await freeLoopbackPort(), database: config.postgres.database, postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
+    pg = await startLocalPostgres({ binaries: chosen.binaries!, dataDir, port: await freeLoopbackPort(), database: config.postgres.database, postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
   });
   afterAll(async () => {
     await pg?.stop();
     if (dataDir !== "") fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test("the dev stack's bootstrap runs twice, then every ops object and custom metrics query runs as pg_monitor", async () => {
+  test("the dev stack's bootstrap runs twice, then every ops object and custom metrics query runs as a member of pg_monitor", async () => {
     const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
     // The stack's own input (queues with the guide's storage parameters, pg_partman_bgw.interval 60, roles), on MAJOR.
     const input = bootstrapSqlInputOf(config, { majorVersion: MAJOR });
@@ -76,10 +103,12 @@ maybe(`bootstrap and monitoring on PostgreSQL ${MAJOR}${why === undefined ? "" :
     try {
       const cp = await m.query("SELECT * FROM ops.checkpoints");
       expect(cp.fields.map((f) => f.name)).toEqual(["timed", "requested", "write_time_ms", "sync_time_ms", "buffers_written", "stats_reset"]);
-      const depth = await m.query("SELECT total_messages::int AS n FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
+      const depth = await m.query("SELECT queue_length::int AS n FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
       expect(depth.rows[0].n).toBe(1);
-      for (const q of ["ops.dead_letter_depth()", "ops.dead_letter_newest(5)", "ops.stuck_messages()", "ops.default_partition_rows()", "ops.partition_runway()", "ops.queue_table_activity", "ops.vacuum_progress", "ops.table_bloat", "ops.top_statements", "ops.cache_hit_ratio"]) {
-        await m.query(`SELECT * FROM ${q}`);
+      for (const o of MONITORING_OBJECTS) {
+        await m.query(o.select).catch((e: Error) => {
+          throw new Error(`${o.name}: ${e.message}`);
+        });
       }
       const queries = parse(monitoringMetricsYaml(MAJOR, config.queues)) as Record<string, { query: string; predicate_query: string }>;
       for (const [name, q] of Object.entries(queries)) {
