@@ -17,6 +17,8 @@ import * as aws from "@pulumi/aws";
 import type { NodesConfig } from "../../config/nodes";
 import { RootVolumeSchema } from "../../config/nodes";
 import { awsResourceTags } from "./tags";
+import type { AwsManagedPolicyName } from "./managed-policies";
+import { managedPolicyArn } from "./managed-policies";
 
 /** Arguments of `SsdNodeGroup`. */
 export interface SsdNodeGroupArgs {
@@ -131,22 +133,16 @@ export function kubernetesToleration(taint: EksTaint): KubernetesToleration {
  * Source: EKS user guide, "Amazon EKS node IAM role" (https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html):
  * AmazonEKSWorkerNodePolicy (kubelet, Pod Identity agent), AmazonEC2ContainerRegistryPullOnly (images of
  * the built-in add-ons), AmazonEKS_CNI_Policy (the VPC CNI on these nodes, unless the cluster gives the
- * CNI its own role; supply `nodes.nodeRoleArn` to use a narrower role).
+ * CNI its own role; supply `nodes.nodeRoleArn` to use a narrower role). Their ARNs: `AWS_MANAGED_POLICIES`.
  */
-export const WORKER_NODE_POLICIES: Readonly<Record<string, string>> = {
+export const WORKER_NODE_POLICIES: Readonly<Record<string, AwsManagedPolicyName>> = {
   "worker-node": "AmazonEKSWorkerNodePolicy",
   "ecr-pull": "AmazonEC2ContainerRegistryPullOnly",
   "cni": "AmazonEKS_CNI_Policy",
 };
 
-/**
- * ARN of an AWS managed policy.
- * @param partition `aws`, `aws-cn` or `aws-us-gov` (from `aws.getPartition`).
- * @param policyName e.g. `AmazonEKSWorkerNodePolicy`.
- */
-export function managedPolicyArn(partition: string, policyName: string): string {
-  return `arn:${partition}:iam::aws:policy/${policyName}`;
-}
+/** ARN of an AWS managed policy (re-exported from `./managed-policies`, where every policy the program uses is listed with its source). */
+export { managedPolicyArn };
 
 /**
  * Trust policy of the node role: EC2 instances may assume it.

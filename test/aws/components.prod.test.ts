@@ -142,7 +142,7 @@ describe("Gp3StorageClass (prod)", () => {
     expect(stmt.Principal).toEqual({ Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" });
     expect(stmt.Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF:sub"]).toBe("system:serviceaccount:kube-system:ebs-csi-controller-sa");
     expect(recorder.calls.find((c) => c.token === "aws:eks/getCluster:getCluster")?.inputs["name"]).toBe("ducklake-prod");
-    expect(recorder.get(T.attachment, "ducklake-storage-driver-policy").inputs["policyArn"]).toBe("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2");
+    expect(recorder.get(T.attachment, "ducklake-storage-driver-policy").inputs["policyArn"]).toBe("arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2");
     expect(recorder.resources.find((r) => r.name === "ducklake-storage-driver-kms")).toBeUndefined();
   });
 
