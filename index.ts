@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { loadConfig } from "./config/load";
 import { eksKubeconfig } from "./components/kubeconfig";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
+import { irsaUses, lookUpOidcProviderArn } from "./components/aws/oidc";
 import { Logging } from "./components/logging/logging";
 import { PostgresCluster } from "./components/postgres/cluster";
 import { postgresClusterInputs, postgresqlConfFor } from "./components/postgres/cluster-inputs";
@@ -26,7 +27,7 @@ const stack = pulumi.getStack();
 // ---- providers ---------------------------------------------------------------------------------
 let k8sProvider: k8s.Provider;
 let awsProvider: aws.Provider | undefined;
-/** The EKS cluster's IAM OIDC provider (IRSA), on EKS stacks. */
+/** The EKS cluster's IAM OIDC provider (IRSA), on EKS stacks where something uses IRSA (`irsaUses`). */
 let eksOidc: { region: string; oidcProviderArn: pulumi.Output<string>; oidcIssuerUrl: pulumi.Output<string> } | undefined;
 if (config.cluster.provider === "kind") {
   k8sProvider = new k8s.Provider("k8s", { context: config.cluster.kubeContext });
@@ -41,18 +42,24 @@ if (config.cluster.provider === "kind") {
     .all([cluster.endpoint, cluster.certificateAuthorities])
     .apply(([endpoint, cas]) => eksKubeconfig({ name: eksConfig.name, endpoint, certificateAuthorityData: cas[0]?.data ?? "", region: eksConfig.region }));
   k8sProvider = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
-  const oidcIssuerUrl = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
-  eksOidc = {
-    region: eksConfig.region,
-    oidcIssuerUrl,
-    oidcProviderArn: aws.iam.getOpenIdConnectProviderOutput({ url: oidcIssuerUrl }, { provider: awsProvider }).arn,
-  };
+  // The IAM OIDC provider is looked up only when something uses IRSA: a cluster without one previews
+  // fine otherwise, and fails here, naming what needs it, when something does.
+  const uses = irsaUses(config);
+  if (uses.length > 0) {
+    const oidcIssuerUrl = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
+    eksOidc = {
+      region: eksConfig.region,
+      oidcIssuerUrl,
+      oidcProviderArn: lookUpOidcProviderArn(eksConfig.name, oidcIssuerUrl, uses, { provider: awsProvider }),
+    };
+  }
 }
 
 // ---- hardware (prod): SSD node group, EBS CSI driver and the gp3 StorageClass; nothing on kind --
 const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
   aws: awsProvider ? { providers: { aws: awsProvider } } : undefined,
   kubernetes: awsProvider ? { providers: { aws: awsProvider, kubernetes: k8sProvider } } : undefined,
+  oidcProviderArn: eksOidc?.oidcProviderArn,
 });
 
 // ---- PostgreSQL: CloudNativePG operator + cluster, tuned by the tuning engine ---------------------

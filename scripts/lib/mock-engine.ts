@@ -112,6 +112,8 @@ function patchParentCapture(): void {
  * @param opts.config config values, keys with namespace (`ducklake:postgres`), values as Pulumi stores them (JSON text for objects).
  * @param opts.secretKeys config keys that are secrets.
  * @param opts.preview run as a preview (unknown computed values) rather than an update. Defaults to false.
+ * @param opts.callResults per-token replacements of `callResult` (tests: a cluster without an IAM OIDC
+ *   provider); one that throws makes the provider function fail, as AWS would.
  */
 export function installRecordingMocks(opts: {
   stack: string;
@@ -119,6 +121,7 @@ export function installRecordingMocks(opts: {
   config?: Record<string, string>;
   secretKeys?: string[];
   preview?: boolean;
+  callResults?: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>>;
 }): MockRecorder {
   patchParentCapture();
   const resources: RecordedResource[] = [];
@@ -135,7 +138,8 @@ export function installRecordingMocks(opts: {
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const inputs = args.inputs as Record<string, unknown>;
         calls.push({ token: args.token, inputs });
-        return callResult(args.token, inputs);
+        const override = opts.callResults?.[args.token];
+        return override !== undefined ? override(inputs) : callResult(args.token, inputs);
       },
     },
     opts.project ?? "ducklake-pgmq",
