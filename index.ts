@@ -77,6 +77,7 @@ const postgres = new PostgresCluster(
 
 // ---- queue bootstrap: idempotent SQL applied by a Job named after its hash ----------------------
 const bootstrapSql = generateBootstrapSql(bootstrapSqlInputOf(config));
+const postgresImage = resolveImage(config.postgres);
 const bootstrap = new QueueBootstrap(
   "queue-bootstrap",
   {
@@ -86,8 +87,10 @@ const bootstrap = new QueueBootstrap(
     database: postgres.database,
     superuserSecretName: postgres.superuserSecretName,
     sql: bootstrapSql,
-    // The cluster's own image: the same major's psql and pg_isready, already pulled on the nodes.
-    image: resolveImage(config.postgres).image,
+    // The cluster's own image: the same major's psql and pg_isready, already pulled on the nodes; run as
+    // that image's postgres user (999 on the default image, built on the Docker official one).
+    image: postgresImage.image,
+    runAsUser: postgresImage.postgresUid,
     labels: { "ducklake.io/role": "queue-bootstrap" },
   },
   { provider: k8sProvider, dependsOn: [postgres.clusterRelease] },

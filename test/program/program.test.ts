@@ -77,6 +77,17 @@ describe("dev stack (kind)", () => {
     expect(await pulumi.isSecret(program["postgresConnectionUri"] as never)).toBe(true);
   });
 
+  test("the bootstrap Job runs the Postgres image as that image's postgres user (999: built on the Docker official image)", () => {
+    const release = run.recorder.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs["chart"] === "cluster")!;
+    const clusterValues = release.inputs["values"] as { cluster: { postgresUID: number }; imageCatalog: { images: Array<{ image: string }> } };
+    const pod = (run.recorder.get("kubernetes:batch/v1:Job", "queue-bootstrap-job").inputs["spec"] as {
+      template: { spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: Array<{ image: string }> } };
+    }).template.spec;
+    expect(pod.containers[0]!.image).toBe(clusterValues.imageCatalog.images[0]!.image);
+    expect(clusterValues.cluster.postgresUID).toBe(999);
+    expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999 });
+  });
+
   test("no generated password appears outside a secret in any resource input", () => {
     const passwords = run.recorder.ofType("random:index/randomPassword:RandomPassword").map((p) => `mock-password-${p.name}`);
     expect(passwords.length).toBeGreaterThan(0);
