@@ -19,6 +19,7 @@ import { resolveImage } from "./components/postgres/helm-values";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./components/queue/bootstrap-sql";
 import { publishArtifact } from "./components/artifacts";
+import { readRequiredCrds } from "./components/prerequisites";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
@@ -68,9 +69,12 @@ publishArtifact("postgresql.conf", postgresqlConfFor(config, stack, pgInputs.tun
 // The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive, so
 // the plan shows them for review.
 if (pgInputs.monitoringQueriesYaml !== undefined) publishArtifact("monitoring-queries.yaml", pgInputs.monitoringQueriesYaml);
+// Prerequisites: the CRDs the releases render objects for (Prometheus Operator's with podMonitor), read
+// in preview so a missing one fails before anything is created.
+const prerequisites = readRequiredCrds(config, k8sProvider);
 const postgres = new PostgresCluster(
   "postgres",
-  { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider },
+  { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider, prerequisites },
   // Volumes wait for their class and pods for their nodes.
   { provider: k8sProvider, dependsOn: [infra.storage, infra.nodeGroup].filter((r): r is NonNullable<typeof r> => r !== undefined) },
 );

@@ -7,7 +7,8 @@
  *   values/<release>.yaml the values of each Helm release
  *   postgresql.conf, bootstrap.sql, monitoring-queries.yaml, logging/...  the artifacts the
  *                         components publish (components/artifacts.ts)
- *   summary.txt           what is printed: resources by type, key settings, warnings
+ *   summary.txt           what is printed: resources by type, key settings, warnings, and the
+ *                         prerequisite reads the mocks answered without checking (`pulumi preview` checks them)
  * Two plans of the same input are byte-identical, so `diff -r` of two plans is a review tool.
  * Exits 1 with the loader's message when the config is invalid (nothing is planned).
  */
@@ -21,7 +22,7 @@ import { stringify } from "yaml";
 import { parseStackConfig } from "../config/load";
 import { ConfigError } from "../config/issues";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
-import { outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
+import { notCheckedOffline, outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
 import { assertStackName, ducklakeConfigOf, readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -142,6 +143,7 @@ async function main(): Promise<number> {
   const keySettings = keySettingsOf(ducklake, outDir);
   if (keySettings.length > 0) lines.push("key settings:", ...keySettings.map((l) => `  ${l}`));
   if (warnings.length > 0) lines.push("warnings:", ...warnings.map((w) => `  - ${w}`));
+  lines.push(...notCheckedOffline(recorder.reads));
   lines.push(`written to ${path.relative(process.cwd(), outDir) || "."}/`);
   const summary = lines.join("\n") + "\n";
   fs.writeFileSync(path.join(outDir, "summary.txt"), summary.replace(/^written to .*\n/m, ""));

@@ -18,6 +18,17 @@ export interface RecordedResource {
   readonly provider?: string;
 }
 
+/**
+ * One read of an existing resource (`<Resource>.get(name, id)`). The mocks answer every read with its
+ * inputs, so nothing about the real resource is checked offline: `pulumi preview` does that.
+ */
+export interface RecordedRead {
+  readonly type: string;
+  readonly name: string;
+  /** The id read, e.g. a CRD's name. */
+  readonly id: string;
+}
+
 /** One provider function call (`aws.eks.getCluster`, ...). */
 export interface RecordedCall {
   readonly token: string;
@@ -26,7 +37,10 @@ export interface RecordedCall {
 
 /** What the mocks saw. */
 export interface MockRecorder {
+  /** Resources the program registers (reads are not among them: see `reads`). */
   readonly resources: RecordedResource[];
+  /** Resources the program reads (`.get`), answered without checking anything. */
+  readonly reads: RecordedRead[];
   readonly calls: RecordedCall[];
   /** Resources of one type token. */
   ofType(type: string): RecordedResource[];
@@ -125,12 +139,19 @@ export function installRecordingMocks(opts: {
 }): MockRecorder {
   patchParentCapture();
   const resources: RecordedResource[] = [];
+  const reads: RecordedRead[] = [];
   const calls: RecordedCall[] = [];
   if (opts.config) pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
   void pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const inputs = args.inputs as Record<string, unknown>;
+        // A read (`.get(name, id)`): the runtime mocks pass the id read. A registration passes an id only
+        // with the `import` option, which the program does not use. Answered as if the resource existed.
+        if (args.id !== undefined && args.id !== "") {
+          reads.push({ type: args.type, name: args.name, id: args.id });
+          return { id: args.id, state: { ...inputs } };
+        }
         const parentUrn = parents.get(`${args.type}::${args.name}`) || undefined;
         resources.push({ type: args.type, name: args.name, parentUrn, inputs, provider: args.provider });
         return { id: `${args.name}-id`, state: { ...inputs, ...computedOutputs(args.type, args.name, inputs) } };
@@ -148,6 +169,7 @@ export function installRecordingMocks(opts: {
   );
   return {
     resources,
+    reads,
     calls,
     ofType: (type) => resources.filter((r) => r.type === type),
     get(type, name) {
