@@ -61,12 +61,14 @@ export function requiredCrds(config: Pick<StackConfig, "postgres">): RequiredCrd
 }
 
 /**
- * Logical name of the read of a required CRD; it names the CRD and the config key, since Pulumi's
- * "does not exist" error names the read only by it.
- * @example `needs-crd-podmonitors.monitoring.coreos.com-for-ducklake:postgres.podMonitor`
+ * Logical name of the read of a required CRD; it names the CRD and the config key (without the
+ * `ducklake:` namespace: a colon in a resource name is accepted by the engine since
+ * https://github.com/pulumi/pulumi/pull/14107 but refused by `pulumi state rename`,
+ * https://github.com/pulumi/pulumi/issues/18937), since Pulumi's "does not exist" error names the read only by it.
+ * @example `needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor`
  */
 export function crdReadName(crd: RequiredCrd): string {
-  return `needs-crd-${crd.name}-for-${crd.key}`;
+  return `needs-crd-${crd.name}-for-${crd.key.replace(/^ducklake:/, "")}`;
 }
 
 /**

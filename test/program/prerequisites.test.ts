@@ -28,7 +28,7 @@ describe("requiredCrds", () => {
 
   test("the read's name and message name the CRD, the key and how to get the CRDs", () => {
     const [podMonitors] = requiredCrds(parseStackConfig(readDucklakeConfig("prod"), "prod").config);
-    expect(crdReadName(podMonitors!)).toBe("needs-crd-podmonitors.monitoring.coreos.com-for-ducklake:postgres.podMonitor");
+    expect(crdReadName(podMonitors!)).toBe("needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor");
     const message = crdPrerequisiteMessage(podMonitors!);
     expect(message).toContain("ducklake:postgres.podMonitor is true");
     expect(message).toContain("resource 'podmonitors.monitoring.coreos.com' does not exist");
@@ -76,8 +76,8 @@ describe("the program reads the required CRDs", () => {
   test("the offline plan's summary says the reads were not checked, naming each CRD and the key", () => {
     expect(notCheckedOffline(prod.reads)).toEqual([
       "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
-      "  - CustomResourceDefinition podmonitors.monitoring.coreos.com (needs-crd-podmonitors.monitoring.coreos.com-for-ducklake:postgres.podMonitor)",
-      "  - CustomResourceDefinition prometheusrules.monitoring.coreos.com (needs-crd-prometheusrules.monitoring.coreos.com-for-ducklake:postgres.podMonitor)",
+      "  - CustomResourceDefinition podmonitors.monitoring.coreos.com (needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor)",
+      "  - CustomResourceDefinition prometheusrules.monitoring.coreos.com (needs-crd-prometheusrules.monitoring.coreos.com-for-postgres.podMonitor)",
     ]);
     expect(notCheckedOffline(dev.reads)).toEqual([]);
   });
