@@ -24,8 +24,14 @@ import { managedPolicyArn } from "./managed-policies";
 export interface SsdNodeGroupArgs {
   /** Name of the existing EKS cluster (`ducklake:cluster.name`). */
   readonly clusterName: pulumi.Input<string>;
-  /** Subnet IDs the nodes run in (`ducklake:cluster.subnetIds`); at least one, spread across AZs for HA. */
-  readonly subnetIds: pulumi.Input<string>[];
+  /**
+   * Subnet IDs the nodes run in (`ducklake:cluster.subnetIds`); at least one, spread across AZs for HA.
+   * When absent, the cluster's own subnets: `vpcConfig.subnetIds` of `aws.eks.getClusterOutput`, the
+   * default pulumi-eks uses for a managed node group without subnetIds (pulumi/pulumi-eks
+   * nodejs/eks/nodes/nodegroup.ts, "Compute the node group subnets to use": `args.subnetIds`, else the
+   * cluster's `subnetIds`).
+   */
+  readonly subnetIds?: pulumi.Input<string>[];
   /** The parsed `ducklake:nodes` section: instance types, AMI type, scaling, gp3 root volume, labels, taint, role, tags. */
   readonly nodes: NodesConfig;
   /** Stack-wide AWS tags (`ducklake:tags`); `nodes.tags`, `project` and `stack` are added. */
@@ -164,7 +170,7 @@ export function nodeRoleAssumeRolePolicy(dnsSuffix: string): string {
 export function ssdNodeGroupArgProblems(args: Pick<SsdNodeGroupArgs, "subnetIds" | "nodes">): string[] {
   const problems: string[] = [];
   const { nodes } = args;
-  if (args.subnetIds.length === 0) problems.push("subnetIds: needs at least one subnet");
+  if (args.subnetIds !== undefined && args.subnetIds.length === 0) problems.push("subnetIds: needs at least one subnet");
   if (nodes.instanceTypes.length === 0) problems.push("nodes.instanceTypes: needs at least one EC2 instance type");
   if (!(nodes.amiType in ROOT_DEVICE_NAME)) {
     problems.push(`nodes.amiType: ${String(nodes.amiType)} is not supported (one of ${Object.keys(ROOT_DEVICE_NAME).join(", ")})`);
@@ -199,6 +205,8 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
   public readonly toleration: KubernetesToleration;
   /** ID of the launch template. */
   public readonly launchTemplateId: pulumi.Output<string>;
+  /** Subnets of the node group: `subnetIds` as given, or the cluster's own (read from EKS). */
+  public readonly subnetIds: pulumi.Output<string[]>;
 
   /**
    * @param name logical name; children are `${name}-<role>`.
@@ -259,11 +267,19 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
     );
     this.launchTemplateId = launchTemplate.id;
 
+    this.subnetIds =
+      args.subnetIds !== undefined
+        ? pulumi.output(args.subnetIds)
+        : aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this }).vpcConfig.apply((vpc) => {
+            if (vpc.subnetIds.length === 0) throw new Error(`SsdNodeGroup ${name}: the EKS cluster reports no subnets; set ducklake:cluster.subnetIds`);
+            return [...vpc.subnetIds].sort();
+          });
+
     const nodeGroup = new aws.eks.NodeGroup(
       `${name}-node-group`,
       {
         clusterName: args.clusterName,
-        subnetIds: args.subnetIds,
+        subnetIds: this.subnetIds,
         nodeRoleArn: this.roleArn,
         amiType: nodes.amiType,
         // A database is not a spot workload.
@@ -289,6 +305,7 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
       taint: this.taint,
       toleration: this.toleration,
       launchTemplateId: this.launchTemplateId,
+      subnetIds: this.subnetIds,
     });
   }
 }

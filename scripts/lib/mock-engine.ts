@@ -84,7 +84,11 @@ export function callResult(token: string, inputs: Record<string, unknown>): Reco
         version: "1.33",
         certificateAuthorities: [{ data: "bW9jaw==" }],
         identities: [{ oidcs: [{ issuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" }] }],
-        vpcConfig: { vpcId: "vpc-0123456789abcdef0", clusterSecurityGroupId: "sg-0123456789abcdef0" },
+        vpcConfig: {
+          vpcId: "vpc-0123456789abcdef0",
+          clusterSecurityGroupId: "sg-0123456789abcdef0",
+          subnetIds: ["subnet-0mock00000000000a", "subnet-0mock00000000000b", "subnet-0mock00000000000c"],
+        },
       };
     case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
       return { arn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF", url: "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" };

@@ -188,6 +188,8 @@ describe("tags", () => {
 describe("argument checks (before any resource)", () => {
   test("prod arguments are valid", () => {
     expect(ssdNodeGroupArgProblems({ subnetIds: ["subnet-1"], nodes })).toEqual([]);
+    // No subnetIds: the cluster's own subnets (read from EKS), not a problem.
+    expect(ssdNodeGroupArgProblems({ nodes })).toEqual([]);
     expect(gp3StorageClassArgProblems({ storageClassName: "gp3", gp3 })).toEqual([]);
   });
 
