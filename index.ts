@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { loadConfig } from "./config/load";
 import { eksKubeconfig } from "./components/kubeconfig";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
+import { irsaUses, lookUpOidcProviderArn } from "./components/aws/oidc";
 import { Logging } from "./components/logging/logging";
 import { PostgresCluster } from "./components/postgres/cluster";
 import { postgresClusterInputs, postgresqlConfFor } from "./components/postgres/cluster-inputs";
@@ -18,6 +19,7 @@ import { resolveImage } from "./components/postgres/helm-values";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./components/queue/bootstrap-sql";
 import { publishArtifact } from "./components/artifacts";
+import { readRequiredCrds } from "./components/prerequisites";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
@@ -26,7 +28,7 @@ const stack = pulumi.getStack();
 // ---- providers ---------------------------------------------------------------------------------
 let k8sProvider: k8s.Provider;
 let awsProvider: aws.Provider | undefined;
-/** The EKS cluster's IAM OIDC provider (IRSA), on EKS stacks. */
+/** The EKS cluster's IAM OIDC provider (IRSA), on EKS stacks where something uses IRSA (`irsaUses`). */
 let eksOidc: { region: string; oidcProviderArn: pulumi.Output<string>; oidcIssuerUrl: pulumi.Output<string> } | undefined;
 if (config.cluster.provider === "kind") {
   k8sProvider = new k8s.Provider("k8s", { context: config.cluster.kubeContext });
@@ -41,18 +43,24 @@ if (config.cluster.provider === "kind") {
     .all([cluster.endpoint, cluster.certificateAuthorities])
     .apply(([endpoint, cas]) => eksKubeconfig({ name: eksConfig.name, endpoint, certificateAuthorityData: cas[0]?.data ?? "", region: eksConfig.region }));
   k8sProvider = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
-  const oidcIssuerUrl = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
-  eksOidc = {
-    region: eksConfig.region,
-    oidcIssuerUrl,
-    oidcProviderArn: aws.iam.getOpenIdConnectProviderOutput({ url: oidcIssuerUrl }, { provider: awsProvider }).arn,
-  };
+  // The IAM OIDC provider is looked up only when something uses IRSA: a cluster without one previews
+  // fine otherwise, and fails here, naming what needs it, when something does.
+  const uses = irsaUses(config);
+  if (uses.length > 0) {
+    const oidcIssuerUrl = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
+    eksOidc = {
+      region: eksConfig.region,
+      oidcIssuerUrl,
+      oidcProviderArn: lookUpOidcProviderArn(eksConfig.name, oidcIssuerUrl, uses, { provider: awsProvider }),
+    };
+  }
 }
 
 // ---- hardware (prod): SSD node group, EBS CSI driver and the gp3 StorageClass; nothing on kind --
 const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
   aws: awsProvider ? { providers: { aws: awsProvider } } : undefined,
   kubernetes: awsProvider ? { providers: { aws: awsProvider, kubernetes: k8sProvider } } : undefined,
+  oidcProviderArn: eksOidc?.oidcProviderArn,
 });
 
 // ---- PostgreSQL: CloudNativePG operator + cluster, tuned by the tuning engine ---------------------
@@ -61,15 +69,19 @@ publishArtifact("postgresql.conf", postgresqlConfFor(config, stack, pgInputs.tun
 // The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive, so
 // the plan shows them for review.
 if (pgInputs.monitoringQueriesYaml !== undefined) publishArtifact("monitoring-queries.yaml", pgInputs.monitoringQueriesYaml);
+// Prerequisites: the CRDs the releases render objects for (Prometheus Operator's with podMonitor), read
+// in preview so a missing one fails before anything is created.
+const prerequisites = readRequiredCrds(config, k8sProvider);
 const postgres = new PostgresCluster(
   "postgres",
-  { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider },
+  { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider, prerequisites },
   // Volumes wait for their class and pods for their nodes.
   { provider: k8sProvider, dependsOn: [infra.storage, infra.nodeGroup].filter((r): r is NonNullable<typeof r> => r !== undefined) },
 );
 
 // ---- queue bootstrap: idempotent SQL applied by a Job named after its hash ----------------------
 const bootstrapSql = generateBootstrapSql(bootstrapSqlInputOf(config));
+const postgresImage = resolveImage(config.postgres);
 const bootstrap = new QueueBootstrap(
   "queue-bootstrap",
   {
@@ -79,8 +91,10 @@ const bootstrap = new QueueBootstrap(
     database: postgres.database,
     superuserSecretName: postgres.superuserSecretName,
     sql: bootstrapSql,
-    // The cluster's own image: the same major's psql and pg_isready, already pulled on the nodes.
-    image: resolveImage(config.postgres).image,
+    // The cluster's own image: the same major's psql and pg_isready, already pulled on the nodes; run as
+    // that image's postgres user (999 on the default image, built on the Docker official one).
+    image: postgresImage.image,
+    runAsUser: postgresImage.postgresUid,
     labels: { "ducklake.io/role": "queue-bootstrap" },
   },
   { provider: k8sProvider, dependsOn: [postgres.clusterRelease] },

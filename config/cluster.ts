@@ -27,10 +27,16 @@ export const EksClusterSchema = z.strictObject({
   name: z.string().min(1).max(100, { message: "EKS cluster names are at most 100 characters" }),
   /** AWS region of the cluster, e.g. `eu-west-1`. */
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: "must be an AWS region such as eu-west-1" }),
-  /** Private subnets (IDs) the Postgres node group runs in; spread them across availability zones for HA. */
+  /**
+   * Subnets (IDs) the Postgres node group runs in, overriding the default: the EKS cluster's own subnets
+   * (`vpcConfig.subnetIds` of the cluster, read at preview), as pulumi-eks does for a managed node group
+   * without subnetIds. Set it to keep the nodes in private subnets when the cluster also has public ones;
+   * spread them across availability zones for HA.
+   */
   subnetIds: z
     .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "must be a subnet ID such as subnet-0abc12345def67890" }))
-    .min(1, { message: "needs at least one subnet" }),
+    .min(1, { message: "needs at least one subnet" })
+    .optional(),
 });
 
 /** `ducklake:cluster`. */

@@ -7,7 +7,8 @@
  *   values/<release>.yaml the values of each Helm release
  *   postgresql.conf, bootstrap.sql, monitoring-queries.yaml, logging/...  the artifacts the
  *                         components publish (components/artifacts.ts)
- *   summary.txt           what is printed: resources by type, key settings, warnings
+ *   summary.txt           what is printed: resources by type, key settings, warnings, and the
+ *                         prerequisite reads the mocks answered without checking (`pulumi preview` checks them)
  * Two plans of the same input are byte-identical, so `diff -r` of two plans is a review tool.
  * Exits 1 with the loader's message when the config is invalid (nothing is planned).
  */
@@ -21,8 +22,9 @@ import { stringify } from "yaml";
 import { parseStackConfig } from "../config/load";
 import { ConfigError } from "../config/issues";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
-import { outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
+import { notCheckedOffline, outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
 import { assertStackName, ducklakeConfigOf, readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
+import { PlannedRelease, renderReleases } from "./lib/helm-render";
 
 const ROOT = path.resolve(__dirname, "..");
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -49,12 +51,18 @@ async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      out: { type: "string" },
+      render: { type: "boolean" },
+      charts: { type: "string" },
+      crds: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   const stack = positionals[0];
   if (values.help || !stack) {
     const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
-    console.log(`usage: npm run plan -- <stack> [--out DIR]\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`);
+    console.log(`usage: npm run plan -- <stack> [--out DIR] [--render [--charts DIR] [--crds DIR]]\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`);
     return values.help ? 0 : 2;
   }
   try {
@@ -121,11 +129,14 @@ async function main(): Promise<number> {
     .map((r) => ({ type: r.type, name: r.name, parent: parentOf(r), inputs: sortKeys(elideLongText(redactSecrets(r.inputs))) }))
     .sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type)));
   fs.writeFileSync(path.join(outDir, "resources.json"), JSON.stringify(resources, null, 2) + "\n");
+  const releases: PlannedRelease[] = [];
   for (const r of resources.filter((x) => x.type === HELM_RELEASE)) {
-    const inputs = r.inputs as { name?: string; chart?: string; version?: string; values?: unknown };
+    const inputs = r.inputs as { name?: string; chart?: string; version?: string; values?: unknown; namespace?: string; repositoryOpts?: { repo?: string } };
     const release = inputs.name ?? r.name;
     const header = `# Helm release ${release}: chart ${inputs.chart ?? "?"} ${inputs.version ?? ""}\n`;
-    fs.writeFileSync(path.join(outDir, "values", `${release}.yaml`), header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0, version: "1.1" }));
+    const valuesFile = path.join(outDir, "values", `${release}.yaml`);
+    fs.writeFileSync(valuesFile, header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0, version: "1.1" }));
+    releases.push({ release, chart: inputs.chart ?? "?", version: inputs.version ?? "?", repo: inputs.repositoryOpts?.repo ?? "?", namespace: inputs.namespace ?? "default", valuesFile });
   }
   for (const [rel, content] of [...publishedArtifacts().entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const file = path.join(outDir, rel);
@@ -142,10 +153,30 @@ async function main(): Promise<number> {
   const keySettings = keySettingsOf(ducklake, outDir);
   if (keySettings.length > 0) lines.push("key settings:", ...keySettings.map((l) => `  ${l}`));
   if (warnings.length > 0) lines.push("warnings:", ...warnings.map((w) => `  - ${w}`));
+  lines.push(...notCheckedOffline(recorder.reads));
+  let renderErrors: string[] = [];
+  if (values.render) {
+    const report = renderReleases({
+      releases,
+      outDir,
+      env: process.env,
+      helmCache: path.join(ROOT, ".local", "helm"),
+      chartCache: path.join(ROOT, ".local", "charts"),
+      chartsDir: values.charts ?? (process.env["DUCKLAKE_CHARTS_DIR"] || undefined),
+      crdsDir: values.crds ?? (process.env["DUCKLAKE_CRDS_DIR"] || undefined),
+    });
+    lines.push(...report.lines);
+    renderErrors = report.errors;
+    if (renderErrors.length > 0) lines.push(`render/CRD errors (${renderErrors.length}):`, ...renderErrors.map((e) => `  - ${e}`));
+  }
   lines.push(`written to ${path.relative(process.cwd(), outDir) || "."}/`);
   const summary = lines.join("\n") + "\n";
   fs.writeFileSync(path.join(outDir, "summary.txt"), summary.replace(/^written to .*\n/m, ""));
   process.stdout.write(summary);
+  if (renderErrors.length > 0) {
+    console.error(`plan --render: ${renderErrors.length} error(s):\n${renderErrors.map((e) => `  ${e}`).join("\n")}`);
+    return 1;
+  }
   return 0;
 }
 

@@ -7,6 +7,7 @@
  * Sources:
  * - StorageClass parameters: https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/parameters.md
  * - Driver IAM (managed policy, IRSA, Pod Identity, KMS): https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/install.md
+ * - The managed policy's ARN: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEBSCSIDriverPolicyV2.html
  * - EKS add-on: https://docs.aws.amazon.com/eks/latest/userguide/managing-ebs-csi.html
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +16,8 @@ import * as k8s from "@pulumi/kubernetes";
 import type { Gp3StorageClassConfig } from "../../config/storage";
 import { Gp3StorageClassSchema } from "../../config/storage";
 import { awsResourceTags } from "./tags";
+import type { AwsManagedPolicyName } from "./managed-policies";
+import { managedPolicyArn } from "./managed-policies";
 
 /** Arguments of `Gp3StorageClass`. The Kubernetes provider of the EKS cluster comes through `opts.providers`. */
 export interface Gp3StorageClassArgs {
@@ -40,8 +43,22 @@ export const EBS_CSI_PROVISIONER = "ebs.csi.aws.com";
 export const EBS_CSI_ADDON_NAME = "aws-ebs-csi-driver";
 /** The driver's controller service account (the add-on installs it in `kube-system`); the IAM role is bound to it. */
 export const EBS_CSI_CONTROLLER_SERVICE_ACCOUNT = { namespace: "kube-system", name: "ebs-csi-controller-sa" } as const;
-/** AWS managed policy of the driver (scoped to volumes tagged `ebs.csi.aws.com/cluster: true`, which the driver sets on what it creates). */
-export const EBS_CSI_DRIVER_POLICY = "service-role/AmazonEBSCSIDriverPolicyV2";
+/**
+ * AWS managed policy of the driver (scoped to volumes tagged `ebs.csi.aws.com/cluster: true`, which the driver
+ * sets on what it creates). Its ARN is `arn:<partition>:iam::aws:policy/AmazonEBSCSIDriverPolicyV2`, without
+ * `service-role/` (only V1 is under that path).
+ * Source: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEBSCSIDriverPolicyV2.html
+ */
+export const EBS_CSI_DRIVER_POLICY = "AmazonEBSCSIDriverPolicyV2" satisfies AwsManagedPolicyName;
+
+/**
+ * ARN of the driver role's managed policy.
+ * @param partition `aws`, `aws-cn` or `aws-us-gov` (from `aws.getPartition`).
+ * @returns e.g. `arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2`.
+ */
+export function ebsCsiDriverPolicyArn(partition: string): string {
+  return managedPolicyArn(partition, EBS_CSI_DRIVER_POLICY);
+}
 
 /**
  * The StorageClass `parameters` map of the EBS CSI driver, in a stable key order.
@@ -242,7 +259,7 @@ export class Gp3StorageClass extends pulumi.ComponentResource {
     const rolePolicies: pulumi.Resource[] = [
       new aws.iam.RolePolicyAttachment(
         `${name}-driver-policy`,
-        { role: role.name, policyArn: partition.partition.apply((p) => `arn:${p}:iam::aws:policy/${EBS_CSI_DRIVER_POLICY}`) },
+        { role: role.name, policyArn: partition.partition.apply(ebsCsiDriverPolicyArn) },
         { parent: this },
       ),
     ];

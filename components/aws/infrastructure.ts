@@ -27,12 +27,15 @@ export interface AwsInfrastructure {
  * @param opts.aws options for the AWS components (e.g. `{ providers: { aws } }`); defaults to none.
  * @param opts.kubernetes options for the StorageClass component; `providers` must carry the EKS cluster's
  *   Kubernetes provider (`{ providers: { aws, kubernetes } }`).
+ * @param opts.oidcProviderArn the cluster's IAM OIDC provider ARN, looked up by the caller
+ *   (`lookUpOidcProviderArn`); given to the StorageClass component only when its driver uses IRSA. Without
+ *   it the component builds the ARN from the cluster's issuer.
  * @throws Error when an EKS config has no `nodes` section (the loader already refuses that).
  */
 export function createAwsInfrastructure(
   name: string,
   config: StackConfig,
-  opts: { aws?: pulumi.ComponentResourceOptions; kubernetes?: pulumi.ComponentResourceOptions } = {},
+  opts: { aws?: pulumi.ComponentResourceOptions; kubernetes?: pulumi.ComponentResourceOptions; oidcProviderArn?: pulumi.Input<string> } = {},
 ): AwsInfrastructure {
   const cluster = config.cluster;
   if (cluster.provider !== "eks") {
@@ -49,7 +52,13 @@ export function createAwsInfrastructure(
   }
   const storage = new Gp3StorageClass(
     `${name}-storage`,
-    { clusterName: cluster.name, storageClassName: config.storage.className, gp3: config.storage.gp3, tags: config.tags },
+    {
+      clusterName: cluster.name,
+      storageClassName: config.storage.className,
+      gp3: config.storage.gp3,
+      tags: config.tags,
+      oidcProviderArn: config.storage.gp3.csiDriverIdentity === "irsa" ? opts.oidcProviderArn : undefined,
+    },
     opts.kubernetes ?? opts.aws,
   );
   return { nodeGroup, storage, storageClassName: storage.storageClassName };

@@ -17,13 +17,21 @@ import * as aws from "@pulumi/aws";
 import type { NodesConfig } from "../../config/nodes";
 import { RootVolumeSchema } from "../../config/nodes";
 import { awsResourceTags } from "./tags";
+import type { AwsManagedPolicyName } from "./managed-policies";
+import { managedPolicyArn } from "./managed-policies";
 
 /** Arguments of `SsdNodeGroup`. */
 export interface SsdNodeGroupArgs {
   /** Name of the existing EKS cluster (`ducklake:cluster.name`). */
   readonly clusterName: pulumi.Input<string>;
-  /** Subnet IDs the nodes run in (`ducklake:cluster.subnetIds`); at least one, spread across AZs for HA. */
-  readonly subnetIds: pulumi.Input<string>[];
+  /**
+   * Subnet IDs the nodes run in (`ducklake:cluster.subnetIds`); at least one, spread across AZs for HA.
+   * When absent, the cluster's own subnets: `vpcConfig.subnetIds` of `aws.eks.getClusterOutput`, the
+   * default pulumi-eks uses for a managed node group without subnetIds (pulumi/pulumi-eks
+   * nodejs/eks/nodes/nodegroup.ts, "Compute the node group subnets to use": `args.subnetIds`, else the
+   * cluster's `subnetIds`).
+   */
+  readonly subnetIds?: pulumi.Input<string>[];
   /** The parsed `ducklake:nodes` section: instance types, AMI type, scaling, gp3 root volume, labels, taint, role, tags. */
   readonly nodes: NodesConfig;
   /** Stack-wide AWS tags (`ducklake:tags`); `nodes.tags`, `project` and `stack` are added. */
@@ -131,22 +139,16 @@ export function kubernetesToleration(taint: EksTaint): KubernetesToleration {
  * Source: EKS user guide, "Amazon EKS node IAM role" (https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html):
  * AmazonEKSWorkerNodePolicy (kubelet, Pod Identity agent), AmazonEC2ContainerRegistryPullOnly (images of
  * the built-in add-ons), AmazonEKS_CNI_Policy (the VPC CNI on these nodes, unless the cluster gives the
- * CNI its own role; supply `nodes.nodeRoleArn` to use a narrower role).
+ * CNI its own role; supply `nodes.nodeRoleArn` to use a narrower role). Their ARNs: `AWS_MANAGED_POLICIES`.
  */
-export const WORKER_NODE_POLICIES: Readonly<Record<string, string>> = {
+export const WORKER_NODE_POLICIES: Readonly<Record<string, AwsManagedPolicyName>> = {
   "worker-node": "AmazonEKSWorkerNodePolicy",
   "ecr-pull": "AmazonEC2ContainerRegistryPullOnly",
   "cni": "AmazonEKS_CNI_Policy",
 };
 
-/**
- * ARN of an AWS managed policy.
- * @param partition `aws`, `aws-cn` or `aws-us-gov` (from `aws.getPartition`).
- * @param policyName e.g. `AmazonEKSWorkerNodePolicy`.
- */
-export function managedPolicyArn(partition: string, policyName: string): string {
-  return `arn:${partition}:iam::aws:policy/${policyName}`;
-}
+/** ARN of an AWS managed policy (re-exported from `./managed-policies`, where every policy the program uses is listed with its source). */
+export { managedPolicyArn };
 
 /**
  * Trust policy of the node role: EC2 instances may assume it.
@@ -168,7 +170,7 @@ export function nodeRoleAssumeRolePolicy(dnsSuffix: string): string {
 export function ssdNodeGroupArgProblems(args: Pick<SsdNodeGroupArgs, "subnetIds" | "nodes">): string[] {
   const problems: string[] = [];
   const { nodes } = args;
-  if (args.subnetIds.length === 0) problems.push("subnetIds: needs at least one subnet");
+  if (args.subnetIds !== undefined && args.subnetIds.length === 0) problems.push("subnetIds: needs at least one subnet");
   if (nodes.instanceTypes.length === 0) problems.push("nodes.instanceTypes: needs at least one EC2 instance type");
   if (!(nodes.amiType in ROOT_DEVICE_NAME)) {
     problems.push(`nodes.amiType: ${String(nodes.amiType)} is not supported (one of ${Object.keys(ROOT_DEVICE_NAME).join(", ")})`);
@@ -203,6 +205,8 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
   public readonly toleration: KubernetesToleration;
   /** ID of the launch template. */
   public readonly launchTemplateId: pulumi.Output<string>;
+  /** Subnets of the node group: `subnetIds` as given, or the cluster's own (read from EKS). */
+  public readonly subnetIds: pulumi.Output<string[]>;
 
   /**
    * @param name logical name; children are `${name}-<role>`.
@@ -263,11 +267,19 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
     );
     this.launchTemplateId = launchTemplate.id;
 
+    this.subnetIds =
+      args.subnetIds !== undefined
+        ? pulumi.output(args.subnetIds)
+        : aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this }).vpcConfig.apply((vpc) => {
+            if (vpc.subnetIds.length === 0) throw new Error(`SsdNodeGroup ${name}: the EKS cluster reports no subnets; set ducklake:cluster.subnetIds`);
+            return [...vpc.subnetIds].sort();
+          });
+
     const nodeGroup = new aws.eks.NodeGroup(
       `${name}-node-group`,
       {
         clusterName: args.clusterName,
-        subnetIds: args.subnetIds,
+        subnetIds: this.subnetIds,
         nodeRoleArn: this.roleArn,
         amiType: nodes.amiType,
         // A database is not a spot workload.
@@ -293,6 +305,7 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
       taint: this.taint,
       toleration: this.toleration,
       launchTemplateId: this.launchTemplateId,
+      subnetIds: this.subnetIds,
     });
   }
 }

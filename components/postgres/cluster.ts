@@ -37,6 +37,12 @@ export interface PostgresClusterArgs extends ClusterValuesInput {
   readonly storageClassName: pulumi.Input<string>;
   /** Kubernetes provider; may also come through `opts.provider`/`opts.providers`. */
   readonly provider?: k8s.Provider;
+  /**
+   * Reads of what the releases need from the cluster (`readRequiredCrds` in ../prerequisites.ts: the
+   * Prometheus Operator CRDs when `podMonitor` is on); both Helm releases depend on them, so a missing CRD
+   * fails the preview before either release is created. Defaults to none.
+   */
+  readonly prerequisites?: readonly pulumi.Resource[];
 }
 
 /**
@@ -175,7 +181,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         values: operatorValues,
         timeout: 600,
       },
-      childOpts,
+      { ...childOpts, dependsOn: [...(args.prerequisites ?? [])] },
     );
 
     this.clusterRelease = new k8s.helm.v3.Release(
@@ -189,7 +195,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
         values: clusterValues,
         timeout: 900,
       },
-      { ...childOpts, dependsOn: [this.operatorRelease, superuser.secret, owner.secret, app.secret, ...(queriesSecret ? [queriesSecret] : [])] },
+      {
+        ...childOpts,
+        dependsOn: [this.operatorRelease, superuser.secret, owner.secret, app.secret, ...(queriesSecret ? [queriesSecret] : []), ...(args.prerequisites ?? [])],
+      },
     );
 
     new k8s.networking.v1.NetworkPolicy(

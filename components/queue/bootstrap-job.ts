@@ -18,6 +18,9 @@ import { publishArtifact } from "../artifacts";
  */
 export const DEFAULT_BOOTSTRAP_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.6-minimal-trixie";
 
+/** UID/GID of `postgres` in `DEFAULT_BOOTSTRAP_IMAGE` (CloudNativePG's images; cluster chart values.yaml `postgresUID`). */
+export const DEFAULT_BOOTSTRAP_IMAGE_UID = 26;
+
 /** Arguments of `QueueBootstrap`. */
 export interface QueueBootstrapArgs {
   /** Namespace of the ConfigMap and the Job (the Postgres cluster's, so the Secret is readable). */
@@ -34,6 +37,12 @@ export interface QueueBootstrapArgs {
   readonly sql: string;
   /** Image with psql and pg_isready. Defaults to `DEFAULT_BOOTSTRAP_IMAGE`. */
   readonly image?: pulumi.Input<string>;
+  /**
+   * UID and GID the Job runs as: the image's `postgres` user. Defaults to `DEFAULT_BOOTSTRAP_IMAGE_UID` (26,
+   * CloudNativePG's images). Give it with `image`: 999 for images built on the Docker official postgres image
+   * (the default Postgres image; index.ts passes `resolveImage(...).postgresUid`).
+   */
+  readonly runAsUser?: number;
   /** Prefix of the Job and ConfigMap names (`<prefix>-<hash>`), a DNS-1123 label of at most 40 characters. Defaults to `queue-bootstrap`. */
   readonly namePrefix?: string;
   /** Pods the Job may retry with after a failure (Job `backoffLimit`). Defaults to 6 (exponential back-off, ~6 minutes in total). */
@@ -84,6 +93,25 @@ export function bootstrapScript(waitForDatabaseSeconds: number): string {
   ].join("\n");
 }
 
+/**
+ * The Job pod's security context: non-root, as the image's `postgres` user and group, default seccomp.
+ * The Docker official postgres image (base of the default Postgres image) creates `postgres` with UID/GID
+ * 999 and sets no `USER` (https://github.com/docker-library/postgres/blob/master/17/bookworm/Dockerfile:
+ * `groupadd -r postgres --gid=999; useradd -r -g postgres --uid=999`); CloudNativePG's images use 26. Running as a
+ * UID the image does not know leaves psql without a passwd entry or home.
+ * @param uid the image's postgres UID (also the GID).
+ * @throws Error when the UID is not a positive integer (0 would be root).
+ */
+export function bootstrapPodSecurityContext(uid: number): {
+  runAsNonRoot: true;
+  runAsUser: number;
+  runAsGroup: number;
+  seccompProfile: { type: "RuntimeDefault" };
+} {
+  if (!Number.isInteger(uid) || uid < 1) throw new Error(`runAsUser must be a positive integer UID, not root (got ${uid})`);
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
+}
+
 /** Applies the queue bootstrap SQL with a Kubernetes Job. Type token `ducklake:queue:QueueBootstrap`. */
 export class QueueBootstrap extends pulumi.ComponentResource {
   /** Name of the Job (`<prefix>-<hash>`). */
@@ -97,7 +125,7 @@ export class QueueBootstrap extends pulumi.ComponentResource {
    * @param name component name; children are `${name}-sql` (ConfigMap) and `${name}-job` (Job).
    * @param args see `QueueBootstrapArgs`.
    * @param opts component options (pass `dependsOn` the Postgres cluster and the provider).
-   * @throws pulumi.ResourceError when the SQL is empty, or namePrefix, backoffLimit or
+   * @throws pulumi.ResourceError when the SQL is empty, or namePrefix, backoffLimit, runAsUser or
    *   waitForDatabaseSeconds are out of range; nothing is created then.
    */
   constructor(name: string, args: QueueBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -109,7 +137,9 @@ export class QueueBootstrap extends pulumi.ComponentResource {
     if (!Number.isInteger(backoffLimit) || backoffLimit < 0) throw new pulumi.ResourceError(`backoffLimit must be an integer >= 0 (got ${backoffLimit})`, this);
     if (!Number.isInteger(waitSeconds) || waitSeconds < 5) throw new pulumi.ResourceError(`waitForDatabaseSeconds must be an integer >= 5 (got ${waitSeconds})`, this);
     let jobName: string;
+    let podSecurityContext: ReturnType<typeof bootstrapPodSecurityContext>;
     try {
+      podSecurityContext = bootstrapPodSecurityContext(args.runAsUser ?? DEFAULT_BOOTSTRAP_IMAGE_UID);
       jobName = bootstrapJobName(prefix, args.sql);
     } catch (e) {
       throw new pulumi.ResourceError((e as Error).message, this);
@@ -149,7 +179,7 @@ export class QueueBootstrap extends pulumi.ComponentResource {
             metadata: { labels },
             spec: {
               restartPolicy: "Never", // each retry is a new pod, so every attempt's log is kept
-              securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: podSecurityContext,
               containers: [
                 {
                   name: "bootstrap",

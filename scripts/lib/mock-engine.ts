@@ -18,6 +18,17 @@ export interface RecordedResource {
   readonly provider?: string;
 }
 
+/**
+ * One read of an existing resource (`<Resource>.get(name, id)`). The mocks answer every read with its
+ * inputs, so nothing about the real resource is checked offline: `pulumi preview` does that.
+ */
+export interface RecordedRead {
+  readonly type: string;
+  readonly name: string;
+  /** The id read, e.g. a CRD's name. */
+  readonly id: string;
+}
+
 /** One provider function call (`aws.eks.getCluster`, ...). */
 export interface RecordedCall {
   readonly token: string;
@@ -26,7 +37,10 @@ export interface RecordedCall {
 
 /** What the mocks saw. */
 export interface MockRecorder {
+  /** Resources the program registers (reads are not among them: see `reads`). */
   readonly resources: RecordedResource[];
+  /** Resources the program reads (`.get`), answered without checking anything. */
+  readonly reads: RecordedRead[];
   readonly calls: RecordedCall[];
   /** Resources of one type token. */
   ofType(type: string): RecordedResource[];
@@ -70,7 +84,11 @@ export function callResult(token: string, inputs: Record<string, unknown>): Reco
         version: "1.33",
         certificateAuthorities: [{ data: "bW9jaw==" }],
         identities: [{ oidcs: [{ issuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" }] }],
-        vpcConfig: { vpcId: "vpc-0123456789abcdef0", clusterSecurityGroupId: "sg-0123456789abcdef0" },
+        vpcConfig: {
+          vpcId: "vpc-0123456789abcdef0",
+          clusterSecurityGroupId: "sg-0123456789abcdef0",
+          subnetIds: ["subnet-0mock00000000000a", "subnet-0mock00000000000b", "subnet-0mock00000000000c"],
+        },
       };
     case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
       return { arn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF", url: "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" };
@@ -112,6 +130,8 @@ function patchParentCapture(): void {
  * @param opts.config config values, keys with namespace (`ducklake:postgres`), values as Pulumi stores them (JSON text for objects).
  * @param opts.secretKeys config keys that are secrets.
  * @param opts.preview run as a preview (unknown computed values) rather than an update. Defaults to false.
+ * @param opts.callResults per-token replacements of `callResult` (tests: a cluster without an IAM OIDC
+ *   provider); one that throws makes the provider function fail, as AWS would.
  */
 export function installRecordingMocks(opts: {
   stack: string;
@@ -119,15 +139,23 @@ export function installRecordingMocks(opts: {
   config?: Record<string, string>;
   secretKeys?: string[];
   preview?: boolean;
+  callResults?: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>>;
 }): MockRecorder {
   patchParentCapture();
   const resources: RecordedResource[] = [];
+  const reads: RecordedRead[] = [];
   const calls: RecordedCall[] = [];
   if (opts.config) pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
   void pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const inputs = args.inputs as Record<string, unknown>;
+        // A read (`.get(name, id)`): the runtime mocks pass the id read. A registration passes an id only
+        // with the `import` option, which the program does not use. Answered as if the resource existed.
+        if (args.id !== undefined && args.id !== "") {
+          reads.push({ type: args.type, name: args.name, id: args.id });
+          return { id: args.id, state: { ...inputs } };
+        }
         const parentUrn = parents.get(`${args.type}::${args.name}`) || undefined;
         resources.push({ type: args.type, name: args.name, parentUrn, inputs, provider: args.provider });
         return { id: `${args.name}-id`, state: { ...inputs, ...computedOutputs(args.type, args.name, inputs) } };
@@ -135,7 +163,8 @@ export function installRecordingMocks(opts: {
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const inputs = args.inputs as Record<string, unknown>;
         calls.push({ token: args.token, inputs });
-        return callResult(args.token, inputs);
+        const override = opts.callResults?.[args.token];
+        return override !== undefined ? override(inputs) : callResult(args.token, inputs);
       },
     },
     opts.project ?? "ducklake-pgmq",
@@ -144,6 +173,7 @@ export function installRecordingMocks(opts: {
   );
   return {
     resources,
+    reads,
     calls,
     ofType: (type) => resources.filter((r) => r.type === type),
     get(type, name) {

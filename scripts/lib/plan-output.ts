@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import type { RecordedRead } from "./mock-engine";
 
 /** File marking a directory as a plan's output: only such a directory (or an empty one) is ever deleted. */
 export const PLAN_MARKER = ".ducklake-plan";
@@ -22,4 +23,20 @@ export function outDirRefusal(outDir: string, planRoot: string): string | undefi
   const entries = fs.readdirSync(outDir);
   if (entries.length === 0 || entries.includes(PLAN_MARKER)) return undefined;
   return `--out ${outDir} exists and is not a plan directory (no ${PLAN_MARKER} in it, ${entries.length} entries): the plan replaces its output directory, so give a new or empty directory`;
+}
+
+/**
+ * Summary lines for the program's reads of existing resources (the prerequisite checks of
+ * components/prerequisites.ts): the mocks answer every read, so the plan says they were skipped, by
+ * kind, id and logical name (which names the config key that needs it).
+ * @returns no lines when the program read nothing.
+ */
+export function notCheckedOffline(reads: readonly RecordedRead[]): string[] {
+  if (reads.length === 0) return [];
+  return [
+    "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
+    ...[...reads]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => `  - ${r.type.slice(r.type.lastIndexOf(":") + 1)} ${r.id} (${r.name})`),
+  ];
 }

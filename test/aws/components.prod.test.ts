@@ -43,6 +43,9 @@ beforeAll(async () => {
   await settle();
 });
 
+/** The subnets the mocks' getCluster reports for the cluster (scripts/lib/mock-engine.ts callResult). */
+const MOCK_CLUSTER_SUBNETS = ["subnet-0mock00000000000a", "subnet-0mock00000000000b", "subnet-0mock00000000000c"];
+
 const expectedTags = { project: "ducklake-pgmq", stack: "prod", team: "data-platform", service: "ducklake-pgmq" };
 
 describe("SsdNodeGroup (prod)", () => {
@@ -70,7 +73,10 @@ describe("SsdNodeGroup (prod)", () => {
     expect(ng["instanceTypes"]).toEqual(["m6i.2xlarge"]);
     expect(ng["amiType"]).toBe("AL2023_x86_64_STANDARD");
     expect(ng["capacityType"]).toBe("ON_DEMAND");
-    expect(ng["subnetIds"]).toEqual(config.cluster.provider === "eks" ? config.cluster.subnetIds : []);
+    // Pulumi.prod.yaml sets no subnetIds: the cluster's own subnets, as getCluster answers them.
+    expect(config.cluster.provider === "eks" && config.cluster.subnetIds).toBeUndefined();
+    expect(ng["subnetIds"]).toEqual(MOCK_CLUSTER_SUBNETS);
+    expect(recorder.calls.filter((c) => c.token === "aws:eks/getCluster:getCluster").map((c) => c.inputs["name"])).toContain("ducklake-prod");
     expect(ng["launchTemplate"]).toEqual({ id: "ducklake-nodes-launch-template-id", version: "1" });
     expect(ng).not.toHaveProperty("diskSize");
     expect(ng["nodeRoleArn"]).toBe("arn:aws:iam::123456789012:role/ducklake-nodes-role");
@@ -110,6 +116,22 @@ describe("SsdNodeGroup (prod)", () => {
     expect(await promiseOf(ng.roleArn)).toBe(arn);
   });
 
+  test("subnetIds given: the node group uses them, not the cluster's", async () => {
+    const ng = new mod.ssd.SsdNodeGroup("pinned", { clusterName: "ducklake-prod", subnetIds: ["subnet-0123456789abcdef0"], nodes: config.nodes!, tags: {} });
+    await settle();
+    expect(recorder.get(T.nodeGroup, "pinned-node-group").inputs["subnetIds"]).toEqual(["subnet-0123456789abcdef0"]);
+    expect(await promiseOf(ng.subnetIds)).toEqual(["subnet-0123456789abcdef0"]);
+  });
+
+  test("subnetIds absent: the cluster's own subnets, read with getCluster by the cluster's name", async () => {
+    const before = recorder.calls.length;
+    const ng = new mod.ssd.SsdNodeGroup("default-subnets", { clusterName: "other-cluster", nodes: config.nodes!, tags: {} });
+    await settle();
+    expect(recorder.get(T.nodeGroup, "default-subnets-node-group").inputs["subnetIds"]).toEqual(MOCK_CLUSTER_SUBNETS);
+    expect(await promiseOf(ng.subnetIds)).toEqual(MOCK_CLUSTER_SUBNETS);
+    expect(recorder.calls.slice(before).filter((c) => c.token === "aws:eks/getCluster:getCluster").map((c) => c.inputs["name"])).toEqual(["other-cluster"]);
+  });
+
   test("invalid arguments raise before any child is created", async () => {
     expect(
       () =>
@@ -142,7 +164,7 @@ describe("Gp3StorageClass (prod)", () => {
     expect(stmt.Principal).toEqual({ Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" });
     expect(stmt.Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF:sub"]).toBe("system:serviceaccount:kube-system:ebs-csi-controller-sa");
     expect(recorder.calls.find((c) => c.token === "aws:eks/getCluster:getCluster")?.inputs["name"]).toBe("ducklake-prod");
-    expect(recorder.get(T.attachment, "ducklake-storage-driver-policy").inputs["policyArn"]).toBe("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2");
+    expect(recorder.get(T.attachment, "ducklake-storage-driver-policy").inputs["policyArn"]).toBe("arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2");
     expect(recorder.resources.find((r) => r.name === "ducklake-storage-driver-kms")).toBeUndefined();
   });
 

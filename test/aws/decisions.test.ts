@@ -17,11 +17,15 @@ import {
   irsaTrustPolicy,
   kmsKeyAccessPolicy,
   oidcProviderArnFromIssuer,
+  ebsCsiDriverPolicyArn,
   podIdentityTrustPolicy,
   storageClassParameters,
   storageClassSpec,
 } from "../../components/aws/gp3-storage";
+import { AWS_MANAGED_POLICIES, managedPolicyArn as managedPolicyArnOf } from "../../components/aws/managed-policies";
 import { awsResourceTags } from "../../components/aws/tags";
+import * as fs from "fs";
+import * as path from "path";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 const prod: StackConfig = parseStackConfig(readDucklakeConfig("prod"), "prod").config;
@@ -76,6 +80,32 @@ describe("IAM documents", () => {
       "arn:aws-us-gov:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
       "arn:aws-us-gov:iam::aws:policy/AmazonEKS_CNI_Policy",
     ]);
+  });
+
+  test("the EBS CSI driver policy is AmazonEBSCSIDriverPolicyV2 at the root path, not under service-role/ (only V1 is there)", () => {
+    // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEBSCSIDriverPolicyV2.html
+    expect(ebsCsiDriverPolicyArn("aws")).toBe("arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2");
+    expect(ebsCsiDriverPolicyArn("aws-cn")).toBe("arn:aws-cn:iam::aws:policy/AmazonEBSCSIDriverPolicyV2");
+  });
+
+  test("every AWS managed policy the program uses has the ARN AWS's managed policy reference gives", () => {
+    // Copied from each page's "Policy details → ARN" (the reference URLs are in AWS_MANAGED_POLICIES).
+    expect(Object.keys(AWS_MANAGED_POLICIES).map((n) => managedPolicyArnOf("aws", n as keyof typeof AWS_MANAGED_POLICIES))).toEqual([
+      "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2",
+      "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+      "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+      "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    ]);
+    for (const policy of Object.values(AWS_MANAGED_POLICIES)) {
+      expect(policy.reference).toBe(`https://docs.aws.amazon.com/aws-managed-policy/latest/reference/${policy.name}.html`);
+    }
+  });
+
+  test("no program source spells a managed policy ARN by hand (all go through managed-policies.ts)", () => {
+    const root = path.resolve(__dirname, "../..");
+    const sources = ["index.ts", ...["components", "policy", "config"].flatMap((d) => listTs(path.join(root, d)).map((f) => path.relative(root, f)))];
+    const offenders = sources.filter((f) => f !== path.join("components", "aws", "managed-policies.ts") && codeLines(fs.readFileSync(path.join(root, f), "utf8")).some((l) => /iam::aws:policy\//.test(l)));
+    expect(offenders).toEqual([]);
   });
 
   test("IRSA: only the driver's controller service account, audience sts", () => {
@@ -158,6 +188,8 @@ describe("tags", () => {
 describe("argument checks (before any resource)", () => {
   test("prod arguments are valid", () => {
     expect(ssdNodeGroupArgProblems({ subnetIds: ["subnet-1"], nodes })).toEqual([]);
+    // No subnetIds: the cluster's own subnets (read from EKS), not a problem.
+    expect(ssdNodeGroupArgProblems({ nodes })).toEqual([]);
     expect(gp3StorageClassArgProblems({ storageClassName: "gp3", gp3 })).toEqual([]);
   });
 
@@ -186,3 +218,17 @@ describe("argument checks (before any resource)", () => {
     ]);
   });
 });
+
+/** Every `.ts` file under a directory. */
+function listTs(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? listTs(p) : e.name.endsWith(".ts") ? [p] : [];
+  });
+}
+
+/** The lines of a TypeScript source that are not comments (TSDoc may quote ARNs). */
+function codeLines(text: string): string[] {
+  return text.split("\n").filter((l) => !/^\s*(\/\*\*?|\*|\/\/)/.test(l));
+}

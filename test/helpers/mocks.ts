@@ -17,8 +17,9 @@ export { settle, unwrapSecrets, redactSecrets, isSecretWrapper } from "../../scr
  * Installs the mocks for project `ducklake-pgmq`.
  * @param opts.stack stack name (`dev`, `prod`).
  * @param opts.config config values, keys with namespace (`ducklake:postgres`), values as Pulumi stores them.
+ * @param opts.callResults per-token replacements of the mocked provider functions (see `installRecordingMocks`).
  */
-export function installMocks(opts: { stack: string; config?: Record<string, string>; secretKeys?: string[] }): MockRecorder {
+export function installMocks(opts: Parameters<typeof installRecordingMocks>[0]): MockRecorder {
   return installRecordingMocks(opts);
 }
 

@@ -60,11 +60,23 @@ describe("QueueBootstrap", () => {
     [{ sql: "SELECT 1;", backoffLimit: -1 }, /backoffLimit/],
     [{ sql: "SELECT 1;", waitForDatabaseSeconds: 1 }, /waitForDatabaseSeconds/],
     [{ sql: "SELECT 1;", namePrefix: "Bad_Prefix" }, /DNS-1123/],
+    [{ sql: "SELECT 1;", runAsUser: 0 }, /runAsUser must be a positive integer UID, not root/],
   ])("refuses %j before creating anything", async (over, message) => {
     const before = recorder.resources.length;
     expect(() => new mod.QueueBootstrap(`bad-${before}`, { ...base, ...over } as ConstructorParameters<typeof mod.QueueBootstrap>[1])).toThrow(message);
     await settle();
     expect(recorder.resources.filter((r) => r.name.startsWith(`bad-${before}-`))).toEqual([]);
+  });
+
+  test("runs as the image's postgres user: 26 for the default (CloudNativePG) image, the given UID otherwise", async () => {
+    new mod.QueueBootstrap("uid-default", { ...base, sql: "SELECT 10;" });
+    artifacts.resetArtifacts();
+    new mod.QueueBootstrap("uid-official", { ...base, sql: "SELECT 11;", image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1", runAsUser: 999 });
+    await settle();
+    const podSecurity = (name: string): unknown =>
+      (recorder.get("kubernetes:batch/v1:Job", name).inputs["spec"] as { template: { spec: { securityContext: unknown } } }).template.spec.securityContext;
+    expect(podSecurity("uid-default-job")).toEqual({ runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, seccompProfile: { type: "RuntimeDefault" } });
+    expect(podSecurity("uid-official-job")).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, seccompProfile: { type: "RuntimeDefault" } });
   });
 
   test("waits for the database for the configured time", () => {

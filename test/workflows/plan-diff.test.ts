@@ -33,6 +33,31 @@ afterAll(() => {
   if (workDir !== "") fs.rmSync(workDir, { recursive: true, force: true });
 });
 
+/** Every file under a directory, relative to it, with `/` separators. */
+function filesUnder(dir: string, prefix = ""): string[] {
+  return fs.readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((e) => {
+    const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
+    return e.isDirectory() ? [`${rel}/`, ...filesUnder(dir, rel)] : [rel];
+  });
+}
+
+describe("the docs name only plan files that npm run plan writes", () => {
+  test("every plan/<stack>/... path in README.md and docs/*.md exists in the dev or prod plan (<placeholders> match one path segment)", () => {
+    const docs = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+    const written = new Set(STACKS.flatMap((stack) => filesUnder(planDir(stack))));
+    const missing: string[] = [];
+    for (const doc of docs) {
+      const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
+      for (const m of text.matchAll(/plan\/(?:<stack>|dev|prod)\/([A-Za-z0-9_.\-/<>]+)/g)) {
+        const rel = m[1]!;
+        const pattern = new RegExp(`^${rel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/<[^>/]+>/g, "[^/]+")}$`);
+        if (![...written].some((f) => pattern.test(f))) missing.push(`${doc}: plan/<stack>/${rel}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
 /** `diff -ruN` of the two plan directories, as the workflow runs it (exit 1 = differences). */
 function diffPlans(): string {
   const result = spawnSync("diff", ["-ruN", "dev", "prod"], { cwd: workDir, encoding: "utf8" });

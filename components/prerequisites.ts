@@ -1,0 +1,98 @@
+/**
+ * What the stack needs from the cluster before anything is created, checked in `pulumi preview` with the
+ * Kubernetes provider's reads.
+ *
+ * Today: the Prometheus Operator's CRDs when `ducklake:postgres.podMonitor` is on. The operator chart then
+ * renders a PodMonitor (`monitoring.podMonitorEnabled`) and the cluster chart a PodMonitor and a
+ * PrometheusRule (`cluster.monitoring.podMonitor`/`prometheusRule`); on a cluster without those CRDs the
+ * operator release fails with `no matches for kind "PodMonitor"`, after the AWS resources and Secrets exist.
+ * CloudNativePG's monitoring docs say the PodMonitor is for the Prometheus Operator
+ * (https://cloudnative-pg.io/documentation/current/monitoring/).
+ *
+ * How the check works: `k8s.apiextensions.v1.CustomResourceDefinition.get(name, <crd name>)` reads the CRD
+ * during preview; a CRD that does not exist fails the preview with `resource '<crd name>' does not exist`
+ * on that read, before any resource is created (Pulumi cannot catch a failed `.get`:
+ * https://github.com/pulumi/pulumi/issues/3364, https://github.com/pulumi/pulumi-kubernetes/issues/1050).
+ * The read's logical name names the config key, and an info message attached to it says how to get the
+ * CRDs, so both sit next to that error. The Helm releases depend on the reads.
+ *
+ * Under the offline plan's mocks (scripts/lib/mock-engine.ts) every read is answered, so nothing is checked
+ * there; the plan lists the reads it did not check in its summary.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { StackConfig } from "../config/schema";
+
+/** Helm repository of the `prometheus-operator-crds` chart (prometheus-community/helm-charts). */
+export const PROMETHEUS_COMMUNITY_HELM_REPO = "https://prometheus-community.github.io/helm-charts";
+
+/** A CRD the stack renders objects for, and the config key that makes it render them. */
+export interface RequiredCrd {
+  /** CRD name, `<plural>.<group>`, e.g. `podmonitors.monitoring.coreos.com`. */
+  readonly name: string;
+  /** Kind of the objects the stack renders with it. */
+  readonly kind: string;
+  /** The config key that asks for those objects (when true). */
+  readonly key: string;
+  /** Who provides the CRD. */
+  readonly providedBy: string;
+  /** How to install it, or to stop needing it. */
+  readonly howToGet: string;
+}
+
+const PROMETHEUS_OPERATOR_HOW_TO =
+  "install the Prometheus Operator CRDs: `helm repo add prometheus-community " +
+  `${PROMETHEUS_COMMUNITY_HELM_REPO} && helm install prometheus-operator-crds prometheus-community/prometheus-operator-crds\` ` +
+  "(CRDs only), or install the Prometheus Operator itself (e.g. kube-prometheus-stack); or set `ducklake:postgres.podMonitor: false`";
+
+/**
+ * The CRDs the stack renders objects for, which the cluster must already have: with `postgres.podMonitor`
+ * on, `podmonitors.monitoring.coreos.com` (operator and cluster charts) and `prometheusrules.monitoring.coreos.com`
+ * (cluster chart). CloudNativePG's own CRDs are not listed: the operator release installs them.
+ * @param config the parsed stack config.
+ */
+export function requiredCrds(config: Pick<StackConfig, "postgres">): RequiredCrd[] {
+  if (!config.postgres.podMonitor) return [];
+  const common = { key: "ducklake:postgres.podMonitor", providedBy: "the Prometheus Operator", howToGet: PROMETHEUS_OPERATOR_HOW_TO };
+  return [
+    { name: "podmonitors.monitoring.coreos.com", kind: "PodMonitor", ...common },
+    { name: "prometheusrules.monitoring.coreos.com", kind: "PrometheusRule", ...common },
+  ];
+}
+
+/**
+ * Logical name of the read of a required CRD; it names the CRD and the config key (without the
+ * `ducklake:` namespace: a colon in a resource name is accepted by the engine since
+ * https://github.com/pulumi/pulumi/pull/14107 but refused by `pulumi state rename`,
+ * https://github.com/pulumi/pulumi/issues/18937), since Pulumi's "does not exist" error names the read only by it.
+ * @example `needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor`
+ */
+export function crdReadName(crd: RequiredCrd): string {
+  return `needs-crd-${crd.name}-for-${crd.key.replace(/^ducklake:/, "")}`;
+}
+
+/**
+ * The message shown with the read: what needs the CRD and how to get it.
+ * @param crd one of `requiredCrds`.
+ */
+export function crdPrerequisiteMessage(crd: RequiredCrd): string {
+  return (
+    `prerequisite: ${crd.key} is true and renders ${crd.kind} objects, so the cluster needs the CRD ${crd.name} (from ${crd.providedBy}); ` +
+    `if this read fails with "resource '${crd.name}' does not exist", ${crd.howToGet}`
+  );
+}
+
+/**
+ * Reads every CRD of `requiredCrds(config)` with the Kubernetes provider, so `pulumi preview` fails on a
+ * cluster without one. Give the result to the resources that render those objects as `dependsOn`.
+ * @param config the parsed stack config.
+ * @param provider the cluster's Kubernetes provider.
+ * @returns the reads (empty when nothing is required).
+ */
+export function readRequiredCrds(config: Pick<StackConfig, "postgres">, provider: k8s.Provider): pulumi.Resource[] {
+  return requiredCrds(config).map((crd) => {
+    const read = k8s.apiextensions.v1.CustomResourceDefinition.get(crdReadName(crd), crd.name, { provider });
+    void pulumi.log.info(crdPrerequisiteMessage(crd), read);
+    return read;
+  });
+}

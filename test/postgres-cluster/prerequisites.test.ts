@@ -1,0 +1,43 @@
+/**
+ * The PostgresCluster releases wait for the prerequisite reads (components/prerequisites.ts): with
+ * `podMonitor` on, both Helm releases depend on the reads of the Prometheus Operator CRDs, so a missing
+ * CRD fails `pulumi preview` before either release is created.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig } from "../../config/load";
+import { installMocks, MockRecorder, settle } from "../helpers/mocks";
+import { readDucklakeConfig } from "../helpers/stack-files";
+import { captureDependencies, dependencies, handMadeParameters } from "./harness";
+
+describe("PostgresCluster with prerequisites (prod: podMonitor on)", () => {
+  let recorder: MockRecorder;
+
+  beforeAll(async () => {
+    recorder = installMocks({ stack: "prod" });
+    captureDependencies();
+    const full = parseStackConfig(readDucklakeConfig("prod"), "prod").config;
+    const k8s = await import("@pulumi/kubernetes");
+    const { readRequiredCrds } = await import("../../components/prerequisites");
+    const { PostgresCluster } = await import("../../components/postgres/cluster");
+    const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
+    const prerequisites = readRequiredCrds(full, provider);
+    new PostgresCluster("db", {
+      config: full.postgres,
+      storageClassName: pulumi.output("gp3"),
+      parameters: handMadeParameters(full.postgres),
+      sharedPreloadLibraries: ["pg_partman_bgw"],
+      provider,
+      prerequisites,
+    });
+    await settle(recorder);
+  });
+
+  test("the CRDs are read by name", () => {
+    expect(recorder.reads.map((r) => r.id).sort()).toEqual(["podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"]);
+  });
+
+  test.each(["db-operator", "db-cluster"])("%s depends on every CRD read", (release) => {
+    const deps = dependencies.get(release) ?? [];
+    for (const read of recorder.reads) expect(deps).toContainEqual(expect.stringMatching(new RegExp(`::${read.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)));
+  });
+});

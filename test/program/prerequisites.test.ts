@@ -1,0 +1,84 @@
+/**
+ * Prerequisites at preview (components/prerequisites.ts): which CRDs the stack needs, the message that
+ * names the config key and how to get them, that the program reads them (as reads, not resources it
+ * would create), and that the offline plan says it skipped them.
+ */
+import * as path from "path";
+import { parseStackConfig } from "../../config/load";
+import { crdPrerequisiteMessage, crdReadName, requiredCrds } from "../../components/prerequisites";
+import { installRecordingMocks, MockRecorder, settle } from "../../scripts/lib/mock-engine";
+import { notCheckedOffline } from "../../scripts/lib/plan-output";
+import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
+import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
+
+const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+
+describe("requiredCrds", () => {
+  test("prod (podMonitor: true): the Prometheus Operator's PodMonitor and PrometheusRule CRDs, for ducklake:postgres.podMonitor", () => {
+    const crds = requiredCrds(parseStackConfig(readDucklakeConfig("prod"), "prod").config);
+    expect(crds.map((c) => [c.name, c.kind, c.key])).toEqual([
+      ["podmonitors.monitoring.coreos.com", "PodMonitor", "ducklake:postgres.podMonitor"],
+      ["prometheusrules.monitoring.coreos.com", "PrometheusRule", "ducklake:postgres.podMonitor"],
+    ]);
+  });
+
+  test("dev (podMonitor off): none", () => {
+    expect(requiredCrds(parseStackConfig(readDucklakeConfig("dev"), "dev").config)).toEqual([]);
+  });
+
+  test("the read's name and message name the CRD, the key and how to get the CRDs", () => {
+    const [podMonitors] = requiredCrds(parseStackConfig(readDucklakeConfig("prod"), "prod").config);
+    expect(crdReadName(podMonitors!)).toBe("needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor");
+    const message = crdPrerequisiteMessage(podMonitors!);
+    expect(message).toContain("ducklake:postgres.podMonitor is true");
+    expect(message).toContain("resource 'podmonitors.monitoring.coreos.com' does not exist");
+    expect(message).toContain("helm install prometheus-operator-crds prometheus-community/prometheus-operator-crds");
+    expect(message).toContain("https://prometheus-community.github.io/helm-charts");
+    expect(message).toContain("`ducklake:postgres.podMonitor: false`");
+  });
+});
+
+/** Runs index.ts with a stack file's config in a fresh module registry. */
+async function runProgram(stack: string): Promise<MockRecorder> {
+  const file = readStackFileConfig(path.join(ROOT, `Pulumi.${stack}.yaml`));
+  const runtime = stackConfigForRuntime(file);
+  let recorder!: MockRecorder;
+  await jest.isolateModulesAsync(async () => {
+    recorder = installRecordingMocks({ stack, config: runtime.config, secretKeys: runtime.secretKeys });
+    await import("../../index");
+    await settle(recorder);
+  });
+  return recorder;
+}
+
+describe("the program reads the required CRDs", () => {
+  let prod: MockRecorder;
+  let dev: MockRecorder;
+  beforeAll(async () => {
+    prod = await runProgram("prod");
+    dev = await runProgram("dev");
+  }, 120_000);
+
+  test("prod reads both CRDs by name, as reads (not resources it would create)", () => {
+    expect(prod.reads.map((r) => [r.type, r.id]).sort()).toEqual([
+      [CRD_TYPE, "podmonitors.monitoring.coreos.com"],
+      [CRD_TYPE, "prometheusrules.monitoring.coreos.com"],
+    ]);
+    expect(prod.ofType(CRD_TYPE)).toEqual([]);
+  });
+
+  // That both CloudNativePG releases depend on the reads: test/postgres-cluster/prerequisites.test.ts.
+
+  test("dev reads nothing", () => {
+    expect(dev.reads).toEqual([]);
+  });
+
+  test("the offline plan's summary says the reads were not checked, naming each CRD and the key", () => {
+    expect(notCheckedOffline(prod.reads)).toEqual([
+      "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
+      "  - CustomResourceDefinition podmonitors.monitoring.coreos.com (needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor)",
+      "  - CustomResourceDefinition prometheusrules.monitoring.coreos.com (needs-crd-prometheusrules.monitoring.coreos.com-for-postgres.podMonitor)",
+    ]);
+    expect(notCheckedOffline(dev.reads)).toEqual([]);
+  });
+});
