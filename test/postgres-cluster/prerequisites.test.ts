@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../config/load";
 import { installMocks, MockRecorder, settle } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { captureDependencies, dependencies, handMadeParameters } from "./harness";
+import { captureDependencies, dependencies, tunedParameters } from "./harness";
 
 describe("PostgresCluster with prerequisites (prod: podMonitor on)", () => {
   let recorder: MockRecorder;
@@ -24,7 +24,7 @@ describe("PostgresCluster with prerequisites (prod: podMonitor on)", () => {
     new PostgresCluster("db", {
       config: full.postgres,
       storageClassName: pulumi.output("gp3"),
-      parameters: handMadeParameters(full.postgres),
+      parameters: tunedParameters(full.postgres),
       sharedPreloadLibraries: ["pg_partman_bgw"],
       provider,
       prerequisites,
