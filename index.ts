@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { loadConfig } from "./config/load";
+import { loadConfig } from "./components/stack";
 import { eksKubeconfig } from "./components/kubeconfig";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
 import { irsaUses, lookUpOidcProviderArn } from "./components/aws/oidc";

@@ -42,3 +42,16 @@ export function configPath(namespace: string, segments: readonly PropertyKey[]):
   }
   return out;
 }
+
+/** A problem found by a semantic validator. `path` segments start at the top-level key (`["postgres", "tuning", ...]`). */
+export interface SemanticIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly value?: unknown;
+}
+
+/** What a semantic validator returns: errors stop the deployment; warnings are printed at preview time. */
+export interface SemanticResult {
+  readonly errors: readonly SemanticIssue[];
+  readonly warnings: readonly string[];
+}

@@ -1,6 +1,6 @@
 /**
  * The loader: reads every `ducklake:*` key of the running stack, parses it with the schema, runs the
- * semantic validators, and reports every problem at once (each with its full key path, the bad value
+ * semantic validators it is given (`components/stack.ts` gives all of them), and reports every problem at once (each with its full key path, the bad value
  * and the rule). It throws before the program creates anything, so an invalid config is never
  * half-applied.
  */
@@ -9,7 +9,7 @@ import { z } from "zod";
 import { distance } from "fastest-levenshtein";
 import { ConfigError, ConfigIssue, configPath } from "./issues";
 import { CONFIG_NAMESPACE, SECRET_KEYS, StackConfig, StackConfigSchema } from "./schema";
-import { SEMANTIC_VALIDATORS } from "./validators";
+import type { RegisteredValidator } from "./validators";
 
 /** Parsed config plus what the program must print as warnings. */
 export interface ParsedConfig {
@@ -94,8 +94,8 @@ export function configKeyIssues(keys: StackKeys): ConfigIssue[] {
 }
 
 /**
- * Parses a stack's `ducklake:*` keys (namespace stripped) and runs every semantic validator.
- * Pure: used by the loader, the tests and the offline plan.
+ * Parses a stack's `ducklake:*` keys (namespace stripped) and runs the given semantic validators.
+ * Pure. Callers use `parseStackConfig` of `components/stack.ts`, which passes every validator.
  * @param raw key (e.g. `postgres`) to value, as in `Pulumi.<stack>.yaml`.
  * @param stack stack name, used in the error message.
  * @param keys every config key of the stack (all namespaces) and which are secret, to catch a
@@ -103,7 +103,12 @@ export function configKeyIssues(keys: StackKeys): ConfigIssue[] {
  * @returns the parsed config and its warnings.
  * @throws ConfigError listing every problem when any rule is broken.
  */
-export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack?: string, keys?: StackKeys): ParsedConfig {
+export function parseStackConfigWith(
+  validators: readonly RegisteredValidator[],
+  raw: Readonly<Record<string, unknown>>,
+  stack?: string,
+  keys?: StackKeys,
+): ParsedConfig {
   const plain: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!(SECRET_KEYS as readonly string[]).includes(k)) plain[k] = v;
@@ -115,7 +120,7 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack?:
   // that read only them, so one typo does not hide every other problem.
   const config: Partial<StackConfig> = parsed.success ? parsed.data : parseSections(plain);
   if (!parsed.success) issues.push(...zodIssuesToConfigIssues(parsed.error.issues, plain));
-  for (const { needs, validate } of SEMANTIC_VALIDATORS) {
+  for (const { needs, validate } of validators) {
     const ready = parsed.success || needs.every((section) => section in config);
     if (!ready) continue;
     let result;
@@ -168,16 +173,17 @@ export function readStackConfig(): Record<string, unknown> {
 }
 
 /**
- * Loads, parses and validates the running stack's config; prints its warnings with `pulumi.log.warn`.
+ * Loads, parses and validates the running stack's config with the given validators; prints its warnings
+ * with `pulumi.log.warn`. The program calls `loadConfig` of `components/stack.ts`.
  * @throws ConfigError listing every problem, before any resource is created. A secret key set in
  *   plaintext (not with `--secret`) is one of those problems.
  */
-export function loadConfig(): LoadedConfig {
+export function loadConfigWith(validators: readonly RegisteredValidator[]): LoadedConfig {
   const raw = readStackConfig();
   const stack = pulumi.getStack();
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
   const keys: StackKeys = { all: Object.keys(pulumi.runtime.allConfig()), isSecret: isConfigSecret };
-  const parsed = parseStackConfig(raw, stack, keys);
+  const parsed = parseStackConfigWith(validators, raw, stack, keys);
   const secrets: LoadedConfig["secrets"] = {};
   for (const key of SECRET_KEYS) {
     if (raw[key] !== undefined) secrets[key] = cfg.requireSecret(key);

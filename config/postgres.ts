@@ -7,6 +7,11 @@ import { dnsLabel, kubeCpu, kubeMemory, pgIdentifier, positiveInt } from "./comm
 /** PostgreSQL majors this project supports. Source: DESIGN.md ("17 by default, 15–18 accepted"). */
 export const SUPPORTED_MAJORS = [15, 16, 17, 18] as const;
 
+/** Whether a number is a PostgreSQL major this project supports (`SUPPORTED_MAJORS`): the one check every module uses. */
+export function isSupportedMajor(major: number): boolean {
+  return (SUPPORTED_MAJORS as readonly number[]).includes(major);
+}
+
 /** A GUC name as PostgreSQL spells it (`shared_buffers`, `pg_partman_bgw.interval`). */
 export const gucName = z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/, {
   message: "must be a PostgreSQL setting name such as shared_buffers or pg_partman_bgw.interval",
@@ -119,7 +124,7 @@ export const PostgresSchema = z.strictObject({
   majorVersion: z
     .number()
     .int({ message: "must be an integer" })
-    .refine((v) => (SUPPORTED_MAJORS as readonly number[]).includes(v), { message: `must be one of ${SUPPORTED_MAJORS.join(", ")}` })
+    .refine(isSupportedMajor, { message: `must be one of ${SUPPORTED_MAJORS.join(", ")}` })
     .default(17),
   /** Postgres instances: 1 primary plus replicas. dev 1, prod 3. */
   instances: z.number().int({ message: "must be an integer" }).min(1, { message: "must be >= 1" }).max(9, { message: "must be <= 9" }),

@@ -22,7 +22,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { Client } from "pg";
-import { parseStackConfig } from "../config/load";
+import { parseStackConfig } from "../components/stack";
 import type { StackConfig } from "../config/schema";
 import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf, TuningResult } from "../components/postgres/tuning";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../components/queue/bootstrap-sql";

@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 // YAML 1.1 quoting, as Helm reads YAML 1.1: the string "on" is written "on", not on (a boolean there).
 import { stringify } from "yaml";
-import { parseStackConfig } from "../config/load";
+import { parseStackConfig } from "../components/stack";
 import { ConfigError } from "../config/issues";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
 import { notCheckedOffline, outDirRefusal, PLAN_MARKER } from "./lib/plan-output";

@@ -5,7 +5,7 @@
  * component's own argument checks fail at config time, before any resource is registered.
  */
 import type { StackConfig } from "../../config/schema";
-import type { SemanticResult } from "../../config/validators";
+import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import { computeTuning, renderPostgresqlConf, tuningInputOf, TuningError, TuningResult } from "./tuning";
 import { ClusterValuesInput, validateClusterInput } from "./helm-values";
 import { kubernetesToleration } from "../aws/ssd-node-group";
@@ -74,5 +74,16 @@ export function validatePostgresCluster(config: StackConfig): SemanticResult {
     throw err;
   }
   const result = validateClusterInput(inputs);
-  return { errors: result.errors.map((message) => ({ path: ["postgres"], message })), warnings: [...result.warnings] };
+  return { errors: result.errors.map(clusterIssue), warnings: [...result.warnings] };
+}
+
+/**
+ * One cluster-argument error as a config issue: a message that starts with its key
+ * (`ducklake:postgres.pooler: ...`, `ducklake:postgres.image "x" is ...`) is reported at that key, so the
+ * loader prints the path once; any other message (about a derived argument) at `postgres`.
+ */
+export function clusterIssue(message: string): SemanticIssue {
+  const m = /^ducklake:(postgres(?:\.[A-Za-z0-9_]+)*)(?::\s*|\s+)([\s\S]*)$/.exec(message);
+  if (m) return { path: (m[1] as string).split("."), message: m[2] as string };
+  return { path: ["postgres"], message };
 }

@@ -12,7 +12,8 @@
 import { parse as parseYaml, stringify } from "yaml";
 import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import type { PostgresConfig } from "../../config/postgres";
-import { parseKubeMemoryBytes, PG_MEMORY_UNITS } from "../../config/units";
+import { parseKubeMemoryBytes } from "../../config/units";
+import { factsFor, parseSettingValue } from "./tuning-facts";
 import { CNPG_FIXED_PARAMETERS } from "./tuning";
 
 /** Helm repository of both CloudNativePG charts. Source: https://cloudnative-pg.io/charts/ */
@@ -167,15 +168,18 @@ export function imageTagMajor(image: string): number | undefined {
 }
 
 /**
- * Parses a PostgreSQL memory setting into bytes: a number with a unit (`1GB`, `512MB`), or a bare
- * number of 8 kB blocks (shared_buffers' base unit). Source: https://www.postgresql.org/docs/current/config-setting.html
- * @returns bytes, or undefined when the text is not a memory value (e.g. a percentage the tuning engine has not resolved).
+ * `shared_buffers` in bytes, read with the tuning engine's parser for the major (`./tuning-facts.ts`, the one
+ * parser of PostgreSQL values: units, 8 kB blocks for a bare number).
+ * @returns undefined when the text is not a valid shared_buffers value for that major.
  */
-export function parsePgMemoryBytes(value: string, blockBytes = 8192): number | undefined {
-  const m = /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/.exec(value);
-  if (!m) return undefined;
-  const unit = m[2];
-  return Number(m[1]) * (unit === undefined ? blockBytes : PG_MEMORY_UNITS[unit]);
+function sharedBuffersBytesOf(value: string, majorVersion: number): number | undefined {
+  const fact = factsFor(majorVersion).settings["shared_buffers"];
+  if (fact === undefined) return undefined;
+  try {
+    return parseSettingValue("shared_buffers", fact, value).bytes;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the validator found: errors stop the component before it creates anything; warnings are logged. */
@@ -208,7 +212,7 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
 
   const memoryBytes = parseKubeMemoryBytes(config.resources.memory);
   const sharedBuffers = parameters["shared_buffers"];
-  const sharedBuffersBytes = sharedBuffers === undefined ? undefined : parsePgMemoryBytes(sharedBuffers);
+  const sharedBuffersBytes = sharedBuffers === undefined ? undefined : sharedBuffersBytesOf(sharedBuffers, config.majorVersion);
   if (sharedBuffersBytes !== undefined && sharedBuffersBytes >= memoryBytes) {
     errors.push(
       `parameters.shared_buffers is ${sharedBuffers} (${sharedBuffersBytes} bytes) but ducklake:postgres.resources.memory is ${config.resources.memory} ` +
@@ -224,7 +228,7 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
   }
 
   if (config.appUser === config.ownerRole) {
-    errors.push(`ducklake:postgres.appUser and ownerRole are both "${config.appUser}": the application role must not own the queue tables`);
+    errors.push(`ducklake:postgres.appUser is "${config.appUser}", the same as ownerRole: the application role must not own the queue tables`);
   }
   for (const [key, role] of [["appUser", config.appUser], ["ownerRole", config.ownerRole]] as const) {
     if (RESERVED_ROLES.includes(role)) errors.push(`ducklake:postgres.${key} is "${role}", a role CloudNativePG reserves (${RESERVED_ROLES.join(", ")})`);

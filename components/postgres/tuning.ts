@@ -8,7 +8,7 @@
  */
 import type { StackConfig } from "../../config/schema";
 import { effectiveSetting, type PostgresConfig, type TuningConfig, type GucValue } from "../../config/postgres";
-import type { SemanticIssue, SemanticResult } from "../../config/validators";
+import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import { formatKubeMemory, formatPgMemory, parseKubeMemoryBytes } from "../../config/units";
 import { factsFor, isMemorySetting, MajorFacts, ParsedValue, parseSettingValue, PgSettingFact, SettingValueError, showNumeric, suggestSetting, unitInfo } from "./tuning-facts";
 

@@ -26,6 +26,7 @@ import { deadLetterRoutesTableSql, readWithDlqSql } from "./dead-letter";
 import { monitoringSql } from "./monitoring";
 import { bgwIntervalSeconds, planRunway, type RunwayPlan } from "./runway";
 import type { StackConfig } from "../../config/schema";
+import { isSupportedMajor, SUPPORTED_MAJORS } from "../../config/postgres";
 
 /** Input of `generateBootstrapSql`. */
 export interface BootstrapSqlInput {
@@ -273,7 +274,7 @@ export function generateBootstrapSql(input: BootstrapSqlInput): string {
   const app = ident(input.appRole, "app role");
   if (owner === app) throw new Error(`owner role and app role must differ (both "${owner}")`);
   const major = input.majorVersion;
-  if (!Number.isInteger(major) || major < 15 || major > 18) throw new Error(`PostgreSQL major ${major} is not supported (15–18)`);
+  if (!isSupportedMajor(major)) throw new Error(`PostgreSQL major ${major} is not supported (${SUPPORTED_MAJORS.join(", ")})`);
   const seen = new Set<string>();
   for (const q of input.queues.definitions) {
     for (const n of [q.name, ...(q.deadLetter ? [q.deadLetter.queue] : [])]) {

@@ -27,6 +27,7 @@
  */
 import { stringify } from "yaml";
 import type { QueuesConfig } from "../../config/queues";
+import { isSupportedMajor, SUPPORTED_MAJORS } from "../../config/postgres";
 
 /** Statement timeout of each custom metrics query in milliseconds (bounded scrape cost). */
 export const METRICS_STATEMENT_TIMEOUT_MS = 5000;
@@ -38,8 +39,8 @@ export const METRICS_CACHE_SECONDS = 30;
 export const TOP_STATEMENTS = 20;
 
 function assertMajor(majorVersion: number): void {
-  if (!Number.isInteger(majorVersion) || majorVersion < 15 || majorVersion > 18) {
-    throw new Error(`PostgreSQL major ${majorVersion} is not supported (15–18)`);
+  if (!isSupportedMajor(majorVersion)) {
+    throw new Error(`PostgreSQL major ${majorVersion} is not supported (${SUPPORTED_MAJORS.join(", ")})`);
   }
 }
 

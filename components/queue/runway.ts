@@ -15,7 +15,7 @@
  */
 import type { QueueConfig } from "../../config/queues";
 import type { StackConfig } from "../../config/schema";
-import type { SemanticIssue, SemanticResult } from "../../config/validators";
+import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import { effectiveSetting } from "../../config/postgres";
 
 /** pg_partman's default `premake` (doc/pg_partman.md, `create_parent`): used when deriving and none is given. */

@@ -4,7 +4,7 @@
  */
 import { installMocks, MockRecorder, promiseOf, settle } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { AwsInfrastructure } from "../../components/aws/infrastructure";
 
 let recorder: MockRecorder;

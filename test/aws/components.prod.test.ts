@@ -5,7 +5,7 @@
 import type * as k8sTypes from "@pulumi/kubernetes";
 import { installMocks, MockRecorder, promiseOf, RecordedResource, settle } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 import type { AwsInfrastructure } from "../../components/aws/infrastructure";
 

@@ -2,7 +2,7 @@
  * The AWS components' decisions as pure functions, without Pulumi: launch template block device
  * mapping, tolerations, IAM documents, StorageClass parameters, tags and argument checks.
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 import {
   kubernetesToleration,

@@ -8,7 +8,7 @@
  * (3,000 is also the seed's SSD minimum), throughput 125-2,000 MiB/s, throughput <= 0.25 MiB/s per IOPS,
  * IOPS <= 500 per GiB, size 1-65,536 GiB.
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { ConfigError, ConfigIssue } from "../../config/issues";
 import { readDucklakeConfig } from "../helpers/stack-files";
 

@@ -2,7 +2,7 @@
  * The cluster's IAM OIDC provider (IRSA): who needs it (pure), and the lookup's failure when it is
  * needed but missing (under the recording mocks, whose getOpenIdConnectProvider is made to fail as AWS's does).
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 import { findOidcProviderArn, irsaUses, missingOidcProviderMessage } from "../../components/aws/oidc";
 import { installMocks, MockRecorder, promiseOf } from "../helpers/mocks";

@@ -2,7 +2,7 @@
  * Schema and loader tests: both real stack files parse, and each invalid config is reported with
  * its full key path and the rule it breaks (all problems at once).
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { ConfigError } from "../../config/issues";
 import { readDucklakeConfig } from "../helpers/stack-files";
 

@@ -4,7 +4,7 @@
  * rendered postgresql.conf / bootstrap.sql with origin `seed`, or with a declared override and its reason;
  * and no `seed` label stands on a line whose value the guide does not give for that environment.
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 import { effectiveTableParameters } from "../../config/queues";
 import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";

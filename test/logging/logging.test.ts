@@ -6,7 +6,7 @@ import type * as pulumiType from "@pulumi/pulumi";
 import type { LoggingArgs, Logging as LoggingType } from "../../components/logging/logging";
 import { MockRecorder, installMocks, promiseOf, settle, unwrapSecrets } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 
 let recorder: MockRecorder;

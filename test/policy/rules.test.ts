@@ -7,7 +7,7 @@
 import { unknownCheckingProxy } from "@pulumi/policy";
 import { runtime } from "@pulumi/pulumi";
 import { GP3_LIMITS } from "../../config/gp3";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { NODE_METADATA_OPTIONS, rootBlockDeviceMappings } from "../../components/aws/ssd-node-group";
 import { storageClassSpec } from "../../components/aws/gp3-storage";
 import { checkEbsEncrypted, checkEbsSsdIops, EBS_VOLUME_TYPE, LAUNCH_TEMPLATE_TYPE, STORAGE_CLASS_TYPE } from "../../policy/ebs";

@@ -4,7 +4,7 @@
  * cluster-prod.test.ts (one stack per file: each file gets its own Pulumi runtime).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { PostgresConfig } from "../../config/postgres";
 import { installMocks, MockRecorder, promiseOf, redactSecrets, settle, unwrapSecrets } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";

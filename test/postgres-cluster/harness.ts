@@ -3,7 +3,7 @@
  * engine's parameters for it, and a capture of each registration's dependencies
  * (the runtime mocks record inputs, not `dependsOn`).
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { PostgresConfig } from "../../config/postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { computeTuning, tuningInputOfPostgres } from "../../components/postgres/tuning";

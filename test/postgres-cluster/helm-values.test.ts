@@ -1,7 +1,7 @@
 /**
  * Pure decisions of PostgresCluster: validation, image resolution, custom queries, pg_hba, values.
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { ConfigError } from "../../config/issues";
 import type { PostgresConfig } from "../../config/postgres";
 import {
@@ -9,13 +9,13 @@ import {
   ClusterValuesInput,
   customQueriesProblems,
   imageTagMajor,
-  parsePgMemoryBytes,
   pgHbaRules,
   resolveImage,
   validateClusterInput,
 } from "../../components/postgres/helm-values";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { tunedParameters, stackPostgresConfig } from "./harness";
+import { clusterIssue } from "../../components/postgres/cluster-inputs";
 
 function input(stack: "dev" | "prod", change: (c: PostgresConfig) => PostgresConfig = (c) => c, extra: Partial<ClusterValuesInput> = {}): ClusterValuesInput {
   const config = change(stackPostgresConfig(stack));
@@ -86,7 +86,7 @@ describe("validateClusterInput", () => {
     const config: PostgresConfig = { ...original, appUser: "postgres", ownerRole: "postgres", database: "template1" };
     const errors = validateClusterInput({ config, parameters: tunedParameters(original), sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"] }).errors;
     expect(errors).toEqual([
-      expect.stringContaining('appUser and ownerRole are both "postgres"'),
+      expect.stringContaining('appUser is "postgres", the same as ownerRole'),
       expect.stringContaining('appUser is "postgres"'),
       expect.stringContaining('ownerRole is "postgres"'),
       expect.stringContaining('database is "template1"'),
@@ -146,11 +146,13 @@ describe("image", () => {
   });
 });
 
-test("parsePgMemoryBytes reads units and 8 kB blocks", () => {
-  expect(parsePgMemoryBytes("1GB")).toBe(1024 ** 3);
-  expect(parsePgMemoryBytes("64MB")).toBe(64 * 1024 ** 2);
-  expect(parsePgMemoryBytes("16384")).toBe(16384 * 8192);
-  expect(parsePgMemoryBytes("25%")).toBeUndefined();
+test("shared_buffers against the pod memory reads units and 8 kB blocks with the tuning engine's parser", () => {
+  const i = input("dev");
+  // 4Gi pod: 524288 blocks of 8 kB = 4GB is refused, 524287 blocks is not; "4GB" and "4096MB" the same.
+  for (const v of ["524288", "4GB", "4096MB"]) {
+    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: v } }).errors).toEqual([expect.stringMatching(/^parameters\.shared_buffers is /)]);
+  }
+  expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "524287" } }).errors).toEqual([]);
 });
 
 describe("customQueriesProblems", () => {
@@ -178,4 +180,20 @@ test("pg_hba admits the app and owner roles to the app database, the superuser, 
   expect(rules[0]).toBe(`host ${c.database} ${c.appUser} all scram-sha-256`);
   expect(rules[1]).toBe(`host ${c.database} ${c.ownerRole} all scram-sha-256`);
   expect(rules[rules.length - 1]).toBe("host all all all reject");
+});
+
+describe("cluster argument errors in the loader's report", () => {
+  test("a message that starts with its key is reported at that key, the path printed once", () => {
+    expect(clusterIssue('ducklake:postgres.appUser is "x", the same as ownerRole: no')).toEqual({ path: ["postgres", "appUser"], message: 'is "x", the same as ownerRole: no' });
+    expect(clusterIssue("ducklake:postgres.pooler: 2 PgBouncer pods")).toEqual({ path: ["postgres", "pooler"], message: "2 PgBouncer pods" });
+    expect(clusterIssue("parameters.shared_buffers is 4GB")).toEqual({ path: ["postgres"], message: "parameters.shared_buffers is 4GB" });
+    const raw = JSON.parse(JSON.stringify(readDucklakeConfig("dev"))) as { postgres: Record<string, unknown> };
+    raw.postgres["appUser"] = "lineage_owner";
+    expect(() => parseStackConfig(raw, "dev")).toThrow(/^ {2}- ducklake:postgres\.appUser: is "lineage_owner", the same as ownerRole/m);
+    try {
+      parseStackConfig(raw, "dev");
+    } catch (err) {
+      expect((err as Error).message).not.toMatch(/ducklake:postgres: ducklake:postgres/);
+    }
+  });
 });

@@ -4,7 +4,7 @@
  * CRD fails `pulumi preview` before either release is created.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { installMocks, MockRecorder, settle } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { captureDependencies, dependencies, tunedParameters } from "./harness";

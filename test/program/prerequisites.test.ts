@@ -4,7 +4,7 @@
  * would create), and that the offline plan says it skipped them.
  */
 import * as path from "path";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { crdPrerequisiteMessage, crdReadName, requiredCrds } from "../../components/prerequisites";
 import { installRecordingMocks, MockRecorder, settle } from "../../scripts/lib/mock-engine";
 import { notCheckedOffline } from "../../scripts/lib/plan-output";

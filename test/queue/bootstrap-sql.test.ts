@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql, storageParameterItems, type BootstrapSqlInput } from "../../components/queue/bootstrap-sql";
 import { checkpointsSelect, MONITORING_OBJECTS, monitoringMetricsYaml, monitoringSql, QUEUE_DEPTH_COLUMNS, queueMonitoringSql, reservedConnectionsExpr, serverMonitoringSql } from "../../components/queue/monitoring";
 import { readDucklakeConfig } from "../helpers/stack-files";

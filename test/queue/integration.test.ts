@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { QueuesConfig } from "../../config/queues";
 import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { MONITORING_OBJECTS, monitoringMetricsYaml, QUEUE_DEPTH_COLUMNS } from "../../components/queue/monitoring";

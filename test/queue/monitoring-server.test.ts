@@ -18,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { parse } from "yaml";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { MONITORING_OBJECTS, monitoringMetricsYaml, serverMonitoringSql } from "../../components/queue/monitoring";
 import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";

@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { parse } from "yaml";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { MONITORING_OBJECTS, monitoringMetricsYaml } from "../../components/queue/monitoring";
 import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";

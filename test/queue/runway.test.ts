@@ -1,5 +1,5 @@
 import { ConfigError } from "../../config/issues";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import type { QueueConfig } from "../../config/queues";
 import { bgwIntervalSeconds, planRunway, roundUpNice, validateQueues } from "../../components/queue/runway";
 import { readDucklakeConfig } from "../helpers/stack-files";

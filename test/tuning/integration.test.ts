@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf } from "../../components/postgres/tuning";
 import { findPostgresBinaries, freeLoopbackPort, LocalPostgres, libraryAvailable, MissingPostgresError, PostgresBinaries, startLocalPostgres } from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";

@@ -2,7 +2,7 @@
  * Unit tests of the tuning engine: value parsing per major, every validation rule, the memory budget,
  * durability, rendering, and the config validator.
  */
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { ConfigError } from "../../config/issues";
 import {
   CNPG_FIXED_PARAMETERS,

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../components/stack";
 import { effectiveSetting } from "../../config/postgres";
 import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
 import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
