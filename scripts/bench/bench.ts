@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--json FILE] [--compare-default]
- *  [--compare STACK[,STACK]] [--trials N] [--soak MINUTES] [--latency-seconds S] [--rate MSGS] [--bin-dir DIR]
+ *  [--compare STACK[,STACK]] [--trials N] [--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS] [--bin-dir DIR]
  *  [--major N] [--workloads a,b]`
  *
  * The seed's throughput test against the stack's queue (partitioned `lineage_events`) with realistic
@@ -18,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { Client } from "pg";
-import { CpuSplit } from "./cpu";
+import { CpuSplit, meanCpuSplit } from "./cpu";
 import {
   BENCH_SCHEMA,
   HealthSnapshot,
@@ -69,6 +69,8 @@ export interface BenchOptions {
   /** Repetitions of every capacity point (workload, clients), per server. */
   readonly trials: number;
   readonly soakMinutes?: number;
+  /** Soak every server at once instead of one after the other. */
+  readonly soakSideBySide: boolean;
   readonly latencySeconds: number;
   readonly rateMsgsPerSecond?: number;
   readonly binDir?: string;
@@ -82,7 +84,7 @@ export interface BenchOptions {
 
 const USAGE =
   "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] [--compare STACK[,STACK]] [--trials N] " +
-  "[--soak MINUTES] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
+  "[--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
   "[--prefill-per-second N] [--bin-dir DIR] [--major N]";
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -112,6 +114,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       compare: { type: "string" },
       trials: { type: "string" },
       soak: { type: "string" },
+      "soak-side-by-side": { type: "boolean" },
       "latency-seconds": { type: "string" },
       rate: { type: "string" },
       workloads: { type: "string" },
@@ -146,6 +149,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     compare: parseCompareList(values.compare, stack),
     trials,
     soakMinutes: values.soak === undefined ? undefined : positive("soak", values.soak, 10),
+    soakSideBySide: values["soak-side-by-side"] ?? false,
     latencySeconds: Math.round(positive("latency-seconds", values["latency-seconds"], 60)),
     rateMsgsPerSecond: values.rate === undefined ? undefined : positive("rate", values.rate, 1),
     binDir: values["bin-dir"],
@@ -370,6 +374,7 @@ async function pacedRun(
   seconds: number,
   label: string,
   onSecond?: (elapsedSeconds: number, depth: number, before: HealthSnapshot) => Promise<void>,
+  onCpu?: (cpu: CpuSplit) => void,
 ): Promise<{ depthSamples: number[]; before: HealthSnapshot; after: HealthSnapshot }> {
   await emptyQueue(ctx);
   const before = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
@@ -379,7 +384,10 @@ async function pacedRun(
   const prod = runPgbench(
     { pgbench: ctx.pgbench, url: ctx.target.url, script: script("send_single"), clients: producers, durationSeconds: seconds, variables: vars, rateTps: rate, samplingRate: 0.01 },
     ctx.postmasterPid,
-    (p, cpu) => showProgress(label, p, 1, seconds, cpu),
+    (p, cpu) => {
+      showProgress(label, p, 1, seconds, cpu);
+      if (cpu !== undefined) onCpu?.(cpu);
+    },
   );
   const cons = runPgbench(
     { pgbench: ctx.pgbench, url: ctx.target.url, script: script("consume_latency"), clients: consumers, durationSeconds: seconds, variables: vars, samplingRate: 0.01 },
@@ -441,8 +449,11 @@ async function soak(ctx: RunContext, rate: number, minutes: number): Promise<Soa
   const rowsOut: SoakMinute[] = [];
   const seconds = Math.round(minutes * 60);
   let prev: HealthSnapshot | undefined;
+  let cpuOfMinute: CpuSplit[] = [];
   const addMinute = (snap: HealthSnapshot, base: HealthSnapshot, secondsCovered: number) => {
     const consumed = base.depth + (snap.lastMsgId - base.lastMsgId) - snap.depth;
+    const cpu = meanCpuSplit(cpuOfMinute);
+    cpuOfMinute = [];
     rowsOut.push({
       minute: rowsOut.length + 1,
       msgsPerSecond: Math.round(consumed / secondsCovered),
@@ -451,15 +462,23 @@ async function soak(ctx: RunContext, rate: number, minutes: number): Promise<Soa
       autovacuumRuns: autovacuumRunsBetween(base, snap),
       defaultPartitionRows: snap.defaultPartitionRows,
       depth: snap.depth,
+      ...(cpu !== undefined ? { cpu } : {}),
     });
     prev = snap;
   };
   let lastAt = 0;
-  const { before, after } = await pacedRun(ctx, rate, seconds, label, async (elapsed, _depth, snapBefore) => {
-    if (elapsed < (rowsOut.length + 1) * 60) return;
-    addMinute(await healthSnapshot(ctx.client, ctx.queue, ctx.major), prev ?? snapBefore, elapsed - lastAt);
-    lastAt = elapsed;
-  });
+  const { before, after } = await pacedRun(
+    ctx,
+    rate,
+    seconds,
+    label,
+    async (elapsed, _depth, snapBefore) => {
+      if (elapsed < (rowsOut.length + 1) * 60) return;
+      addMinute(await healthSnapshot(ctx.client, ctx.queue, ctx.major), prev ?? snapBefore, elapsed - lastAt);
+      lastAt = elapsed;
+    },
+    (cpu) => cpuOfMinute.push(cpu),
+  );
   // The run ends at `seconds`; the sampler may stop just before the last full minute was recorded.
   if (rowsOut.length < Math.floor(seconds / 60)) addMinute(after, prev ?? before, Math.max(1, seconds - lastAt));
   const first = rowsOut[0]?.msgsPerSecond ?? 0;
@@ -508,8 +527,8 @@ async function capacityInterleaved(opts: BenchOptions, ctxs: readonly RunContext
   return out;
 }
 
-/** The DLQ comparison, latency test and soak of one server (not interleaved: each is one long run). */
-async function pacedAndDlq(ctx: RunContext, rate: number): Promise<{ dlq: DlqReadComparison[]; latency: LatencyResult[]; soak: SoakResult[] }> {
+/** The DLQ comparison and latency test of one server (not interleaved: each is one long run). */
+async function pacedAndDlq(ctx: RunContext, rate: number): Promise<{ dlq: DlqReadComparison[]; latency: LatencyResult[] }> {
   const { opts } = ctx;
   const dlq: DlqReadComparison[] = [];
   if (!opts.skipDlq) {
@@ -517,8 +536,21 @@ async function pacedAndDlq(ctx: RunContext, rate: number): Promise<{ dlq: DlqRea
     if (d !== undefined) dlq.push(d);
   }
   const latency: LatencyResult[] = opts.skipLatency ? [] : [await latencyTest(ctx, rate)];
-  const soakResults: SoakResult[] = opts.soakMinutes !== undefined ? [await soak(ctx, rate, opts.soakMinutes)] : [];
-  return { dlq, latency, soak: soakResults };
+  return { dlq, latency };
+}
+
+/**
+ * The soak of every server: one after the other, or with `--soak-side-by-side` all at once, so the
+ * machine's noise over the minutes hits them alike (they then share the cores: each server's figures
+ * are under the others' load, "other" in the CPU split includes them).
+ */
+async function soaks(opts: BenchOptions, ctxs: readonly RunContext[], rate: number): Promise<SoakResult[]> {
+  const minutes = opts.soakMinutes;
+  if (minutes === undefined) return [];
+  if (opts.soakSideBySide) return Promise.all(ctxs.map((ctx) => soak(ctx, rate, minutes)));
+  const out: SoakResult[] = [];
+  for (const ctx of ctxs) out.push(await soak(ctx, rate, minutes));
+  return out;
 }
 
 /**
@@ -577,8 +609,8 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
       const r = await pacedAndDlq(ctx, rate);
       dlqRead.push(...r.dlq);
       latency.push(...r.latency);
-      soakResults.push(...r.soak);
     }
+    soakResults.push(...(await soaks(opts, ctxs, rate)));
   } finally {
     for (const ctx of ctxs) await ctx.client.end().catch(() => undefined);
   }

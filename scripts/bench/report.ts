@@ -121,6 +121,8 @@ export interface SoakMinute {
   readonly autovacuumRuns: number;
   readonly defaultPartitionRows: number;
   readonly depth: number;
+  /** Mean CPU split over the minute (the producers' pgbench as client, this server's processes); "other" is everyone else, including the other servers of a side-by-side soak. */
+  readonly cpu?: CpuSplit;
 }
 
 /** The soak's result on one server. */
@@ -313,8 +315,10 @@ export function renderReport(r: BenchReport): string {
     out.push("", "Latency (paced producer, polling consumers)", renderTable(rows));
   }
   for (const s of r.soak) {
-    const rows = [["minute", "msgs/s", "dead tuples", "size MiB", "autovacuum runs", "default rows", "depth"]];
-    for (const m of s.minutes) rows.push([String(m.minute), fmt(m.msgsPerSecond), fmt(m.deadTuples), mib(m.sizeBytes), String(m.autovacuumRuns), fmt(m.defaultPartitionRows), fmt(m.depth)]);
+    const rows = [["minute", "msgs/s", "dead tuples", "size MiB", "autovacuum runs", "default rows", "depth", "cpu client/server/other %"]];
+    for (const m of s.minutes) {
+      rows.push([String(m.minute), fmt(m.msgsPerSecond), fmt(m.deadTuples), mib(m.sizeBytes), String(m.autovacuumRuns), fmt(m.defaultPartitionRows), fmt(m.depth), m.cpu ? `${m.cpu.clientPct}/${m.cpu.serverPct}/${m.cpu.otherPct}` : "n/a"]);
+    }
     out.push("", `Soak on ${s.server} at ${fmt(s.rateMsgsPerSecond)} msgs/s: last minute ${s.retainedPct.toFixed(1)}% of the first`, renderTable(rows));
   }
   if (r.checks.length > 0) {

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cpuSplit, cpuSplitOfRun, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
+import { cpuSplit, cpuSplitOfRun, meanCpuSplit, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
 import { autovacuumRunsBetween, lsnToBytes } from "../../scripts/bench/db";
 import { generatePayloadPool, PAYLOAD_BYTES, RUN_EVENT_SCHEMA_URL } from "../../scripts/bench/openlineage";
 import { collectLatencies, parsePgbenchSummary, parseProgressLine, parseTransactionLog, percentile, pgbenchArgs } from "../../scripts/bench/pgbench";
@@ -105,6 +105,13 @@ describe("CPU split from /proc", () => {
     expect(cpuSplitOfRun([s0, s1, s2])).toEqual({ clientPct: 10, serverPct: 40, otherPct: 45, idlePct: 5 });
     expect(cpuSplit(s0, s2).serverPct).toBe(0); // first-to-last drops all of it
     expect(cpuSplitOfRun([s0])).toBeUndefined();
+  });
+
+  it("averages a soak minute's per-second splits", () => {
+    const a = { clientPct: 5, serverPct: 80, otherPct: 10, idlePct: 5 };
+    const b = { clientPct: 4, serverPct: 40, otherPct: 50, idlePct: 6 };
+    expect(meanCpuSplit([a, b])).toEqual({ clientPct: 4.5, serverPct: 60, otherPct: 30, idlePct: 5.5 });
+    expect(meanCpuSplit([])).toBeUndefined();
   });
 });
 
@@ -257,7 +264,8 @@ describe("side by side (--compare, --trials)", () => {
     expect(() => parseCompareList("../x", "dev")).toThrow(/not a Pulumi stack name/);
     const o = parseBenchArgs(["bench-guide", "--compare", "bench-previous", "--compare-default", "--trials", "5"]);
     expect(o).toMatchObject({ compare: ["bench-previous"], compareDefault: true, trials: 5 });
-    expect(parseBenchArgs(["dev"])).toMatchObject({ compare: [], trials: 3 });
+    expect(parseBenchArgs(["dev"])).toMatchObject({ compare: [], trials: 3, soakSideBySide: false });
+    expect(parseBenchArgs(["dev", "--soak", "10", "--soak-side-by-side"])).toMatchObject({ soakMinutes: 10, soakSideBySide: true });
     expect(() => parseBenchArgs(["dev", "--trials", "0"])).toThrow(/--trials/);
     expect(() => parseBenchArgs(["dev", "--trials", "1.5"])).toThrow(/--trials/);
   });
