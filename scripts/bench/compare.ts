@@ -141,11 +141,16 @@ export interface ComparisonRow {
   readonly servers: readonly { readonly label: string; readonly msgsPerSecond: Spread }[];
   /** The first configuration against each other one. */
   readonly ratios: readonly RatioSummary[];
-  /** Runs with a note (queue drained, failed transactions), as `label trial: note`. */
+  /** Notes that make a run's figure suspect ({@link isSuspectNote}), as `label trial: note`. */
   readonly notes: readonly string[];
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Whether a run's note makes its figure suspect (a drained queue, failed transactions), as opposed to information such as the producers' rate. */
+export function isSuspectNote(note: string): boolean {
+  return note.startsWith("queue drained") || /failed transactions/.test(note);
+}
 
 /**
  * Summarises repeated capacity runs of several configurations: per point (workload, clients, in the
@@ -175,7 +180,7 @@ export function compareCapacity(results: readonly CapacityResult[], labels: read
       const verdict = paired.length >= 2 && paired.every((p) => p > 1) ? "higher" : paired.length >= 2 && paired.every((p) => p < 1) ? "lower" : "undecided";
       return { against, ...(theirMedian > 0 ? { ofMedians: r2(firstMedian / theirMedian) } : {}), paired: spreadOf(paired), verdict };
     });
-    const notes = at.flatMap((r) => r.notes.map((n) => `${r.server} t${r.trial ?? 1}: ${n}`));
+    const notes = at.flatMap((r) => r.notes.filter(isSuspectNote).map((n) => `${r.server} t${r.trial ?? 1}: ${n}`));
     return { workload, clients, servers, ratios, notes };
   });
 }

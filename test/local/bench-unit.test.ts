@@ -274,7 +274,7 @@ describe("side by side (--compare, --trials)", () => {
     const results = [
       run("tuned", 1, 200), run("prev", 1, 100), run("default", 1, 50),
       run("tuned", 2, 180), run("prev", 2, 200), run("default", 2, 45, "send_single", 1, ["queue drained: raise --prefill-per-second"]),
-      run("tuned", 3, 220), run("prev", 3, 110), run("default", 3, 55),
+      run("tuned", 3, 220, "send_single", 1, ["producers sent 220 msgs/s", "2 failed transactions"]), run("prev", 3, 110), run("default", 3, 55),
       run("tuned", 1, 10, "send_batch", 2), run("prev", 1, 0, "send_batch", 2),
     ];
     const rows = compareCapacity(results, ["tuned", "prev", "default"]);
@@ -286,7 +286,7 @@ describe("side by side (--compare, --trials)", () => {
     expect(single?.ratios[0]).toMatchObject({ against: "prev", ofMedians: 1.82, paired: { n: 3, median: 2, min: 0.9, max: 2 }, verdict: "undecided" });
     // tuned/default per trial: 4.00, 4.00, 4.00.
     expect(single?.ratios[1]).toMatchObject({ against: "default", ofMedians: 4, paired: { min: 4, max: 4 }, verdict: "higher" });
-    expect(single?.notes).toEqual(["default t2: queue drained: raise --prefill-per-second"]);
+    expect(single?.notes).toEqual(["default t2: queue drained: raise --prefill-per-second", "tuned t3: 2 failed transactions"]);
     // A server that moved nothing gives no ratio; a single trial gives no verdict.
     expect(batch?.ratios[0]).toMatchObject({ paired: { n: 0 }, verdict: "undecided" });
     expect(batch?.ratios[0]?.ofMedians).toBeUndefined();
