@@ -57,13 +57,35 @@ export interface LoadedStack {
 }
 
 /**
+ * Directory of the benchmark's variant stacks (`Pulumi.bench-guide.yaml`, `Pulumi.bench-previous.yaml`):
+ * configurations measured side by side by `npm run bench -- <stack> --compare ...`, never deployed
+ * (Pulumi only reads stack files at the repository root).
+ */
+export const BENCH_STACK_DIR = path.join(REPO_ROOT, "scripts", "bench", "stacks");
+
+/**
+ * Where `Pulumi.<stack>.yaml` is: the first of `dirs` holding it.
+ * @param dirs directories in the order they are searched.
+ * @returns the file's path, or undefined when none holds it.
+ * @throws Error when `stack` is not a Pulumi stack name (it becomes part of a path).
+ */
+export function findStackFile(stack: string, dirs: readonly string[]): string | undefined {
+  assertStackName(stack);
+  return dirs.map((d) => path.join(d, `Pulumi.${stack}.yaml`)).find((f) => fs.existsSync(f));
+}
+
+/**
  * Reads and validates `Pulumi.<stack>.yaml` (the `ducklake:*` keys) with the program's own parser.
- * @param root directory holding the stack files. Defaults to the repository root.
+ * @param root directory holding the stack files. Defaults to the repository root, then
+ *   {@link BENCH_STACK_DIR} (the benchmark's variant stacks).
  * @throws Error when the file is missing; ConfigError listing every problem when it is invalid.
  */
-export function loadStack(stack: string, root = REPO_ROOT): LoadedStack {
-  const file = path.join(root, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) throw new Error(`no stack file ${file} (stacks are Pulumi.<stack>.yaml at the repository root)`);
+export function loadStack(stack: string, root?: string): LoadedStack {
+  const dirs = root !== undefined ? [root] : [REPO_ROOT, BENCH_STACK_DIR];
+  const file = findStackFile(stack, dirs);
+  if (file === undefined) {
+    throw new Error(`no stack file Pulumi.${stack}.yaml in ${dirs.join(" or ")} (stacks are Pulumi.<stack>.yaml at the repository root; the benchmark's variants are in scripts/bench/stacks/)`);
+  }
   const { raw, keys } = ducklakeConfigOf(readStackFileConfig(file));
   const { config, warnings } = parseStackConfig(raw, stack, keys);
   return { stack, config, warnings };

@@ -1,12 +1,16 @@
 /**
  * `npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--json FILE] [--compare-default]
- *  [--soak MINUTES] [--latency-seconds S] [--rate MSGS] [--bin-dir DIR] [--major N] [--workloads a,b]`
+ *  [--compare STACK[,STACK]] [--trials N] [--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS] [--bin-dir DIR]
+ *  [--major N] [--workloads a,b]`
  *
  * The seed's throughput test against the stack's queue (partitioned `lineage_events`) with realistic
  * OpenLineage run events: capacity workloads (pgbench custom scripts, several client counts), the
  * dead-letter-aware read beside plain `pgmq.read`, a paced latency test, optional soak, health figures,
  * a results table with PASS/FAIL against the stack's targets (`./report.ts`), JSON with `--json`.
  * Without `--url` it benchmarks the stack's local database (`npm run db:local`), started if needed.
+ * `--compare` and `--compare-default` add local servers of other stacks' tuning and of PostgreSQL's
+ * defaults; the capacity runs of all servers are interleaved and repeated `--trials` times
+ * (`./compare.ts`), the report gives median, spread and the stack's ratio to each other server.
  * See docs/bench.md.
  */
 import * as fs from "fs";
@@ -14,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { Client } from "pg";
-import { CpuSplit } from "./cpu";
+import { CpuSplit, meanCpuSplit } from "./cpu";
 import {
   BENCH_SCHEMA,
   HealthSnapshot,
@@ -30,6 +34,7 @@ import {
   serverMajor,
   topUpQueue,
 } from "./db";
+import { assignPorts, compareCapacity, interleavedSchedule, parseCompareList } from "./compare";
 import { PgbenchProgress, PgbenchResult, runPgbench } from "./pgbench";
 import {
   BenchReport,
@@ -59,7 +64,13 @@ export interface BenchOptions {
   readonly batch: number;
   readonly json?: string;
   readonly compareDefault: boolean;
+  /** Other stacks (`Pulumi.<name>.yaml`, repository root or scripts/bench/stacks/) run side by side on local servers. */
+  readonly compare: readonly string[];
+  /** Repetitions of every capacity point (workload, clients), per server. */
+  readonly trials: number;
   readonly soakMinutes?: number;
+  /** Soak every server at once instead of one after the other. */
+  readonly soakSideBySide: boolean;
   readonly latencySeconds: number;
   readonly rateMsgsPerSecond?: number;
   readonly binDir?: string;
@@ -72,8 +83,8 @@ export interface BenchOptions {
 }
 
 const USAGE =
-  "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] " +
-  "[--soak MINUTES] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
+  "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] [--compare STACK[,STACK]] [--trials N] " +
+  "[--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
   "[--prefill-per-second N] [--bin-dir DIR] [--major N]";
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -85,8 +96,8 @@ function positive(name: string, text: string | undefined, fallback: number): num
 
 /**
  * Parses the command line (node:util parseArgs).
- * Defaults: duration 10 s per run, clients 1,2,4, batch 100, latency test 60 s at the stack's paced
- * rate, every capacity workload, prefill 60,000 messages per second of a read run.
+ * Defaults: duration 10 s per run, clients 1,2,4, batch 100, 3 trials, latency test 60 s at the stack's
+ * paced rate, every capacity workload, prefill 60,000 messages per second of a read run.
  * @throws Error with the usage when the stack is missing or a value is invalid.
  */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
@@ -100,7 +111,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       batch: { type: "string" },
       json: { type: "string" },
       "compare-default": { type: "boolean" },
+      compare: { type: "string" },
+      trials: { type: "string" },
       soak: { type: "string" },
+      "soak-side-by-side": { type: "boolean" },
       "latency-seconds": { type: "string" },
       rate: { type: "string" },
       workloads: { type: "string" },
@@ -113,6 +127,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   });
   const stack = positionals[0];
   if (stack === undefined) throw new Error(USAGE);
+  const trials = values.trials === undefined ? 3 : Number(values.trials);
+  if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be an integer >= 1, got "${values.trials}"`);
   const clients = (values.clients ?? "1,2,4").split(",").map((c) => {
     const n = Number(c);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--clients must be a comma-separated list of integers >= 1, got "${values.clients}"`);
@@ -130,7 +146,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     batch: Math.round(positive("batch", values.batch, 100)),
     json: values.json,
     compareDefault: values["compare-default"] ?? false,
+    compare: parseCompareList(values.compare, stack),
+    trials,
     soakMinutes: values.soak === undefined ? undefined : positive("soak", values.soak, 10),
+    soakSideBySide: values["soak-side-by-side"] ?? false,
     latencySeconds: Math.round(positive("latency-seconds", values["latency-seconds"], 60)),
     rateMsgsPerSecond: values.rate === undefined ? undefined : positive("rate", values.rate, 1),
     binDir: values["bin-dir"],
@@ -144,7 +163,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
 
 /** A server under test. */
 export interface BenchTarget {
-  /** `tuned` or `default`. */
+  /** `tuned` (the benchmarked stack), `default` (PostgreSQL's defaults) or a `--compare` stack's name. */
   readonly label: string;
   /** Superuser (or queue owner) connection URL. */
   readonly url: string;
@@ -355,6 +374,7 @@ async function pacedRun(
   seconds: number,
   label: string,
   onSecond?: (elapsedSeconds: number, depth: number, before: HealthSnapshot) => Promise<void>,
+  onCpu?: (cpu: CpuSplit) => void,
 ): Promise<{ depthSamples: number[]; before: HealthSnapshot; after: HealthSnapshot }> {
   await emptyQueue(ctx);
   const before = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
@@ -364,7 +384,10 @@ async function pacedRun(
   const prod = runPgbench(
     { pgbench: ctx.pgbench, url: ctx.target.url, script: script("send_single"), clients: producers, durationSeconds: seconds, variables: vars, rateTps: rate, samplingRate: 0.01 },
     ctx.postmasterPid,
-    (p, cpu) => showProgress(label, p, 1, seconds, cpu),
+    (p, cpu) => {
+      showProgress(label, p, 1, seconds, cpu);
+      if (cpu !== undefined) onCpu?.(cpu);
+    },
   );
   const cons = runPgbench(
     { pgbench: ctx.pgbench, url: ctx.target.url, script: script("consume_latency"), clients: consumers, durationSeconds: seconds, variables: vars, samplingRate: 0.01 },
@@ -426,8 +449,11 @@ async function soak(ctx: RunContext, rate: number, minutes: number): Promise<Soa
   const rowsOut: SoakMinute[] = [];
   const seconds = Math.round(minutes * 60);
   let prev: HealthSnapshot | undefined;
+  let cpuOfMinute: CpuSplit[] = [];
   const addMinute = (snap: HealthSnapshot, base: HealthSnapshot, secondsCovered: number) => {
     const consumed = base.depth + (snap.lastMsgId - base.lastMsgId) - snap.depth;
+    const cpu = meanCpuSplit(cpuOfMinute);
+    cpuOfMinute = [];
     rowsOut.push({
       minute: rowsOut.length + 1,
       msgsPerSecond: Math.round(consumed / secondsCovered),
@@ -436,15 +462,23 @@ async function soak(ctx: RunContext, rate: number, minutes: number): Promise<Soa
       autovacuumRuns: autovacuumRunsBetween(base, snap),
       defaultPartitionRows: snap.defaultPartitionRows,
       depth: snap.depth,
+      ...(cpu !== undefined ? { cpu } : {}),
     });
     prev = snap;
   };
   let lastAt = 0;
-  const { before, after } = await pacedRun(ctx, rate, seconds, label, async (elapsed, _depth, snapBefore) => {
-    if (elapsed < (rowsOut.length + 1) * 60) return;
-    addMinute(await healthSnapshot(ctx.client, ctx.queue, ctx.major), prev ?? snapBefore, elapsed - lastAt);
-    lastAt = elapsed;
-  });
+  const { before, after } = await pacedRun(
+    ctx,
+    rate,
+    seconds,
+    label,
+    async (elapsed, _depth, snapBefore) => {
+      if (elapsed < (rowsOut.length + 1) * 60) return;
+      addMinute(await healthSnapshot(ctx.client, ctx.queue, ctx.major), prev ?? snapBefore, elapsed - lastAt);
+      lastAt = elapsed;
+    },
+    (cpu) => cpuOfMinute.push(cpu),
+  );
   // The run ends at `seconds`; the sampler may stop just before the last full minute was recorded.
   if (rowsOut.length < Math.floor(seconds / 60)) addMinute(after, prev ?? before, Math.max(1, seconds - lastAt));
   const first = rowsOut[0]?.msgsPerSecond ?? 0;
@@ -454,13 +488,8 @@ async function soak(ctx: RunContext, rate: number, minutes: number): Promise<Soa
   return r;
 }
 
-/** Benchmarks one server: capacity, DLQ comparison, latency, soak. */
-async function benchServer(
-  opts: BenchOptions,
-  target: BenchTarget,
-  queue: string,
-  rate: number,
-): Promise<{ version: string; capacity: CapacityResult[]; dlq: DlqReadComparison[]; latency: LatencyResult[]; soak: SoakResult[] }> {
+/** An open connection to one server under test, with what its runs need. */
+async function openRun(opts: BenchOptions, target: BenchTarget, queue: string): Promise<{ ctx: RunContext; version: string }> {
   const client = new Client({ connectionString: target.url });
   await client.connect();
   try {
@@ -468,41 +497,89 @@ async function benchServer(
     await prepareBenchSchema(client);
     const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     const ctx: RunContext = { opts, target, pgbench: findPgbench(opts.binDir), client, queue, major: await serverMajor(client), postmasterPid: await postmasterPid(client) };
-    console.log(`\n${target.label}: PostgreSQL ${rows[0]?.v ?? "?"} (${target.description})`);
-    const capacity: CapacityResult[] = [];
-    for (const w of opts.workloads as CapacityWorkload[]) {
-      for (const c of opts.clients) capacity.push(await capacityRun(ctx, w, c));
-    }
-    const dlq: DlqReadComparison[] = [];
-    if (!opts.skipDlq) {
-      const d = await dlqComparison(ctx);
-      if (d !== undefined) dlq.push(d);
-    }
-    const latency: LatencyResult[] = opts.skipLatency ? [] : [await latencyTest(ctx, rate)];
-    const soakResults: SoakResult[] = opts.soakMinutes !== undefined ? [await soak(ctx, rate, opts.soakMinutes)] : [];
-    return { version: rows[0]?.v ?? "?", capacity, dlq, latency, soak: soakResults };
-  } finally {
+    const version = rows[0]?.v ?? "?";
+    console.log(`${target.label}: PostgreSQL ${version} (${target.description})`);
+    return { ctx, version };
+  } catch (err) {
     await client.end();
+    throw err;
   }
 }
 
-/** Resolves the servers to benchmark: `--url`, or the stack's local database (and its untuned twin with `--compare-default`). */
+/**
+ * The capacity runs of every server: {@link interleavedSchedule} (trial by trial, point by point, the
+ * servers in an order rotated per trial), so a noisy minute of the machine hits every server alike.
+ */
+async function capacityInterleaved(opts: BenchOptions, ctxs: readonly RunContext[]): Promise<CapacityResult[]> {
+  const byLabel = new Map(ctxs.map((c) => [c.target.label, c]));
+  const schedule = interleavedSchedule(opts.trials, opts.workloads, opts.clients, ctxs.map((c) => c.target.label));
+  const out: CapacityResult[] = [];
+  let trial = 0;
+  for (const run of schedule) {
+    if (run.trial !== trial) {
+      trial = run.trial;
+      console.log(`\ntrial ${trial} of ${opts.trials}`);
+    }
+    const ctx = byLabel.get(run.label) as RunContext;
+    const r = await capacityRun(ctx, run.workload as CapacityWorkload, run.clients);
+    out.push({ ...r, trial: run.trial });
+  }
+  return out;
+}
+
+/** The DLQ comparison and latency test of one server (not interleaved: each is one long run). */
+async function pacedAndDlq(ctx: RunContext, rate: number): Promise<{ dlq: DlqReadComparison[]; latency: LatencyResult[] }> {
+  const { opts } = ctx;
+  const dlq: DlqReadComparison[] = [];
+  if (!opts.skipDlq) {
+    const d = await dlqComparison(ctx);
+    if (d !== undefined) dlq.push(d);
+  }
+  const latency: LatencyResult[] = opts.skipLatency ? [] : [await latencyTest(ctx, rate)];
+  return { dlq, latency };
+}
+
+/**
+ * The soak of every server: one after the other, or with `--soak-side-by-side` all at once, so the
+ * machine's noise over the minutes hits them alike (they then share the cores: each server's figures
+ * are under the others' load, "other" in the CPU split includes them).
+ */
+async function soaks(opts: BenchOptions, ctxs: readonly RunContext[], rate: number): Promise<SoakResult[]> {
+  const minutes = opts.soakMinutes;
+  if (minutes === undefined) return [];
+  if (opts.soakSideBySide) return Promise.all(ctxs.map((ctx) => soak(ctx, rate, minutes)));
+  const out: SoakResult[] = [];
+  for (const ctx of ctxs) out.push(await soak(ctx, rate, minutes));
+  return out;
+}
+
+/**
+ * Resolves the servers to benchmark: `--url`, or the stack's local database; then one local server per
+ * `--compare` stack and, with `--compare-default`, the stack's untuned twin. Every local server is
+ * started by db:local's `ensureLocalDatabase` (the same code as `npm run db:local`), on its stack's
+ * default port unless an earlier server of this run has it ({@link assignPorts}).
+ */
 async function resolveTargets(opts: BenchOptions): Promise<{ targets: BenchTarget[]; queue: string; profile: "development" | "production"; defaultRate: number }> {
   const local = await import("../db-local");
   const stackInfo = local.loadStack(opts.stack);
   const queue = stackInfo.config.queues.definitions[0]?.name ?? "lineage_events";
   const profile = stackInfo.config.postgres.tuning.profile;
-  const targets: BenchTarget[] = [];
-  const localOpts = { stack: opts.stack, binDir: opts.binDir, major: opts.major, quiet: true };
-  if (opts.url !== undefined) {
-    targets.push({ label: "tuned", url: opts.url, description: "given by --url", dlqReadRoutine: await local.findDlqReadRoutine(opts.url) });
-  } else {
-    const db = await local.ensureLocalDatabase(localOpts);
-    targets.push({ label: "tuned", url: db.url, description: `the ${opts.stack} stack's rendered postgresql.conf (npm run db:local)`, dlqReadRoutine: db.dlqReadRoutine });
+  const localOpts = { binDir: opts.binDir, major: opts.major, quiet: true };
+  // Local servers of this run, in report order: the stack (unless --url), the --compare stacks, the default twin.
+  const wanted: { label: string; stack: string; untuned: boolean; description: string }[] = [];
+  if (opts.url === undefined) wanted.push({ label: "tuned", stack: opts.stack, untuned: false, description: `the ${opts.stack} stack's rendered postgresql.conf (npm run db:local)` });
+  for (const other of opts.compare) {
+    const loaded = local.loadStack(other);
+    if (loaded.config.queues.definitions[0]?.name !== queue) throw new Error(`--compare ${other}: its first queue is not "${queue}" (the benchmarked stack's); the runs would not be comparable`);
+    wanted.push({ label: other, stack: other, untuned: false, description: `the ${other} stack's rendered postgresql.conf (npm run db:local -- ${other})` });
   }
-  if (opts.compareDefault) {
-    const db = await local.ensureLocalDatabase({ ...localOpts, untuned: true });
-    targets.push({ label: "default", url: db.url, description: "initdb defaults plus the preload libraries the extensions need", dlqReadRoutine: db.dlqReadRoutine });
+  if (opts.compareDefault) wanted.push({ label: "default", stack: opts.stack, untuned: true, description: "initdb defaults plus the preload libraries the extensions need" });
+  const ports = assignPorts(wanted.map((w) => local.defaultPort(w.stack, w.untuned)));
+  const targets: BenchTarget[] = [];
+  if (opts.url !== undefined) targets.push({ label: "tuned", url: opts.url, description: "given by --url", dlqReadRoutine: await local.findDlqReadRoutine(opts.url) });
+  for (const [i, w] of wanted.entries()) {
+    const db = await local.ensureLocalDatabase({ ...localOpts, stack: w.stack, untuned: w.untuned, port: ports[i] });
+    targets.push({ label: w.label, url: db.url, description: `${w.description}, port ${db.port}`, dlqReadRoutine: db.dlqReadRoutine });
   }
   return { targets, queue, profile, defaultRate: targetsFor(profile).pacedRateMsgsPerSecond };
 }
@@ -514,20 +591,30 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
   const { targets, queue, profile, defaultRate } = await resolveTargets(opts);
   const rate = opts.rateMsgsPerSecond ?? defaultRate;
   const benchTargets = targetsFor(profile);
-  const capacity: CapacityResult[] = [];
   const dlqRead: DlqReadComparison[] = [];
   const latency: LatencyResult[] = [];
   const soakResults: SoakResult[] = [];
   const servers: Record<string, { version: string; description: string }> = {};
   const load = os.loadavg()[0] ?? 0;
-  for (const t of targets) {
-    const r = await benchServer(opts, t, queue, rate);
-    servers[t.label] = { version: r.version, description: t.description };
-    capacity.push(...r.capacity);
-    dlqRead.push(...r.dlq);
-    latency.push(...r.latency);
-    soakResults.push(...r.soak);
+  const ctxs: RunContext[] = [];
+  let capacity: CapacityResult[] = [];
+  try {
+    for (const t of targets) {
+      const { ctx, version } = await openRun(opts, t, queue);
+      ctxs.push(ctx);
+      servers[t.label] = { version, description: t.description };
+    }
+    capacity = await capacityInterleaved(opts, ctxs);
+    for (const ctx of ctxs) {
+      const r = await pacedAndDlq(ctx, rate);
+      dlqRead.push(...r.dlq);
+      latency.push(...r.latency);
+    }
+    soakResults.push(...(await soaks(opts, ctxs, rate)));
+  } finally {
+    for (const ctx of ctxs) await ctx.client.end().catch(() => undefined);
   }
+  const comparison = targets.length > 1 || opts.trials > 1 ? compareCapacity(capacity, targets.map((t) => t.label)) : undefined;
   const report: BenchReport = {
     stack: opts.stack,
     profile,
@@ -540,7 +627,9 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
     },
     servers,
     targets: benchTargets,
+    trials: opts.trials,
     capacity,
+    ...(comparison !== undefined ? { comparison } : {}),
     dlqRead,
     latency,
     soak: soakResults,

@@ -174,3 +174,13 @@ export function cpuSplitOfRun(samples: readonly CpuSample[]): CpuSplit | undefin
   }
   return splitOf(sum);
 }
+
+/**
+ * The mean of per-second splits (e.g. a soak minute's progress lines), each share rounded to 0.1%.
+ * @returns undefined for none.
+ */
+export function meanCpuSplit(splits: readonly CpuSplit[]): CpuSplit | undefined {
+  if (splits.length === 0) return undefined;
+  const mean = (f: (s: CpuSplit) => number) => Math.round((splits.reduce((a, s) => a + f(s), 0) / splits.length) * 10) / 10;
+  return { clientPct: mean((s) => s.clientPct), serverPct: mean((s) => s.serverPct), otherPct: mean((s) => s.otherPct), idlePct: mean((s) => s.idlePct) };
+}

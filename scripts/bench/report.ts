@@ -6,6 +6,7 @@
  * configuration), and the seed guide's throughput targets per environment: development 1,000–5,000
  * msgs/s, production 30,000+ msgs/s, sub-second latency.
  */
+import { ComparisonRow, comparisonRows, median } from "./compare";
 import type { CpuSplit } from "./cpu";
 import type { StatementLatency } from "./pgbench";
 
@@ -47,10 +48,12 @@ export function targetsFor(profile: "development" | "production"): BenchTargets 
 
 /** One pgbench run of a capacity workload. */
 export interface CapacityResult {
-  /** `tuned` (the stack's configuration) or `default` (untuned PostgreSQL of the same version). */
+  /** `tuned` (the stack's configuration), `default` (untuned PostgreSQL of the same version) or a `--compare` stack's name. */
   readonly server: string;
   readonly workload: string;
   readonly clients: number;
+  /** 1-based trial number (`--trials`); absent in reports written before trials existed (= 1). */
+  readonly trial?: number;
   /** Messages per call (1 or the batch size). */
   readonly batch: number;
   readonly durationSeconds: number;
@@ -118,6 +121,8 @@ export interface SoakMinute {
   readonly autovacuumRuns: number;
   readonly defaultPartitionRows: number;
   readonly depth: number;
+  /** Mean CPU split over the minute (the producers' pgbench as client, this server's processes); "other" is everyone else, including the other servers of a side-by-side soak. */
+  readonly cpu?: CpuSplit;
 }
 
 /** The soak's result on one server. */
@@ -160,7 +165,11 @@ export interface BenchReport {
   /** Servers measured: label to version and how they were configured. */
   readonly servers: Readonly<Record<string, { readonly version: string; readonly description: string }>>;
   readonly targets: BenchTargets;
+  /** Repetitions of each capacity point (`--trials`). */
+  readonly trials?: number;
   readonly capacity: readonly CapacityResult[];
+  /** The servers side by side (median, spread, ratios of `tuned` to each other), when there are several servers or trials. */
+  readonly comparison?: readonly ComparisonRow[];
   readonly dlqRead: readonly DlqReadComparison[];
   readonly latency: readonly LatencyResult[];
   readonly soak: readonly SoakResult[];
@@ -188,7 +197,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /**
  * The pass/fail checks of a report's measurements against the targets (only for the `tuned` server).
- * Capacity: the best client count of each workload with a target; default-partition rows over every run;
+ * Capacity: the best client count of each workload with a target, each client count's figure being the
+ * median of its trials (a single lucky trial does not pass); default-partition rows over every run;
  * latency p99 and bounded depth; DLQ read overhead; soak retention. A measurement that was not made gives no check.
  */
 export function evaluate(
@@ -204,8 +214,11 @@ export function evaluate(
     const min = targets.minMsgsPerSecond[workload];
     const runs = tuned.filter((r) => r.workload === workload);
     if (min === undefined || runs.length === 0) continue;
-    const best = runs.reduce((a, b) => (b.msgsPerSecond > a.msgsPerSecond ? b : a));
-    checks.push({ name: `${workload} msgs/s (best of ${runs.map((r) => r.clients).join("/")} clients)`, target: `>= ${fmt(min)}`, measured: `${fmt(best.msgsPerSecond)} (c=${best.clients})`, pass: best.msgsPerSecond >= min });
+    const clientCounts = [...new Set(runs.map((r) => r.clients))];
+    const perClients = clientCounts.map((clients) => ({ clients, msgsPerSecond: median(runs.filter((r) => r.clients === clients).map((r) => r.msgsPerSecond)) }));
+    const best = perClients.reduce((a, b) => (b.msgsPerSecond > a.msgsPerSecond ? b : a));
+    const trials = runs.length > clientCounts.length ? ", median of trials" : "";
+    checks.push({ name: `${workload} msgs/s (best of ${clientCounts.join("/")} clients${trials})`, target: `>= ${fmt(min)}`, measured: `${fmt(best.msgsPerSecond)} (c=${best.clients})`, pass: best.msgsPerSecond >= min });
   }
   const allHealth = [...tuned.map((r) => r.health), ...latency.filter((l) => l.server === "tuned").map((l) => l.health)];
   const soakDefault = soak.filter((s) => s.server === "tuned").flatMap((s) => s.minutes.map((m) => m.defaultPartitionRows));
@@ -256,14 +269,16 @@ export function renderReport(r: BenchReport): string {
   for (const [label, s] of Object.entries(r.servers)) out.push(`server ${label}: PostgreSQL ${s.version}, ${s.description}`);
   if (r.capacity.length > 0) {
     const hasDefault = r.capacity.some((c) => c.server === "default");
+    const hasTrials = r.capacity.some((c) => (c.trial ?? 1) > 1);
     const rows: string[][] = [
-      ["workload", "clients", "batch", "msgs/s", "avg ms", "p99 ms", "cpu client/server/other %", "default rows", "dead tup", "WAL MiB", "ckpt req", ...(hasDefault ? ["untuned msgs/s", "tuned/untuned"] : []), "notes"],
+      ["workload", "clients", ...(hasTrials ? ["trial"] : []), "batch", "msgs/s", "avg ms", "p99 ms", "cpu client/server/other %", "default rows", "dead tup", "WAL MiB", "ckpt req", ...(hasDefault ? ["untuned msgs/s", "tuned/untuned"] : []), "notes"],
     ];
     for (const c of r.capacity.filter((x) => x.server === "tuned")) {
-      const d = r.capacity.find((x) => x.server === "default" && x.workload === c.workload && x.clients === c.clients);
+      const d = r.capacity.find((x) => x.server === "default" && x.workload === c.workload && x.clients === c.clients && (x.trial ?? 1) === (c.trial ?? 1));
       rows.push([
         c.workload,
         String(c.clients),
+        ...(hasTrials ? [String(c.trial ?? 1)] : []),
         String(c.batch),
         fmt(c.msgsPerSecond),
         c.latencyAvgMs.toFixed(2),
@@ -279,6 +294,14 @@ export function renderReport(r: BenchReport): string {
     }
     out.push("", "Capacity", renderTable(rows));
   }
+  if (r.comparison !== undefined && r.comparison.length > 0) {
+    const servers = Object.keys(r.servers).join(", ");
+    out.push(
+      "",
+      `Side by side (${servers}; ${r.trials ?? 1} trial(s) per point, interleaved): msgs/s median (min–max); ratio of medians (range of the per-trial ratios), "higher"/"lower" only when every trial agrees`,
+      renderTable(comparisonRows(r.comparison)),
+    );
+  }
   if (r.dlqRead.length > 0) {
     const rows = [["server", "routine", "clients", "batch", "pgmq.read msgs/s", "DLQ-aware msgs/s", "overhead %"]];
     for (const d of r.dlqRead) rows.push([d.server, d.routine, String(d.clients), String(d.batch), fmt(d.plainMsgsPerSecond), fmt(d.dlqMsgsPerSecond), d.overheadPct.toFixed(1)]);
@@ -292,8 +315,10 @@ export function renderReport(r: BenchReport): string {
     out.push("", "Latency (paced producer, polling consumers)", renderTable(rows));
   }
   for (const s of r.soak) {
-    const rows = [["minute", "msgs/s", "dead tuples", "size MiB", "autovacuum runs", "default rows", "depth"]];
-    for (const m of s.minutes) rows.push([String(m.minute), fmt(m.msgsPerSecond), fmt(m.deadTuples), mib(m.sizeBytes), String(m.autovacuumRuns), fmt(m.defaultPartitionRows), fmt(m.depth)]);
+    const rows = [["minute", "msgs/s", "dead tuples", "size MiB", "autovacuum runs", "default rows", "depth", "cpu client/server/other %"]];
+    for (const m of s.minutes) {
+      rows.push([String(m.minute), fmt(m.msgsPerSecond), fmt(m.deadTuples), mib(m.sizeBytes), String(m.autovacuumRuns), fmt(m.defaultPartitionRows), fmt(m.depth), m.cpu ? `${m.cpu.clientPct}/${m.cpu.serverPct}/${m.cpu.otherPct}` : "n/a"]);
+    }
     out.push("", `Soak on ${s.server} at ${fmt(s.rateMsgsPerSecond)} msgs/s: last minute ${s.retainedPct.toFixed(1)}% of the first`, renderTable(rows));
   }
   if (r.checks.length > 0) {

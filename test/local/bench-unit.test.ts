@@ -1,17 +1,19 @@
 /**
  * Pure parts of the benchmark and db:local: pgbench output parsing, percentiles, /proc parsing and the
- * CPU split, the OpenLineage payload pool, the checks against the targets, argument parsing, memory fit.
+ * CPU split, the OpenLineage payload pool, the checks against the targets, argument parsing, memory fit,
+ * several configurations side by side (order, median, spread, ratios) and the benchmark's variant stacks.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cpuSplit, cpuSplitOfRun, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
+import { cpuSplit, cpuSplitOfRun, meanCpuSplit, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
 import { autovacuumRunsBetween, lsnToBytes } from "../../scripts/bench/db";
 import { generatePayloadPool, PAYLOAD_BYTES, RUN_EVENT_SCHEMA_URL } from "../../scripts/bench/openlineage";
 import { collectLatencies, parsePgbenchSummary, parseProgressLine, parseTransactionLog, percentile, pgbenchArgs } from "../../scripts/bench/pgbench";
 import { CapacityResult, depthBounded, evaluate, LatencyResult, renderTable, targetsFor } from "../../scripts/bench/report";
 import { parseBenchArgs } from "../../scripts/bench/bench";
-import { defaultPort, fitTuningToMachine, parseDbLocalArgs, untunedConf } from "../../scripts/db-local";
+import { assignPorts, compareCapacity, comparisonRows, interleavedSchedule, median, parseCompareList, rotate, spreadOf } from "../../scripts/bench/compare";
+import { BENCH_STACK_DIR, defaultPort, findStackFile, fitTuningToMachine, loadStack, parseDbLocalArgs, REPO_ROOT, untunedConf } from "../../scripts/db-local";
 import type { TuningResult } from "../../components/postgres/tuning";
 
 const PGBENCH_15_OUTPUT = `pgbench (15.18 (Debian 15.18-0+deb12u1))
@@ -104,6 +106,13 @@ describe("CPU split from /proc", () => {
     expect(cpuSplit(s0, s2).serverPct).toBe(0); // first-to-last drops all of it
     expect(cpuSplitOfRun([s0])).toBeUndefined();
   });
+
+  it("averages a soak minute's per-second splits", () => {
+    const a = { clientPct: 5, serverPct: 80, otherPct: 10, idlePct: 5 };
+    const b = { clientPct: 4, serverPct: 40, otherPct: 50, idlePct: 6 };
+    expect(meanCpuSplit([a, b])).toEqual({ clientPct: 4.5, serverPct: 60, otherPct: 30, idlePct: 5.5 });
+    expect(meanCpuSplit([])).toBeUndefined();
+  });
 });
 
 describe("OpenLineage payload pool", () => {
@@ -143,6 +152,13 @@ describe("checks against the targets", () => {
     expect(checks.find((c) => c.name.startsWith("send_single"))).toMatchObject({ pass: true, measured: "12,000 (c=4)" });
     const failing = evaluate(targetsFor("development"), [run("send_single", 1, 9999)], [], [], []);
     expect(failing.find((c) => c.name.startsWith("send_single"))?.pass).toBe(false);
+  });
+
+  it("judges a client count by the median of its trials, not its luckiest trial", () => {
+    const trials = [run("send_single", 2, 9000), run("send_single", 2, 15000), run("send_single", 2, 9500)];
+    const check = evaluate(targetsFor("development"), trials, [], [], []).find((c) => c.name.startsWith("send_single"));
+    expect(check).toMatchObject({ pass: false, measured: "9,500 (c=2)" });
+    expect(check?.name).toContain("median of trials");
   });
 
   it("fails on any row in the default partition, a slow p99 or an unbounded depth", () => {
@@ -206,6 +222,108 @@ describe("command lines", () => {
     expect(() => parseDbLocalArgs(["dev", "--stop", "--reset"])).toThrow(/exclude/);
     expect(defaultPort("dev")).not.toBe(defaultPort("prod"));
     expect(defaultPort("dev", true)).not.toBe(defaultPort("dev"));
+  });
+});
+
+describe("side by side (--compare, --trials)", () => {
+  const health = { defaultPartitionRows: 0, deadTuples: 0, walBytes: 0, checkpointsRequested: 0, autovacuumRuns: 0 };
+  const run = (server: string, trial: number, msgsPerSecond: number, workload = "send_single", clients = 1, notes: string[] = []): CapacityResult => ({
+    server, trial, workload, clients, batch: 1, durationSeconds: 10, msgsPerSecond, tps: msgsPerSecond, latencyAvgMs: 1, latencyP99Ms: 2, statements: [], health, notes,
+  });
+
+  it("takes medians of odd and even counts, and spreads as min, max and range % of the median", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBe(0);
+    expect(spreadOf([90, 100, 120])).toEqual({ n: 3, median: 100, min: 90, max: 120, rangePct: 30 });
+    expect(spreadOf([7])).toEqual({ n: 1, median: 7, min: 7, max: 7, rangePct: 0 });
+    expect(spreadOf([])).toMatchObject({ n: 0, rangePct: 0 });
+  });
+
+  it("interleaves the servers at each point, rotated per trial", () => {
+    expect(rotate(["a", "b", "c"], 4)).toEqual(["b", "c", "a"]);
+    expect(rotate([], 2)).toEqual([]);
+    const s = interleavedSchedule(2, ["w1", "w2"], [1, 2], ["g", "p", "d"]);
+    expect(s).toHaveLength(2 * 2 * 2 * 3);
+    expect(s.slice(0, 6).map((r) => `${r.trial}${r.workload}c${r.clients}${r.label}`)).toEqual(["1w1c1g", "1w1c1p", "1w1c1d", "1w1c2g", "1w1c2p", "1w1c2d"]);
+    expect(s.filter((r) => r.trial === 2 && r.workload === "w1" && r.clients === 1).map((r) => r.label)).toEqual(["p", "d", "g"]);
+  });
+
+  it("gives servers side by side distinct ports, keeping each wanted port when free", () => {
+    expect(assignPorts([55434, 55434, 55436])).toEqual([55434, 55435, 55436]);
+    expect(assignPorts([55434, 55434, 55435])).toEqual([55434, 55436, 55435]);
+    expect(assignPorts([55430, 55434, 55432])).toEqual([55430, 55434, 55432]);
+  });
+
+  it("parses --compare and refuses empty, repeated, self and path names", () => {
+    expect(parseCompareList(undefined, "bench-guide")).toEqual([]);
+    expect(parseCompareList("bench-previous,dev", "bench-guide")).toEqual(["bench-previous", "dev"]);
+    expect(() => parseCompareList("dev,", "x")).toThrow(/empty stack name/);
+    expect(() => parseCompareList("dev,dev", "x")).toThrow(/named twice/);
+    expect(() => parseCompareList("dev", "dev")).toThrow(/benchmarked stack itself/);
+    expect(() => parseCompareList("../x", "dev")).toThrow(/not a Pulumi stack name/);
+    const o = parseBenchArgs(["bench-guide", "--compare", "bench-previous", "--compare-default", "--trials", "5"]);
+    expect(o).toMatchObject({ compare: ["bench-previous"], compareDefault: true, trials: 5 });
+    expect(parseBenchArgs(["dev"])).toMatchObject({ compare: [], trials: 3, soakSideBySide: false });
+    expect(parseBenchArgs(["dev", "--soak", "10", "--soak-side-by-side"])).toMatchObject({ soakMinutes: 10, soakSideBySide: true });
+    expect(() => parseBenchArgs(["dev", "--trials", "0"])).toThrow(/--trials/);
+    expect(() => parseBenchArgs(["dev", "--trials", "1.5"])).toThrow(/--trials/);
+  });
+
+  it("reports each server's median and spread and the first server's ratios, per trial and of the medians", () => {
+    const results = [
+      run("tuned", 1, 200), run("prev", 1, 100), run("default", 1, 50),
+      run("tuned", 2, 180), run("prev", 2, 200), run("default", 2, 45, "send_single", 1, ["queue drained: raise --prefill-per-second"]),
+      run("tuned", 3, 220, "send_single", 1, ["producers sent 220 msgs/s", "2 failed transactions"]), run("prev", 3, 110), run("default", 3, 55),
+      run("tuned", 1, 10, "send_batch", 2), run("prev", 1, 0, "send_batch", 2),
+    ];
+    const rows = compareCapacity(results, ["tuned", "prev", "default"]);
+    expect(rows.map((r) => `${r.workload}/${r.clients}`)).toEqual(["send_single/1", "send_batch/2"]);
+    const [single, batch] = rows;
+    expect(single?.servers.map((s) => s.msgsPerSecond.median)).toEqual([200, 110, 50]);
+    expect(single?.servers[0]?.msgsPerSecond).toMatchObject({ min: 180, max: 220, rangePct: 20 });
+    // tuned/prev per trial: 2.00, 0.90, 2.00: the trials disagree, so no verdict.
+    expect(single?.ratios[0]).toMatchObject({ against: "prev", ofMedians: 1.82, paired: { n: 3, median: 2, min: 0.9, max: 2 }, verdict: "undecided" });
+    // tuned/default per trial: 4.00, 4.00, 4.00.
+    expect(single?.ratios[1]).toMatchObject({ against: "default", ofMedians: 4, paired: { min: 4, max: 4 }, verdict: "higher" });
+    expect(single?.notes).toEqual(["default t2: queue drained: raise --prefill-per-second", "tuned t3: 2 failed transactions"]);
+    // A server that moved nothing gives no ratio; a single trial gives no verdict.
+    expect(batch?.ratios[0]).toMatchObject({ paired: { n: 0 }, verdict: "undecided" });
+    expect(batch?.ratios[0]?.ofMedians).toBeUndefined();
+    expect(compareCapacity([run("a", 1, 1), run("b", 1, 2), run("a", 2, 1), run("b", 2, 3)], ["a", "b"])[0]?.ratios[0]?.verdict).toBe("lower");
+    const table = comparisonRows(rows);
+    expect(table[0]).toEqual(["workload", "clients", "tuned msgs/s median (min–max)", "prev msgs/s median (min–max)", "default msgs/s median (min–max)", "tuned/prev (per trial)", "tuned/default (per trial)", "notes"]);
+    expect(table[1]?.slice(2, 7)).toEqual(["200 (180–220)", "110 (100–200)", "50 (45–55)", "1.82 (0.90–2.00) undecided", "4.00 (4.00–4.00) higher"]);
+  });
+});
+
+describe("the benchmark's variant stacks (scripts/bench/stacks/)", () => {
+  it("are found after the repository root, and a root stack wins", () => {
+    expect(findStackFile("bench-guide", [REPO_ROOT, BENCH_STACK_DIR])).toBe(path.join(BENCH_STACK_DIR, "Pulumi.bench-guide.yaml"));
+    expect(findStackFile("dev", [REPO_ROOT, BENCH_STACK_DIR])).toBe(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
+    expect(findStackFile("nope", [REPO_ROOT, BENCH_STACK_DIR])).toBeUndefined();
+    expect(() => findStackFile("../dev", [REPO_ROOT])).toThrow(/not a Pulumi stack name/);
+    expect(() => loadStack("bench-guide", REPO_ROOT)).toThrow(/no stack file Pulumi.bench-guide.yaml/);
+  });
+
+  it("bench-guide carries the seed guide's Development values exactly, and only two labelled overrides", () => {
+    const { config } = loadStack("bench-guide");
+    expect(config.postgres.tuning.seed).toEqual({
+      shared_buffers: "2GB", work_mem: "64MB", maintenance_work_mem: "512MB", effective_cache_size: "2GB",
+      autovacuum_vacuum_scale_factor: 0.01, autovacuum_analyze_scale_factor: 0.005, autovacuum_vacuum_threshold: 25, autovacuum_naptime: "15s",
+      random_page_cost: 1.0, seq_page_cost: 1.0, effective_io_concurrency: 1000, maintenance_io_concurrency: 100,
+      checkpoint_completion_target: 0.9, synchronous_commit: "off", wal_compression: "on", "pg_partman_bgw.interval": 60,
+    });
+    expect(config.postgres.tuning.overrides).toEqual({ max_connections: 30, autovacuum_work_mem: "64MB" });
+    expect(config.queues.tableAutovacuum).toEqual({ autovacuum_vacuum_scale_factor: 0.001, autovacuum_analyze_scale_factor: 0.0005, autovacuum_vacuum_threshold: 5, autovacuum_vacuum_cost_limit: 10000 });
+  });
+
+  it("bench-previous differs from bench-guide only in the tuning", () => {
+    const guide = loadStack("bench-guide").config;
+    const previous = loadStack("bench-previous").config;
+    expect(previous.postgres.tuning.seed).toMatchObject({ shared_buffers: "1GB", work_mem: "16MB", max_connections: 100 });
+    const strip = (c: typeof guide) => ({ ...c, postgres: { ...c.postgres, tuning: undefined }, queues: { ...c.queues, tableAutovacuum: undefined } });
+    expect(strip(previous)).toEqual(strip(guide));
   });
 });
 

@@ -130,7 +130,7 @@ function dbLocalSuite(target: Target, index: number): void {
     const json = path.join(opts.localDir, "bench.json");
     const report: BenchReport = await main([
       "dev", "--url", first.url, "--duration", "2", "--clients", "1", "--workloads", "send_single,send_batch,read_delete_batch",
-      "--latency-seconds", "2", "--prefill-per-second", "5000", "--json", json,
+      "--latency-seconds", "2", "--prefill-per-second", "5000", "--trials", "1", "--json", json,
       ...(target.binDir === undefined ? [] : ["--bin-dir", target.binDir]),
     ]);
     const written = JSON.parse(fs.readFileSync(json, "utf8")) as BenchReport;
@@ -140,7 +140,9 @@ function dbLocalSuite(target: Target, index: number): void {
       ["send_batch", 1, 100],
       ["read_delete_batch", 1, 100],
     ]);
+    expect(report.trials).toBe(1);
     for (const c of report.capacity) {
+      expect(c.trial).toBe(1);
       expect(c.msgsPerSecond).toBeGreaterThan(0);
       expect(c.latencyP99Ms).toBeGreaterThanOrEqual(c.latencyAvgMs * 0.5);
       expect(c.statements.length).toBeGreaterThan(0);
