@@ -314,15 +314,21 @@ describe("the benchmark's variant stacks (scripts/bench/stacks/)", () => {
       random_page_cost: 1.0, seq_page_cost: 1.0, effective_io_concurrency: 1000, maintenance_io_concurrency: 100,
       checkpoint_completion_target: 0.9, synchronous_commit: "off", wal_compression: "on", "pg_partman_bgw.interval": 60,
     });
-    expect(config.postgres.tuning.overrides).toEqual({ max_connections: 30, autovacuum_work_mem: "64MB" });
-    expect(config.queues.tableAutovacuum).toEqual({ autovacuum_vacuum_scale_factor: 0.001, autovacuum_analyze_scale_factor: 0.0005, autovacuum_vacuum_threshold: 5, autovacuum_vacuum_cost_limit: 10000 });
+    expect(Object.fromEntries(Object.entries(config.postgres.tuning.overrides).map(([k, o]) => [k, o.value]))).toEqual({ max_connections: 30, autovacuum_work_mem: "64MB" });
+    for (const o of Object.values(config.postgres.tuning.overrides)) expect(o.reason).toMatch(/^not the guide's/);
+    expect(config.queues.tableAutovacuum).toEqual({ seed: { autovacuum_vacuum_scale_factor: 0.001, autovacuum_analyze_scale_factor: 0.0005, autovacuum_vacuum_threshold: 5, autovacuum_vacuum_cost_limit: 10000 }, overrides: {} });
   });
 
   it("bench-previous differs from bench-guide only in the tuning", () => {
     const guide = loadStack("bench-guide").config;
     const previous = loadStack("bench-previous").config;
-    expect(previous.postgres.tuning.seed).toMatchObject({ shared_buffers: "1GB", work_mem: "16MB", max_connections: 100 });
-    const strip = (c: typeof guide) => ({ ...c, postgres: { ...c.postgres, tuning: undefined }, queues: { ...c.queues, tableAutovacuum: undefined } });
+    // c8cdc6b's values, labelled as what they are: overrides with that reason, none claimed as the guide's.
+    expect(previous.postgres.tuning.seed).toEqual({});
+    expect(previous.postgres.tuning.overrides).toMatchObject({ shared_buffers: { value: "1GB" }, work_mem: { value: "16MB" }, max_connections: { value: 100 } });
+    for (const o of Object.values(previous.postgres.tuning.overrides)) expect(o.reason).toMatch(/c8cdc6b/);
+    // ... and its database is c8cdc6b's default.
+    expect(previous.postgres.database).toBe("lineage");
+    const strip = (c: typeof guide) => ({ ...c, postgres: { ...c.postgres, tuning: undefined, database: undefined }, queues: { ...c.queues, tableAutovacuum: undefined } });
     expect(strip(previous)).toEqual(strip(guide));
   });
 });
