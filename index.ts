@@ -20,6 +20,7 @@ import { QueueBootstrap } from "./components/queue/bootstrap-job";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./components/queue/bootstrap-sql";
 import { publishArtifact } from "./components/artifacts";
 import { readRequiredCrds } from "./components/prerequisites";
+import { checkedEksVersion } from "./components/kubernetes-version";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
@@ -39,8 +40,11 @@ if (config.cluster.provider === "kind") {
     defaultTags: { tags: { ...config.tags, "pulumi:project": project, "pulumi:stack": stack } },
   });
   const cluster = aws.eks.getClusterOutput({ name: eksConfig.name }, { provider: awsProvider });
+  // Kubernetes >= 1.29 (both CloudNativePG charts' kubeVersion): the kubeconfig waits for the version
+  // check, so on an older cluster every Kubernetes resource, and with them the preview, fails with a
+  // message naming the cluster, its version and the minimum.
   const kubeconfig = pulumi
-    .all([cluster.endpoint, cluster.certificateAuthorities])
+    .all([cluster.endpoint, cluster.certificateAuthorities, checkedEksVersion(eksConfig.name, cluster.version)])
     .apply(([endpoint, cas]) => eksKubeconfig({ name: eksConfig.name, endpoint, certificateAuthorityData: cas[0]?.data ?? "", region: eksConfig.region }));
   k8sProvider = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
   // The IAM OIDC provider is looked up only when something uses IRSA: a cluster without one previews
