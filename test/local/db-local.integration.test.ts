@@ -73,7 +73,7 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
 // The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
 for (const [i, target] of targets.entries()) {
   const { why } = target;
-  if (why !== undefined) console.warn(`SKIPPED test/local/db-local.test.ts${i === 0 ? "" : ` (${target.name})`}: ${why}`);
+  if (why !== undefined) console.warn(`SKIPPED test/local/db-local.integration.test.ts${i === 0 ? "" : ` (${target.name})`}: ${why}`);
   (why === undefined ? describe : describe.skip)(`db:local on ${target.name} with the dev stack${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => dbLocalSuite(target, i));
 }
 
