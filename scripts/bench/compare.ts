@@ -9,7 +9,19 @@
  * the per-trial ratio of two configurations measured minutes apart is then steadier than either figure.
  */
 import { assertStackName } from "../lib/stack-file";
-import type { CapacityResult } from "./report";
+
+/** What the comparison reads of one capacity run (a `CapacityResult` of ./report.ts has these and more). */
+export interface CapacitySample {
+  /** The configuration's label (`tuned`, `default`, a `--compare` stack). */
+  readonly server: string;
+  readonly workload: string;
+  readonly clients: number;
+  /** 1-based trial number; absent = 1. */
+  readonly trial?: number;
+  readonly msgsPerSecond: number;
+  /** What makes the figure suspect. */
+  readonly notes: readonly string[];
+}
 
 /**
  * Median of a list: the middle value, or the mean of the two middle values for an even count.
@@ -158,7 +170,7 @@ export function isSuspectNote(note: string): boolean {
  * ratio to each other label, of the medians and per trial.
  * @param labels configurations, the first being the one compared with the others.
  */
-export function compareCapacity(results: readonly CapacityResult[], labels: readonly string[]): ComparisonRow[] {
+export function compareCapacity(results: readonly CapacitySample[], labels: readonly string[]): ComparisonRow[] {
   const [first, ...others] = labels;
   if (first === undefined) return [];
   const points: { workload: string; clients: number }[] = [];
