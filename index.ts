@@ -8,23 +8,22 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { loadConfig } from "./components/stack";
+import { deriveStack, loadConfig } from "./components/stack";
 import { eksKubeconfig } from "./components/kubeconfig";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
 import { irsaUses, lookUpOidcProviderArn } from "./components/aws/oidc";
 import { Logging } from "./components/logging/logging";
 import { PostgresCluster } from "./components/postgres/cluster";
-import { postgresClusterInputs, postgresqlConfFor } from "./components/postgres/cluster-inputs";
 import { resolveImage } from "./components/postgres/helm-values";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
-import { bootstrapSqlInputOf, generateBootstrapSql } from "./components/queue/bootstrap-sql";
-import { publishArtifact } from "./components/artifacts";
 import { readRequiredCrds } from "./components/prerequisites";
 import { checkedEksVersion } from "./components/kubernetes-version";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
 const stack = pulumi.getStack();
+// Every decision (tuning, budget, runway, bootstrap SQL, cluster inputs), derived once; components wire it.
+const decisions = deriveStack(config, stack);
 
 // ---- providers ---------------------------------------------------------------------------------
 let k8sProvider: k8s.Provider;
@@ -68,11 +67,7 @@ const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
 });
 
 // ---- PostgreSQL: CloudNativePG operator + cluster, tuned by the tuning engine ---------------------
-const pgInputs = postgresClusterInputs(config);
-publishArtifact("postgresql.conf", postgresqlConfFor(config, stack, pgInputs.tuning));
-// The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive, so
-// the plan shows them for review.
-if (pgInputs.monitoringQueriesYaml !== undefined) publishArtifact("monitoring-queries.yaml", pgInputs.monitoringQueriesYaml);
+const pgInputs = decisions.postgres;
 // Prerequisites: the CRDs the releases render objects for (Prometheus Operator's with podMonitor), read
 // in preview so a missing one fails before anything is created.
 const prerequisites = readRequiredCrds(config, k8sProvider);
@@ -84,7 +79,6 @@ const postgres = new PostgresCluster(
 );
 
 // ---- queue bootstrap: idempotent SQL applied by a Job named after its hash ----------------------
-const bootstrapSql = generateBootstrapSql(bootstrapSqlInputOf(config));
 const postgresImage = resolveImage(config.postgres);
 const bootstrap = new QueueBootstrap(
   "queue-bootstrap",
@@ -94,7 +88,7 @@ const bootstrap = new QueueBootstrap(
     port: postgres.port,
     database: postgres.database,
     superuserSecretName: postgres.superuserSecretName,
-    sql: bootstrapSql,
+    sql: decisions.bootstrapSql,
     // The cluster's own image: the same major's psql and pg_isready, already pulled on the nodes; run as
     // that image's postgres user (999 on the default image, built on the Docker official one).
     image: postgresImage.image,
@@ -145,7 +139,7 @@ export const bootstrapJobName = bootstrap.jobName;
 /** Data-loss window of the stack's synchronous_commit setting. */
 export const durability = pgInputs.tuning.durability.summary;
 /** Names of the PGMQ queues the bootstrap creates (dead-letter queues included). */
-export const queueNames = config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name]));
+export const queueNames = decisions.queueNames;
 /** StorageClass of the Postgres volumes. */
 export const storageClassName = infra.storageClassName;
 /** Postgres node group (prod). */

@@ -1,6 +1,6 @@
 /**
- * The stack as one unit: every semantic validator in one registry, and the parse/load entry points that run
- * them all. `config/` holds the schemas and the parser and imports nothing from `components/`; the rules that
+ * The stack as one unit: every semantic validator in one registry, the parse/load entry points that run
+ * them all, and `deriveStack`, every decision of a stack computed once. `config/` holds the schemas and the parser and imports nothing from `components/`; the rules that
  * need a calculator (tuning, runway, cluster arguments) live beside their calculators and are registered here.
  * `index.ts`, the scripts and the tests parse stacks through this module.
  */
@@ -8,7 +8,10 @@ import { loadConfigWith, parseStackConfigWith, type LoadedConfig, type ParsedCon
 import { logAgentLifecycle, type RegisteredValidator } from "../config/validators";
 import { validateTuning } from "./postgres/tuning";
 import { validateQueues } from "./queue/runway";
-import { validatePostgresCluster } from "./postgres/cluster-inputs";
+import { postgresClusterInputs, postgresqlConfFor, validatePostgresCluster, type PostgresClusterInputs } from "./postgres/cluster-inputs";
+import { bootstrapSqlInputOf, generateBootstrapSql } from "./queue/bootstrap-sql";
+import { alloyConfigFor } from "./logging/alloy-config";
+import type { StackConfig } from "../config/schema";
 
 /**
  * Every semantic validator, in the order they run. `needs` lets the loader run a validator when the
@@ -41,4 +44,57 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack?:
  */
 export function loadConfig(): LoadedConfig {
   return loadConfigWith(SEMANTIC_VALIDATORS);
+}
+
+/** Every decision of a stack, derived once from its parsed config: what the program wires and the plan shows. */
+export interface StackDecisions {
+  /** Stack name (in the postgresql.conf header). */
+  readonly stack: string;
+  /** The parsed config the decisions come from. */
+  readonly config: StackConfig;
+  /** The PostgresCluster's inputs: the tuning engine's result, parameters, placement, huge pages, queue metrics. */
+  readonly postgres: PostgresClusterInputs;
+  /** The postgresql.conf reviewers read, every line with its origin. */
+  readonly postgresqlConf: string;
+  /** The idempotent queue bootstrap SQL the Job applies. */
+  readonly bootstrapSql: string;
+  /** The log agent's own configuration text when it is Grafana Alloy (it lives inside the chart values too). */
+  readonly alloyConfig?: string;
+  /** PGMQ queues the bootstrap creates, dead-letter queues included. */
+  readonly queueNames: readonly string[];
+  /** Text files for review, by path under `plan/<stack>/`; the offline plan writes them. */
+  readonly artifacts: ReadonlyMap<string, string>;
+}
+
+/**
+ * Derives every decision of a stack once: tuning, memory budget, runway and bootstrap SQL, cluster inputs and
+ * the texts reviewers read. Pure; `index.ts` wires resources from it and the offline plan writes its artifacts,
+ * so nothing is published through module state.
+ * @param config a config `parseStackConfig` accepted (its validators ran the same calculators).
+ * @param stack the stack's name.
+ * @throws TuningError only for a config the validators would have refused.
+ */
+export function deriveStack(config: StackConfig, stack: string): StackDecisions {
+  const postgres = postgresClusterInputs(config);
+  const postgresqlConf = postgresqlConfFor(config, stack, postgres.tuning);
+  const bootstrapSql = generateBootstrapSql(bootstrapSqlInputOf(config));
+  const alloyConfig = config.logging.agent === "alloy" ? alloyConfigFor(config.logging.namespace, config.postgres.namespace) : undefined;
+  const artifacts = new Map<string, string>([
+    ["postgresql.conf", postgresqlConf],
+    ["bootstrap.sql", bootstrapSql],
+  ]);
+  // The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive.
+  if (postgres.monitoringQueriesYaml !== undefined) artifacts.set("monitoring-queries.yaml", postgres.monitoringQueriesYaml);
+  // The Alloy program is inside the agent's chart values; on its own it is easier to review.
+  if (alloyConfig !== undefined) artifacts.set("logging/alloy-config.alloy", alloyConfig);
+  return {
+    stack,
+    config,
+    postgres,
+    postgresqlConf,
+    bootstrapSql,
+    ...(alloyConfig !== undefined ? { alloyConfig } : {}),
+    queueNames: config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name])),
+    artifacts,
+  };
 }

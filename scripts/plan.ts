@@ -5,8 +5,8 @@
  * `Pulumi.<stack>.yaml` and writes what it would create to `plan/<stack>/`:
  *   resources.json        type, name, parent and inputs of every resource (secrets as "[secret]", stable order)
  *   values/<release>.yaml the values of each Helm release
- *   postgresql.conf, bootstrap.sql, monitoring-queries.yaml, logging/...  the artifacts the
- *                         components publish (components/artifacts.ts)
+ *   postgresql.conf, bootstrap.sql, monitoring-queries.yaml, logging/...  the texts reviewers read,
+ *                         from `deriveStack` (components/stack.ts), the decisions the program wires
  *   summary.txt           what is printed: resources by type, key settings, warnings, and the
  *                         prerequisite reads the mocks answered without checking (`pulumi preview` checks them)
  * Two plans of the same input are byte-identical, so `diff -r` of two plans is a review tool.
@@ -19,7 +19,8 @@ import { parseArgs } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 // YAML 1.1 quoting, as Helm reads YAML 1.1: the string "on" is written "on", not on (a boolean there).
 import { stringify } from "yaml";
-import { parseStackConfig } from "../components/stack";
+import { deriveStack, parseStackConfig, type StackDecisions } from "../components/stack";
+import { confLine, summaryLines } from "../components/postgres/tuning";
 import { ConfigError } from "../config/issues";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
 import { notCheckedOffline, outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
@@ -36,15 +37,6 @@ function parentOf(r: RecordedResource): string | null {
   const name = parts[parts.length - 1];
   const types = parts[parts.length - 2].split("$");
   return `${types[types.length - 1]}::${name}`;
-}
-
-async function resolveInput(value: pulumi.Input<string>): Promise<string> {
-  return new Promise((resolve) => {
-    pulumi.output(value).apply((v) => {
-      resolve(v);
-      return v;
-    });
-  });
 }
 
 async function main(): Promise<number> {
@@ -91,8 +83,11 @@ async function main(): Promise<number> {
   const fileConfig = readStackFileConfig(stackFile);
   const { raw: ducklake, keys } = ducklakeConfigOf(fileConfig);
   let warnings: readonly string[];
+  let decisions: StackDecisions;
   try {
-    warnings = parseStackConfig(ducklake, stack, keys).warnings;
+    const parsed = parseStackConfig(ducklake, stack, keys);
+    warnings = parsed.warnings;
+    decisions = deriveStack(parsed.config, stack);
   } catch (err) {
     if (err instanceof ConfigError) {
       // No stale plan is left to be mistaken for this config's.
@@ -119,7 +114,6 @@ async function main(): Promise<number> {
     }
   }
   await settle(recorder);
-  const { publishedArtifacts } = await import("../components/artifacts");
 
   // 3. Write the plan.
   fs.rmSync(outDir, { recursive: true, force: true });
@@ -138,10 +132,11 @@ async function main(): Promise<number> {
     fs.writeFileSync(valuesFile, header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0, version: "1.1" }));
     releases.push({ release, chart: inputs.chart ?? "?", version: inputs.version ?? "?", repo: inputs.repositoryOpts?.repo ?? "?", namespace: inputs.namespace ?? "default", valuesFile });
   }
-  for (const [rel, content] of [...publishedArtifacts().entries()].sort(([a], [b]) => a.localeCompare(b))) {
+  // The texts reviewers read (postgresql.conf, bootstrap.sql, ...): the same decisions the program wires.
+  for (const [rel, content] of [...decisions.artifacts.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const file = path.join(outDir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, await resolveInput(content));
+    fs.writeFileSync(file, content);
   }
   fs.writeFileSync(path.join(outDir, "outputs.json"), JSON.stringify(sortKeys(redactSecrets(outputs)), null, 2) + "\n");
 
@@ -150,7 +145,7 @@ async function main(): Promise<number> {
   for (const r of resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
   const lines = [`plan for stack ${stack}: ${resources.length} resources`];
   for (const [type, n] of [...byType.entries()].sort()) lines.push(`  ${String(n).padStart(3)}  ${type}`);
-  const keySettings = keySettingsOf(ducklake, outDir);
+  const keySettings = keySettingsOf(decisions);
   if (keySettings.length > 0) lines.push("key settings:", ...keySettings.map((l) => `  ${l}`));
   if (warnings.length > 0) lines.push("warnings:", ...warnings.map((w) => `  - ${w}`));
   lines.push(...notCheckedOffline(recorder.reads));
@@ -199,28 +194,16 @@ function elideLongText(value: unknown): unknown {
   return value;
 }
 
-/** A few settings reviewers look for first, from the config and the rendered postgresql.conf. */
-function keySettingsOf(ducklake: Record<string, unknown>, outDir: string): string[] {
-  const pg = ducklake["postgres"] as { majorVersion?: number; instances?: number; resources?: { memory?: string; cpu?: string } } | undefined;
-  const out: string[] = [];
-  if (pg) out.push(`postgres ${pg.majorVersion ?? 17}, ${pg.instances} instance(s), ${pg.resources?.memory} / ${pg.resources?.cpu} CPU per instance`);
-  const conf = path.join(outDir, "postgresql.conf");
-  if (fs.existsSync(conf)) {
-    const text = fs.readFileSync(conf, "utf8");
-    for (const name of ["shared_buffers", "max_connections", "work_mem", "synchronous_commit", "max_wal_size", "pg_partman_bgw.interval"]) {
-      const m = new RegExp(`^${name.replace(".", "\\.")}\\s*=\\s*(\\S+)`, "m").exec(text);
-      if (m) out.push(`${name} = ${m[1]}`);
-    }
-    // The durability line and the memory budget block (its header and indented lines).
-    const header = text.split("\n").filter((l) => l.startsWith("#"));
-    let inBudget = false;
-    for (const line of header) {
-      if (/^# durability/i.test(line)) out.push(line.replace(/^# /, ""));
-      if (/^# memory budget/i.test(line)) inBudget = true;
-      else if (!/^# {2,}/.test(line)) inBudget = false;
-      if (inBudget) out.push(line.replace(/^# /, ""));
-    }
+/** A few settings reviewers look for first, and the durability and memory budget lines, from the stack's decisions. */
+function keySettingsOf(decisions: StackDecisions): string[] {
+  const pg = decisions.config.postgres;
+  const tuning = decisions.postgres.tuning;
+  const out = [`postgres ${pg.majorVersion}, ${pg.instances} instance(s), ${pg.resources.memory} / ${pg.resources.cpu} CPU per instance`];
+  for (const name of ["shared_buffers", "max_connections", "work_mem", "synchronous_commit", "max_wal_size", "pg_partman_bgw.interval"]) {
+    const setting = tuning.settings.find((x) => x.name === name);
+    if (setting !== undefined) out.push(confLine(setting));
   }
+  out.push(...summaryLines(tuning));
   return out;
 }
 

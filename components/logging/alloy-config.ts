@@ -6,7 +6,8 @@
  * of this node only) -> discovery.relabel (namespace, pod, container, app, cnpg_cluster and the log
  * file path) -> local.file_match -> loki.source.file -> loki.process (cri + CNPG parsing) -> loki.write.
  */
-import { CNPG_CLUSTER_LABEL, CNPG_CLUSTER_META_LABEL, CnpgParseRules, alloyProcessStages, alloyString } from "./cnpg-pipeline";
+import { CNPG_CLUSTER_LABEL, CNPG_CLUSTER_META_LABEL, CnpgParseRules, alloyProcessStages, alloyString, cnpgParseRules } from "./cnpg-pipeline";
+import { lokiUrls } from "./loki-values";
 import { RELEASE_NAMES } from "./charts";
 
 /** Inputs of `buildAlloyConfig`. */
@@ -126,4 +127,12 @@ export function buildAlloyValues(config: string): Record<string, unknown> {
       },
     },
   };
+}
+
+/**
+ * The stack's Alloy program: pushing to the Loki release in `lokiNamespace`, parsing the CloudNativePG logs
+ * of `postgresNamespace`. The Logging component deploys it and the offline plan shows it (`deriveStack`).
+ */
+export function alloyConfigFor(lokiNamespace: string, postgresNamespace: string): string {
+  return buildAlloyConfig({ pushUrl: lokiUrls(lokiNamespace).pushUrl, rules: cnpgParseRules(postgresNamespace) });
 }

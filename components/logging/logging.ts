@@ -12,13 +12,12 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { LoggingConfig } from "../../config/logging";
-import { publishArtifact } from "../artifacts";
 import { ALLOY_CHART, GRAFANA_CHART, LOKI_CHART, PROMTAIL_CHART, PinnedChart, RELEASE_NAMES } from "./charts";
 import { cnpgParseRules } from "./cnpg-pipeline";
 import { LOKI_SERVICE_ACCOUNT, buildLokiValues, lokiCacheSizes, lokiUrls, s3ExpirationDays } from "./loki-values";
 import { lokiBucketAccessPolicy, lokiBucketPrefix, lokiIrsaTrustPolicy } from "./loki-s3";
 import { buildPromtailValues } from "./promtail-values";
-import { buildAlloyConfig, buildAlloyValues } from "./alloy-config";
+import { alloyConfigFor, buildAlloyValues } from "./alloy-config";
 import { GRAFANA_ADMIN_KEYS, buildGrafanaValues } from "./grafana-values";
 import { validateLoggingArgs } from "./validate";
 
@@ -194,12 +193,9 @@ export class Logging extends pulumi.ComponentResource {
 
     // The agent: a DaemonSet on every node, pushing to Loki's Service.
     if (cfg.agent === "alloy") {
-      const alloyConfig = buildAlloyConfig({ pushUrl: urls.pushUrl, rules });
-      const values = buildAlloyValues(alloyConfig);
+      // The same program the offline plan shows on its own (deriveStack's logging/alloy-config.alloy).
+      const values = buildAlloyValues(alloyConfigFor(ns, args.postgresNamespace));
       this.agentRelease = release("agent", ALLOY_CHART, RELEASE_NAMES.alloy, values, [namespace, this.lokiRelease]);
-      // The plan writes each release's values (values/<release>.yaml); the Alloy program inside them is
-      // easier to review on its own.
-      publishArtifact("logging/alloy-config.alloy", alloyConfig);
     } else {
       const values = buildPromtailValues({ pushUrl: urls.pushUrl, rules });
       this.agentRelease = release("agent", PROMTAIL_CHART, RELEASE_NAMES.promtail, values, [namespace, this.lokiRelease]);

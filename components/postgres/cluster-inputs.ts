@@ -61,7 +61,7 @@ export function postgresqlConfFor(config: StackConfig, stack: string, tuning: Tu
 }
 
 /**
- * Semantic validator (config/validators.ts): the PostgresCluster component's argument rules, at
+ * Semantic validator (registered in components/stack.ts): the PostgresCluster component's argument rules, at
  * config time. Errors carry the `postgres` path; the message names the key, the value and the rule.
  */
 export function validatePostgresCluster(config: StackConfig): SemanticResult {

@@ -8,7 +8,6 @@
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { publishArtifact } from "../artifacts";
 
 /**
  * Default image of the Job: CloudNativePG's minimal PostgreSQL image, which carries psql and
@@ -145,7 +144,6 @@ export class QueueBootstrap extends pulumi.ComponentResource {
       throw new pulumi.ResourceError((e as Error).message, this);
     }
     const hash = sqlSha256(args.sql);
-    publishArtifact("bootstrap.sql", args.sql);
 
     const labels = {
       ...(args.labels ?? {}),

@@ -124,7 +124,7 @@ export function bgwIntervalSeconds(config: StackConfig): BgwIntervalSetting {
 const fmt = (n: number): string => n.toLocaleString("en-US");
 
 /**
- * The queue rules that need the runway calculator (registered in config/validators.ts):
+ * The queue rules that need the runway calculator (registered in components/stack.ts):
  * - `partitionInterval x premake` covers `peakRateMsgsPerSecond x pg_partman_bgw.interval x
  *   runwaySafetyFactor`, with every number in the message and the smallest fix;
  * - `retentionMessages >= partitionInterval` (pg_partman drops partitions wholly below

@@ -6,14 +6,12 @@ import type * as pulumiType from "@pulumi/pulumi";
 import type { LoggingArgs, Logging as LoggingType } from "../../components/logging/logging";
 import { MockRecorder, installMocks, promiseOf, settle, unwrapSecrets } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { parseStackConfig } from "../../components/stack";
+import { deriveStack, parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 
 let recorder: MockRecorder;
 let pulumi: typeof pulumiType;
 let Logging: typeof LoggingType;
-let resetArtifacts: () => void;
-let publishedArtifacts: () => ReadonlyMap<string, unknown>;
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 type Values = Record<string, Record<string, unknown>>;
@@ -54,15 +52,12 @@ beforeAll(async () => {
   recorder = installMocks({ stack: "dev" });
   pulumi = await import("@pulumi/pulumi");
   ({ Logging } = await import("../../components/logging/logging"));
-  ({ resetArtifacts, publishedArtifacts } = await import("../../components/artifacts"));
 });
 
-beforeEach(() => resetArtifacts());
 
 describe("dev stack (kind): Loki on a PVC, Promtail, Grafana", () => {
   let logging: LoggingType;
   beforeAll(async () => {
-    resetArtifacts();
     logging = new Logging("dev", argsFor(stackConfig("dev"), "dev"));
     await settle();
   });
@@ -115,11 +110,10 @@ describe("dev stack (kind): Loki on a PVC, Promtail, Grafana", () => {
 
 describe("prod stack (EKS): Loki on a gp3 PVC, Alloy, no Grafana", () => {
   let logging: LoggingType;
-  let artifacts: string[];
+  let artifacts: ReadonlyMap<string, string>;
   beforeAll(async () => {
-    resetArtifacts();
     logging = new Logging("prod", argsFor(stackConfig("prod"), "prod", { aws: awsArgs }));
-    artifacts = [...publishedArtifacts().keys()].sort();
+    artifacts = deriveStack(stackConfig("prod"), "prod").artifacts;
     await settle();
   });
 
@@ -141,17 +135,17 @@ describe("prod stack (EKS): Loki on a gp3 PVC, Alloy, no Grafana", () => {
     expect(v.alloy.configMap.content).toContain('url = "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push"');
   });
 
-  test("no Grafana, no bucket (PVC storage), the Alloy program as a plan artifact (values go to values/<release>.yaml)", () => {
+  test("no Grafana, no bucket (PVC storage), the Alloy program as a plan artifact: the one the agent runs", () => {
     expect(logging.grafanaRelease).toBeUndefined();
     expect(children("prod").filter((r) => r.type === RELEASE).map((r) => r.name).sort()).toEqual(["prod-agent", "prod-loki"]);
     expect(children("prod").filter((r) => r.type.startsWith("aws:"))).toEqual([]);
-    expect(artifacts).toEqual(["logging/alloy-config.alloy"]);
+    const v = values("prod", "agent") as { alloy: { configMap: { content: string } } };
+    expect(artifacts.get("logging/alloy-config.alloy")).toBe(v.alloy.configMap.content);
   });
 });
 
 describe("prod with S3 storage: bucket, lifecycle, IRSA", () => {
   beforeAll(async () => {
-    resetArtifacts();
     const cfg = stackConfig("prod");
     const logging = { ...cfg.logging, loki: { ...cfg.logging.loki, storage: { type: "s3" as const, sizeGiB: 10 } } };
     new Logging("s3", argsFor(cfg, "prod", { config: logging, aws: awsArgs }));
@@ -199,7 +193,6 @@ describe("invalid combinations fail before anything is created", () => {
   });
 
   test("a given Grafana password is used instead of a generated one", async () => {
-    resetArtifacts();
     new Logging("given", argsFor(stackConfig("dev"), "dev", { grafanaAdminPassword: pulumi.secret("from-config") }));
     await settle();
     expect(children("given").filter((r) => r.type === "random:index/randomPassword:RandomPassword")).toEqual([]);

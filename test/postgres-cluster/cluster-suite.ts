@@ -4,7 +4,7 @@
  * cluster-prod.test.ts (one stack per file: each file gets its own Pulumi runtime).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "../../components/stack";
+import { deriveStack, parseStackConfig } from "../../components/stack";
 import type { PostgresConfig } from "../../config/postgres";
 import { installMocks, MockRecorder, promiseOf, redactSecrets, settle, unwrapSecrets } from "../helpers/mocks";
 import { readDucklakeConfig } from "../helpers/stack-files";
@@ -42,7 +42,7 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
     let nodeSelector: Record<string, string> | undefined;
     let tolerations: Array<{ key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }> | undefined;
     let component: import("../../components/postgres/cluster").PostgresCluster;
-    let artifacts: ReadonlyMap<string, pulumi.Input<string>>;
+    let artifacts: ReadonlyMap<string, string>;
     const sharedPreloadLibraries = ["pg_partman_bgw", "pg_stat_statements"];
 
     beforeAll(async () => {
@@ -58,7 +58,6 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
         tolerations = [{ key: full.nodes.taint.key, value: full.nodes.taint.value, effect }];
       }
       const { PostgresCluster } = await import("../../components/postgres/cluster");
-      const { publishedArtifacts } = await import("../../components/artifacts");
       component = new PostgresCluster("db", {
         config,
         storageClassName: pulumi.output(full.storage.className),
@@ -69,7 +68,8 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
         monitoringQueriesYaml: QUERIES_YAML,
       });
       await settle(recorder);
-      artifacts = publishedArtifacts();
+      // The texts the plan writes for this stack (postgresql.conf, bootstrap.sql, ...).
+      artifacts = deriveStack(full, stack).artifacts;
     });
 
     const clusterValues = (): Values => recorder.get(RELEASE, "db-cluster").inputs["values"] as Values;

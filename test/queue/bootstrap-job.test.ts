@@ -2,15 +2,11 @@ import { installMocks, settle, type MockRecorder } from "../helpers/mocks";
 
 let recorder: MockRecorder;
 let mod: typeof import("../../components/queue/bootstrap-job");
-let artifacts: typeof import("../../components/artifacts");
 
 beforeAll(async () => {
   recorder = installMocks({ stack: "dev" });
   mod = await import("../../components/queue/bootstrap-job");
-  artifacts = await import("../../components/artifacts");
 });
-
-beforeEach(() => artifacts.resetArtifacts());
 
 interface EnvVar { name: string; value?: string; valueFrom?: unknown }
 interface JobSpec {
@@ -46,7 +42,6 @@ describe("QueueBootstrap", () => {
     expect(container.command[2]).toContain("until pg_isready -q");
     expect(container.command[2]).toContain("psql -X -v ON_ERROR_STOP=1 --single-transaction");
     expect(pod.volumes[0]!.configMap.name).toBe(name);
-    expect(artifacts.publishedArtifacts().get("bootstrap.sql")).toBe(sql);
     const jobName = await new Promise((resolve) => c.jobName.apply(resolve));
     expect(jobName).toBe(name);
   });
@@ -70,7 +65,6 @@ describe("QueueBootstrap", () => {
 
   test("runs as the image's postgres user: 26 for the default (CloudNativePG) image, the given UID otherwise", async () => {
     new mod.QueueBootstrap("uid-default", { ...base, sql: "SELECT 10;" });
-    artifacts.resetArtifacts();
     new mod.QueueBootstrap("uid-official", { ...base, sql: "SELECT 11;", image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1", runAsUser: 999 });
     await settle();
     const podSecurity = (name: string): unknown =>
