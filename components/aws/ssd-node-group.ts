@@ -19,6 +19,7 @@ import { RootVolumeSchema } from "../../config/nodes";
 import { awsResourceTags } from "./tags";
 import type { AwsManagedPolicyName } from "./managed-policies";
 import { managedPolicyArn } from "./managed-policies";
+import { kubernetesToleration, type EksTaint, type KubernetesToleration } from "../placement";
 
 /** Arguments of `SsdNodeGroup`. */
 export interface SsdNodeGroupArgs {
@@ -36,17 +37,6 @@ export interface SsdNodeGroupArgs {
   readonly nodes: NodesConfig;
   /** Stack-wide AWS tags (`ducklake:tags`); `nodes.tags`, `project` and `stack` are added. */
   readonly tags: Record<string, string>;
-}
-
-/** The taint in EKS API spelling (`NO_SCHEDULE`, ...), as in `ducklake:nodes.taint`. */
-export type EksTaint = NodesConfig["taint"];
-
-/** A Kubernetes toleration (core/v1 `Toleration`), spelled as the Kubernetes API spells it. */
-export interface KubernetesToleration {
-  readonly key: string;
-  readonly operator: "Equal" | "Exists";
-  readonly value?: string;
-  readonly effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule";
 }
 
 /**
@@ -113,26 +103,6 @@ export const NODE_METADATA_OPTIONS = {
   httpPutResponseHopLimit: 2,
 } as const;
 
-const TOLERATION_EFFECT: Readonly<Record<EksTaint["effect"], KubernetesToleration["effect"]>> = {
-  NO_SCHEDULE: "NoSchedule",
-  NO_EXECUTE: "NoExecute",
-  PREFER_NO_SCHEDULE: "PreferNoSchedule",
-};
-
-/**
- * The toleration Postgres pods need for the node group's taint, in Kubernetes spelling
- * (`NO_SCHEDULE` becomes `NoSchedule`; a taint with a value is tolerated with `Equal`, a key-only taint
- * with `Exists`). Source: Kubernetes "Taints and Tolerations"
- * (https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/) and the EKS `Taint` type
- * (https://docs.aws.amazon.com/eks/latest/APIReference/API_Taint.html).
- * @param taint `ducklake:nodes.taint`.
- */
-export function kubernetesToleration(taint: EksTaint): KubernetesToleration {
-  const effect = TOLERATION_EFFECT[taint.effect];
-  return taint.value !== undefined
-    ? { key: taint.key, operator: "Equal", value: taint.value, effect }
-    : { key: taint.key, operator: "Exists", effect };
-}
 
 /**
  * The managed policies the node role gets when the component creates it, by child-name suffix.

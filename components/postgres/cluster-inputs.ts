@@ -8,7 +8,7 @@ import type { StackConfig } from "../../config/schema";
 import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import { computeTuning, renderPostgresqlConf, tuningInputOf, TuningError, TuningResult } from "./tuning";
 import { ClusterValuesInput, validateClusterInput } from "./helm-values";
-import { kubernetesToleration } from "../aws/ssd-node-group";
+import { kubernetesToleration } from "../placement";
 import { monitoringMetricsYaml } from "../queue/monitoring";
 import { formatKubeMemory } from "../../config/units";
 

@@ -14,6 +14,7 @@ import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import type { PostgresConfig } from "../../config/postgres";
 import { parseKubeMemoryBytes } from "../../config/units";
 import { factsFor, parseSettingValue } from "./tuning-facts";
+import type { KubernetesToleration } from "../placement";
 import { CNPG_FIXED_PARAMETERS } from "./tuning";
 
 /** Helm repository of both CloudNativePG charts. Source: https://cloudnative-pg.io/charts/ */
@@ -64,17 +65,8 @@ export const RESERVED_DATABASES: readonly string[] = ["postgres", "template0", "
 /** Parameters CloudNativePG fixes or blocks (one list, kept by the tuning engine with its source). */
 export { CNPG_FIXED_PARAMETERS };
 
-/** A Kubernetes toleration (core/v1 `Toleration`), as the SSD node group's taint needs it. */
-export interface Toleration {
-  /** Taint key, e.g. `ducklake.io/postgres`. */
-  readonly key: string;
-  /** `Equal` (default when `value` is set) or `Exists`. */
-  readonly operator?: "Equal" | "Exists";
-  /** Taint value. */
-  readonly value?: string;
-  /** Taint effect. */
-  readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-}
+/** A Kubernetes toleration: the node-placement contract's one type (`../placement.ts`). */
+export type Toleration = KubernetesToleration;
 
 /** What the values builders and the validator need besides the parsed config (all plain data). */
 export interface ClusterValuesInput {

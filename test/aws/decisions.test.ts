@@ -5,7 +5,7 @@
 import { parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 import {
-  kubernetesToleration,
+
   managedPolicyArn,
   nodeRoleAssumeRolePolicy,
   rootBlockDeviceMappings,
@@ -22,6 +22,7 @@ import {
   storageClassParameters,
   storageClassSpec,
 } from "../../components/aws/gp3-storage";
+import { kubernetesToleration } from "../../components/placement";
 import { AWS_MANAGED_POLICIES, managedPolicyArn as managedPolicyArnOf } from "../../components/aws/managed-policies";
 import { awsResourceTags } from "../../components/aws/tags";
 import * as fs from "fs";
