@@ -6,18 +6,14 @@
  * prod (`cluster.provider: eks`): the existing EKS cluster by name, plus its SSD node group and gp3 class.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
 import { deriveStack, loadConfig } from "./components/stack";
-import { eksKubeconfig } from "./components/kubeconfig";
+import { createProviders } from "./components/providers";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
-import { irsaUses, lookUpOidcProviderArn } from "./components/aws/oidc";
 import { Logging } from "./components/logging/logging";
 import { PostgresCluster } from "./components/postgres/cluster";
 import { resolveImage } from "./components/postgres/helm-values";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
 import { readRequiredCrds } from "./components/prerequisites";
-import { checkedEksVersion } from "./components/kubernetes-version";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
@@ -25,39 +21,11 @@ const stack = pulumi.getStack();
 // Every decision (tuning, budget, runway, bootstrap SQL, cluster inputs), derived once; components wire it.
 const decisions = deriveStack(config, stack);
 
-// ---- providers ---------------------------------------------------------------------------------
-let k8sProvider: k8s.Provider;
-let awsProvider: aws.Provider | undefined;
-/** The EKS cluster's IAM OIDC provider (IRSA), on EKS stacks where something uses IRSA (`irsaUses`). */
-let eksOidc: { region: string; oidcProviderArn: pulumi.Output<string>; oidcIssuerUrl: pulumi.Output<string> } | undefined;
-if (config.cluster.provider === "kind") {
-  k8sProvider = new k8s.Provider("k8s", { context: config.cluster.kubeContext });
-} else {
-  const eksConfig = config.cluster;
-  awsProvider = new aws.Provider("aws", {
-    region: eksConfig.region as aws.Region,
-    defaultTags: { tags: { ...config.tags, "pulumi:project": project, "pulumi:stack": stack } },
-  });
-  const cluster = aws.eks.getClusterOutput({ name: eksConfig.name }, { provider: awsProvider });
-  // Kubernetes >= 1.29 (both CloudNativePG charts' kubeVersion): the kubeconfig waits for the version
-  // check, so on an older cluster every Kubernetes resource, and with them the preview, fails with a
-  // message naming the cluster, its version and the minimum.
-  const kubeconfig = pulumi
-    .all([cluster.endpoint, cluster.certificateAuthorities, checkedEksVersion(eksConfig.name, cluster.version)])
-    .apply(([endpoint, cas]) => eksKubeconfig({ name: eksConfig.name, endpoint, certificateAuthorityData: cas[0]?.data ?? "", region: eksConfig.region }));
-  k8sProvider = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
-  // The IAM OIDC provider is looked up only when something uses IRSA: a cluster without one previews
-  // fine otherwise, and fails here, naming what needs it, when something does.
-  const uses = irsaUses(config);
-  if (uses.length > 0) {
-    const oidcIssuerUrl = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
-    eksOidc = {
-      region: eksConfig.region,
-      oidcIssuerUrl,
-      oidcProviderArn: lookUpOidcProviderArn(eksConfig.name, oidcIssuerUrl, uses, { provider: awsProvider }),
-    };
-  }
-}
+// ---- providers: kube context on kind; on EKS the AWS provider, the cluster's kubeconfig, IRSA's OIDC provider
+const providers = createProviders(config, project, stack);
+const k8sProvider = providers.kubernetes;
+const awsProvider = providers.aws;
+const eksOidc = providers.eksOidc;
 
 // ---- hardware (prod): SSD node group, EBS CSI driver and the gp3 StorageClass; nothing on kind --
 const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
