@@ -25,13 +25,33 @@ export default tseslint.config(
     // Dependencies point one way: config <- components <- index.ts and scripts.
     files: ["config/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/components/**", "**/scripts/**", "**/index"], message: "config/ is the floor: it imports nothing from components/, scripts/ or index.ts" }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/components/**", "**/scripts/**", "**/index"],
+              message: "config/ is the floor: it imports nothing from components/, scripts/ or index.ts",
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ["components/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/scripts/**", "../index", "../../index"], message: "components/ never imports scripts/ or the entry point" }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/scripts/**", "../index", "../../index"],
+              message: "components/ never imports scripts/ or the entry point",
+            },
+          ],
+        },
+      ],
     },
   },
   {

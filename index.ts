@@ -43,7 +43,10 @@ const postgres = new PostgresCluster(
   "postgres",
   { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider, prerequisites },
   // Volumes wait for their class and pods for their nodes.
-  { provider: k8sProvider, dependsOn: [infra.storage, infra.nodeGroup].filter((r): r is NonNullable<typeof r> => r !== undefined) },
+  {
+    provider: k8sProvider,
+    dependsOn: [infra.storage, infra.nodeGroup].filter((r): r is NonNullable<typeof r> => r !== undefined),
+  },
 );
 
 // ---- queue bootstrap: idempotent SQL applied by a Job named after its hash ----------------------

@@ -25,7 +25,12 @@ export function eksKubeconfig(cluster: EksEndpoint): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: cluster.name, cluster: { server: cluster.endpoint, "certificate-authority-data": cluster.certificateAuthorityData } }],
+    clusters: [
+      {
+        name: cluster.name,
+        cluster: { server: cluster.endpoint, "certificate-authority-data": cluster.certificateAuthorityData },
+      },
+    ],
     users: [
       {
         name: cluster.name,

@@ -15,7 +15,10 @@ export const MIN_KUBERNETES_VERSION = "1.29";
  * Is `version` (`1.33`, `v1.29.4`, `1.30.2-eks-1234`) at least `minimum` (`major.minor`)?
  * @returns undefined when `version` is not a Kubernetes version at all.
  */
-export function kubernetesVersionAtLeast(version: string, minimum: string = MIN_KUBERNETES_VERSION): boolean | undefined {
+export function kubernetesVersionAtLeast(
+  version: string,
+  minimum: string = MIN_KUBERNETES_VERSION,
+): boolean | undefined {
   const m = /^v?(\d+)\.(\d+)/.exec(version.trim());
   const n = /^(\d+)\.(\d+)$/.exec(minimum);
   if (!m || !n) return undefined;
@@ -33,7 +36,10 @@ export function kubernetesVersionAtLeast(version: string, minimum: string = MIN_
 export function eksVersionProblem(clusterName: string, version: string): string | undefined {
   const ok = kubernetesVersionAtLeast(version);
   if (ok === true) return undefined;
-  const what = ok === undefined ? `reports the version "${version}", which is not a Kubernetes version` : `runs Kubernetes ${version}`;
+  const what =
+    ok === undefined
+      ? `reports the version "${version}", which is not a Kubernetes version`
+      : `runs Kubernetes ${version}`;
   return (
     `the EKS cluster "${clusterName}" ${what}; this stack needs Kubernetes >= ${MIN_KUBERNETES_VERSION}: ` +
     `both CloudNativePG charts require it (kubeVersion ">=${MIN_KUBERNETES_VERSION}.0-0" in ${CNPG_OPERATOR_CHART.chart} ${CNPG_OPERATOR_CHART.version} and ${CNPG_CLUSTER_CHART.chart} ${CNPG_CLUSTER_CHART.version}), ` +

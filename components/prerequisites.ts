@@ -53,7 +53,11 @@ const PROMETHEUS_OPERATOR_HOW_TO =
  */
 export function requiredCrds(config: Pick<StackConfig, "postgres">): RequiredCrd[] {
   if (!config.postgres.podMonitor) return [];
-  const common = { key: "ducklake:postgres.podMonitor", providedBy: "the Prometheus Operator", howToGet: PROMETHEUS_OPERATOR_HOW_TO };
+  const common = {
+    key: "ducklake:postgres.podMonitor",
+    providedBy: "the Prometheus Operator",
+    howToGet: PROMETHEUS_OPERATOR_HOW_TO,
+  };
   return [
     { name: "podmonitors.monitoring.coreos.com", kind: "PodMonitor", ...common },
     { name: "prometheusrules.monitoring.coreos.com", kind: "PrometheusRule", ...common },

@@ -49,7 +49,14 @@ export function createProviders(config: StackConfig, project: string, stack: str
   // message naming the cluster, its version and the minimum.
   const kubeconfig = pulumi
     .all([cluster.endpoint, cluster.certificateAuthorities, checkedEksVersion(eksConfig.name, cluster.version)])
-    .apply(([endpoint, cas]) => eksKubeconfig({ name: eksConfig.name, endpoint, certificateAuthorityData: cas[0]?.data ?? "", region: eksConfig.region }));
+    .apply(([endpoint, cas]) =>
+      eksKubeconfig({
+        name: eksConfig.name,
+        endpoint,
+        certificateAuthorityData: cas[0]?.data ?? "",
+        region: eksConfig.region,
+      }),
+    );
   const kubernetes = new k8s.Provider("k8s", { kubeconfig, enableServerSideApply: true });
   // The IAM OIDC provider is looked up only when something uses IRSA: a cluster without one previews
   // fine otherwise, and fails here, naming what needs it, when something does.
@@ -59,6 +66,10 @@ export function createProviders(config: StackConfig, project: string, stack: str
   return {
     kubernetes,
     aws: awsProvider,
-    eksOidc: { region: eksConfig.region, oidcIssuerUrl, oidcProviderArn: lookUpOidcProviderArn(eksConfig.name, oidcIssuerUrl, uses, { provider: awsProvider }) },
+    eksOidc: {
+      region: eksConfig.region,
+      oidcIssuerUrl,
+      oidcProviderArn: lookUpOidcProviderArn(eksConfig.name, oidcIssuerUrl, uses, { provider: awsProvider }),
+    },
   };
 }

@@ -4,11 +4,22 @@
  * need a calculator (tuning, runway, cluster arguments) live beside their calculators and are registered here.
  * `index.ts`, the scripts and the tests parse stacks through this module.
  */
-import { loadConfigWith, parseStackConfigWith, type LoadedConfig, type ParsedConfig, type StackKeys } from "../config/load";
+import {
+  loadConfigWith,
+  parseStackConfigWith,
+  type LoadedConfig,
+  type ParsedConfig,
+  type StackKeys,
+} from "../config/load";
 import { logAgentLifecycle, type RegisteredValidator } from "../config/validators";
 import { validateTuning } from "./postgres/tuning";
 import { validateQueues } from "./queue/runway";
-import { postgresClusterInputs, postgresqlConfFor, validatePostgresCluster, type PostgresClusterInputs } from "./postgres/cluster-inputs";
+import {
+  postgresClusterInputs,
+  postgresqlConfFor,
+  validatePostgresCluster,
+  type PostgresClusterInputs,
+} from "./postgres/cluster-inputs";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./queue/bootstrap-sql";
 import { alloyConfigFor } from "./logging/alloy-config";
 import type { StackConfig } from "../config/schema";
@@ -34,7 +45,11 @@ export const SEMANTIC_VALIDATORS: readonly RegisteredValidator[] = [
  *   misspelled namespace nor a plaintext secret is checked.
  * @throws ConfigError listing every problem when any rule is broken.
  */
-export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack?: string, keys?: StackKeys): ParsedConfig {
+export function parseStackConfig(
+  raw: Readonly<Record<string, unknown>>,
+  stack?: string,
+  keys?: StackKeys,
+): ParsedConfig {
   return parseStackConfigWith(SEMANTIC_VALIDATORS, raw, stack, keys);
 }
 
@@ -78,13 +93,15 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
   const postgres = postgresClusterInputs(config);
   const postgresqlConf = postgresqlConfFor(config, stack, postgres.tuning);
   const bootstrapSql = generateBootstrapSql(bootstrapSqlInputOf(config));
-  const alloyConfig = config.logging.agent === "alloy" ? alloyConfigFor(config.logging.namespace, config.postgres.namespace) : undefined;
+  const alloyConfig =
+    config.logging.agent === "alloy" ? alloyConfigFor(config.logging.namespace, config.postgres.namespace) : undefined;
   const artifacts = new Map<string, string>([
     ["postgresql.conf", postgresqlConf],
     ["bootstrap.sql", bootstrapSql],
   ]);
   // The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive.
-  if (postgres.monitoringQueriesYaml !== undefined) artifacts.set("monitoring-queries.yaml", postgres.monitoringQueriesYaml);
+  if (postgres.monitoringQueriesYaml !== undefined)
+    artifacts.set("monitoring-queries.yaml", postgres.monitoringQueriesYaml);
   // The Alloy program is inside the agent's chart values; on its own it is easier to review.
   if (alloyConfig !== undefined) artifacts.set("logging/alloy-config.alloy", alloyConfig);
   return {

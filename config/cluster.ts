@@ -9,15 +9,14 @@ import { z } from "zod";
 import { positiveInt } from "./common";
 
 /** Local kind cluster (dev). */
-export const KindClusterSchema = z
-  .strictObject({
-    /** Always `kind`. */
-    provider: z.literal("kind"),
-    /** kubeconfig context of the cluster, e.g. `kind-ducklake` (kind names contexts `kind-<cluster name>`). */
-    kubeContext: z.string().min(1),
-    /** Number of schedulable nodes in the cluster; used to refuse more Postgres instances than nodes when anti-affinity is required. Defaults to 1. */
-    nodeCount: positiveInt.default(1),
-  });
+export const KindClusterSchema = z.strictObject({
+  /** Always `kind`. */
+  provider: z.literal("kind"),
+  /** kubeconfig context of the cluster, e.g. `kind-ducklake` (kind names contexts `kind-<cluster name>`). */
+  kubeContext: z.string().min(1),
+  /** Number of schedulable nodes in the cluster; used to refuse more Postgres instances than nodes when anti-affinity is required. Defaults to 1. */
+  nodeCount: positiveInt.default(1),
+});
 
 /** Existing EKS cluster (prod). */
 export const EksClusterSchema = z.strictObject({
@@ -34,7 +33,9 @@ export const EksClusterSchema = z.strictObject({
    * spread them across availability zones for HA.
    */
   subnetIds: z
-    .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "must be a subnet ID such as subnet-0abc12345def67890" }))
+    .array(
+      z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "must be a subnet ID such as subnet-0abc12345def67890" }),
+    )
     .min(1, { message: "needs at least one subnet" })
     .optional(),
 });

@@ -27,7 +27,10 @@ export const kubeCpu = z.string().regex(KUBE_CPU_PATTERN, {
 export const positiveInt = z.number().int({ message: "must be an integer" }).positive({ message: "must be > 0" });
 
 /** A non-negative integer. */
-export const nonNegativeInt = z.number().int({ message: "must be an integer" }).nonnegative({ message: "must be >= 0" });
+export const nonNegativeInt = z
+  .number()
+  .int({ message: "must be an integer" })
+  .nonnegative({ message: "must be >= 0" });
 
 /** A PostgreSQL identifier this project creates (lowercase, unquoted, at most 47 bytes so PGMQ's `q_`/`a_` prefixes and partition suffixes fit in NAMEDATALEN 63). */
 export const pgIdentifier = z
@@ -37,11 +40,16 @@ export const pgIdentifier = z
 
 /** Kubernetes labels: a map of label key to value. */
 export const kubeLabels = z.record(
-  z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { message: "must be a Kubernetes label key" }),
+  z
+    .string()
+    .regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { message: "must be a Kubernetes label key" }),
   z.string().max(63, { message: "must be at most 63 characters (label value)" }),
 );
 
 /** AWS resource tags: a map of tag key to value (AWS allows 50 tags, keys <= 128, values <= 256 characters). */
 export const awsTags = z
-  .record(z.string().min(1).max(128, { message: "tag keys are at most 128 characters" }), z.string().max(256, { message: "tag values are at most 256 characters" }))
+  .record(
+    z.string().min(1).max(128, { message: "tag keys are at most 128 characters" }),
+    z.string().max(256, { message: "tag values are at most 256 characters" }),
+  )
   .refine((tags) => Object.keys(tags).length <= 50, { message: "AWS allows at most 50 tags per resource" });

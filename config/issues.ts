@@ -14,7 +14,10 @@ export interface ConfigIssue {
 
 /** Thrown by the loader when a stack's config breaks one or more rules; `issues` holds every one of them. */
 export class ConfigError extends Error {
-  constructor(public readonly issues: readonly ConfigIssue[], stack?: string) {
+  constructor(
+    public readonly issues: readonly ConfigIssue[],
+    stack?: string,
+  ) {
     super(
       `invalid configuration${stack ? ` for stack "${stack}"` : ""} (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing was created:\n` +
         issues.map((i) => `  - ${formatIssue(i)}`).join("\n"),

@@ -45,7 +45,10 @@ export function zodIssuesToConfigIssues(issues: readonly z.core.$ZodIssue[], raw
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        out.push({ path: configPath(CONFIG_NAMESPACE, [...issue.path, key]), message: "unknown key (check its spelling)" });
+        out.push({
+          path: configPath(CONFIG_NAMESPACE, [...issue.path, key]),
+          message: "unknown key (check its spelling)",
+        });
       }
       continue;
     }
@@ -57,7 +60,10 @@ export function zodIssuesToConfigIssues(issues: readonly z.core.$ZodIssue[], raw
       // A record key that breaks its rule: report the key's own rule, not zod's generic text.
       message = issue.issues.map((i) => i.message).join("; ");
     }
-    const value = issue.input === undefined || (typeof issue.input === "object" && issue.input !== null) ? primitiveAt(raw, path) : issue.input;
+    const value =
+      issue.input === undefined || (typeof issue.input === "object" && issue.input !== null)
+        ? primitiveAt(raw, path)
+        : issue.input;
     out.push({ path: configPath(CONFIG_NAMESPACE, path), message, value });
   }
   return out;
@@ -81,7 +87,10 @@ export function configKeyIssues(keys: StackKeys): ConfigIssue[] {
     if (colon < 0) continue;
     const namespace = key.slice(0, colon);
     if (namespace !== CONFIG_NAMESPACE && distance(namespace, CONFIG_NAMESPACE) <= 2) {
-      issues.push({ path: key, message: `unknown config namespace "${namespace}": did you mean ${CONFIG_NAMESPACE}:${key.slice(colon + 1)}?` });
+      issues.push({
+        path: key,
+        message: `unknown config namespace "${namespace}": did you mean ${CONFIG_NAMESPACE}:${key.slice(colon + 1)}?`,
+      });
     }
   }
   for (const secretKey of SECRET_KEYS) {
@@ -131,7 +140,8 @@ export function parseStackConfigWith(
       if (parsed.success) throw err;
       continue;
     }
-    for (const e of result.errors) issues.push({ path: configPath(CONFIG_NAMESPACE, e.path), message: e.message, value: e.value });
+    for (const e of result.errors)
+      issues.push({ path: configPath(CONFIG_NAMESPACE, e.path), message: e.message, value: e.value });
     warnings.push(...result.warnings);
   }
   if (issues.length > 0) throw new ConfigError(issues, stack);

@@ -16,7 +16,10 @@ export const LokiStorageSchema = z.discriminatedUnion("type", [
     /** Size in GiB of the PVC that holds Loki's WAL and index cache. Defaults to 10. */
     sizeGiB: positiveInt.default(10),
     /** Name of the bucket the stack creates; `<project>-<stack>-loki-<random>` when absent. */
-    bucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be an S3 bucket name (3-63 lowercase characters)" }).optional(),
+    bucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be an S3 bucket name (3-63 lowercase characters)" })
+      .optional(),
   }),
 ]);
 

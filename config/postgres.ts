@@ -35,7 +35,10 @@ export const gucOverride = z.strictObject({
   /** The value this stack uses instead. */
   value: gucValue,
   /** Why: the finding, measurement or promise that makes the guide's value (or PostgreSQL's default) wrong here. */
-  reason: z.string().trim().min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
+  reason: z
+    .string()
+    .trim()
+    .min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
 });
 
 /** A map of setting name to override. */
@@ -83,7 +86,10 @@ export interface EffectiveSetting {
  * and by every reader of a single setting (the runway's `pg_partman_bgw.interval`).
  * @returns undefined when the stack sets neither (the engine derives it or PostgreSQL's default applies).
  */
-export function effectiveSetting(tuning: Pick<TuningConfig, "seed" | "overrides">, name: string): EffectiveSetting | undefined {
+export function effectiveSetting(
+  tuning: Pick<TuningConfig, "seed" | "overrides">,
+  name: string,
+): EffectiveSetting | undefined {
   // Own properties only: a setting named like an Object.prototype member (`constructor`) is just unknown.
   const o = Object.hasOwn(tuning.overrides, name) ? tuning.overrides[name] : undefined;
   const seed = Object.hasOwn(tuning.seed, name) ? tuning.seed[name] : undefined;
@@ -127,7 +133,11 @@ export const PostgresSchema = z.strictObject({
     .refine(isSupportedMajor, { message: `must be one of ${SUPPORTED_MAJORS.join(", ")}` })
     .default(17),
   /** Postgres instances: 1 primary plus replicas. dev 1, prod 3. */
-  instances: z.number().int({ message: "must be an integer" }).min(1, { message: "must be >= 1" }).max(9, { message: "must be <= 9" }),
+  instances: z
+    .number()
+    .int({ message: "must be an integer" })
+    .min(1, { message: "must be >= 1" })
+    .max(9, { message: "must be <= 9" }),
   /** Full image reference (`repo:tag` or digest) carrying pgmq and pg_partman; the default is derived from `majorVersion` (see docs/postgres-cluster.md "Image"). */
   image: z.string().min(1).optional(),
   /**
@@ -163,7 +173,13 @@ export const PostgresSchema = z.strictObject({
   /** Allow two instances on one node (no required anti-affinity); only for single-node test clusters. Defaults to false. */
   allowColocatedInstances: z.boolean().default(false),
   /** PgBouncer pooler. Defaults to disabled. */
-  pooler: PoolerSchema.default({ enabled: false, instances: 2, poolMode: "transaction", defaultPoolSize: 50, maxClientConn: 1000 }),
+  pooler: PoolerSchema.default({
+    enabled: false,
+    instances: 2,
+    poolMode: "transaction",
+    defaultPoolSize: 50,
+    maxClientConn: 1000,
+  }),
   /** Create a PodMonitor (needs the Prometheus Operator CRDs in the cluster). Defaults to false. */
   podMonitor: z.boolean().default(false),
   /** Namespace of the CloudNativePG operator. Defaults to `cnpg-system`. */

@@ -63,7 +63,10 @@ export const TableAutovacuumSchema = z.strictObject({
         /** The value this stack uses instead. */
         value: tableParameterValue,
         /** Why the stack departs from the guide. */
-        reason: z.string().trim().min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
+        reason: z
+          .string()
+          .trim()
+          .min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
       }),
     )
     .default({}),
@@ -101,7 +104,14 @@ export function effectiveTableParameters(t: z.output<typeof TableAutovacuumSchem
   for (const name of TABLE_AUTOVACUUM_PARAMETERS) {
     const o = t.overrides[name];
     const seed = t.seed[name];
-    if (o !== undefined) out.push({ name, value: o.value, origin: "override", reason: o.reason, ...(seed !== undefined ? { replaces: seed } : {}) });
+    if (o !== undefined)
+      out.push({
+        name,
+        value: o.value,
+        origin: "override",
+        reason: o.reason,
+        ...(seed !== undefined ? { replaces: seed } : {}),
+      });
     else if (seed !== undefined) out.push({ name, value: seed, origin: "seed" });
   }
   return out;

@@ -45,16 +45,33 @@ export const StackConfigSchema = z
   .superRefine((cfg, ctx) => {
     const isEks = cfg.cluster.provider === "eks";
     if (isEks && cfg.nodes === undefined) {
-      ctx.addIssue({ code: "custom", path: ["nodes"], message: "is required when cluster.provider is eks (the Postgres node group)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodes"],
+        message: "is required when cluster.provider is eks (the Postgres node group)",
+      });
     }
     if (!isEks && cfg.nodes !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["nodes"], message: "must not be set when cluster.provider is kind (a kind stack creates no nodes)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodes"],
+        message: "must not be set when cluster.provider is kind (a kind stack creates no nodes)",
+      });
     }
     if (!isEks && cfg.storage.gp3 !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["storage", "gp3"], message: "gp3 needs the EBS CSI driver: only allowed when cluster.provider is eks" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["storage", "gp3"],
+        message: "gp3 needs the EBS CSI driver: only allowed when cluster.provider is eks",
+      });
     }
     if (!isEks && cfg.logging.loki.storage.type === "s3") {
-      ctx.addIssue({ code: "custom", path: ["logging", "loki", "storage", "type"], input: "s3", message: "s3 storage needs AWS: only allowed when cluster.provider is eks" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["logging", "loki", "storage", "type"],
+        input: "s3",
+        message: "s3 storage needs AWS: only allowed when cluster.provider is eks",
+      });
     }
     // Required anti-affinity puts each instance on its own node: refuse more instances than nodes.
     const nodes = cfg.cluster.provider === "kind" ? cfg.cluster.nodeCount : cfg.nodes?.scaling.maxSize;
@@ -70,7 +87,8 @@ export const StackConfigSchema = z
     // gp3: at most 500 IOPS per GiB of each claimed volume.
     if (cfg.storage.gp3 !== undefined) {
       const sizes: Array<[string[], number]> = [[["postgres", "storage", "sizeGiB"], cfg.postgres.storage.sizeGiB]];
-      if (cfg.postgres.storage.walSizeGiB !== undefined) sizes.push([["postgres", "storage", "walSizeGiB"], cfg.postgres.storage.walSizeGiB]);
+      if (cfg.postgres.storage.walSizeGiB !== undefined)
+        sizes.push([["postgres", "storage", "walSizeGiB"], cfg.postgres.storage.walSizeGiB]);
       // Loki's volume is claimed from the same class (its PVC, or its WAL/cache PVC with S3 storage).
       sizes.push([["logging", "loki", "storage", "sizeGiB"], cfg.logging.loki.storage.sizeGiB]);
       for (const [path, sizeGiB] of sizes) {
@@ -93,7 +111,12 @@ export const StackConfigSchema = z
       for (const [name, path] of names) {
         const prior = seen.get(name);
         if (prior !== undefined) {
-          ctx.addIssue({ code: "custom", path, input: name, message: `queue name "${name}" is already used by ${prior}` });
+          ctx.addIssue({
+            code: "custom",
+            path,
+            input: name,
+            message: `queue name "${name}" is already used by ${prior}`,
+          });
         } else {
           seen.set(name, configPath(CONFIG_NAMESPACE, path));
         }

@@ -24,7 +24,9 @@ export const Gp3StorageClassSchema = z
      */
     kmsKeyId: z
       .string()
-      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, { message: "must be the full ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)" })
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, {
+        message: "must be the full ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)",
+      })
       .optional(),
     /** Filesystem of provisioned volumes. Defaults to `ext4`. */
     fsType: z.enum(["ext4", "xfs"]).default("ext4"),
@@ -42,7 +44,11 @@ export const Gp3StorageClassSchema = z
   })
   .superRefine((v, ctx) => {
     if (v.kmsKeyId !== undefined && !v.encrypted) {
-      ctx.addIssue({ code: "custom", path: ["kmsKeyId"], message: "needs encrypted: true (a KMS key only applies to encrypted volumes)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["kmsKeyId"],
+        message: "needs encrypted: true (a KMS key only applies to encrypted volumes)",
+      });
     }
     for (const violation of gp3Violations(v)) {
       ctx.addIssue({ code: "custom", path: [violation.field], message: violation.message, input: violation.value });

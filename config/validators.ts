@@ -25,7 +25,9 @@ export interface RegisteredValidator {
 export function logAgentLifecycle(config: StackConfig): SemanticResult {
   const warnings =
     config.logging.agent === "promtail"
-      ? ["ducklake:logging.agent is promtail, which reached end of life on 2026-03-02 and gets no security fixes; set it to alloy (Grafana Alloy) to switch"]
+      ? [
+          "ducklake:logging.agent is promtail, which reached end of life on 2026-03-02 and gets no security fixes; set it to alloy (Grafana Alloy) to switch",
+        ]
       : [];
   return { errors: [], warnings };
 }

@@ -33,7 +33,12 @@ export interface EbsVolumeView {
   /** Where the volume is described, for messages (`blockDeviceMappings[0].ebs`). */
   readonly where: string;
   /** Field names used by this resource type, for messages. */
-  readonly fields: { readonly type: string; readonly iops: string; readonly throughput: string; readonly size?: string };
+  readonly fields: {
+    readonly type: string;
+    readonly iops: string;
+    readonly throughput: string;
+    readonly size?: string;
+  };
   readonly volumeType: unknown;
   readonly iops: unknown;
   readonly throughputMiBps: unknown;
@@ -59,12 +64,16 @@ export function checkEbsPerformance(volume: EbsVolumeView, out: Findings): void 
     const iops = numberOf(volume.iops);
     if (iops === UNKNOWN) out.unknown(`${volume.where}.${f.iops}`);
     else if (iops === undefined || Number.isNaN(iops) || iops < GP3_LIMITS.minIops) {
-      out.violation(`${volume.where}.${f.iops} is ${show(volume.iops)}: a ${type} volume needs at least ${GP3_LIMITS.minIops} provisioned IOPS (seed guide: SSD of 3,000+ IOPS)`);
+      out.violation(
+        `${volume.where}.${f.iops} is ${show(volume.iops)}: a ${type} volume needs at least ${GP3_LIMITS.minIops} provisioned IOPS (seed guide: SSD of 3,000+ IOPS)`,
+      );
     }
     return;
   }
   if (type !== "gp3") {
-    out.violation(`${volume.where}.${f.type} is ${show(type)}: use gp3 (seed guide: SSD of 3,000+ IOPS; gp3's floor is ${GP3_LIMITS.minIops} IOPS)`);
+    out.violation(
+      `${volume.where}.${f.type} is ${show(type)}: use gp3 (seed guide: SSD of 3,000+ IOPS; gp3's floor is ${GP3_LIMITS.minIops} IOPS)`,
+    );
     return;
   }
   // gp3 defaults when unset: 3,000 IOPS and 125 MiB/s (CreateVolume API reference).
@@ -79,7 +88,9 @@ export function checkEbsPerformance(volume: EbsVolumeView, out: Findings): void 
     out.violation(`${volume.where}.${f.iops} is ${show(volume.iops)}: not a number`);
     ratiosKnown = false;
   } else if (iops < GP3_LIMITS.minIops || iops > GP3_LIMITS.maxIops) {
-    out.violation(`${volume.where}.${f.iops} is ${iops}: gp3 needs ${GP3_LIMITS.minIops}–${GP3_LIMITS.maxIops} IOPS (seed guide: SSD of 3,000+ IOPS; EBS gp3 limits)`);
+    out.violation(
+      `${volume.where}.${f.iops} is ${iops}: gp3 needs ${GP3_LIMITS.minIops}–${GP3_LIMITS.maxIops} IOPS (seed guide: SSD of 3,000+ IOPS; EBS gp3 limits)`,
+    );
   }
   if (throughput === UNKNOWN) {
     out.unknown(`${volume.where}.${f.throughput}`);
@@ -88,7 +99,9 @@ export function checkEbsPerformance(volume: EbsVolumeView, out: Findings): void 
     out.violation(`${volume.where}.${f.throughput} is ${show(volume.throughputMiBps)}: not a number`);
     ratiosKnown = false;
   } else if (throughput < GP3_LIMITS.minThroughputMiBps || throughput > GP3_LIMITS.maxThroughputMiBps) {
-    out.violation(`${volume.where}.${f.throughput} is ${throughput} MiB/s: gp3 allows ${GP3_LIMITS.minThroughputMiBps}–${GP3_LIMITS.maxThroughputMiBps} MiB/s (EBS gp3 limits)`);
+    out.violation(
+      `${volume.where}.${f.throughput} is ${throughput} MiB/s: gp3 allows ${GP3_LIMITS.minThroughputMiBps}–${GP3_LIMITS.maxThroughputMiBps} MiB/s (EBS gp3 limits)`,
+    );
   }
   let sizeGiB: number | undefined;
   if (size === UNKNOWN) out.unknown(`${volume.where}.${f.size ?? "size"}`);
@@ -184,7 +197,9 @@ export function checkEbsSsdIops(type: string, props: Record<string, unknown>): R
     const iops = storageClassParameter(parameters, "iops");
     const iopsPerGB = storageClassParameter(parameters, "iopsPerGB");
     if (iops === undefined && iopsPerGB !== undefined) {
-      out.violation(`parameters.iopsPerGB is ${show(iopsPerGB)} without parameters.iops: the IOPS would depend on each claim's size; set iops (>= ${GP3_LIMITS.minIops}, seed guide)`);
+      out.violation(
+        `parameters.iopsPerGB is ${show(iopsPerGB)} without parameters.iops: the IOPS would depend on each claim's size; set iops (>= ${GP3_LIMITS.minIops}, seed guide)`,
+      );
     }
     checkEbsPerformance(
       {
@@ -216,7 +231,8 @@ export function checkEbsEncrypted(type: string, props: Record<string, unknown>):
     else if (b !== true) out.violation(`${where} is ${show(value)}: EBS volumes must be encrypted (set ${wanted})`);
   };
   if (type === LAUNCH_TEMPLATE_TYPE) {
-    for (const [where, ebs] of launchTemplateEbs(props, out)) expect(`${where}.encrypted`, prop(ebs, "encrypted"), `"true"`);
+    for (const [where, ebs] of launchTemplateEbs(props, out))
+      expect(`${where}.encrypted`, prop(ebs, "encrypted"), `"true"`);
   } else if (type === EBS_VOLUME_TYPE) {
     expect("encrypted", prop(props, "encrypted"), "true");
   } else if (type === STORAGE_CLASS_TYPE) {

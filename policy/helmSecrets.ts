@@ -33,14 +33,51 @@
 import { entriesOf, Findings, prop, RuleResult, UNKNOWN } from "./values";
 
 /** Pulumi type tokens of Helm releases/charts whose `values` input is walked. */
-export const HELM_TYPES: readonly string[] = ["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart"];
+export const HELM_TYPES: readonly string[] = [
+  "kubernetes:helm.sh/v3:Release",
+  "kubernetes:helm.sh/v4:Chart",
+  "kubernetes:helm.sh/v3:Chart",
+];
 
 /** Keys known to hold the name of a Secret in the charts this stack installs (CloudNativePG cluster chart). */
 export const SECRET_NAME_KEYS: readonly string[] = ["superuserSecret"];
 
-const SECRET_WORDS = new Set(["password", "passwd", "pwd", "passphrase", "token", "secret", "secrets", "credential", "credentials", "apikey", "accesskey", "secretkey", "privatekey"]);
+const SECRET_WORDS = new Set([
+  "password",
+  "passwd",
+  "pwd",
+  "passphrase",
+  "token",
+  "secret",
+  "secrets",
+  "credential",
+  "credentials",
+  "apikey",
+  "accesskey",
+  "secretkey",
+  "privatekey",
+]);
 /** Words that make a following "key" a credential (accessKey, apiKey, tlsKey); topologyKey, labelKey... are identifiers. */
-export const CREDENTIAL_KEY_PREFIXES: readonly string[] = ["access", "secret", "api", "private", "signing", "encryption", "master", "shared", "storage", "license", "ssh", "auth", "account", "client", "tls", "session", "service", "sas"];
+export const CREDENTIAL_KEY_PREFIXES: readonly string[] = [
+  "access",
+  "secret",
+  "api",
+  "private",
+  "signing",
+  "encryption",
+  "master",
+  "shared",
+  "storage",
+  "license",
+  "ssh",
+  "auth",
+  "account",
+  "client",
+  "tls",
+  "session",
+  "service",
+  "sas",
+];
 const REFERENCE_LAST_WORDS = new Set(["name", "names", "ref", "refs"]);
 const PATH_LAST_WORDS = new Set(["file", "path", "dir", "mount"]);
 
@@ -58,7 +95,9 @@ export function keyWords(key: string): string[] {
 export function isSecretLookingKey(key: string): boolean {
   const words = keyWords(key);
   if (words.some((w) => SECRET_WORDS.has(w))) return true;
-  return words.length > 1 && words[words.length - 1] === "key" && CREDENTIAL_KEY_PREFIXES.includes(words[words.length - 2]);
+  return (
+    words.length > 1 && words[words.length - 1] === "key" && CREDENTIAL_KEY_PREFIXES.includes(words[words.length - 2])
+  );
 }
 
 function isReferenceKey(key: string, extraReferenceKeys: readonly string[]): boolean {
@@ -118,7 +157,8 @@ function walk(node: unknown, path: string, ownKey: string | undefined, out: Find
       continue;
     }
     if (isArray) continue;
-    const plaintextValueField = (key === "value" || key === "data" || key === "stringData") && (ownKeyLooksSecret || envSecret);
+    const plaintextValueField =
+      (key === "value" || key === "data" || key === "stringData") && (ownKeyLooksSecret || envSecret);
     const secretLooking = isSecretLookingKey(key) || plaintextValueField;
     if (!secretLooking) continue;
     if (value === UNKNOWN) {
@@ -145,7 +185,11 @@ function walk(node: unknown, path: string, ownKey: string | undefined, out: Find
  * @param props the resource's inputs.
  * @param extraReferenceKeys see `checkHelmValues`.
  */
-export function checkHelmNoPlaintextSecrets(type: string, props: Record<string, unknown>, extraReferenceKeys: readonly string[] = []): RuleResult {
+export function checkHelmNoPlaintextSecrets(
+  type: string,
+  props: Record<string, unknown>,
+  extraReferenceKeys: readonly string[] = [],
+): RuleResult {
   if (!HELM_TYPES.includes(type)) return new Findings();
   return checkHelmValues(prop(props, "values"), extraReferenceKeys);
 }

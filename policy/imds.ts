@@ -21,7 +21,9 @@ export function checkImdsV2(type: string, props: Record<string, unknown>): RuleR
   if (endpoint === "disabled") return out;
   if (tokens === UNKNOWN) out.unknown("metadataOptions.httpTokens");
   else if (tokens !== "required") {
-    out.violation(`metadataOptions.httpTokens is ${show(tokens)}: set "required" (IMDSv2 only; IMDSv1 lets a pod that reaches the node's metadata endpoint read the node role's credentials)`);
+    out.violation(
+      `metadataOptions.httpTokens is ${show(tokens)}: set "required" (IMDSv2 only; IMDSv1 lets a pod that reaches the node's metadata endpoint read the node role's credentials)`,
+    );
   }
   return out;
 }

@@ -7,7 +7,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { POLICIES, POLICY_PACK_NAME } from "./policies";
 
 new PolicyPack(POLICY_PACK_NAME, {
-  description: "Guardrails of the DuckLake PGMQ stack: SSD/gp3 EBS, encryption, IMDSv2, Postgres not exposed, pod resources, no plaintext secrets in Helm values.",
+  description:
+    "Guardrails of the DuckLake PGMQ stack: SSD/gp3 EBS, encryption, IMDSv2, Postgres not exposed, pod resources, no plaintext secrets in Helm values.",
   enforcementLevel: "mandatory",
   policies: POLICIES,
 });

@@ -39,11 +39,15 @@ function validation(types: readonly string[], check: Check) {
 export const POLICIES: ResourceValidationPolicy[] = [
   {
     name: "ebs-ssd-iops",
-    description: "EBS volumes (launch templates, aws.ebs.Volume, EBS CSI StorageClasses) are gp3 with 3,000+ IOPS within the gp3 ratios, or io1/io2 with 3,000+ IOPS.",
+    description:
+      "EBS volumes (launch templates, aws.ebs.Volume, EBS CSI StorageClasses) are gp3 with 3,000+ IOPS within the gp3 ratios, or io1/io2 with 3,000+ IOPS.",
     enforcementLevel: "mandatory",
     severity: "high",
-    remediationSteps: "Set the volume type to gp3 with iops >= 3000, throughput <= 0.25 MiB/s per IOPS and iops <= 500 per GiB (ducklake:nodes.rootVolume, ducklake:storage.gp3).",
-    validateResource: validation([LAUNCH_TEMPLATE_TYPE, EBS_VOLUME_TYPE, STORAGE_CLASS_TYPE], (type, props) => checkEbsSsdIops(type, props)),
+    remediationSteps:
+      "Set the volume type to gp3 with iops >= 3000, throughput <= 0.25 MiB/s per IOPS and iops <= 500 per GiB (ducklake:nodes.rootVolume, ducklake:storage.gp3).",
+    validateResource: validation([LAUNCH_TEMPLATE_TYPE, EBS_VOLUME_TYPE, STORAGE_CLASS_TYPE], (type, props) =>
+      checkEbsSsdIops(type, props),
+    ),
   },
   {
     name: "ebs-encrypted",
@@ -51,7 +55,9 @@ export const POLICIES: ResourceValidationPolicy[] = [
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: "Set encrypted: true (ducklake:nodes.rootVolume.encrypted, ducklake:storage.gp3.encrypted).",
-    validateResource: validation([LAUNCH_TEMPLATE_TYPE, EBS_VOLUME_TYPE, STORAGE_CLASS_TYPE], (type, props) => checkEbsEncrypted(type, props)),
+    validateResource: validation([LAUNCH_TEMPLATE_TYPE, EBS_VOLUME_TYPE, STORAGE_CLASS_TYPE], (type, props) =>
+      checkEbsEncrypted(type, props),
+    ),
   },
   {
     name: "imdsv2-required",
@@ -63,26 +69,36 @@ export const POLICIES: ResourceValidationPolicy[] = [
   },
   {
     name: "postgres-not-exposed",
-    description: "No LoadBalancer or NodePort Service in front of Postgres (Services, CloudNativePG managed services and poolers).",
+    description:
+      "No LoadBalancer or NodePort Service in front of Postgres (Services, CloudNativePG managed services and poolers).",
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps: "Use a ClusterIP Service; reach Postgres from inside the cluster.",
-    validateResource: validation([SERVICE_TYPE, HELM_RELEASE_TYPE, CNPG_CLUSTER_TYPE, CNPG_POOLER_TYPE], (type, props) => checkPostgresNotExposed(type, props)),
+    validateResource: validation(
+      [SERVICE_TYPE, HELM_RELEASE_TYPE, CNPG_CLUSTER_TYPE, CNPG_POOLER_TYPE],
+      (type, props) => checkPostgresNotExposed(type, props),
+    ),
   },
   {
     name: "postgres-pod-resources",
-    description: "The Postgres pods set memory and CPU requests and limits (CloudNativePG cluster chart cluster.resources).",
+    description:
+      "The Postgres pods set memory and CPU requests and limits (CloudNativePG cluster chart cluster.resources).",
     enforcementLevel: "mandatory",
     severity: "medium",
-    remediationSteps: "Set ducklake:postgres.resources (memory, cpu); the cluster component passes them as cluster.resources.requests and limits.",
-    validateResource: validation([HELM_RELEASE_TYPE, CNPG_CLUSTER_TYPE], (type, props) => checkPostgresPodResources(type, props)),
+    remediationSteps:
+      "Set ducklake:postgres.resources (memory, cpu); the cluster component passes them as cluster.resources.requests and limits.",
+    validateResource: validation([HELM_RELEASE_TYPE, CNPG_CLUSTER_TYPE], (type, props) =>
+      checkPostgresPodResources(type, props),
+    ),
   },
   {
     name: "helm-no-plaintext-secrets",
-    description: "Helm values hold no plaintext secret-looking value (password, token, secret, key); secrets are referenced by Secret name.",
+    description:
+      "Helm values hold no plaintext secret-looking value (password, token, secret, key); secrets are referenced by Secret name.",
     enforcementLevel: "mandatory",
     severity: "critical",
-    remediationSteps: "Generate the secret with @pulumi/random, store it in a Kubernetes Secret, and pass the Secret's name (existingSecret / secretName / secretKeyRef) in the values.",
+    remediationSteps:
+      "Generate the secret with @pulumi/random, store it in a Kubernetes Secret, and pass the Secret's name (existingSecret / secretName / secretKeyRef) in the values.",
     configSchema: {
       properties: {
         referenceKeys: { type: "array", items: { type: "string" }, default: [] },

@@ -35,10 +35,14 @@ export function isCnpgClusterRelease(props: Record<string, unknown>): boolean | 
   const lastSegment = chart.replace(/\/+$/, "").split("/").pop() ?? "";
   if (lastSegment !== "cluster") return false;
   const repo = at(props, ["repositoryOpts", "repo"]);
-  if (/cloudnative-pg|cnpg/i.test(chart) || (typeof repo === "string" && /cloudnative-pg|cnpg/i.test(repo))) return true;
+  if (/cloudnative-pg|cnpg/i.test(chart) || (typeof repo === "string" && /cloudnative-pg|cnpg/i.test(repo)))
+    return true;
   const valuesType = at(props, ["values", "type"]);
   const cluster = at(props, ["values", "cluster"]);
-  return (typeof valuesType === "string" && CNPG_CHART_TYPES.includes(valuesType)) || (cluster !== undefined && cluster !== null && typeof cluster === "object");
+  return (
+    (typeof valuesType === "string" && CNPG_CHART_TYPES.includes(valuesType)) ||
+    (cluster !== undefined && cluster !== null && typeof cluster === "object")
+  );
 }
 
 /**
@@ -46,7 +50,10 @@ export function isCnpgClusterRelease(props: Record<string, unknown>): boolean | 
  * @returns `undefined` when the resource does not define Postgres instance pods, `UNKNOWN` when that is
  *   not known yet.
  */
-export function postgresPodResources(type: string, props: Record<string, unknown>): { path: string; value: unknown } | undefined | typeof UNKNOWN {
+export function postgresPodResources(
+  type: string,
+  props: Record<string, unknown>,
+): { path: string; value: unknown } | undefined | typeof UNKNOWN {
   if (type === CNPG_CLUSTER_TYPE) return { path: "spec.resources", value: at(props, ["spec", "resources"]) };
   if (type !== HELM_RELEASE_TYPE) return undefined;
   const isCluster = isCnpgClusterRelease(props);
@@ -85,7 +92,9 @@ export function checkPostgresPodResources(type: string, props: Record<string, un
       const path = `${found.path}.${kind}.${resource}`;
       if (value === UNKNOWN) out.unknown(path);
       else if (!isSetQuantity(value)) {
-        out.violation(`${path} is ${show(value)}: the Postgres pods need memory and CPU requests and limits (CloudNativePG resource management; seed guide hardware: dev 4Gi/2 CPU, prod 16Gi/7 CPU)`);
+        out.violation(
+          `${path} is ${show(value)}: the Postgres pods need memory and CPU requests and limits (CloudNativePG resource management; seed guide hardware: dev 4Gi/2 CPU, prod 16Gi/7 CPU)`,
+        );
       }
     }
   }

@@ -43,7 +43,8 @@ export function postgresServiceReason(props: Record<string, unknown>): string | 
     }
     for (const [k, v] of entries) {
       if (k.startsWith("cnpg.io/")) return `${where} ${k}`;
-      if (k === "app.kubernetes.io/name" && typeof v === "string" && POSTGRES_APP_NAMES.includes(v.toLowerCase())) return `${where} ${k}=${v}`;
+      if (k === "app.kubernetes.io/name" && typeof v === "string" && POSTGRES_APP_NAMES.includes(v.toLowerCase()))
+        return `${where} ${k}=${v}`;
       if (v === UNKNOWN) sawUnknown = true;
     }
   }
@@ -71,7 +72,9 @@ function checkServiceTemplateType(spec: unknown, path: string, out: Findings): v
   const type = prop(spec, "type");
   if (type === UNKNOWN) out.unknown(`${path}.type`);
   else if (typeof type === "string" && EXPOSING_SERVICE_TYPES.includes(type)) {
-    out.violation(`${path}.type is ${show(type)}: Postgres must not be exposed outside the cluster (no LoadBalancer or NodePort); use ClusterIP and reach it from inside the cluster`);
+    out.violation(
+      `${path}.type is ${show(type)}: Postgres must not be exposed outside the cluster (no LoadBalancer or NodePort); use ClusterIP and reach it from inside the cluster`,
+    );
   }
 }
 
@@ -81,7 +84,9 @@ function checkAdditionalServices(additional: unknown, path: string, out: Finding
     out.unknown(path);
     return;
   }
-  items.forEach((item, i) => checkServiceTemplateType(at(item, ["serviceTemplate", "spec"]), `${path}[${i}].serviceTemplate.spec`, out));
+  items.forEach((item, i) =>
+    checkServiceTemplateType(at(item, ["serviceTemplate", "spec"]), `${path}[${i}].serviceTemplate.spec`, out),
+  );
 }
 
 /**
@@ -102,14 +107,25 @@ export function checkPostgresNotExposed(type: string, props: Record<string, unkn
     const reason = postgresServiceReason(props);
     if (reason === UNKNOWN) out.unknown("metadata/spec (is it a Postgres service?)");
     else if (reason !== undefined) {
-      out.violation(`spec.type is ${show(serviceType)} on a Postgres service (${reason}): Postgres must not be exposed outside the cluster (no LoadBalancer or NodePort); use ClusterIP`);
+      out.violation(
+        `spec.type is ${show(serviceType)} on a Postgres service (${reason}): Postgres must not be exposed outside the cluster (no LoadBalancer or NodePort); use ClusterIP`,
+      );
     }
   } else if (type === HELM_RELEASE_TYPE) {
     const isCluster = isCnpgClusterRelease(props);
     if (isCluster === UNKNOWN) out.unknown("chart");
-    else if (isCluster) checkAdditionalServices(at(props, ["values", "cluster", "services", "additional"]), "values.cluster.services.additional", out);
+    else if (isCluster)
+      checkAdditionalServices(
+        at(props, ["values", "cluster", "services", "additional"]),
+        "values.cluster.services.additional",
+        out,
+      );
   } else if (type === CNPG_CLUSTER_TYPE) {
-    checkAdditionalServices(at(props, ["spec", "managed", "services", "additional"]), "spec.managed.services.additional", out);
+    checkAdditionalServices(
+      at(props, ["spec", "managed", "services", "additional"]),
+      "spec.managed.services.additional",
+      out,
+    );
   } else if (type === CNPG_POOLER_TYPE) {
     checkServiceTemplateType(at(props, ["spec", "serviceTemplate", "spec"]), "spec.serviceTemplate.spec", out);
   }

@@ -81,7 +81,14 @@ function fieldComments(): Map<string, string> {
             const doc = ranges
               .map((r) => text.slice(r.pos, r.end))
               .filter((c) => c.startsWith("/**"))
-              .map((c) => c.replace(/^\/\*\*|\*\/$/g, "").split("\n").map((l) => l.replace(/^\s*\*\s?/, "").trim()).join(" ").trim())
+              .map((c) =>
+                c
+                  .replace(/^\/\*\*|\*\/$/g, "")
+                  .split("\n")
+                  .map((l) => l.replace(/^\s*\*\s?/, "").trim())
+                  .join(" ")
+                  .trim(),
+              )
               .join(" ");
             if (doc) out.set(`${variable}:${rel}${name}`, doc);
             visit(prop.initializer, variable, `${rel}${name}.`);
@@ -89,7 +96,11 @@ function fieldComments(): Map<string, string> {
           node.expression.forEachChild((c) => visit(c, variable, rel));
           return;
         }
-        if (callee.endsWith("discriminatedUnion") && node.arguments[1] && ts.isArrayLiteralExpression(node.arguments[1])) {
+        if (
+          callee.endsWith("discriminatedUnion") &&
+          node.arguments[1] &&
+          ts.isArrayLiteralExpression(node.arguments[1])
+        ) {
           node.arguments[1].elements.forEach((el, i) => visit(el, variable, `${rel}#${i}.`));
           return;
         }
@@ -120,10 +131,18 @@ function typeText(schema: AnySchema): string {
     if (c["check"] === "string_format" && c["format"] === "regex") limits.push(`pattern \`${String(c["pattern"])}\``);
   }
   let base: string = def.type;
-  if (def.type === "number" && (def.checks ?? []).some((c) => c._zod.def["format"] === "safeint" || c._zod.def["check"] === "number_format")) base = "integer";
-  if (def.type === "enum") base = Object.values(def.entries ?? {}).map((v) => `\`${v}\``).join(" \\| ");
+  if (
+    def.type === "number" &&
+    (def.checks ?? []).some((c) => c._zod.def["format"] === "safeint" || c._zod.def["check"] === "number_format")
+  )
+    base = "integer";
+  if (def.type === "enum")
+    base = Object.values(def.entries ?? {})
+      .map((v) => `\`${v}\``)
+      .join(" \\| ");
   if (def.type === "literal") base = (def.values ?? []).map((v) => `\`${String(v)}\``).join(" \\| ");
-  if (def.type === "record") base = `map of ${typeText(def.keyType as AnySchema)} to ${typeText(def.valueType as AnySchema)}`;
+  if (def.type === "record")
+    base = `map of ${typeText(def.keyType as AnySchema)} to ${typeText(def.valueType as AnySchema)}`;
   if (def.type === "union") base = (def.options ?? []).map((o) => defOf(o).type).join(" \\| ");
   if (def.type === "array") base = `list of ${typeText(def.element as AnySchema)}`;
   // A map's object values read best as their fields: `{ value, reason }`.
@@ -158,10 +177,20 @@ export function referenceRows(): ReferenceRow[] {
   const dev = readStackFileConfig(path.join(ROOT, "Pulumi.dev.yaml")).values;
   const prod = readStackFileConfig(path.join(ROOT, "Pulumi.prod.yaml")).values;
   const rows: ReferenceRow[] = [];
-  const walk = (schema: AnySchema, key: string, variable: string, rel: string, note: string, defaultValue: unknown, optional: boolean): void => {
+  const walk = (
+    schema: AnySchema,
+    key: string,
+    variable: string,
+    rel: string,
+    note: string,
+    defaultValue: unknown,
+    optional: boolean,
+  ): void => {
     const def0 = defOf(schema);
-    if (def0.type === "optional") return walk(def0.innerType as AnySchema, key, variable, rel, note, defaultValue, true);
-    if (def0.type === "default") return walk(def0.innerType as AnySchema, key, variable, rel, note, def0.defaultValue, optional);
+    if (def0.type === "optional")
+      return walk(def0.innerType as AnySchema, key, variable, rel, note, defaultValue, true);
+    if (def0.type === "default")
+      return walk(def0.innerType as AnySchema, key, variable, rel, note, def0.defaultValue, optional);
     if (def0.type === "pipe") return walk(def0.in as AnySchema, key, variable, rel, note, defaultValue, optional);
     // The field's comment sits where the field is declared (the parent's literal), before a named schema takes over.
     const description = comments.get(`${variable}:${rel.replace(/\.$/, "")}`) ?? "";
@@ -196,12 +225,23 @@ export function referenceRows(): ReferenceRow[] {
         for (const [field, sub] of Object.entries(optDef.shape ?? {})) {
           if (field === disc) continue;
           const optionName = names.get(option);
-          walk(sub, `${key}.${field}`, optionName ?? variable, optionName ? `${field}.` : `${rel}#${i}.${field}.`, ` (${disc}: ${String(literal)})`, undefined, false);
+          walk(
+            sub,
+            `${key}.${field}`,
+            optionName ?? variable,
+            optionName ? `${field}.` : `${rel}#${i}.${field}.`,
+            ` (${disc}: ${String(literal)})`,
+            undefined,
+            false,
+          );
         }
       });
     } else if (def.type === "array" && defOf(def.element as AnySchema).type === "object") {
       walk(def.element as AnySchema, `${key}[]`, variable, rel, "", undefined, false);
-      rows.splice(rows.findIndex((r) => r.key === `${key}[]`), 1);
+      rows.splice(
+        rows.findIndex((r) => r.key === `${key}[]`),
+        1,
+      );
     }
   };
   walk(StackConfigSchema as unknown as AnySchema, "", "StackConfigSchema", "", "", undefined, false);
@@ -226,7 +266,9 @@ export function renderReference(): string {
     "|---|---|---|---|---|---|",
   ];
   for (const r of referenceRows()) {
-    lines.push(`| \`${r.key}\` | ${r.type.replace(/\|(?!\|)/g, "\\|").replace(/\\\\\|/g, "\\|")} | ${r.defaultValue} | ${r.description.replace(/\|/g, "\\|")} | ${r.dev} | ${r.prod} |`);
+    lines.push(
+      `| \`${r.key}\` | ${r.type.replace(/\|(?!\|)/g, "\\|").replace(/\\\\\|/g, "\\|")} | ${r.defaultValue} | ${r.description.replace(/\|/g, "\\|")} | ${r.dev} | ${r.prod} |`,
+    );
   }
   lines.push(
     "",

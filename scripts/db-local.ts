@@ -24,7 +24,13 @@ import { parseArgs } from "util";
 import { Client } from "pg";
 import { parseStackConfig } from "../components/stack";
 import type { StackConfig } from "../config/schema";
-import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf, TuningResult } from "../components/postgres/tuning";
+import {
+  computeTuning,
+  renderPostgresqlConf,
+  scaleMemorySettings,
+  tuningInputOf,
+  TuningResult,
+} from "../components/postgres/tuning";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../components/queue/bootstrap-sql";
 import { assertStackName, ducklakeConfigOf, readStackFileConfig } from "./lib/stack-file";
 import {
@@ -84,7 +90,9 @@ export function loadStack(stack: string, root?: string): LoadedStack {
   const dirs = root !== undefined ? [root] : [REPO_ROOT, BENCH_STACK_DIR];
   const file = findStackFile(stack, dirs);
   if (file === undefined) {
-    throw new Error(`no stack file Pulumi.${stack}.yaml in ${dirs.join(" or ")} (stacks are Pulumi.<stack>.yaml at the repository root; the benchmark's variants are in scripts/bench/stacks/)`);
+    throw new Error(
+      `no stack file Pulumi.${stack}.yaml in ${dirs.join(" or ")} (stacks are Pulumi.<stack>.yaml at the repository root; the benchmark's variants are in scripts/bench/stacks/)`,
+    );
   }
   const { raw, keys } = ducklakeConfigOf(readStackFileConfig(file));
   const { config, warnings } = parseStackConfig(raw, stack, keys);
@@ -118,7 +126,9 @@ export function fitTuningToMachine(tuning: TuningResult, majorVersion: number, m
   return {
     tuning: scaleMemorySettings(tuning, majorVersion, factor),
     scaleFactor: factor,
-    notes: [`memory worst case ${gib(worst)} does not fit in half of this machine's ${gib(machineBytes)}: every memory setting divided by ${factor}`],
+    notes: [
+      `memory worst case ${gib(worst)} does not fit in half of this machine's ${gib(machineBytes)}: every memory setting divided by ${factor}`,
+    ],
   };
 }
 
@@ -127,7 +137,9 @@ export function fitTuningToMachine(tuning: TuningResult, majorVersion: number, m
  * and maintain the queue (shared_preload_libraries and pg_partman_bgw.*, from the tuned result).
  */
 export function untunedConf(tuning: TuningResult): string {
-  const keep = tuning.settings.filter((s) => s.name === "shared_preload_libraries" || s.name.startsWith("pg_partman_bgw."));
+  const keep = tuning.settings.filter(
+    (s) => s.name === "shared_preload_libraries" || s.name.startsWith("pg_partman_bgw."),
+  );
   return [
     "# Untuned twin (npm run db:local -- <stack> --untuned): PostgreSQL defaults, plus what the extensions need.",
     ...keep.map((s) => `${s.name} = '${s.value.replace(/'/g, "''")}'`),
@@ -139,12 +151,16 @@ export function untunedConf(tuning: TuningResult): string {
 export function missingPieces(binaries: PostgresBinaries): string[] {
   const major = binaries.major;
   const pgConfig = path.join(binaries.binDir, "pg_config");
-  const pgConfigText = fs.existsSync(pgConfig) ? pgConfig : `<pg_config of PostgreSQL ${binaries.version}: none beside ${binaries.binDir}>`;
+  const pgConfigText = fs.existsSync(pgConfig)
+    ? pgConfig
+    : `<pg_config of PostgreSQL ${binaries.version}: none beside ${binaries.binDir}>`;
   const out: string[] = [];
   if (!extensionAvailable(binaries, "pg_partman") || !libraryAvailable(binaries, "pg_partman_bgw")) {
     out.push(
       `pg_partman (extension and pg_partman_bgw library) for PostgreSQL ${binaries.version} in ${binaries.sharedir}/extension and ${binaries.pkglibdir}: ` +
-        (binaries.source === "debian" ? `apt-get install postgresql-${major}-partman${major === 15 ? "" : " (from the PostgreSQL project's PGDG apt repository; Debian 12 ships it for 15 only)"}` : `build it from https://github.com/pgpartman/pg_partman with make install PG_CONFIG=${pgConfigText}`),
+        (binaries.source === "debian"
+          ? `apt-get install postgresql-${major}-partman${major === 15 ? "" : " (from the PostgreSQL project's PGDG apt repository; Debian 12 ships it for 15 only)"}`
+          : `build it from https://github.com/pgpartman/pg_partman with make install PG_CONFIG=${pgConfigText}`),
     );
   }
   if (!extensionAvailable(binaries, "pgmq")) {
@@ -154,7 +170,9 @@ export function missingPieces(binaries: PostgresBinaries): string[] {
     );
   }
   if (!extensionAvailable(binaries, "pg_stat_statements")) {
-    out.push(`pg_stat_statements for PostgreSQL ${binaries.version}: ${binaries.source === "debian" ? `apt-get install postgresql-${major} (contrib)` : "install the server's contrib modules"}`);
+    out.push(
+      `pg_stat_statements for PostgreSQL ${binaries.version}: ${binaries.source === "debian" ? `apt-get install postgresql-${major} (contrib)` : "install the server's contrib modules"}`,
+    );
   }
   return out;
 }
@@ -200,15 +218,27 @@ export interface LocalDatabase {
 
 function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "localDir">): string {
   assertStackName(opts.stack);
-  return path.join(opts.localDir ?? path.join(REPO_ROOT, ".local"), `${opts.stack}${opts.untuned === true ? "-untuned" : ""}`);
+  return path.join(
+    opts.localDir ?? path.join(REPO_ROOT, ".local"),
+    `${opts.stack}${opts.untuned === true ? "-untuned" : ""}`,
+  );
 }
 
 /** The major to run and the binaries: `--bin-dir`'s own major, else `--major`, else the stack's. */
-function resolveBinaries(opts: LocalDatabaseOptions, config: StackConfig): { binaries: PostgresBinaries; notes: string[] } {
+function resolveBinaries(
+  opts: LocalDatabaseOptions,
+  config: StackConfig,
+): { binaries: PostgresBinaries; notes: string[] } {
   const stackMajor = config.postgres.majorVersion;
-  const binaries = opts.major === undefined && opts.binDir !== undefined ? binariesInDir(opts.binDir) : findPostgresBinaries(opts.major ?? stackMajor, opts.binDir);
+  const binaries =
+    opts.major === undefined && opts.binDir !== undefined
+      ? binariesInDir(opts.binDir)
+      : findPostgresBinaries(opts.major ?? stackMajor, opts.binDir);
   const major = binaries.major;
-  const notes = major !== stackMajor ? [`PostgreSQL ${binaries.version} instead of the stack's ${stackMajor} (settings validated for ${major})`] : [];
+  const notes =
+    major !== stackMajor
+      ? [`PostgreSQL ${binaries.version} instead of the stack's ${stackMajor} (settings validated for ${major})`]
+      : [];
   return { binaries, notes };
 }
 
@@ -217,7 +247,9 @@ export async function findDlqReadRoutine(url: string): Promise<string | undefine
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ f: string | null }>("SELECT to_regprocedure('ops.read_with_dlq(text, integer, integer, integer)')::text AS f");
+    const { rows } = await client.query<{ f: string | null }>(
+      "SELECT to_regprocedure('ops.read_with_dlq(text, integer, integer, integer)')::text AS f",
+    );
     return rows[0]?.f !== null && rows[0]?.f !== undefined ? "ops.read_with_dlq" : undefined;
   } finally {
     await client.end();
@@ -235,7 +267,10 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
   const { config, warnings } = loadStack(opts.stack, opts.root);
   const { binaries, notes } = resolveBinaries(opts, config);
   const missing = missingPieces(binaries);
-  if (missing.length > 0) throw new Error(`cannot run the ${opts.stack} stack's queue database on PostgreSQL ${binaries.version} (${binaries.binDir}); missing:\n  - ${missing.join("\n  - ")}`);
+  if (missing.length > 0)
+    throw new Error(
+      `cannot run the ${opts.stack} stack's queue database on PostgreSQL ${binaries.version} (${binaries.binDir}); missing:\n  - ${missing.join("\n  - ")}`,
+    );
   const major = binaries.major;
   const pg = config.postgres;
   const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: major });
@@ -257,7 +292,8 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
   applied.push(...fitted.notes);
 
   // The untuned twin keeps the queue definitions but not the per-table autovacuum parameters (tuning too).
-  const queues = opts.untuned === true ? { ...config.queues, tableAutovacuum: { seed: {}, overrides: {} } } : config.queues;
+  const queues =
+    opts.untuned === true ? { ...config.queues, tableAutovacuum: { seed: {}, overrides: {} } } : config.queues;
   const sql = generateBootstrapSql(bootstrapSqlInputOf(config, { queues, majorVersion: major }));
   const hash = createHash("sha256").update(sql).digest("hex").slice(0, 16);
   fs.writeFileSync(path.join(stackDir, "bootstrap.sql"), sql);
@@ -274,19 +310,36 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
     } else {
       await client.query(`BEGIN;\n${sql}\nCOMMIT;`);
       fs.writeFileSync(hashFile, `${hash}\n`);
-      applied.push(`bootstrap.sql applied (sha256 ${hash}): queues ${config.queues.definitions.map((q) => q.name + (q.deadLetter ? ` (+ ${q.deadLetter.queue})` : "")).join(", ")}`);
+      applied.push(
+        `bootstrap.sql applied (sha256 ${hash}): queues ${config.queues.definitions.map((q) => q.name + (q.deadLetter ? ` (+ ${q.deadLetter.queue})` : "")).join(", ")}`,
+      );
     }
-    const ext = await client.query<{ extname: string; extversion: string }>("SELECT extname, extversion FROM pg_extension WHERE extname IN ('pgmq', 'pg_partman', 'pg_stat_statements') ORDER BY extname");
+    const ext = await client.query<{ extname: string; extversion: string }>(
+      "SELECT extname, extversion FROM pg_extension WHERE extname IN ('pgmq', 'pg_partman', 'pg_stat_statements') ORDER BY extname",
+    );
     applied.push(`extensions: ${ext.rows.map((r) => `${r.extname} ${r.extversion}`).join(", ")}`);
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
-    throw new Error(`bootstrap.sql failed on ${url} (${path.join(stackDir, "bootstrap.sql")}): ${(err as Error).message}`);
+    throw new Error(
+      `bootstrap.sql failed on ${url} (${path.join(stackDir, "bootstrap.sql")}): ${(err as Error).message}`,
+    );
   } finally {
     await client.end();
   }
-  const db: LocalDatabase = { url, appUrl, port, stackDir, dataDir, binaries, applied, dlqReadRoutine: await findDlqReadRoutine(url) };
+  const db: LocalDatabase = {
+    url,
+    appUrl,
+    port,
+    stackDir,
+    dataDir,
+    binaries,
+    applied,
+    dlqReadRoutine: await findDlqReadRoutine(url),
+  };
   if (opts.quiet !== true) {
-    console.log(`${opts.stack}${opts.untuned === true ? " (untuned)" : ""}: PostgreSQL ${binaries.version} (${binaries.binDir}) on 127.0.0.1:${port}, data ${dataDir}`);
+    console.log(
+      `${opts.stack}${opts.untuned === true ? " (untuned)" : ""}: PostgreSQL ${binaries.version} (${binaries.binDir}) on 127.0.0.1:${port}, data ${dataDir}`,
+    );
     for (const a of applied) console.log(`  - ${a}`);
     console.log(`  superuser: ${url}`);
     console.log(`  app role:  ${appUrl}`);
@@ -313,8 +366,11 @@ export async function resetLocalDatabase(opts: LocalDatabaseOptions): Promise<vo
 }
 
 /** Parses `db:local`'s command line. @throws Error with the usage when the stack is missing or a value is invalid. */
-export function parseDbLocalArgs(argv: readonly string[]): LocalDatabaseOptions & { readonly action: "start" | "stop" | "reset" } {
-  const usage = "usage: npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]";
+export function parseDbLocalArgs(
+  argv: readonly string[],
+): LocalDatabaseOptions & { readonly action: "start" | "stop" | "reset" } {
+  const usage =
+    "usage: npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]";
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,

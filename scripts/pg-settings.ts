@@ -42,7 +42,7 @@ export async function readPgSettings(binaries: PostgresBinaries, port: number): 
     await client.connect();
     try {
       const res = await client.query<{ name: string } & PgSettingFact>(
-        "SELECT name, vartype, unit, min_val, max_val, enumvals, context, boot_val FROM pg_settings ORDER BY name COLLATE \"C\"",
+        'SELECT name, vartype, unit, min_val, max_val, enumvals, context, boot_val FROM pg_settings ORDER BY name COLLATE "C"',
       );
       const settings: Record<string, PgSettingFact> = {};
       for (const r of res.rows) {
@@ -96,7 +96,9 @@ async function main(argv: string[]): Promise<void> {
     const file = await readPgSettings(binaries, port);
     const out = path.join(PG_SETTINGS_DIR, `${major}.json`);
     fs.writeFileSync(out, formatPgSettingsFile(file));
-    console.log(`${out}: PostgreSQL ${file.version} (${file.source}), ${Object.keys(file.settings).length} settings, preloaded ${file.preloaded.join(", ") || "nothing"}`);
+    console.log(
+      `${out}: PostgreSQL ${file.version} (${file.source}), ${Object.keys(file.settings).length} settings, preloaded ${file.preloaded.join(", ") || "nothing"}`,
+    );
   }
 }
 

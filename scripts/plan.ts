@@ -53,8 +53,13 @@ async function main(): Promise<number> {
   });
   const stack = positionals[0];
   if (values.help || !stack) {
-    const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
-    console.log(`usage: npm run plan -- <stack> [--out DIR] [--render [--charts DIR] [--crds DIR]]\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`);
+    const stacks = fs
+      .readdirSync(ROOT)
+      .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+      .map((f) => f.split(".")[1]);
+    console.log(
+      `usage: npm run plan -- <stack> [--out DIR] [--render [--charts DIR] [--crds DIR]]\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`,
+    );
     return values.help ? 0 : 2;
   }
   try {
@@ -108,7 +113,14 @@ async function main(): Promise<number> {
     if (pulumi.Output.isInstance(v)) {
       const out = v as pulumi.Output<unknown>;
       // A secret output (the connection URI) is never written: only that it is a secret.
-      outputs[k] = (await pulumi.isSecret(out)) ? "[secret]" : await new Promise((resolve) => out.apply((x) => { resolve(x); return x; }));
+      outputs[k] = (await pulumi.isSecret(out))
+        ? "[secret]"
+        : await new Promise((resolve) =>
+            out.apply((x) => {
+              resolve(x);
+              return x;
+            }),
+          );
     } else if (v !== undefined && typeof v !== "function") {
       outputs[k] = v;
     }
@@ -118,19 +130,44 @@ async function main(): Promise<number> {
   // 3. Write the plan.
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(path.join(outDir, "values"), { recursive: true });
-  fs.writeFileSync(path.join(outDir, PLAN_MARKER), "Written by `npm run plan`; the next plan into this directory deletes it first.\n");
+  fs.writeFileSync(
+    path.join(outDir, PLAN_MARKER),
+    "Written by `npm run plan`; the next plan into this directory deletes it first.\n",
+  );
   const resources = [...recorder.resources]
-    .map((r) => ({ type: r.type, name: r.name, parent: parentOf(r), inputs: sortKeys(elideLongText(redactSecrets(r.inputs))) }))
+    .map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: parentOf(r),
+      inputs: sortKeys(elideLongText(redactSecrets(r.inputs))),
+    }))
     .sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type.localeCompare(b.type)));
   fs.writeFileSync(path.join(outDir, "resources.json"), JSON.stringify(resources, null, 2) + "\n");
   const releases: PlannedRelease[] = [];
   for (const r of resources.filter((x) => x.type === HELM_RELEASE)) {
-    const inputs = r.inputs as { name?: string; chart?: string; version?: string; values?: unknown; namespace?: string; repositoryOpts?: { repo?: string } };
+    const inputs = r.inputs as {
+      name?: string;
+      chart?: string;
+      version?: string;
+      values?: unknown;
+      namespace?: string;
+      repositoryOpts?: { repo?: string };
+    };
     const release = inputs.name ?? r.name;
     const header = `# Helm release ${release}: chart ${inputs.chart ?? "?"} ${inputs.version ?? ""}\n`;
     const valuesFile = path.join(outDir, "values", `${release}.yaml`);
-    fs.writeFileSync(valuesFile, header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0, version: "1.1" }));
-    releases.push({ release, chart: inputs.chart ?? "?", version: inputs.version ?? "?", repo: inputs.repositoryOpts?.repo ?? "?", namespace: inputs.namespace ?? "default", valuesFile });
+    fs.writeFileSync(
+      valuesFile,
+      header + stringify(inputs.values ?? {}, { sortMapEntries: true, lineWidth: 0, version: "1.1" }),
+    );
+    releases.push({
+      release,
+      chart: inputs.chart ?? "?",
+      version: inputs.version ?? "?",
+      repo: inputs.repositoryOpts?.repo ?? "?",
+      namespace: inputs.namespace ?? "default",
+      valuesFile,
+    });
   }
   // The texts reviewers read (postgresql.conf, bootstrap.sql, ...): the same decisions the program wires.
   for (const [rel, content] of [...decisions.artifacts.entries()].sort(([a], [b]) => a.localeCompare(b))) {
@@ -162,7 +199,8 @@ async function main(): Promise<number> {
     });
     lines.push(...report.lines);
     renderErrors = report.errors;
-    if (renderErrors.length > 0) lines.push(`render/CRD errors (${renderErrors.length}):`, ...renderErrors.map((e) => `  - ${e}`));
+    if (renderErrors.length > 0)
+      lines.push(`render/CRD errors (${renderErrors.length}):`, ...renderErrors.map((e) => `  - ${e}`));
   }
   lines.push(`written to ${path.relative(process.cwd(), outDir) || "."}/`);
   const summary = lines.join("\n") + "\n";
@@ -198,8 +236,17 @@ function elideLongText(value: unknown): unknown {
 function keySettingsOf(decisions: StackDecisions): string[] {
   const pg = decisions.config.postgres;
   const tuning = decisions.postgres.tuning;
-  const out = [`postgres ${pg.majorVersion}, ${pg.instances} instance(s), ${pg.resources.memory} / ${pg.resources.cpu} CPU per instance`];
-  for (const name of ["shared_buffers", "max_connections", "work_mem", "synchronous_commit", "max_wal_size", "pg_partman_bgw.interval"]) {
+  const out = [
+    `postgres ${pg.majorVersion}, ${pg.instances} instance(s), ${pg.resources.memory} / ${pg.resources.cpu} CPU per instance`,
+  ];
+  for (const name of [
+    "shared_buffers",
+    "max_connections",
+    "work_mem",
+    "synchronous_commit",
+    "max_wal_size",
+    "pg_partman_bgw.interval",
+  ]) {
     const setting = tuning.settings.find((x) => x.name === name);
     if (setting !== undefined) out.push(confLine(setting));
   }

@@ -101,7 +101,10 @@ export interface Gp3StorageClassSpec {
  */
 export function storageClassSpec(storageClassName: string, gp3: Gp3StorageClassConfig): Gp3StorageClassSpec {
   return {
-    metadata: { name: storageClassName, labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "ducklake-pgmq" } },
+    metadata: {
+      name: storageClassName,
+      labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "ducklake-pgmq" },
+    },
     provisioner: EBS_CSI_PROVISIONER,
     parameters: storageClassParameters(gp3),
     reclaimPolicy: gp3.reclaimPolicy,
@@ -164,7 +167,13 @@ export function irsaTrustPolicy(
 export function podIdentityTrustPolicy(): string {
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "pods.eks.amazonaws.com" },
+        Action: ["sts:AssumeRole", "sts:TagSession"],
+      },
+    ],
   });
 }
 
@@ -177,7 +186,13 @@ export function podIdentityTrustPolicy(): string {
 export function kmsKeyAccessPolicy(kmsKeyArn: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"], Resource: kmsKeyArn }],
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"],
+        Resource: kmsKeyArn,
+      },
+    ],
   });
 }
 
@@ -186,7 +201,9 @@ export function kmsKeyAccessPolicy(kmsKeyArn: string): string {
  * for callers that build the config by hand, plus argument combinations).
  * @returns every problem, naming the field, the value and the rule (empty when valid).
  */
-export function gp3StorageClassArgProblems(args: Pick<Gp3StorageClassArgs, "storageClassName" | "gp3" | "oidcProviderArn">): string[] {
+export function gp3StorageClassArgProblems(
+  args: Pick<Gp3StorageClassArgs, "storageClassName" | "gp3" | "oidcProviderArn">,
+): string[] {
   const problems: string[] = [];
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(args.storageClassName) || args.storageClassName.length > 63) {
     problems.push(`storageClassName: "${args.storageClassName}" is not a DNS-1123 label`);
@@ -225,7 +242,10 @@ export class Gp3StorageClass extends pulumi.ComponentResource {
     super("ducklake:aws:Gp3StorageClass", name, {}, opts);
     const problems = gp3StorageClassArgProblems(args);
     if (problems.length > 0) {
-      throw new pulumi.ResourceError(`Gp3StorageClass ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`, this);
+      throw new pulumi.ResourceError(
+        `Gp3StorageClass ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`,
+        this,
+      );
     }
     const { gp3 } = args;
     const tags = awsResourceTags(pulumi.getProject(), pulumi.getStack(), args.tags);
@@ -237,7 +257,8 @@ export class Gp3StorageClass extends pulumi.ComponentResource {
       const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
       const issuer = cluster.identities.apply((ids) => {
         const url = ids[0]?.oidcs[0]?.issuer;
-        if (url === undefined) throw new Error("the EKS cluster has no OIDC issuer (needed for IRSA); use csiDriverIdentity: pod-identity");
+        if (url === undefined)
+          throw new Error("the EKS cluster has no OIDC issuer (needed for IRSA); use csiDriverIdentity: pod-identity");
         return url;
       });
       const providerArn =
@@ -253,7 +274,11 @@ export class Gp3StorageClass extends pulumi.ComponentResource {
 
     const role = new aws.iam.Role(
       `${name}-driver-role`,
-      { description: "EBS CSI driver controller (gp3 volumes of the Postgres stack)", assumeRolePolicy: trustPolicy, tags },
+      {
+        description: "EBS CSI driver controller (gp3 volumes of the Postgres stack)",
+        assumeRolePolicy: trustPolicy,
+        tags,
+      },
       { parent: this },
     );
     const rolePolicies: pulumi.Resource[] = [
@@ -264,7 +289,13 @@ export class Gp3StorageClass extends pulumi.ComponentResource {
       ),
     ];
     if (gp3.kmsKeyId !== undefined) {
-      rolePolicies.push(new aws.iam.RolePolicy(`${name}-driver-kms`, { role: role.name, policy: kmsKeyAccessPolicy(gp3.kmsKeyId) }, { parent: this }));
+      rolePolicies.push(
+        new aws.iam.RolePolicy(
+          `${name}-driver-kms`,
+          { role: role.name, policy: kmsKeyAccessPolicy(gp3.kmsKeyId) },
+          { parent: this },
+        ),
+      );
     }
 
     const addon = new aws.eks.Addon(
@@ -274,7 +305,9 @@ export class Gp3StorageClass extends pulumi.ComponentResource {
         addonName: EBS_CSI_ADDON_NAME,
         addonVersion: gp3.csiDriverAddonVersion,
         serviceAccountRoleArn: irsa ? role.arn : undefined,
-        podIdentityAssociations: irsa ? undefined : [{ roleArn: role.arn, serviceAccount: EBS_CSI_CONTROLLER_SERVICE_ACCOUNT.name }],
+        podIdentityAssociations: irsa
+          ? undefined
+          : [{ roleArn: role.arn, serviceAccount: EBS_CSI_CONTROLLER_SERVICE_ACCOUNT.name }],
         // The add-on's settings are the program's: overwrite drift on create and update.
         resolveConflictsOnCreate: "OVERWRITE",
         resolveConflictsOnUpdate: "OVERWRITE",
@@ -294,6 +327,10 @@ export class Gp3StorageClass extends pulumi.ComponentResource {
     this.storageClassName = storageClass.metadata.name;
     this.addonName = addon.addonName;
     this.driverRoleArn = role.arn;
-    this.registerOutputs({ storageClassName: this.storageClassName, addonName: this.addonName, driverRoleArn: this.driverRoleArn });
+    this.registerOutputs({
+      storageClassName: this.storageClassName,
+      addonName: this.addonName,
+      driverRoleArn: this.driverRoleArn,
+    });
   }
 }

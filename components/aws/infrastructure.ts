@@ -35,7 +35,11 @@ export interface AwsInfrastructure {
 export function createAwsInfrastructure(
   name: string,
   config: StackConfig,
-  opts: { aws?: pulumi.ComponentResourceOptions; kubernetes?: pulumi.ComponentResourceOptions; oidcProviderArn?: pulumi.Input<string> } = {},
+  opts: {
+    aws?: pulumi.ComponentResourceOptions;
+    kubernetes?: pulumi.ComponentResourceOptions;
+    oidcProviderArn?: pulumi.Input<string>;
+  } = {},
 ): AwsInfrastructure {
   const cluster = config.cluster;
   if (cluster.provider !== "eks") {

@@ -38,8 +38,16 @@ const REFERENCE = "https://docs.aws.amazon.com/aws-managed-policy/latest/referen
  * The reference gives ARNs in the `aws` partition; the same path is assumed in `aws-cn` and `aws-us-gov`.
  */
 export const AWS_MANAGED_POLICIES = {
-  AmazonEBSCSIDriverPolicyV2: { name: "AmazonEBSCSIDriverPolicyV2", path: "", reference: `${REFERENCE}/AmazonEBSCSIDriverPolicyV2.html` },
-  AmazonEKSWorkerNodePolicy: { name: "AmazonEKSWorkerNodePolicy", path: "", reference: `${REFERENCE}/AmazonEKSWorkerNodePolicy.html` },
+  AmazonEBSCSIDriverPolicyV2: {
+    name: "AmazonEBSCSIDriverPolicyV2",
+    path: "",
+    reference: `${REFERENCE}/AmazonEBSCSIDriverPolicyV2.html`,
+  },
+  AmazonEKSWorkerNodePolicy: {
+    name: "AmazonEKSWorkerNodePolicy",
+    path: "",
+    reference: `${REFERENCE}/AmazonEKSWorkerNodePolicy.html`,
+  },
   AmazonEC2ContainerRegistryPullOnly: {
     name: "AmazonEC2ContainerRegistryPullOnly",
     path: "",

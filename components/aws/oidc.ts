@@ -30,7 +30,10 @@ export function irsaUses(config: StackConfig): IrsaUse[] {
   if (config.cluster.provider !== "eks") return [];
   const uses: IrsaUse[] = [];
   if (config.storage.gp3?.csiDriverIdentity === "irsa") {
-    uses.push({ key: "ducklake:storage.gp3.csiDriverIdentity: irsa", what: "the EBS CSI driver's controller (kube-system/ebs-csi-controller-sa)" });
+    uses.push({
+      key: "ducklake:storage.gp3.csiDriverIdentity: irsa",
+      what: "the EBS CSI driver's controller (kube-system/ebs-csi-controller-sa)",
+    });
   }
   if (config.logging.loki.storage.type === "s3") {
     uses.push({ key: "ducklake:logging.loki.storage.type: s3", what: "Loki's S3 access" });
@@ -45,7 +48,12 @@ export function irsaUses(config: StackConfig): IrsaUse[] {
  * @param uses what needs it (`irsaUses`), non-empty.
  * @param cause the lookup's own error text, if any.
  */
-export function missingOidcProviderMessage(clusterName: string, issuerUrl: string, uses: readonly IrsaUse[], cause?: string): string {
+export function missingOidcProviderMessage(
+  clusterName: string,
+  issuerUrl: string,
+  uses: readonly IrsaUse[],
+  cause?: string,
+): string {
   const issuer = issuerUrl === "" ? "EKS reported no OIDC issuer for it" : `issuer ${issuerUrl}`;
   return [
     `the EKS cluster "${clusterName}" has no IAM OIDC provider (${issuer}), which IRSA needs for:`,
@@ -77,7 +85,9 @@ export async function findOidcProviderArn(
   try {
     return (await lookup(issuerUrl)).arn;
   } catch (err) {
-    throw new Error(missingOidcProviderMessage(clusterName, issuerUrl, uses, err instanceof Error ? err.message : String(err)));
+    throw new Error(
+      missingOidcProviderMessage(clusterName, issuerUrl, uses, err instanceof Error ? err.message : String(err)),
+    );
   }
 }
 
@@ -97,5 +107,9 @@ export function lookUpOidcProviderArn(
   uses: readonly IrsaUse[],
   opts?: pulumi.InvokeOptions,
 ): pulumi.Output<string> {
-  return pulumi.output(issuerUrl).apply((url) => findOidcProviderArn(clusterName, url, uses, (u) => aws.iam.getOpenIdConnectProvider({ url: u }, opts)));
+  return pulumi
+    .output(issuerUrl)
+    .apply((url) =>
+      findOidcProviderArn(clusterName, url, uses, (u) => aws.iam.getOpenIdConnectProvider({ url: u }, opts)),
+    );
 }

@@ -71,7 +71,10 @@ export interface RootBlockDeviceMapping {
  * @returns `[{ deviceName, ebs: { volumeSize, volumeType: "gp3", iops, throughput, encrypted, kmsKeyId?, deleteOnTermination: "true" } }]`.
  *   The root volume is deleted with its node: Postgres data lives on CSI volumes, never on the root disk.
  */
-export function rootBlockDeviceMappings(rootVolume: NodesConfig["rootVolume"], amiType: NodesConfig["amiType"]): RootBlockDeviceMapping[] {
+export function rootBlockDeviceMappings(
+  rootVolume: NodesConfig["rootVolume"],
+  amiType: NodesConfig["amiType"],
+): RootBlockDeviceMapping[] {
   return [
     {
       deviceName: ROOT_DEVICE_NAME[amiType],
@@ -103,7 +106,6 @@ export const NODE_METADATA_OPTIONS = {
   httpPutResponseHopLimit: 2,
 } as const;
 
-
 /**
  * The managed policies the node role gets when the component creates it, by child-name suffix.
  * Source: EKS user guide, "Amazon EKS node IAM role" (https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html):
@@ -114,7 +116,7 @@ export const NODE_METADATA_OPTIONS = {
 export const WORKER_NODE_POLICIES: Readonly<Record<string, AwsManagedPolicyName>> = {
   "worker-node": "AmazonEKSWorkerNodePolicy",
   "ecr-pull": "AmazonEC2ContainerRegistryPullOnly",
-  "cni": "AmazonEKS_CNI_Policy",
+  cni: "AmazonEKS_CNI_Policy",
 };
 
 /** ARN of an AWS managed policy (re-exported from `./managed-policies`, where every policy the program uses is listed with its source). */
@@ -140,14 +142,19 @@ export function nodeRoleAssumeRolePolicy(dnsSuffix: string): string {
 export function ssdNodeGroupArgProblems(args: Pick<SsdNodeGroupArgs, "subnetIds" | "nodes">): string[] {
   const problems: string[] = [];
   const { nodes } = args;
-  if (args.subnetIds !== undefined && args.subnetIds.length === 0) problems.push("subnetIds: needs at least one subnet");
+  if (args.subnetIds !== undefined && args.subnetIds.length === 0)
+    problems.push("subnetIds: needs at least one subnet");
   if (nodes.instanceTypes.length === 0) problems.push("nodes.instanceTypes: needs at least one EC2 instance type");
   if (!(nodes.amiType in ROOT_DEVICE_NAME)) {
-    problems.push(`nodes.amiType: ${String(nodes.amiType)} is not supported (one of ${Object.keys(ROOT_DEVICE_NAME).join(", ")})`);
+    problems.push(
+      `nodes.amiType: ${String(nodes.amiType)} is not supported (one of ${Object.keys(ROOT_DEVICE_NAME).join(", ")})`,
+    );
   }
   const { minSize, desiredSize, maxSize } = nodes.scaling;
   if (!(minSize >= 1 && minSize <= desiredSize && desiredSize <= maxSize)) {
-    problems.push(`nodes.scaling: needs 1 <= minSize <= desiredSize <= maxSize (got ${minSize}, ${desiredSize}, ${maxSize})`);
+    problems.push(
+      `nodes.scaling: needs 1 <= minSize <= desiredSize <= maxSize (got ${minSize}, ${desiredSize}, ${maxSize})`,
+    );
   }
   const root = RootVolumeSchema.safeParse(nodes.rootVolume);
   if (!root.success) {
@@ -241,7 +248,10 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
       args.subnetIds !== undefined
         ? pulumi.output(args.subnetIds)
         : aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this }).vpcConfig.apply((vpc) => {
-            if (vpc.subnetIds.length === 0) throw new Error(`SsdNodeGroup ${name}: the EKS cluster reports no subnets; set ducklake:cluster.subnetIds`);
+            if (vpc.subnetIds.length === 0)
+              throw new Error(
+                `SsdNodeGroup ${name}: the EKS cluster reports no subnets; set ducklake:cluster.subnetIds`,
+              );
             return [...vpc.subnetIds].sort();
           });
 
@@ -255,7 +265,11 @@ export class SsdNodeGroup extends pulumi.ComponentResource {
         // A database is not a spot workload.
         capacityType: "ON_DEMAND",
         instanceTypes: nodes.instanceTypes,
-        scalingConfig: { minSize: nodes.scaling.minSize, desiredSize: nodes.scaling.desiredSize, maxSize: nodes.scaling.maxSize },
+        scalingConfig: {
+          minSize: nodes.scaling.minSize,
+          desiredSize: nodes.scaling.desiredSize,
+          maxSize: nodes.scaling.maxSize,
+        },
         // Replace one node at a time: Postgres instances fail over one by one.
         updateConfig: { maxUnavailable: 1 },
         launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => String(v)) },

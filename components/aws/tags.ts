@@ -12,7 +12,11 @@
  * @throws Error when the result has more than 50 tags (AWS's per-resource limit:
  *   https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html).
  */
-export function awsResourceTags(project: string, stack: string, ...tagMaps: ReadonlyArray<Readonly<Record<string, string>> | undefined>): Record<string, string> {
+export function awsResourceTags(
+  project: string,
+  stack: string,
+  ...tagMaps: ReadonlyArray<Readonly<Record<string, string>> | undefined>
+): Record<string, string> {
   const merged: Record<string, string> = {};
   for (const tags of tagMaps) Object.assign(merged, tags ?? {});
   merged["project"] = project;

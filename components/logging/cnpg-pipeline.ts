@@ -100,7 +100,9 @@ export function assertLowCardinality(rules: CnpgParseRules): void {
     if (path === undefined) throw new Error(`label "${label}" is not extracted by the json stage`);
     const leaf = path.split(".").pop() ?? path;
     if (HIGH_CARDINALITY_FIELDS.includes(label) || HIGH_CARDINALITY_FIELDS.includes(leaf)) {
-      throw new Error(`label "${label}" (from ${path}) has unbounded values; use structured metadata or a LogQL json filter instead`);
+      throw new Error(
+        `label "${label}" (from ${path}) has unbounded values; use structured metadata or a LogQL json filter instead`,
+      );
     }
   }
 }

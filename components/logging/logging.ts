@@ -37,7 +37,11 @@ export interface LoggingArgs {
    * AWS settings, given only on EKS; required when `config.loki.storage.type` is `s3`.
    * `oidcProviderArn` and `oidcIssuerUrl` are the cluster's IAM OIDC provider (IRSA).
    */
-  readonly aws?: { readonly region: string; readonly oidcProviderArn: pulumi.Input<string>; readonly oidcIssuerUrl: pulumi.Input<string> };
+  readonly aws?: {
+    readonly region: string;
+    readonly oidcProviderArn: pulumi.Input<string>;
+    readonly oidcIssuerUrl: pulumi.Input<string>;
+  };
   /** Namespace of the CloudNativePG cluster; its pods' JSON lines are parsed into labels. */
   readonly postgresNamespace: string;
   /** Name of the CloudNativePG cluster (the `cnpg_cluster` label value of its streams). */
@@ -82,7 +86,10 @@ export class Logging extends pulumi.ComponentResource {
     const urls = lokiUrls(ns);
     const rules = cnpgParseRules(args.postgresNamespace);
     if (args.grafanaAdminPassword !== undefined && !cfg.grafana.enabled) {
-      void pulumi.log.warn("grafanaAdminPassword is set but logging.grafana.enabled is false: the password is not used", this);
+      void pulumi.log.warn(
+        "grafanaAdminPassword is set but logging.grafana.enabled is false: the password is not used",
+        this,
+      );
     }
 
     const namespace = new k8s.core.v1.Namespace(
@@ -90,7 +97,13 @@ export class Logging extends pulumi.ComponentResource {
       { metadata: { name: ns, labels: { "app.kubernetes.io/part-of": "ducklake-logging" } } },
       { parent: this },
     );
-    const release = (role: string, chart: PinnedChart, releaseName: string, values: pulumi.Input<Record<string, unknown>>, dependsOn: pulumi.Resource[]): k8s.helm.v3.Release =>
+    const release = (
+      role: string,
+      chart: PinnedChart,
+      releaseName: string,
+      values: pulumi.Input<Record<string, unknown>>,
+      dependsOn: pulumi.Resource[],
+    ): k8s.helm.v3.Release =>
       new k8s.helm.v3.Release(
         `${name}-${role}`,
         {
@@ -130,7 +143,13 @@ export class Logging extends pulumi.ComponentResource {
       );
       const publicAccess = new aws.s3.BucketPublicAccessBlock(
         `${name}-loki-bucket-public-access`,
-        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        {
+          bucket: bucket.id,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
         { parent: this },
       );
       const lifecycle = new aws.s3.BucketLifecycleConfiguration(
@@ -167,16 +186,18 @@ export class Logging extends pulumi.ComponentResource {
       );
       lokiDeps.push(encryption, publicAccess, lifecycle, access);
       this.bucketName = bucket.bucket;
-      lokiValues = pulumi.all([args.storageClassName, bucket.bucket, role.arn]).apply(([storageClassName, bucketName, roleArn]) =>
-        buildLokiValues({
-          storage: { type: "s3", bucketName, region: awsArgs.region, roleArn },
-          pvcSizeGiB: storage.sizeGiB,
-          storageClassName,
-          retentionHours: cfg.loki.retentionHours,
-          caches,
-          resources: cfg.loki.resources,
-        }),
-      );
+      lokiValues = pulumi
+        .all([args.storageClassName, bucket.bucket, role.arn])
+        .apply(([storageClassName, bucketName, roleArn]) =>
+          buildLokiValues({
+            storage: { type: "s3", bucketName, region: awsArgs.region, roleArn },
+            pvcSizeGiB: storage.sizeGiB,
+            storageClassName,
+            retentionHours: cfg.loki.retentionHours,
+            caches,
+            resources: cfg.loki.resources,
+          }),
+        );
     } else {
       lokiValues = pulumi.output(args.storageClassName).apply((storageClassName) =>
         buildLokiValues({
@@ -198,14 +219,18 @@ export class Logging extends pulumi.ComponentResource {
       this.agentRelease = release("agent", ALLOY_CHART, RELEASE_NAMES.alloy, values, [namespace, this.lokiRelease]);
     } else {
       const values = buildPromtailValues({ pushUrl: urls.pushUrl, rules });
-      this.agentRelease = release("agent", PROMTAIL_CHART, RELEASE_NAMES.promtail, values, [namespace, this.lokiRelease]);
+      this.agentRelease = release("agent", PROMTAIL_CHART, RELEASE_NAMES.promtail, values, [
+        namespace,
+        this.lokiRelease,
+      ]);
     }
 
     // Optional Grafana: admin credentials in a Secret, referenced by name from the values.
     if (cfg.grafana.enabled) {
       const password =
         args.grafanaAdminPassword ??
-        new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, { parent: this }).result;
+        new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, { parent: this })
+          .result;
       const adminSecret = new k8s.core.v1.Secret(
         `${name}-grafana-admin`,
         {
@@ -216,8 +241,14 @@ export class Logging extends pulumi.ComponentResource {
         { parent: this },
       );
       this.grafanaAdminSecretName = adminSecret.metadata.name;
-      const values = adminSecret.metadata.name.apply((adminSecretName) => buildGrafanaValues({ lokiQueryUrl: urls.queryUrl, adminSecretName }));
-      this.grafanaRelease = release("grafana", GRAFANA_CHART, RELEASE_NAMES.grafana, values, [namespace, adminSecret, this.lokiRelease]);
+      const values = adminSecret.metadata.name.apply((adminSecretName) =>
+        buildGrafanaValues({ lokiQueryUrl: urls.queryUrl, adminSecretName }),
+      );
+      this.grafanaRelease = release("grafana", GRAFANA_CHART, RELEASE_NAMES.grafana, values, [
+        namespace,
+        adminSecret,
+        this.lokiRelease,
+      ]);
     }
 
     this.pushUrl = pulumi.output(urls.pushUrl);

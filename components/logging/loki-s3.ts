@@ -22,7 +22,9 @@ export const MAX_BUCKET_PREFIX_LENGTH = 37;
 export function lokiBucketPrefix(project: string, stack: string): string {
   const clean = (s: string): string => s.toLowerCase().replace(/[^a-z0-9-]/g, "-");
   const prefix = `${clean(project)}-${clean(stack)}-loki-`.replace(/^-+/, "");
-  return prefix.length <= MAX_BUCKET_PREFIX_LENGTH ? prefix : `${prefix.slice(0, MAX_BUCKET_PREFIX_LENGTH - 1).replace(/-+$/, "")}-`;
+  return prefix.length <= MAX_BUCKET_PREFIX_LENGTH
+    ? prefix
+    : `${prefix.slice(0, MAX_BUCKET_PREFIX_LENGTH - 1).replace(/-+$/, "")}-`;
 }
 
 /**
@@ -33,7 +35,12 @@ export function lokiBucketPrefix(project: string, stack: string): string {
  * @param serviceAccount service account name.
  * @returns the policy document as JSON text.
  */
-export function lokiIrsaTrustPolicy(oidcProviderArn: string, oidcIssuerUrl: string, namespace: string, serviceAccount: string): string {
+export function lokiIrsaTrustPolicy(
+  oidcProviderArn: string,
+  oidcIssuerUrl: string,
+  namespace: string,
+  serviceAccount: string,
+): string {
   return irsaTrustPolicy(oidcProviderArn, oidcIssuerUrl, { namespace, name: serviceAccount });
 }
 

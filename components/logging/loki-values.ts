@@ -44,7 +44,9 @@ export interface LokiCacheSizes {
  */
 export function lokiCacheSizes(storageType: "pvc" | "s3", configured?: LokiCacheSizes): LokiCacheSizes {
   if (configured !== undefined) return configured;
-  return storageType === "s3" ? { chunksCacheMiB: 512, resultsCacheMiB: 128 } : { chunksCacheMiB: 0, resultsCacheMiB: 0 };
+  return storageType === "s3"
+    ? { chunksCacheMiB: 512, resultsCacheMiB: 128 }
+    : { chunksCacheMiB: 0, resultsCacheMiB: 0 };
 }
 
 /**
@@ -56,7 +58,9 @@ export function lokiCacheSizes(storageType: "pvc" | "s3", configured?: LokiCache
  */
 export function lokiRetentionPeriod(retentionHours: number): string {
   if (!Number.isInteger(retentionHours) || retentionHours <= 0) {
-    throw new Error(`logging.loki.retentionHours is ${retentionHours}: use a positive integer (0 would keep logs forever)`);
+    throw new Error(
+      `logging.loki.retentionHours is ${retentionHours}: use a positive integer (0 would keep logs forever)`,
+    );
   }
   return `${retentionHours}h`;
 }

@@ -40,7 +40,9 @@ export function validateLoggingArgs(args: LoggingArgsShape): string[] {
     if (storage.bucketName === undefined) {
       const prefix = lokiBucketPrefix(args.project, args.stack);
       if (!/^[a-z0-9][a-z0-9-]*-$/.test(prefix) || prefix.length < 3) {
-        problems.push(`the generated Loki bucket prefix "${prefix}" (from project "${args.project}" and stack "${args.stack}") is not a valid S3 name start; set logging.loki.storage.bucketName`);
+        problems.push(
+          `the generated Loki bucket prefix "${prefix}" (from project "${args.project}" and stack "${args.stack}") is not a valid S3 name start; set logging.loki.storage.bucketName`,
+        );
       }
     }
   }
@@ -49,7 +51,9 @@ export function validateLoggingArgs(args: LoggingArgsShape): string[] {
     ["postgresClusterName", args.postgresClusterName],
   ] as const) {
     if (!DNS_LABEL.test(value) || value.length > 63) {
-      problems.push(`${key} "${value}" is not a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)`);
+      problems.push(
+        `${key} "${value}" is not a DNS-1123 label (lowercase letters, digits, '-', at most 63 characters)`,
+      );
     }
   }
   return problems;

@@ -56,7 +56,9 @@ export function unknownValueKeys(values: Record<string, unknown>, inventory: Cha
     const section = path.split(".")[0];
     if (!inventory.sections.includes(section)) {
       reported.push(path);
-      problems.push(`${path}: section "${section}" is not in the ${inventory.chart} ${inventory.version} inventory (add it from values.yaml)`);
+      problems.push(
+        `${path}: section "${section}" is not in the ${inventory.chart} ${inventory.version} inventory (add it from values.yaml)`,
+      );
       continue;
     }
     if (known.has(path)) continue;

@@ -56,7 +56,11 @@ export function postgresClusterInputs(config: StackConfig): PostgresClusterInput
  * The postgresql.conf text reviewers read in the plan (and `npm run db:local` starts a server with).
  * @param stack stack name for the header.
  */
-export function postgresqlConfFor(config: StackConfig, stack: string, tuning: TuningResult = computeTuning(tuningInputOf(config))): string {
+export function postgresqlConfFor(
+  config: StackConfig,
+  stack: string,
+  tuning: TuningResult = computeTuning(tuningInputOf(config)),
+): string {
   return renderPostgresqlConf(tuning, `stack ${stack}, PostgreSQL ${config.postgres.majorVersion}`);
 }
 

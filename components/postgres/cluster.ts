@@ -118,7 +118,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
     }
     for (const w of validation.warnings) void pulumi.log.warn(w, this);
 
-    const childOpts: pulumi.CustomResourceOptions = { parent: this, ...(args.provider ? { provider: args.provider } : {}) };
+    const childOpts: pulumi.CustomResourceOptions = {
+      parent: this,
+      ...(args.provider ? { provider: args.provider } : {}),
+    };
     const names = secretNames(config.clusterName);
 
     const ns = new k8s.core.v1.Namespace(
@@ -127,8 +130,16 @@ export class PostgresCluster extends pulumi.ComponentResource {
       childOpts,
     );
 
-    const credential = (role: string, username: string, secretName: string): { secret: k8s.core.v1.Secret; password: pulumi.Output<string> } => {
-      const password = new random.RandomPassword(`${name}-${role}-password`, { length: 32, special: false }, { parent: this });
+    const credential = (
+      role: string,
+      username: string,
+      secretName: string,
+    ): { secret: k8s.core.v1.Secret; password: pulumi.Output<string> } => {
+      const password = new random.RandomPassword(
+        `${name}-${role}-password`,
+        { length: 32, special: false },
+        { parent: this },
+      );
       const secret = new k8s.core.v1.Secret(
         `${name}-${role}-secret`,
         {
@@ -197,26 +208,40 @@ export class PostgresCluster extends pulumi.ComponentResource {
       },
       {
         ...childOpts,
-        dependsOn: [this.operatorRelease, superuser.secret, owner.secret, app.secret, ...(queriesSecret ? [queriesSecret] : []), ...(args.prerequisites ?? [])],
+        dependsOn: [
+          this.operatorRelease,
+          superuser.secret,
+          owner.secret,
+          app.secret,
+          ...(queriesSecret ? [queriesSecret] : []),
+          ...(args.prerequisites ?? []),
+        ],
       },
     );
 
     new k8s.networking.v1.NetworkPolicy(
       `${name}-instances-netpol`,
-      { metadata: { name: `${config.clusterName}-instances`, namespace: ns.metadata.name }, spec: instanceNetworkPolicySpec(config) },
+      {
+        metadata: { name: `${config.clusterName}-instances`, namespace: ns.metadata.name },
+        spec: instanceNetworkPolicySpec(config),
+      },
       childOpts,
     );
     if (config.pooler.enabled) {
       new k8s.networking.v1.NetworkPolicy(
         `${name}-pooler-netpol`,
-        { metadata: { name: `${config.clusterName}-pooler`, namespace: ns.metadata.name }, spec: poolerNetworkPolicySpec(config) },
+        {
+          metadata: { name: `${config.clusterName}-pooler`, namespace: ns.metadata.name },
+          spec: poolerNetworkPolicySpec(config),
+        },
         childOpts,
       );
     }
 
-
     // Hosts depend on the cluster release, so consumers wait for it.
-    const hosts = pulumi.all([this.clusterRelease.id, ns.metadata.name]).apply(([, n]) => serviceHosts(config.clusterName, n));
+    const hosts = pulumi
+      .all([this.clusterRelease.id, ns.metadata.name])
+      .apply(([, n]) => serviceHosts(config.clusterName, n));
     this.namespace = ns.metadata.name;
     this.rwHost = hosts.rw;
     this.roHost = hosts.ro;

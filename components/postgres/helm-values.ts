@@ -198,13 +198,16 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
       );
     }
     if (key === "huge_pages" && parameters[key] === "on" && !config.tuning.hugePages) {
-      errors.push("parameters.huge_pages is on but ducklake:postgres.tuning.hugePages is false: the pod would request no hugepages-2Mi and PostgreSQL would fail to start");
+      errors.push(
+        "parameters.huge_pages is on but ducklake:postgres.tuning.hugePages is false: the pod would request no hugepages-2Mi and PostgreSQL would fail to start",
+      );
     }
   }
 
   const memoryBytes = parseKubeMemoryBytes(config.resources.memory);
   const sharedBuffers = parameters["shared_buffers"];
-  const sharedBuffersBytes = sharedBuffers === undefined ? undefined : sharedBuffersBytesOf(sharedBuffers, config.majorVersion);
+  const sharedBuffersBytes =
+    sharedBuffers === undefined ? undefined : sharedBuffersBytesOf(sharedBuffers, config.majorVersion);
   if (sharedBuffersBytes !== undefined && sharedBuffersBytes >= memoryBytes) {
     errors.push(
       `parameters.shared_buffers is ${sharedBuffers} (${sharedBuffersBytes} bytes) but ducklake:postgres.resources.memory is ${config.resources.memory} ` +
@@ -214,19 +217,32 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
 
   const seen = new Set<string>();
   for (const lib of input.sharedPreloadLibraries) {
-    if (!/^[A-Za-z0-9_$-]+$/.test(lib)) errors.push(`sharedPreloadLibraries: "${lib}" is not a library name (letters, digits, _ and -; no commas or spaces)`);
+    if (!/^[A-Za-z0-9_$-]+$/.test(lib))
+      errors.push(
+        `sharedPreloadLibraries: "${lib}" is not a library name (letters, digits, _ and -; no commas or spaces)`,
+      );
     if (seen.has(lib)) errors.push(`sharedPreloadLibraries: "${lib}" is listed twice`);
     seen.add(lib);
   }
 
   if (config.appUser === config.ownerRole) {
-    errors.push(`ducklake:postgres.appUser is "${config.appUser}", the same as ownerRole: the application role must not own the queue tables`);
+    errors.push(
+      `ducklake:postgres.appUser is "${config.appUser}", the same as ownerRole: the application role must not own the queue tables`,
+    );
   }
-  for (const [key, role] of [["appUser", config.appUser], ["ownerRole", config.ownerRole]] as const) {
-    if (RESERVED_ROLES.includes(role)) errors.push(`ducklake:postgres.${key} is "${role}", a role CloudNativePG reserves (${RESERVED_ROLES.join(", ")})`);
+  for (const [key, role] of [
+    ["appUser", config.appUser],
+    ["ownerRole", config.ownerRole],
+  ] as const) {
+    if (RESERVED_ROLES.includes(role))
+      errors.push(
+        `ducklake:postgres.${key} is "${role}", a role CloudNativePG reserves (${RESERVED_ROLES.join(", ")})`,
+      );
   }
   if (RESERVED_DATABASES.includes(config.database)) {
-    errors.push(`ducklake:postgres.database is "${config.database}", which every instance already has (${RESERVED_DATABASES.join(", ")}); choose another name`);
+    errors.push(
+      `ducklake:postgres.database is "${config.database}", which every instance already has (${RESERVED_DATABASES.join(", ")}); choose another name`,
+    );
   }
 
   if (config.image === undefined && defaultImage(config.majorVersion) === undefined) {
@@ -238,13 +254,16 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
   if (config.image !== undefined) {
     const tagMajor = imageTagMajor(config.image);
     if (tagMajor !== undefined && tagMajor !== config.majorVersion) {
-      errors.push(`ducklake:postgres.image "${config.image}" is tagged for PostgreSQL ${tagMajor} but majorVersion is ${config.majorVersion}`);
+      errors.push(
+        `ducklake:postgres.image "${config.image}" is tagged for PostgreSQL ${tagMajor} but majorVersion is ${config.majorVersion}`,
+      );
     }
   }
 
   if (config.pooler.enabled) {
     const maxConnections = Number(parameters["max_connections"] ?? "100"); // PostgreSQL's default
-    const reserved = Number(parameters["superuser_reserved_connections"] ?? "3") + Number(parameters["reserved_connections"] ?? "0");
+    const reserved =
+      Number(parameters["superuser_reserved_connections"] ?? "3") + Number(parameters["reserved_connections"] ?? "0");
     const serverConnections = config.pooler.instances * config.pooler.defaultPoolSize;
     if (Number.isFinite(maxConnections) && serverConnections > maxConnections - reserved) {
       errors.push(
@@ -253,20 +272,28 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
       );
     }
     if (config.pooler.maxClientConn < config.pooler.defaultPoolSize) {
-      errors.push(`ducklake:postgres.pooler.maxClientConn (${config.pooler.maxClientConn}) is below defaultPoolSize (${config.pooler.defaultPoolSize}): the pool could never fill`);
+      errors.push(
+        `ducklake:postgres.pooler.maxClientConn (${config.pooler.maxClientConn}) is below defaultPoolSize (${config.pooler.defaultPoolSize}): the pool could never fill`,
+      );
     }
     if (config.instances > 1 && config.pooler.instances < 2) {
-      warnings.push(`ducklake:postgres.pooler.instances is 1 in front of ${config.instances} Postgres instances: the single PgBouncer pod is a single point of failure`);
+      warnings.push(
+        `ducklake:postgres.pooler.instances is 1 in front of ${config.instances} Postgres instances: the single PgBouncer pod is a single point of failure`,
+      );
     }
   }
 
   if (input.monitoringQueriesYaml !== undefined) errors.push(...customQueriesProblems(input.monitoringQueriesYaml));
 
   if ((input.tolerations?.length ?? 0) > 0 && Object.keys(input.nodeSelector ?? {}).length === 0) {
-    errors.push("tolerations are set without a nodeSelector: the pods may tolerate the SSD nodes' taint yet still land on other nodes; pass the node group's labels as nodeSelector");
+    errors.push(
+      "tolerations are set without a nodeSelector: the pods may tolerate the SSD nodes' taint yet still land on other nodes; pass the node group's labels as nodeSelector",
+    );
   }
   if (config.tuning.hugePages && input.hugePages2Mi === undefined) {
-    errors.push("ducklake:postgres.tuning.hugePages is true but no hugePages2Mi quantity was given: the pod must request hugepages-2Mi (shared_buffers plus overhead)");
+    errors.push(
+      "ducklake:postgres.tuning.hugePages is true but no hugePages2Mi quantity was given: the pod must request hugepages-2Mi (shared_buffers plus overhead)",
+    );
   }
   if (!config.tuning.hugePages && input.hugePages2Mi !== undefined) {
     errors.push(`hugePages2Mi is ${input.hugePages2Mi} but ducklake:postgres.tuning.hugePages is false`);
@@ -303,7 +330,16 @@ export function customQueriesSecretName(clusterName: string): string {
  * pkg/management/postgres/metrics/parser.go (`UserQuery`) and
  * https://cloudnative-pg.io/documentation/current/monitoring/#user-defined-metrics
  */
-export const CNPG_QUERY_KEYS: readonly string[] = ["query", "metrics", "primary", "master", "cache_seconds", "target_databases", "predicate_query", "runonserver"];
+export const CNPG_QUERY_KEYS: readonly string[] = [
+  "query",
+  "metrics",
+  "primary",
+  "master",
+  "cache_seconds",
+  "target_databases",
+  "predicate_query",
+  "runonserver",
+];
 
 /**
  * Checks CloudNativePG custom-queries YAML (a map of metric name to `{query, metrics, ...}`). The YAML
@@ -319,7 +355,8 @@ export function customQueriesProblems(text: string): string[] {
   } catch (err) {
     return [`monitoringQueriesYaml: not YAML (${(err as Error).message.split("\n")[0]})`];
   }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return ["monitoringQueriesYaml: must be a map of metric name to {query, metrics}"];
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc))
+    return ["monitoringQueriesYaml: must be a map of metric name to {query, metrics}"];
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(doc as Record<string, unknown>)) {
     if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
@@ -328,15 +365,23 @@ export function customQueriesProblems(text: string): string[] {
     }
     const s = spec as Record<string, unknown>;
     const unknown = Object.keys(s).filter((k) => !CNPG_QUERY_KEYS.includes(k));
-    if (unknown.length > 0) problems.push(`monitoringQueriesYaml: ${name} uses ${unknown.join(", ")}, which CloudNativePG does not know (${CNPG_QUERY_KEYS.join(", ")})`);
-    if (typeof s["query"] !== "string" || !Array.isArray(s["metrics"])) problems.push(`monitoringQueriesYaml: ${name} needs a query (text) and metrics (a list)`);
+    if (unknown.length > 0)
+      problems.push(
+        `monitoringQueriesYaml: ${name} uses ${unknown.join(", ")}, which CloudNativePG does not know (${CNPG_QUERY_KEYS.join(", ")})`,
+      );
+    if (typeof s["query"] !== "string" || !Array.isArray(s["metrics"]))
+      problems.push(`monitoringQueriesYaml: ${name} needs a query (text) and metrics (a list)`);
   }
   return problems;
 }
 
 /** Keys of an object in sorted order (deterministic values: parameters, node selectors). */
 function sorted<T>(record: Readonly<Record<string, T>>): Record<string, T> {
-  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, record[k]]),
+  );
 }
 
 /**
@@ -374,30 +419,31 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
     // Always set: the chart's default topologyKey is the zone, which would allow two instances per node.
     topologyKey: "kubernetes.io/hostname",
   };
-  if (input.nodeSelector && Object.keys(input.nodeSelector).length > 0) affinity["nodeSelector"] = sorted(input.nodeSelector);
-  if (input.tolerations && input.tolerations.length > 0) affinity["tolerations"] = input.tolerations.map((t) => ({ ...t }));
+  if (input.nodeSelector && Object.keys(input.nodeSelector).length > 0)
+    affinity["nodeSelector"] = sorted(input.nodeSelector);
+  if (input.tolerations && input.tolerations.length > 0)
+    affinity["tolerations"] = input.tolerations.map((t) => ({ ...t }));
 
   const walStorage: Record<string, unknown> =
     config.storage.walSizeGiB === undefined
       ? { enabled: false }
       : { enabled: true, size: `${config.storage.walSizeGiB}Gi`, storageClass: storageClassName };
 
-  const poolers =
-    config.pooler.enabled
-      ? [
-          {
-            name: POOLER_NAME,
-            type: "rw",
-            poolMode: config.pooler.poolMode,
-            instances: config.pooler.instances,
-            parameters: {
-              default_pool_size: String(config.pooler.defaultPoolSize),
-              max_client_conn: String(config.pooler.maxClientConn),
-            },
-            monitoring: { enabled: config.podMonitor, podMonitor: { enabled: config.podMonitor } },
+  const poolers = config.pooler.enabled
+    ? [
+        {
+          name: POOLER_NAME,
+          type: "rw",
+          poolMode: config.pooler.poolMode,
+          instances: config.pooler.instances,
+          parameters: {
+            default_pool_size: String(config.pooler.defaultPoolSize),
+            max_client_conn: String(config.pooler.maxClientConn),
           },
-        ]
-      : [];
+          monitoring: { enabled: config.podMonitor, podMonitor: { enabled: config.podMonitor } },
+        },
+      ]
+    : [];
 
   return {
     fullnameOverride: config.clusterName,
@@ -439,7 +485,9 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
         podMonitor: { enabled: config.podMonitor },
         prometheusRule: { enabled: config.podMonitor },
         customQueriesSecret:
-          input.monitoringQueriesYaml === undefined ? [] : [{ name: customQueriesSecretName(config.clusterName), key: CUSTOM_QUERIES_KEY }],
+          input.monitoringQueriesYaml === undefined
+            ? []
+            : [{ name: customQueriesSecretName(config.clusterName), key: CUSTOM_QUERIES_KEY }],
       },
       postgresql: {
         parameters: sorted(input.parameters),
@@ -473,7 +521,11 @@ export type NetworkPolicySpec = k8sInput.networking.v1.NetworkPolicySpec;
 type Peer = k8sInput.networking.v1.NetworkPolicyPeer;
 
 function namespacesIn(names: readonly string[]): Peer {
-  return { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...names] }] } };
+  return {
+    namespaceSelector: {
+      matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...names] }],
+    },
+  };
 }
 
 function tcp(...ports: number[]): Array<{ protocol: string; port: number }> {
@@ -492,7 +544,10 @@ export function instanceNetworkPolicySpec(config: PostgresConfig): NetworkPolicy
     policyTypes: ["Ingress"],
     ingress: [
       { from: [namespacesIn(config.appNamespaces)], ports: tcp(POSTGRES_PORT) },
-      { from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }], ports: tcp(POSTGRES_PORT) },
+      {
+        from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }],
+        ports: tcp(POSTGRES_PORT),
+      },
       {
         from: [
           {
@@ -502,7 +557,10 @@ export function instanceNetworkPolicySpec(config: PostgresConfig): NetworkPolicy
         ],
         ports: tcp(INSTANCE_STATUS_PORT, POSTGRES_PORT),
       },
-      { from: [{ podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName } } }], ports: tcp(POSTGRES_PORT, INSTANCE_STATUS_PORT) },
+      {
+        from: [{ podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName } } }],
+        ports: tcp(POSTGRES_PORT, INSTANCE_STATUS_PORT),
+      },
       { from: [namespacesIn(config.metricsNamespaces)], ports: tcp(INSTANCE_METRICS_PORT) },
     ],
   };
@@ -515,7 +573,10 @@ export function poolerNetworkPolicySpec(config: PostgresConfig): NetworkPolicySp
     policyTypes: ["Ingress"],
     ingress: [
       { from: [namespacesIn(config.appNamespaces)], ports: tcp(POSTGRES_PORT) },
-      { from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }], ports: tcp(POSTGRES_PORT) },
+      {
+        from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }],
+        ports: tcp(POSTGRES_PORT),
+      },
       { from: [namespacesIn(config.metricsNamespaces)], ports: tcp(POOLER_METRICS_PORT) },
     ],
   };

@@ -65,12 +65,60 @@ const GENERATED: Readonly<Record<number, PgSettingsFile>> = {
  * (`interval` in seconds, default 3600).
  */
 export const PG_PARTMAN_BGW_FACTS: Readonly<Record<string, PgSettingFact>> = {
-  "pg_partman_bgw.analyze": { vartype: "string", unit: null, min_val: null, max_val: null, enumvals: null, context: "sighup", boot_val: "off" },
-  "pg_partman_bgw.dbname": { vartype: "string", unit: null, min_val: null, max_val: null, enumvals: null, context: "sighup", boot_val: null },
-  "pg_partman_bgw.interval": { vartype: "integer", unit: null, min_val: "1", max_val: "2147483647", enumvals: null, context: "sighup", boot_val: "3600" },
-  "pg_partman_bgw.jobmon": { vartype: "string", unit: null, min_val: null, max_val: null, enumvals: null, context: "sighup", boot_val: "on" },
-  "pg_partman_bgw.maintenance_wait": { vartype: "integer", unit: null, min_val: "0", max_val: "2147483647", enumvals: null, context: "sighup", boot_val: "0" },
-  "pg_partman_bgw.role": { vartype: "string", unit: null, min_val: null, max_val: null, enumvals: null, context: "sighup", boot_val: "postgres" },
+  "pg_partman_bgw.analyze": {
+    vartype: "string",
+    unit: null,
+    min_val: null,
+    max_val: null,
+    enumvals: null,
+    context: "sighup",
+    boot_val: "off",
+  },
+  "pg_partman_bgw.dbname": {
+    vartype: "string",
+    unit: null,
+    min_val: null,
+    max_val: null,
+    enumvals: null,
+    context: "sighup",
+    boot_val: null,
+  },
+  "pg_partman_bgw.interval": {
+    vartype: "integer",
+    unit: null,
+    min_val: "1",
+    max_val: "2147483647",
+    enumvals: null,
+    context: "sighup",
+    boot_val: "3600",
+  },
+  "pg_partman_bgw.jobmon": {
+    vartype: "string",
+    unit: null,
+    min_val: null,
+    max_val: null,
+    enumvals: null,
+    context: "sighup",
+    boot_val: "on",
+  },
+  "pg_partman_bgw.maintenance_wait": {
+    vartype: "integer",
+    unit: null,
+    min_val: "0",
+    max_val: "2147483647",
+    enumvals: null,
+    context: "sighup",
+    boot_val: "0",
+  },
+  "pg_partman_bgw.role": {
+    vartype: "string",
+    unit: null,
+    min_val: null,
+    max_val: null,
+    enumvals: null,
+    context: "sighup",
+    boot_val: "postgres",
+  },
 };
 
 /** Facts of one major: the generated settings plus pg_partman_bgw's when the server had no pg_partman. */
@@ -97,7 +145,9 @@ export function factsFor(major: number): MajorFacts {
   if (hit) return hit;
   const file = GENERATED[major];
   if (file === undefined) {
-    throw new Error(`no setting facts for PostgreSQL ${major}: generate components/postgres/pg-settings/${major}.json with scripts/pg-settings.ts (have ${Object.keys(GENERATED).join(", ")})`);
+    throw new Error(
+      `no setting facts for PostgreSQL ${major}: generate components/postgres/pg-settings/${major}.json with scripts/pg-settings.ts (have ${Object.keys(GENERATED).join(", ")})`,
+    );
   }
   const settings: Record<string, PgSettingFact> = { ...file.settings };
   const handWritten: string[] = [];
@@ -121,7 +171,10 @@ export function suggestSetting(facts: MajorFacts, name: string): string | undefi
   const lower = name.toLowerCase();
   const exactCase = names.find((n) => n.toLowerCase() === lower);
   if (exactCase !== undefined) return exactCase;
-  const best = closest(lower, names.map((n) => n.toLowerCase()));
+  const best = closest(
+    lower,
+    names.map((n) => n.toLowerCase()),
+  );
   if (best === undefined || distance(lower, best) > 3) return undefined;
   return names.find((n) => n.toLowerCase() === best);
 }
@@ -245,7 +298,9 @@ export function allowedRange(fact: PgSettingFact): string {
   const min = Number(fact.min_val);
   const max = Number(fact.max_val);
   const show = (v: number) => (unitInfo(fact.unit) !== undefined && v > 0 ? showNumeric(fact, v) : String(v));
-  return unitInfo(fact.unit) === undefined ? `${min} .. ${max}` : `${show(min)} .. ${show(max)} (${min} .. ${max} in units of ${fact.unit})`;
+  return unitInfo(fact.unit) === undefined
+    ? `${min} .. ${max}`
+    : `${show(min)} .. ${show(max)} (${min} .. ${max} in units of ${fact.unit})`;
 }
 
 /**
@@ -267,9 +322,18 @@ const BOOL_FALSE = ["off", "false", "no", "0"];
  * @param ctx the pod's memory limit, for `NN%` of a memory setting.
  * @throws SettingValueError naming the setting, the value and the allowed range or values.
  */
-export function parseSettingValue(name: string, fact: PgSettingFact, value: number | boolean | string, ctx: ValueContext = {}): ParsedValue {
+export function parseSettingValue(
+  name: string,
+  fact: PgSettingFact,
+  value: number | boolean | string,
+  ctx: ValueContext = {},
+): ParsedValue {
   const given = typeof value === "string" ? value.trim() : value;
-  const bad = (why: string) => new SettingValueError(`${name} = ${JSON.stringify(value)}: ${why}; allowed: ${allowedRange(fact)}`, allowedRange(fact));
+  const bad = (why: string) =>
+    new SettingValueError(
+      `${name} = ${JSON.stringify(value)}: ${why}; allowed: ${allowedRange(fact)}`,
+      allowedRange(fact),
+    );
   switch (fact.vartype) {
     case "bool": {
       const t = String(given).toLowerCase();
@@ -329,7 +393,9 @@ function parseNumeric(
     const unit = table.find(([u]) => u === suffix);
     if (unit === undefined) {
       const names = table.map(([u]) => u).join(", ");
-      throw bad(`wrong unit "${suffix}": ${name} is a ${info.kind === "memory" ? "memory size" : "time"} (units ${names}; case matters)`);
+      throw bad(
+        `wrong unit "${suffix}": ${name} is a ${info.kind === "memory" ? "memory size" : "time"} (units ${names}; case matters)`,
+      );
     }
     units = (num * unit[1]) / info.size;
   }

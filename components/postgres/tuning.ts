@@ -10,7 +10,18 @@ import type { StackConfig } from "../../config/schema";
 import { effectiveSetting, type PostgresConfig, type TuningConfig, type GucValue } from "../../config/postgres";
 import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import { formatKubeMemory, formatPgMemory, parseKubeMemoryBytes } from "../../config/units";
-import { factsFor, isMemorySetting, MajorFacts, ParsedValue, parseSettingValue, PgSettingFact, SettingValueError, showNumeric, suggestSetting, unitInfo } from "./tuning-facts";
+import {
+  factsFor,
+  isMemorySetting,
+  MajorFacts,
+  ParsedValue,
+  parseSettingValue,
+  PgSettingFact,
+  SettingValueError,
+  showNumeric,
+  suggestSetting,
+  unitInfo,
+} from "./tuning-facts";
 
 /** Where a setting's value comes from: the seed guide, computed by this engine, or the stack's override. */
 export type SettingOrigin = "seed" | "derived" | "override";
@@ -129,7 +140,9 @@ export interface TuningProblem {
 /** Thrown by `computeTuning`; `problems` lists every problem found, not just the first. */
 export class TuningError extends Error {
   constructor(public readonly problems: readonly TuningProblem[]) {
-    super(`invalid PostgreSQL tuning (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p.path.join(".")}: ${p.message}`).join("\n")}`);
+    super(
+      `invalid PostgreSQL tuning (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p.path.join(".")}: ${p.message}`).join("\n")}`,
+    );
     this.name = "TuningError";
   }
 }
@@ -142,18 +155,71 @@ export class TuningError extends Error {
  * `shared_preload_libraries` is among them: it goes in `spec.postgresql.shared_preload_libraries`.
  */
 export const CNPG_FIXED_PARAMETERS: readonly string[] = [
-  "allow_system_table_mods", "archive_cleanup_command", "archive_command", "archive_mode", "bonjour", "bonjour_name",
-  "cluster_name", "config_file", "data_directory", "data_sync_retry", "event_source", "external_pid_file", "hba_file",
-  "hot_standby", "ident_file", "jit_provider", "listen_addresses", "log_destination", "log_directory", "log_file_mode",
-  "log_filename", "log_rotation_age", "log_rotation_size", "log_truncate_on_rotation", "logging_collector",
-  "pg_failover_slots.primary_dsn", "pg_failover_slots.standby_slot_names", "port", "primary_conninfo", "primary_slot_name",
-  "promote_trigger_file", "recovery_end_command", "recovery_min_apply_delay", "recovery_target", "recovery_target_action",
-  "recovery_target_inclusive", "recovery_target_lsn", "recovery_target_name", "recovery_target_time",
-  "recovery_target_timeline", "recovery_target_xid", "restart_after_crash", "restore_command", "shared_preload_libraries",
-  "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_file", "ssl_dh_params_file", "ssl_ecdh_curve", "ssl_key_file", "ssl_passphrase_command",
-  "ssl_passphrase_command_supports_reload", "ssl_prefer_server_ciphers", "stats_temp_directory", "synchronized_standby_slots",
-  "synchronous_standby_names", "syslog_facility", "syslog_ident", "syslog_sequence_numbers", "syslog_split_messages",
-  "temp_tablespaces", "unix_socket_directories", "unix_socket_group", "unix_socket_permissions",
+  "allow_system_table_mods",
+  "archive_cleanup_command",
+  "archive_command",
+  "archive_mode",
+  "bonjour",
+  "bonjour_name",
+  "cluster_name",
+  "config_file",
+  "data_directory",
+  "data_sync_retry",
+  "event_source",
+  "external_pid_file",
+  "hba_file",
+  "hot_standby",
+  "ident_file",
+  "jit_provider",
+  "listen_addresses",
+  "log_destination",
+  "log_directory",
+  "log_file_mode",
+  "log_filename",
+  "log_rotation_age",
+  "log_rotation_size",
+  "log_truncate_on_rotation",
+  "logging_collector",
+  "pg_failover_slots.primary_dsn",
+  "pg_failover_slots.standby_slot_names",
+  "port",
+  "primary_conninfo",
+  "primary_slot_name",
+  "promote_trigger_file",
+  "recovery_end_command",
+  "recovery_min_apply_delay",
+  "recovery_target",
+  "recovery_target_action",
+  "recovery_target_inclusive",
+  "recovery_target_lsn",
+  "recovery_target_name",
+  "recovery_target_time",
+  "recovery_target_timeline",
+  "recovery_target_xid",
+  "restart_after_crash",
+  "restore_command",
+  "shared_preload_libraries",
+  "ssl",
+  "ssl_ca_file",
+  "ssl_cert_file",
+  "ssl_crl_file",
+  "ssl_dh_params_file",
+  "ssl_ecdh_curve",
+  "ssl_key_file",
+  "ssl_passphrase_command",
+  "ssl_passphrase_command_supports_reload",
+  "ssl_prefer_server_ciphers",
+  "stats_temp_directory",
+  "synchronized_standby_slots",
+  "synchronous_standby_names",
+  "syslog_facility",
+  "syslog_ident",
+  "syslog_sequence_numbers",
+  "syslog_split_messages",
+  "temp_tablespaces",
+  "unix_socket_directories",
+  "unix_socket_group",
+  "unix_socket_permissions",
 ];
 
 /**
@@ -176,7 +242,9 @@ export const ENGINE_OWNED: Readonly<Record<string, string>> = {
  * the guide's value in `tuning.seed`; when that differs from what the stack needs, the stack must say so
  * with an override (value and reason), or the engine refuses it, naming both keys.
  */
-export const BOUND_SETTINGS: Readonly<Record<string, { key: string; of: (input: TuningInput) => string; why: string }>> = {
+export const BOUND_SETTINGS: Readonly<
+  Record<string, { key: string; of: (input: TuningInput) => string; why: string }>
+> = {
   "pg_partman_bgw.dbname": {
     key: "ducklake:postgres.database",
     of: (i) => i.database,
@@ -216,14 +284,23 @@ export const MIN_DERIVED_AUTOVACUUM_WORK_MEM_BYTES = 16 * 2 ** 20;
  *   is 3 x wal_writer_delay (https://www.postgresql.org/docs/current/wal-async-commit.html).
  */
 export const QUEUE_DEFAULTS: Readonly<Record<string, { value: string; note: string }>> = {
-  idle_in_transaction_session_timeout: { value: "1min", note: "an idle transaction holds back vacuum of consumed messages (PostgreSQL docs, runtime-config-client)" },
+  idle_in_transaction_session_timeout: {
+    value: "1min",
+    note: "an idle transaction holds back vacuum of consumed messages (PostgreSQL docs, runtime-config-client)",
+  },
   track_io_timing: { value: "on", note: "I/O time in pg_stat_statements (PostgreSQL docs, runtime-config-statistics)" },
-  wal_writer_delay: { value: "200ms", note: "PostgreSQL's default, explicit: the synchronous_commit=off loss window is 3 x this (PostgreSQL docs, wal-async-commit)" },
+  wal_writer_delay: {
+    value: "200ms",
+    note: "PostgreSQL's default, explicit: the synchronous_commit=off loss window is 3 x this (PostgreSQL docs, wal-async-commit)",
+  },
   // Autovacuum never analyzes a partitioned parent (PostgreSQL docs, routine-vacuuming "autovacuum
   // daemon": partitioned tables are not processed); the benchmark measured pgmq.read of 100 on a
   // parent without statistics at 58 ms, 1.9 ms after ANALYZE (docs/bench.md). pg_partman's worker
   // analyzes the parent whenever maintenance adds partitions (pg_partman docs, pg_partman_bgw.analyze).
-  "pg_partman_bgw.analyze": { value: "on", note: "analyze queue parents when maintenance adds partitions: autovacuum never analyzes a partitioned table (docs/bench.md)" },
+  "pg_partman_bgw.analyze": {
+    value: "on",
+    note: "analyze queue parents when maintenance adds partitions: autovacuum never analyzes a partitioned table (docs/bench.md)",
+  },
 };
 
 /** Bytes printed in MiB with one decimal, e.g. `4096.0 MiB`. */
@@ -251,13 +328,20 @@ export function computeTuning(input: TuningInput): TuningResult {
   try {
     facts = factsFor(input.majorVersion);
   } catch (err) {
-    throw new TuningError([{ path: ["majorVersion"], setting: "majorVersion", value: input.majorVersion, message: (err as Error).message }]);
+    throw new TuningError([
+      { path: ["majorVersion"], setting: "majorVersion", value: input.majorVersion, message: (err as Error).message },
+    ]);
   }
   let limitBytes = 0;
   try {
     limitBytes = parseKubeMemoryBytes(input.resources.memory);
   } catch (err) {
-    problems.push({ path: ["resources", "memory"], setting: "memory", value: input.resources.memory, message: (err as Error).message });
+    problems.push({
+      path: ["resources", "memory"],
+      setting: "memory",
+      value: input.resources.memory,
+      message: (err as Error).message,
+    });
   }
   const requestBytes = limitBytes; // request = limit (config/postgres.ts `resources`)
 
@@ -268,9 +352,12 @@ export function computeTuning(input: TuningInput): TuningResult {
     raw: input.tuning.hugePages ? "on" : "off",
     origin: "derived",
     path: ["tuning", "hugePages"],
-    note: input.tuning.hugePages ? "tuning.hugePages: the pod requests hugepages-2Mi" : "tuning.hugePages is false: no hugepages-2Mi on the pod, so never try them",
+    note: input.tuning.hugePages
+      ? "tuning.hugePages: the pod requests hugepages-2Mi"
+      : "tuning.hugePages is false: no hugepages-2Mi on the pod, so never try them",
   });
-  for (const [name, d] of Object.entries(QUEUE_DEFAULTS)) candidates.set(name, { name, raw: d.value, origin: "derived", path: [], note: d.note });
+  for (const [name, d] of Object.entries(QUEUE_DEFAULTS))
+    candidates.set(name, { name, raw: d.value, origin: "derived", path: [], note: d.note });
   for (const [name, bound] of Object.entries(BOUND_SETTINGS)) {
     candidates.set(name, { name, raw: bound.of(input), origin: "derived", path: [], note: `= ${bound.key}` });
   }
@@ -288,17 +375,32 @@ export function computeTuning(input: TuningInput): TuningResult {
     if (set === undefined) continue;
     const path = set.path.slice(1); // relative to ducklake:postgres
     if (Object.hasOwn(ENGINE_OWNED, name)) {
-      problems.push({ path, setting: name, value: set.value, message: `${name} is not set here: ${ENGINE_OWNED[name]}` });
+      problems.push({
+        path,
+        setting: name,
+        value: set.value,
+        message: `${name} is not set here: ${ENGINE_OWNED[name]}`,
+      });
       continue;
     }
     if (CNPG_FIXED_PARAMETERS.includes(name) && name !== "shared_preload_libraries") {
-      problems.push({ path, setting: name, value: set.value, message: `${name} is fixed by CloudNativePG and cannot be set (https://cloudnative-pg.io/documentation/current/postgresql_conf/)` });
+      problems.push({
+        path,
+        setting: name,
+        value: set.value,
+        message: `${name} is fixed by CloudNativePG and cannot be set (https://cloudnative-pg.io/documentation/current/postgresql_conf/)`,
+      });
       continue;
     }
     const prior = candidates.get(name);
     let note: string | undefined;
     if (set.origin === "override") {
-      const replaced = set.replaces !== undefined ? `replaces seed value ${String(set.replaces)}` : prior !== undefined ? `replaces derived value ${String(prior.raw)}` : "the guide does not set it";
+      const replaced =
+        set.replaces !== undefined
+          ? `replaces seed value ${String(set.replaces)}`
+          : prior !== undefined
+            ? `replaces derived value ${String(prior.raw)}`
+            : "the guide does not set it";
       note = `${(set.reason ?? "").replace(/\s+/g, " ")} (${replaced})`;
     }
     candidates.set(name, { name, raw: set.value, origin: set.origin, path, ...(note !== undefined ? { note } : {}) });
@@ -353,7 +455,10 @@ export function computeTuning(input: TuningInput): TuningResult {
     const fact = Object.hasOwn(facts.settings, c.name) ? facts.settings[c.name] : undefined;
     if (fact === undefined) {
       const hint = suggestSetting(facts, c.name);
-      const custom = c.name.includes(".") && hint === undefined ? ` (custom settings need their library preloaded: ${SHARED_PRELOAD_LIBRARIES.join(", ")})` : "";
+      const custom =
+        c.name.includes(".") && hint === undefined
+          ? ` (custom settings need their library preloaded: ${SHARED_PRELOAD_LIBRARIES.join(", ")})`
+          : "";
       problems.push({
         path: c.path,
         setting: c.name,
@@ -366,12 +471,19 @@ export function computeTuning(input: TuningInput): TuningResult {
       const p = parseSettingValue(c.name, fact, c.raw, { memoryLimitBytes: limitBytes > 0 ? limitBytes : undefined });
       parsed.set(c.name, p);
       let note = c.note;
-      if (p.percent !== undefined) note = `${p.percent}% of the ${input.resources.memory} memory limit${note !== undefined ? `; ${note}` : ""}`;
-      else if (typeof c.raw === "string" && c.raw.trim() !== p.text) note = `written ${c.raw}${note !== undefined ? `; ${note}` : ""}`;
+      if (p.percent !== undefined)
+        note = `${p.percent}% of the ${input.resources.memory} memory limit${note !== undefined ? `; ${note}` : ""}`;
+      else if (typeof c.raw === "string" && c.raw.trim() !== p.text)
+        note = `written ${c.raw}${note !== undefined ? `; ${note}` : ""}`;
       settings.push({ name: c.name, value: p.text, origin: c.origin, ...(note !== undefined ? { note } : {}) });
     } catch (err) {
       if (!(err instanceof SettingValueError)) throw err;
-      problems.push({ path: c.path, setting: c.name, value: c.raw, message: `${err.message} (PostgreSQL ${facts.major})` });
+      problems.push({
+        path: c.path,
+        setting: c.name,
+        value: c.raw,
+        message: `${err.message} (PostgreSQL ${facts.major})`,
+      });
     }
   }
 
@@ -398,11 +510,18 @@ export function computeTuning(input: TuningInput): TuningResult {
 
   const warnings: string[] = [];
   const originOf = (name: string): string => settings.find((x) => x.name === name)?.origin ?? "PostgreSQL default";
-  const budgetVerdict = verdictOf(budget, originOf, input.resources.memory, connectionsNeeded(facts, parsed, input).count);
+  const budgetVerdict = verdictOf(
+    budget,
+    originOf,
+    input.resources.memory,
+    connectionsNeeded(facts, parsed, input).count,
+  );
   if (!budgetVerdict.holds) warnings.push(budgetVerdict.summary);
   const ecs = parsed.get("effective_cache_size")?.bytes;
   if (ecs !== undefined && limitBytes > 0 && ecs > limitBytes) {
-    warnings.push(`effective_cache_size ${mib(ecs)} is above the pod memory limit ${input.resources.memory} (${mib(limitBytes)}): the page cache a pod can use is bounded by its cgroup limit, so the planner over-estimates cached data`);
+    warnings.push(
+      `effective_cache_size ${mib(ecs)} is above the pod memory limit ${input.resources.memory} (${mib(limitBytes)}): the page cache a pod can use is bounded by its cgroup limit, so the planner over-estimates cached data`,
+    );
   }
   const durability = durabilityOf(facts, parsed);
   if (durability.lossWindowMs > 0) warnings.push(durability.summary);
@@ -413,22 +532,51 @@ export function computeTuning(input: TuningInput): TuningResult {
 }
 
 /** Connections the stack needs whatever the budget: reserved + operational + the app's (or the pooler's). */
-function connectionsNeeded(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, input: TuningInput): { count: number; why: string } {
-  const reserved = countOf(facts, parsed, "superuser_reserved_connections") + (facts.settings["reserved_connections"] !== undefined ? countOf(facts, parsed, "reserved_connections") : 0);
+function connectionsNeeded(
+  facts: MajorFacts,
+  parsed: ReadonlyMap<string, ParsedValue>,
+  input: TuningInput,
+): { count: number; why: string } {
+  const reserved =
+    countOf(facts, parsed, "superuser_reserved_connections") +
+    (facts.settings["reserved_connections"] !== undefined ? countOf(facts, parsed, "reserved_connections") : 0);
   const app = input.poolerServerConnections ?? DIRECT_APP_CONNECTIONS;
-  const appWhy = input.poolerServerConnections !== undefined ? "PgBouncer server connections (pooler.instances x pooler.defaultPoolSize)" : "application connections without a pooler";
-  return { count: reserved + OPERATIONAL_CONNECTIONS + app, why: `${reserved} reserved for superusers + ${OPERATIONAL_CONNECTIONS} operational (CloudNativePG, bootstrap Job, psql) + ${app} ${appWhy}` };
+  const appWhy =
+    input.poolerServerConnections !== undefined
+      ? "PgBouncer server connections (pooler.instances x pooler.defaultPoolSize)"
+      : "application connections without a pooler";
+  return {
+    count: reserved + OPERATIONAL_CONNECTIONS + app,
+    why: `${reserved} reserved for superusers + ${OPERATIONAL_CONNECTIONS} operational (CloudNativePG, bootstrap Job, psql) + ${app} ${appWhy}`,
+  };
 }
 
 /** Parses the candidates the budget reads, ignoring invalid ones (they are reported where they were given). */
-function peekBudgetInputs(facts: MajorFacts, candidates: ReadonlyMap<string, Candidate>, limitBytes: number): Map<string, ParsedValue> {
+function peekBudgetInputs(
+  facts: MajorFacts,
+  candidates: ReadonlyMap<string, Candidate>,
+  limitBytes: number,
+): Map<string, ParsedValue> {
   const out = new Map<string, ParsedValue>();
-  for (const name of ["shared_buffers", "wal_buffers", "maintenance_work_mem", "work_mem", "autovacuum_max_workers", "autovacuum_work_mem", "max_connections", "superuser_reserved_connections", "reserved_connections"]) {
+  for (const name of [
+    "shared_buffers",
+    "wal_buffers",
+    "maintenance_work_mem",
+    "work_mem",
+    "autovacuum_max_workers",
+    "autovacuum_work_mem",
+    "max_connections",
+    "superuser_reserved_connections",
+    "reserved_connections",
+  ]) {
     const c = candidates.get(name);
     const fact = facts.settings[name];
     if (c === undefined || fact === undefined) continue;
     try {
-      out.set(name, parseSettingValue(name, fact, c.raw, { memoryLimitBytes: limitBytes > 0 ? limitBytes : undefined }));
+      out.set(
+        name,
+        parseSettingValue(name, fact, c.raw, { memoryLimitBytes: limitBytes > 0 ? limitBytes : undefined }),
+      );
     } catch {
       // reported by the main loop, at the key where it was given
     }
@@ -447,7 +595,12 @@ function peekBudgetInputs(facts: MajorFacts, candidates: ReadonlyMap<string, Can
  *   PostgreSQL's default 100 or that need when larger.
  * Where the memory cannot cover the need, the need wins and `BudgetVerdict` says by how much the budget breaks.
  */
-function deriveBudgetSettings(facts: MajorFacts, input: TuningInput, candidates: ReadonlyMap<string, Candidate>, limitBytes: number): Candidate[] {
+function deriveBudgetSettings(
+  facts: MajorFacts,
+  input: TuningInput,
+  candidates: ReadonlyMap<string, Candidate>,
+  limitBytes: number,
+): Candidate[] {
   if (limitBytes <= 0) return [];
   const pre = peekBudgetInputs(facts, candidates, limitBytes);
   const b = memoryBudget(facts, pre, limitBytes, limitBytes);
@@ -457,8 +610,13 @@ function deriveBudgetSettings(facts: MajorFacts, input: TuningInput, candidates:
   let autovacuumWorkMemBytes = b.autovacuumWorkMemBytes;
   if (!candidates.has("autovacuum_work_mem")) {
     const conns = candidates.has("max_connections") ? b.maxConnections : need.count;
-    const share = Math.floor((limitBytes - b.fixedBytes - b.maintenanceBytes - conns * b.workMemBytes) / b.autovacuumWorkers);
-    autovacuumWorkMemBytes = Math.max(MIN_DERIVED_AUTOVACUUM_WORK_MEM_BYTES, Math.floor(Math.min(share, b.maintenanceBytes) / MB) * MB);
+    const share = Math.floor(
+      (limitBytes - b.fixedBytes - b.maintenanceBytes - conns * b.workMemBytes) / b.autovacuumWorkers,
+    );
+    autovacuumWorkMemBytes = Math.max(
+      MIN_DERIVED_AUTOVACUUM_WORK_MEM_BYTES,
+      Math.floor(Math.min(share, b.maintenanceBytes) / MB) * MB,
+    );
     out.push({
       name: "autovacuum_work_mem",
       raw: `${autovacuumWorkMemBytes / MB}MB`,
@@ -492,27 +650,56 @@ function deriveBudgetSettings(facts: MajorFacts, input: TuningInput, candidates:
  * breaks, and what would fix it: the pod memory it needs, and any one setting that alone would suffice.
  * @param needed the connections the stack needs: a max_connections below it is no fix.
  */
-export function verdictOf(b: MemoryBudget, originOf: (name: string) => string, memory: string, needed: number): BudgetVerdict {
+export function verdictOf(
+  b: MemoryBudget,
+  originOf: (name: string) => string,
+  memory: string,
+  needed: number,
+): BudgetVerdict {
   const terms = [
-    { term: "shared_buffers + wal_buffers", bytes: b.fixedBytes, origins: `shared_buffers ${originOf("shared_buffers")}, wal_buffers ${originOf("wal_buffers")}` },
-    { term: `max_connections ${b.maxConnections} x work_mem ${mib(b.workMemBytes)}`, bytes: b.connectionsBytes, origins: `max_connections ${originOf("max_connections")}, work_mem ${originOf("work_mem")}` },
-    { term: `autovacuum_max_workers ${b.autovacuumWorkers} x autovacuum_work_mem ${mib(b.autovacuumWorkMemBytes)}`, bytes: b.autovacuumBytes, origins: `autovacuum_max_workers ${originOf("autovacuum_max_workers")}, autovacuum_work_mem ${originOf("autovacuum_work_mem")}` },
+    {
+      term: "shared_buffers + wal_buffers",
+      bytes: b.fixedBytes,
+      origins: `shared_buffers ${originOf("shared_buffers")}, wal_buffers ${originOf("wal_buffers")}`,
+    },
+    {
+      term: `max_connections ${b.maxConnections} x work_mem ${mib(b.workMemBytes)}`,
+      bytes: b.connectionsBytes,
+      origins: `max_connections ${originOf("max_connections")}, work_mem ${originOf("work_mem")}`,
+    },
+    {
+      term: `autovacuum_max_workers ${b.autovacuumWorkers} x autovacuum_work_mem ${mib(b.autovacuumWorkMemBytes)}`,
+      bytes: b.autovacuumBytes,
+      origins: `autovacuum_max_workers ${originOf("autovacuum_max_workers")}, autovacuum_work_mem ${originOf("autovacuum_work_mem")}`,
+    },
     { term: "maintenance_work_mem", bytes: b.maintenanceBytes, origins: originOf("maintenance_work_mem") },
   ].sort((x, y) => y.bytes - x.bytes);
   const overBytes = Math.max(0, b.worstCaseBytes - b.limitBytes);
   if (overBytes === 0) {
-    return { holds: true, overBytes, terms, fixes: [], summary: `memory budget holds: worst case ${mib(b.worstCaseBytes)} <= pod limit ${memory} (${mib(b.limitBytes)})` };
+    return {
+      holds: true,
+      overBytes,
+      terms,
+      fixes: [],
+      summary: `memory budget holds: worst case ${mib(b.worstCaseBytes)} <= pod limit ${memory} (${mib(b.limitBytes)})`,
+    };
   }
   const MB = 2 ** 20;
-  const fixes: string[] = [`postgres.resources.memory >= ${formatKubeMemory(Math.ceil(b.worstCaseBytes / 2 ** 30) * 2 ** 30)} (and nodes to hold it)`];
+  const fixes: string[] = [
+    `postgres.resources.memory >= ${formatKubeMemory(Math.ceil(b.worstCaseBytes / 2 ** 30) * 2 ** 30)} (and nodes to hold it)`,
+  ];
   const rest = (without: number) => b.limitBytes - (b.worstCaseBytes - without);
   const workMem = Math.floor(rest(b.connectionsBytes) / Math.max(b.maxConnections, 1) / MB);
   if (workMem >= 1) fixes.push(`work_mem <= ${workMem}MB (override)`);
   const conns = Math.floor(rest(b.connectionsBytes) / b.workMemBytes);
-  if (conns >= needed && conns < b.maxConnections) fixes.push(`max_connections <= ${conns} (override; the stack needs ${needed})`);
+  if (conns >= needed && conns < b.maxConnections)
+    fixes.push(`max_connections <= ${conns} (override; the stack needs ${needed})`);
   const av = Math.floor(rest(b.autovacuumBytes) / b.autovacuumWorkers / MB);
   if (av >= 1) fixes.push(`autovacuum_work_mem <= ${av}MB (override)`);
-  const single = fixes.length > 1 ? "" : " No single setting (work_mem, max_connections, autovacuum_work_mem) brings it within the limit on its own.";
+  const single =
+    fixes.length > 1
+      ? ""
+      : " No single setting (work_mem, max_connections, autovacuum_work_mem) brings it within the limit on its own.";
   const breaking = terms.filter((t) => t.bytes > 0);
   const summary =
     `memory budget does not hold: worst case ${mib(b.worstCaseBytes)} exceeds the pod limit ${memory} (${mib(b.limitBytes)}) by ${mib(overBytes)}; ` +
@@ -540,7 +727,12 @@ function countOf(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, na
  * (runtime-config-resource.html#GUC-AUTOVACUUM-WORK-MEM); wal_buffers -1 = shared_buffers/32, at
  * least 64kB, at most one WAL segment (16MB) (runtime-config-wal.html#GUC-WAL-BUFFERS).
  */
-export function memoryBudget(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, limitBytes: number, requestBytes: number): MemoryBudget {
+export function memoryBudget(
+  facts: MajorFacts,
+  parsed: ReadonlyMap<string, ParsedValue>,
+  limitBytes: number,
+  requestBytes: number,
+): MemoryBudget {
   const sharedBuffersBytes = bytesOf(facts, parsed, "shared_buffers");
   let walBuffersBytes = bytesOf(facts, parsed, "wal_buffers");
   if (walBuffersBytes < 0) walBuffersBytes = Math.min(Math.max(sharedBuffersBytes / 32, 64 * 1024), 16 * 2 ** 20);
@@ -676,7 +868,11 @@ export function validateTuning(config: StackConfig): SemanticResult {
     return { errors: [], warnings: result.warnings };
   } catch (err) {
     if (!(err instanceof TuningError)) throw err;
-    const errors: SemanticIssue[] = err.problems.map((p) => ({ path: ["postgres", ...p.path], message: p.message, ...(p.value !== undefined ? { value: p.value } : {}) }));
+    const errors: SemanticIssue[] = err.problems.map((p) => ({
+      path: ["postgres", ...p.path],
+      message: p.message,
+      ...(p.value !== undefined ? { value: p.value } : {}),
+    }));
     return { errors, warnings: [] };
   }
 }
@@ -688,7 +884,8 @@ export function validateTuning(config: StackConfig): SemanticResult {
  * @param factor a positive integer, e.g. 16 (a 4GB shared_buffers becomes 256MB).
  */
 export function scaleMemorySettings(result: TuningResult, majorVersion: number, factor: number): TuningResult {
-  if (!Number.isInteger(factor) || factor < 1) throw new Error(`scale factor must be a positive integer, got ${factor}`);
+  if (!Number.isInteger(factor) || factor < 1)
+    throw new Error(`scale factor must be a positive integer, got ${factor}`);
   const facts = factsFor(majorVersion);
   const settings = result.settings.map((s) => {
     const fact = facts.settings[s.name];

@@ -107,7 +107,8 @@ export function bootstrapPodSecurityContext(uid: number): {
   runAsGroup: number;
   seccompProfile: { type: "RuntimeDefault" };
 } {
-  if (!Number.isInteger(uid) || uid < 1) throw new Error(`runAsUser must be a positive integer UID, not root (got ${uid})`);
+  if (!Number.isInteger(uid) || uid < 1)
+    throw new Error(`runAsUser must be a positive integer UID, not root (got ${uid})`);
   return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
 }
 
@@ -133,8 +134,10 @@ export class QueueBootstrap extends pulumi.ComponentResource {
     const backoffLimit = args.backoffLimit ?? 6;
     const waitSeconds = args.waitForDatabaseSeconds ?? 300;
     if (args.sql.trim().length === 0) throw new pulumi.ResourceError("sql is empty: nothing to bootstrap", this);
-    if (!Number.isInteger(backoffLimit) || backoffLimit < 0) throw new pulumi.ResourceError(`backoffLimit must be an integer >= 0 (got ${backoffLimit})`, this);
-    if (!Number.isInteger(waitSeconds) || waitSeconds < 5) throw new pulumi.ResourceError(`waitForDatabaseSeconds must be an integer >= 5 (got ${waitSeconds})`, this);
+    if (!Number.isInteger(backoffLimit) || backoffLimit < 0)
+      throw new pulumi.ResourceError(`backoffLimit must be an integer >= 0 (got ${backoffLimit})`, this);
+    if (!Number.isInteger(waitSeconds) || waitSeconds < 5)
+      throw new pulumi.ResourceError(`waitForDatabaseSeconds must be an integer >= 5 (got ${waitSeconds})`, this);
     let jobName: string;
     let podSecurityContext: ReturnType<typeof bootstrapPodSecurityContext>;
     try {
@@ -196,7 +199,11 @@ export class QueueBootstrap extends pulumi.ComponentResource {
                   ],
                   volumeMounts: [{ name: "sql", mountPath: "/bootstrap", readOnly: true }],
                   resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
                 },
               ],
               volumes: [{ name: "sql", configMap: { name: configMap.metadata.name } }],

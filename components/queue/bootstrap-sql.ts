@@ -21,7 +21,12 @@
  * Running it twice changes nothing; changing the config converges the database (see docs/queue.md for
  * what is deliberately not automatic: dropping queues, shrinking a partition interval in place).
  */
-import { TABLE_AUTOVACUUM_PARAMETERS, effectiveTableParameters, type QueueConfig, type QueuesConfig } from "../../config/queues";
+import {
+  TABLE_AUTOVACUUM_PARAMETERS,
+  effectiveTableParameters,
+  type QueueConfig,
+  type QueuesConfig,
+} from "../../config/queues";
 import { deadLetterRoutesTableSql, readWithDlqSql } from "./dead-letter";
 import { monitoringSql } from "./monitoring";
 import { bgwIntervalSeconds, planRunway, type RunwayPlan } from "./runway";
@@ -187,7 +192,16 @@ END
 $fn$;`;
 }
 
-function queueSql(queue: QueueConfig, plan: RunwayPlan, bgwIntervalSeconds: number, safety: number, owner: string, app: string, wanted: string, managed: string): string {
+function queueSql(
+  queue: QueueConfig,
+  plan: RunwayPlan,
+  bgwIntervalSeconds: number,
+  safety: number,
+  owner: string,
+  app: string,
+  wanted: string,
+  managed: string,
+): string {
   const name = ident(queue.name, "queue name");
   const q = `pgmq.q_${name}`;
   const a = `pgmq.a_${name}`;
@@ -248,7 +262,10 @@ function grantSql(name: string, owner: string, app: string): string[] {
  * @param config the parsed stack config.
  * @param overrides fields to replace (db:local runs another major, or an untuned twin without storage parameters).
  */
-export function bootstrapSqlInputOf(config: StackConfig, overrides: Partial<BootstrapSqlInput> = {}): BootstrapSqlInput {
+export function bootstrapSqlInputOf(
+  config: StackConfig,
+  overrides: Partial<BootstrapSqlInput> = {},
+): BootstrapSqlInput {
   return {
     queues: config.queues,
     bgwIntervalSeconds: bgwIntervalSeconds(config).seconds,
@@ -274,7 +291,8 @@ export function generateBootstrapSql(input: BootstrapSqlInput): string {
   const app = ident(input.appRole, "app role");
   if (owner === app) throw new Error(`owner role and app role must differ (both "${owner}")`);
   const major = input.majorVersion;
-  if (!isSupportedMajor(major)) throw new Error(`PostgreSQL major ${major} is not supported (${SUPPORTED_MAJORS.join(", ")})`);
+  if (!isSupportedMajor(major))
+    throw new Error(`PostgreSQL major ${major} is not supported (${SUPPORTED_MAJORS.join(", ")})`);
   const seen = new Set<string>();
   for (const q of input.queues.definitions) {
     for (const n of [q.name, ...(q.deadLetter ? [q.deadLetter.queue] : [])]) {

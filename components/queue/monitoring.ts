@@ -156,7 +156,10 @@ export function queueMonitoringSql(): string {
   return `-- ops.queue_depth(): per queue, its current depth (queue_length: rows in the queue table), the visible
 -- ones (vt <= now()), oldest/newest age, and total_messages_sent: the queue's msg_id sequence, i.e.
 -- what pgmq.metrics() calls total_messages (ids handed out, rolled-back sends included), not a depth.
-${replaceFunctionWithOtherColumns("ops.queue_depth()", QUEUE_DEPTH_COLUMNS.map(([name]) => name))}
+${replaceFunctionWithOtherColumns(
+  "ops.queue_depth()",
+  QUEUE_DEPTH_COLUMNS.map(([name]) => name),
+)}
 CREATE OR REPLACE FUNCTION ops.queue_depth()
 RETURNS TABLE (${QUEUE_DEPTH_COLUMNS.map(([name, type]) => `${name} ${type}`).join(", ")})
 LANGUAGE plpgsql STABLE
@@ -575,11 +578,16 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
         { visible_messages: gauge("Messages readable now (vt <= now())") },
         { oldest_message_age_seconds: gauge("Age of the oldest message in seconds") },
         { newest_message_age_seconds: gauge("Age of the newest message in seconds") },
-        { total_messages_sent: counter("msg_ids handed out by the queue's sequence, rolled-back sends included (pgmq.metrics total_messages)") },
+        {
+          total_messages_sent: counter(
+            "msg_ids handed out by the queue's sequence, rolled-back sends included (pgmq.metrics total_messages)",
+          ),
+        },
       ],
     },
     ducklake_dead_letter: {
-      query: "SELECT queue_name, dead_letter_queue, dead_letters, newest_dead_letter_age_seconds FROM ops.dead_letter_depth()",
+      query:
+        "SELECT queue_name, dead_letter_queue, dead_letters, newest_dead_letter_age_seconds FROM ops.dead_letter_depth()",
       predicate_query: predicate,
       primary: true,
       cache_seconds: METRICS_CACHE_SECONDS,
@@ -638,7 +646,8 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
       ],
     },
     ducklake_top_statements: {
-      query: "SELECT queryid::text AS queryid, calls, total_exec_time_ms / 1000.0 AS total_exec_time_seconds, mean_exec_time_ms / 1000.0 AS mean_exec_time_seconds, rows FROM ops.top_statements",
+      query:
+        "SELECT queryid::text AS queryid, calls, total_exec_time_ms / 1000.0 AS total_exec_time_seconds, mean_exec_time_ms / 1000.0 AS mean_exec_time_seconds, rows FROM ops.top_statements",
       predicate_query: predicate,
       metrics: [
         { queryid: label("pg_stat_statements queryid") },
@@ -649,11 +658,20 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
       ],
     },
     ducklake_checkpoints: {
-      query: "SELECT timed, requested, write_time_ms / 1000.0 AS write_time_seconds, sync_time_ms / 1000.0 AS sync_time_seconds, buffers_written FROM ops.checkpoints",
+      query:
+        "SELECT timed, requested, write_time_ms / 1000.0 AS write_time_seconds, sync_time_ms / 1000.0 AS sync_time_seconds, buffers_written FROM ops.checkpoints",
       predicate_query: predicate,
       metrics: [
-        { timed: counter(`Scheduled checkpoints (${majorVersion >= 17 ? "pg_stat_checkpointer.num_timed" : "pg_stat_bgwriter.checkpoints_timed"})`) },
-        { requested: counter(`Requested checkpoints (${majorVersion >= 17 ? "pg_stat_checkpointer.num_requested" : "pg_stat_bgwriter.checkpoints_req"})`) },
+        {
+          timed: counter(
+            `Scheduled checkpoints (${majorVersion >= 17 ? "pg_stat_checkpointer.num_timed" : "pg_stat_bgwriter.checkpoints_timed"})`,
+          ),
+        },
+        {
+          requested: counter(
+            `Requested checkpoints (${majorVersion >= 17 ? "pg_stat_checkpointer.num_requested" : "pg_stat_bgwriter.checkpoints_req"})`,
+          ),
+        },
         { write_time_seconds: counter("Time writing checkpoint files in seconds") },
         { sync_time_seconds: counter("Time syncing checkpoint files in seconds") },
         { buffers_written: counter("Buffers written by checkpoints") },
@@ -676,7 +694,11 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
         { idle_in_transaction_aborted: gauge("Client backends idle in a failed transaction") },
         { other_state: gauge("Client backends in another state (fastpath function call, disabled)") },
         { max_connections: gauge("max_connections") },
-        { reserved_connections: gauge(`Connections reserved for privileged roles (${majorVersion >= 16 ? "superuser_reserved_connections + reserved_connections" : "superuser_reserved_connections"})`) },
+        {
+          reserved_connections: gauge(
+            `Connections reserved for privileged roles (${majorVersion >= 16 ? "superuser_reserved_connections + reserved_connections" : "superuser_reserved_connections"})`,
+          ),
+        },
         { used_ratio: gauge("client_connections / max_connections") },
       ],
     },

@@ -110,7 +110,8 @@ export function bgwIntervalSeconds(config: StackConfig): BgwIntervalSetting {
   const set = effectiveSetting(config.postgres.tuning, "pg_partman_bgw.interval");
   if (set === undefined) return { seconds: DEFAULT_BGW_INTERVAL_SECONDS };
   const raw = set.value;
-  const seconds = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  const seconds =
+    typeof raw === "number" ? raw : typeof raw === "string" && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(seconds) || seconds < 1) {
     return {
       seconds: DEFAULT_BGW_INTERVAL_SECONDS,

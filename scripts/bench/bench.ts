@@ -128,15 +128,19 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const stack = positionals[0];
   if (stack === undefined) throw new Error(USAGE);
   const trials = values.trials === undefined ? 3 : Number(values.trials);
-  if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be an integer >= 1, got "${values.trials}"`);
+  if (!Number.isInteger(trials) || trials < 1)
+    throw new Error(`--trials must be an integer >= 1, got "${values.trials}"`);
   const clients = (values.clients ?? "1,2,4").split(",").map((c) => {
     const n = Number(c);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--clients must be a comma-separated list of integers >= 1, got "${values.clients}"`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`--clients must be a comma-separated list of integers >= 1, got "${values.clients}"`);
     return n;
   });
-  const workloads = values.workloads === undefined ? [...CAPACITY_WORKLOADS] : values.workloads.split(",").filter((w) => w.length > 0);
+  const workloads =
+    values.workloads === undefined ? [...CAPACITY_WORKLOADS] : values.workloads.split(",").filter((w) => w.length > 0);
   for (const w of workloads) {
-    if (!(CAPACITY_WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown workload "${w}"; known: ${CAPACITY_WORKLOADS.join(", ")}`);
+    if (!(CAPACITY_WORKLOADS as readonly string[]).includes(w))
+      throw new Error(`--workloads: unknown workload "${w}"; known: ${CAPACITY_WORKLOADS.join(", ")}`);
   }
   return {
     stack,
@@ -198,7 +202,9 @@ export function findPgbench(binDir?: string): string {
   }
   const found = candidates.find((c) => fs.existsSync(c));
   if (found === undefined) {
-    throw new Error("pgbench not found (beside the server binaries, on PATH or in /usr/lib/postgresql/*/bin); install it with `apt-get install postgresql-15` (Debian ships pgbench in the server package, /usr/lib/postgresql/15/bin/pgbench)");
+    throw new Error(
+      "pgbench not found (beside the server binaries, on PATH or in /usr/lib/postgresql/*/bin); install it with `apt-get install postgresql-15` (Debian ships pgbench in the server package, /usr/lib/postgresql/15/bin/pgbench)",
+    );
   }
   return found;
 }
@@ -207,7 +213,13 @@ const isTty = process.stdout.isTTY === true;
 let lastProgressLen = 0;
 
 /** Prints one progress line (rewritten in place on a terminal). */
-function showProgress(label: string, p: PgbenchProgress, batch: number, durationSeconds: number, cpu: CpuSplit | undefined): void {
+function showProgress(
+  label: string,
+  p: PgbenchProgress,
+  batch: number,
+  durationSeconds: number,
+  cpu: CpuSplit | undefined,
+): void {
   const cpuText = cpu ? `  cpu pgbench ${cpu.clientPct}% server ${cpu.serverPct}% other ${cpu.otherPct}%` : "";
   const lag = p.lagMs !== undefined ? `  lag ${p.lagMs.toFixed(2)} ms` : "";
   const line = `  ${label}  ${p.seconds.toFixed(0)}/${durationSeconds} s  ${Math.round(p.tps * batch).toLocaleString("en-US")} msgs/s  lat ${p.latencyMs.toFixed(2)} ms${lag}${cpuText}`;
@@ -268,7 +280,12 @@ const MAX_PREFILL_DOUBLINGS = 2;
  * Runs one capacity workload at one client count. A read run that drains the queue measured the
  * prefill, not the server: it is repeated with twice the prefill, up to {@link MAX_PREFILL_DOUBLINGS} times.
  */
-async function capacityRun(ctx: RunContext, workload: CapacityWorkload, clients: number, scriptOverride?: string): Promise<CapacityResult> {
+async function capacityRun(
+  ctx: RunContext,
+  workload: CapacityWorkload,
+  clients: number,
+  scriptOverride?: string,
+): Promise<CapacityResult> {
   const spec = workloadSpec(workload, ctx.opts.batch);
   // Enough visible messages that the consumers never run dry (single reads need far fewer).
   const perSecond = spec.batch === 1 ? Math.ceil(ctx.opts.prefillPerSecond / 4) : ctx.opts.prefillPerSecond;
@@ -282,7 +299,13 @@ async function capacityRun(ctx: RunContext, workload: CapacityWorkload, clients:
   }
 }
 
-async function capacityRunOnce(ctx: RunContext, workload: CapacityWorkload, clients: number, prefill: number, scriptOverride?: string): Promise<CapacityResult> {
+async function capacityRunOnce(
+  ctx: RunContext,
+  workload: CapacityWorkload,
+  clients: number,
+  prefill: number,
+  scriptOverride?: string,
+): Promise<CapacityResult> {
   const { opts } = ctx;
   const spec = workloadSpec(workload, opts.batch);
   // Producers and consumers together start from an empty queue: consumed = what the producers sent.
@@ -296,17 +319,43 @@ async function capacityRunOnce(ctx: RunContext, workload: CapacityWorkload, clie
   const notes: string[] = [];
   if (workload === "produce_consume") {
     // Producers (single sends) and batch consumers together, each with `clients` connections.
-    const producers = runPgbench({ pgbench: ctx.pgbench, url: ctx.target.url, script: script("send_single"), clients, durationSeconds: opts.durationSeconds, variables: vars }, undefined);
+    const producers = runPgbench(
+      {
+        pgbench: ctx.pgbench,
+        url: ctx.target.url,
+        script: script("send_single"),
+        clients,
+        durationSeconds: opts.durationSeconds,
+        variables: vars,
+      },
+      undefined,
+    );
     result = await runPgbench(
-      { pgbench: ctx.pgbench, url: ctx.target.url, script: script(scriptOverride ?? spec.script), clients, durationSeconds: opts.durationSeconds, variables: vars },
+      {
+        pgbench: ctx.pgbench,
+        url: ctx.target.url,
+        script: script(scriptOverride ?? spec.script),
+        clients,
+        durationSeconds: opts.durationSeconds,
+        variables: vars,
+      },
       ctx.postmasterPid,
       (p, cpu) => showProgress(label, p, spec.batch, opts.durationSeconds, cpu),
     );
     const prod = await producers;
-    notes.push(`producers sent ${Math.round(prod.tps).toLocaleString("en-US")} msgs/s; cpu client share counts the consumers' pgbench only`);
+    notes.push(
+      `producers sent ${Math.round(prod.tps).toLocaleString("en-US")} msgs/s; cpu client share counts the consumers' pgbench only`,
+    );
   } else {
     result = await runPgbench(
-      { pgbench: ctx.pgbench, url: ctx.target.url, script: script(scriptOverride ?? spec.script), clients, durationSeconds: opts.durationSeconds, variables: vars },
+      {
+        pgbench: ctx.pgbench,
+        url: ctx.target.url,
+        script: script(scriptOverride ?? spec.script),
+        clients,
+        durationSeconds: opts.durationSeconds,
+        variables: vars,
+      },
       ctx.postmasterPid,
       (p, cpu) => showProgress(label, p, spec.batch, opts.durationSeconds, cpu),
     );
@@ -334,7 +383,9 @@ async function capacityRunOnce(ctx: RunContext, workload: CapacityWorkload, clie
     health: runHealth(before, after),
     notes,
   };
-  endProgress(`  ${label}: ${r.msgsPerSecond.toLocaleString("en-US")} msgs/s, avg ${r.latencyAvgMs} ms, p99 ${r.latencyP99Ms} ms${r.cpu ? `, cpu pgbench ${r.cpu.clientPct}% server ${r.cpu.serverPct}%` : ""}`);
+  endProgress(
+    `  ${label}: ${r.msgsPerSecond.toLocaleString("en-US")} msgs/s, avg ${r.latencyAvgMs} ms, p99 ${r.latencyP99Ms} ms${r.cpu ? `, cpu pgbench ${r.cpu.clientPct}% server ${r.cpu.serverPct}%` : ""}`,
+  );
   return r;
 }
 
@@ -346,7 +397,9 @@ async function capacityRunOnce(ctx: RunContext, workload: CapacityWorkload, clie
 async function dlqComparison(ctx: RunContext): Promise<DlqReadComparison | undefined> {
   const routine = ctx.target.dlqReadRoutine;
   if (routine === undefined) {
-    console.log(`  [${ctx.target.label}] no dead-letter-aware read routine installed by the bootstrap: DLQ comparison skipped`);
+    console.log(
+      `  [${ctx.target.label}] no dead-letter-aware read routine installed by the bootstrap: DLQ comparison skipped`,
+    );
     return undefined;
   }
   const clients = Math.max(...ctx.opts.clients);
@@ -357,7 +410,15 @@ async function dlqComparison(ctx: RunContext): Promise<DlqReadComparison | undef
   const plain = (plainA.msgsPerSecond + plainB.msgsPerSecond) / 2;
   const dlq = (dlqA.msgsPerSecond + dlqB.msgsPerSecond) / 2;
   const overheadPct = plain > 0 ? ((plain - dlq) / plain) * 100 : 0;
-  return { server: ctx.target.label, clients, batch: ctx.opts.batch, plainMsgsPerSecond: Math.round(plain), dlqMsgsPerSecond: Math.round(dlq), overheadPct: Math.round(overheadPct * 10) / 10, routine };
+  return {
+    server: ctx.target.label,
+    clients,
+    batch: ctx.opts.batch,
+    plainMsgsPerSecond: Math.round(plain),
+    dlqMsgsPerSecond: Math.round(dlq),
+    overheadPct: Math.round(overheadPct * 10) / 10,
+    routine,
+  };
 }
 
 /** Empties the queue (TRUNCATE of the queue table and its partitions) so a paced run starts from depth 0. */
@@ -382,7 +443,16 @@ async function pacedRun(
   const consumers = 2;
   const vars = baseVariables(ctx, ctx.opts.batch);
   const prod = runPgbench(
-    { pgbench: ctx.pgbench, url: ctx.target.url, script: script("send_single"), clients: producers, durationSeconds: seconds, variables: vars, rateTps: rate, samplingRate: 0.01 },
+    {
+      pgbench: ctx.pgbench,
+      url: ctx.target.url,
+      script: script("send_single"),
+      clients: producers,
+      durationSeconds: seconds,
+      variables: vars,
+      rateTps: rate,
+      samplingRate: 0.01,
+    },
     ctx.postmasterPid,
     (p, cpu) => {
       showProgress(label, p, 1, seconds, cpu);
@@ -390,7 +460,15 @@ async function pacedRun(
     },
   );
   const cons = runPgbench(
-    { pgbench: ctx.pgbench, url: ctx.target.url, script: script("consume_latency"), clients: consumers, durationSeconds: seconds, variables: vars, samplingRate: 0.01 },
+    {
+      pgbench: ctx.pgbench,
+      url: ctx.target.url,
+      script: script("consume_latency"),
+      clients: consumers,
+      durationSeconds: seconds,
+      variables: vars,
+      samplingRate: 0.01,
+    },
     undefined,
   );
   const depthSamples: number[] = [];
@@ -439,7 +517,9 @@ async function latencyTest(ctx: RunContext, rate: number): Promise<LatencyResult
     depthBounded: depthBounded(depthSamples, rate),
     health: runHealth(before, after),
   };
-  endProgress(`  ${label}: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, depth max ${Math.max(0, ...depthSamples)}, bounded ${r.depthBounded ? "yes" : "no"}`);
+  endProgress(
+    `  ${label}: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, depth max ${Math.max(0, ...depthSamples)}, bounded ${r.depthBounded ? "yes" : "no"}`,
+  );
   return r;
 }
 
@@ -483,20 +563,37 @@ async function soak(ctx: RunContext, rate: number, minutes: number): Promise<Soa
   if (rowsOut.length < Math.floor(seconds / 60)) addMinute(after, prev ?? before, Math.max(1, seconds - lastAt));
   const first = rowsOut[0]?.msgsPerSecond ?? 0;
   const last = rowsOut[rowsOut.length - 1]?.msgsPerSecond ?? 0;
-  const r: SoakResult = { server: ctx.target.label, rateMsgsPerSecond: rate, minutes: rowsOut, retainedPct: first > 0 ? Math.round((last / first) * 1000) / 10 : 0 };
+  const r: SoakResult = {
+    server: ctx.target.label,
+    rateMsgsPerSecond: rate,
+    minutes: rowsOut,
+    retainedPct: first > 0 ? Math.round((last / first) * 1000) / 10 : 0,
+  };
   endProgress(`  ${label}: ${rowsOut.length} minutes, last minute ${r.retainedPct}% of the first`);
   return r;
 }
 
 /** An open connection to one server under test, with what its runs need. */
-async function openRun(opts: BenchOptions, target: BenchTarget, queue: string): Promise<{ ctx: RunContext; version: string }> {
+async function openRun(
+  opts: BenchOptions,
+  target: BenchTarget,
+  queue: string,
+): Promise<{ ctx: RunContext; version: string }> {
   const client = new Client({ connectionString: target.url });
   await client.connect();
   try {
     await assertQueueReady(client, queue);
     await prepareBenchSchema(client);
     const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
-    const ctx: RunContext = { opts, target, pgbench: findPgbench(opts.binDir), client, queue, major: await serverMajor(client), postmasterPid: await postmasterPid(client) };
+    const ctx: RunContext = {
+      opts,
+      target,
+      pgbench: findPgbench(opts.binDir),
+      client,
+      queue,
+      major: await serverMajor(client),
+      postmasterPid: await postmasterPid(client),
+    };
     const version = rows[0]?.v ?? "?";
     console.log(`${target.label}: PostgreSQL ${version} (${target.description})`);
     return { ctx, version };
@@ -512,7 +609,12 @@ async function openRun(opts: BenchOptions, target: BenchTarget, queue: string): 
  */
 async function capacityInterleaved(opts: BenchOptions, ctxs: readonly RunContext[]): Promise<CapacityResult[]> {
   const byLabel = new Map(ctxs.map((c) => [c.target.label, c]));
-  const schedule = interleavedSchedule(opts.trials, opts.workloads, opts.clients, ctxs.map((c) => c.target.label));
+  const schedule = interleavedSchedule(
+    opts.trials,
+    opts.workloads,
+    opts.clients,
+    ctxs.map((c) => c.target.label),
+  );
   const out: CapacityResult[] = [];
   let trial = 0;
   for (const run of schedule) {
@@ -528,7 +630,10 @@ async function capacityInterleaved(opts: BenchOptions, ctxs: readonly RunContext
 }
 
 /** The DLQ comparison and latency test of one server (not interleaved: each is one long run). */
-async function pacedAndDlq(ctx: RunContext, rate: number): Promise<{ dlq: DlqReadComparison[]; latency: LatencyResult[] }> {
+async function pacedAndDlq(
+  ctx: RunContext,
+  rate: number,
+): Promise<{ dlq: DlqReadComparison[]; latency: LatencyResult[] }> {
   const { opts } = ctx;
   const dlq: DlqReadComparison[] = [];
   if (!opts.skipDlq) {
@@ -559,7 +664,9 @@ async function soaks(opts: BenchOptions, ctxs: readonly RunContext[], rate: numb
  * started by db:local's `ensureLocalDatabase` (the same code as `npm run db:local`), on its stack's
  * default port unless an earlier server of this run has it ({@link assignPorts}).
  */
-async function resolveTargets(opts: BenchOptions): Promise<{ targets: BenchTarget[]; queue: string; profile: "development" | "production"; defaultRate: number }> {
+async function resolveTargets(
+  opts: BenchOptions,
+): Promise<{ targets: BenchTarget[]; queue: string; profile: "development" | "production"; defaultRate: number }> {
   const local = await import("../db-local");
   const stackInfo = local.loadStack(opts.stack);
   const queue = stackInfo.config.queues.definitions[0]?.name ?? "lineage_events";
@@ -567,19 +674,50 @@ async function resolveTargets(opts: BenchOptions): Promise<{ targets: BenchTarge
   const localOpts = { binDir: opts.binDir, major: opts.major, quiet: true };
   // Local servers of this run, in report order: the stack (unless --url), the --compare stacks, the default twin.
   const wanted: { label: string; stack: string; untuned: boolean; description: string }[] = [];
-  if (opts.url === undefined) wanted.push({ label: "tuned", stack: opts.stack, untuned: false, description: `the ${opts.stack} stack's rendered postgresql.conf (npm run db:local)` });
+  if (opts.url === undefined)
+    wanted.push({
+      label: "tuned",
+      stack: opts.stack,
+      untuned: false,
+      description: `the ${opts.stack} stack's rendered postgresql.conf (npm run db:local)`,
+    });
   for (const other of opts.compare) {
     const loaded = local.loadStack(other);
-    if (loaded.config.queues.definitions[0]?.name !== queue) throw new Error(`--compare ${other}: its first queue is not "${queue}" (the benchmarked stack's); the runs would not be comparable`);
-    wanted.push({ label: other, stack: other, untuned: false, description: `the ${other} stack's rendered postgresql.conf (npm run db:local -- ${other})` });
+    if (loaded.config.queues.definitions[0]?.name !== queue)
+      throw new Error(
+        `--compare ${other}: its first queue is not "${queue}" (the benchmarked stack's); the runs would not be comparable`,
+      );
+    wanted.push({
+      label: other,
+      stack: other,
+      untuned: false,
+      description: `the ${other} stack's rendered postgresql.conf (npm run db:local -- ${other})`,
+    });
   }
-  if (opts.compareDefault) wanted.push({ label: "default", stack: opts.stack, untuned: true, description: "initdb defaults plus the preload libraries the extensions need" });
+  if (opts.compareDefault)
+    wanted.push({
+      label: "default",
+      stack: opts.stack,
+      untuned: true,
+      description: "initdb defaults plus the preload libraries the extensions need",
+    });
   const ports = assignPorts(wanted.map((w) => local.defaultPort(w.stack, w.untuned)));
   const targets: BenchTarget[] = [];
-  if (opts.url !== undefined) targets.push({ label: "tuned", url: opts.url, description: "given by --url", dlqReadRoutine: await local.findDlqReadRoutine(opts.url) });
+  if (opts.url !== undefined)
+    targets.push({
+      label: "tuned",
+      url: opts.url,
+      description: "given by --url",
+      dlqReadRoutine: await local.findDlqReadRoutine(opts.url),
+    });
   for (const [i, w] of wanted.entries()) {
     const db = await local.ensureLocalDatabase({ ...localOpts, stack: w.stack, untuned: w.untuned, port: ports[i] });
-    targets.push({ label: w.label, url: db.url, description: `${w.description}, port ${db.port}`, dlqReadRoutine: db.dlqReadRoutine });
+    targets.push({
+      label: w.label,
+      url: db.url,
+      description: `${w.description}, port ${db.port}`,
+      dlqReadRoutine: db.dlqReadRoutine,
+    });
   }
   return { targets, queue, profile, defaultRate: targetsFor(profile).pacedRateMsgsPerSecond };
 }
@@ -614,7 +752,13 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
   } finally {
     for (const ctx of ctxs) await ctx.client.end().catch(() => undefined);
   }
-  const comparison = targets.length > 1 || opts.trials > 1 ? compareCapacity(capacity, targets.map((t) => t.label)) : undefined;
+  const comparison =
+    targets.length > 1 || opts.trials > 1
+      ? compareCapacity(
+          capacity,
+          targets.map((t) => t.label),
+        )
+      : undefined;
   const report: BenchReport = {
     stack: opts.stack,
     profile,

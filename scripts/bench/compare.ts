@@ -79,7 +79,12 @@ export interface ScheduledRun {
  * and at each point every configuration in turn, rotated by the trial number
  * (trial 1: a b c, trial 2: b c a, trial 3: c a b).
  */
-export function interleavedSchedule(trials: number, workloads: readonly string[], clients: readonly number[], labels: readonly string[]): ScheduledRun[] {
+export function interleavedSchedule(
+  trials: number,
+  workloads: readonly string[],
+  clients: readonly number[],
+  labels: readonly string[],
+): ScheduledRun[] {
   const out: ScheduledRun[] = [];
   for (let t = 1; t <= trials; t++) {
     for (const workload of workloads) {
@@ -174,7 +179,9 @@ export function compareCapacity(results: readonly CapacitySample[], labels: read
   const [first, ...others] = labels;
   if (first === undefined) return [];
   const points: { workload: string; clients: number }[] = [];
-  for (const r of results) if (!points.some((p) => p.workload === r.workload && p.clients === r.clients)) points.push({ workload: r.workload, clients: r.clients });
+  for (const r of results)
+    if (!points.some((p) => p.workload === r.workload && p.clients === r.clients))
+      points.push({ workload: r.workload, clients: r.clients });
   return points.map(({ workload, clients }) => {
     const at = results.filter((r) => r.workload === workload && r.clients === clients);
     const of = (label: string) => at.filter((r) => r.server === label);
@@ -189,8 +196,18 @@ export function compareCapacity(results: readonly CapacitySample[], labels: read
         const other = theirs.find((o) => (o.trial ?? 1) === (mine.trial ?? 1));
         if (other !== undefined && other.msgsPerSecond > 0) paired.push(r2(mine.msgsPerSecond / other.msgsPerSecond));
       }
-      const verdict = paired.length >= 2 && paired.every((p) => p > 1) ? "higher" : paired.length >= 2 && paired.every((p) => p < 1) ? "lower" : "undecided";
-      return { against, ...(theirMedian > 0 ? { ofMedians: r2(firstMedian / theirMedian) } : {}), paired: spreadOf(paired), verdict };
+      const verdict =
+        paired.length >= 2 && paired.every((p) => p > 1)
+          ? "higher"
+          : paired.length >= 2 && paired.every((p) => p < 1)
+            ? "lower"
+            : "undecided";
+      return {
+        against,
+        ...(theirMedian > 0 ? { ofMedians: r2(firstMedian / theirMedian) } : {}),
+        paired: spreadOf(paired),
+        verdict,
+      };
     });
     const notes = at.flatMap((r) => r.notes.filter(isSuspectNote).map((n) => `${r.server} t${r.trial ?? 1}: ${n}`));
     return { workload, clients, servers, ratios, notes };
@@ -206,12 +223,22 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 export function comparisonRows(rows: readonly ComparisonRow[]): string[][] {
   const first = rows[0];
   if (first === undefined) return [];
-  const head = ["workload", "clients", ...first.servers.map((s) => `${s.label} msgs/s median (min–max)`), ...first.ratios.map((r) => `${first.servers[0]?.label ?? "first"}/${r.against} (per trial)`), "notes"];
+  const head = [
+    "workload",
+    "clients",
+    ...first.servers.map((s) => `${s.label} msgs/s median (min–max)`),
+    ...first.ratios.map((r) => `${first.servers[0]?.label ?? "first"}/${r.against} (per trial)`),
+    "notes",
+  ];
   const body = rows.map((row) => [
     row.workload,
     String(row.clients),
-    ...row.servers.map((s) => `${fmt(s.msgsPerSecond.median)} (${fmt(s.msgsPerSecond.min)}–${fmt(s.msgsPerSecond.max)})`),
-    ...row.ratios.map((r) => `${r.ofMedians?.toFixed(2) ?? "-"} (${r.paired.min.toFixed(2)}–${r.paired.max.toFixed(2)}) ${r.verdict}`),
+    ...row.servers.map(
+      (s) => `${fmt(s.msgsPerSecond.median)} (${fmt(s.msgsPerSecond.min)}–${fmt(s.msgsPerSecond.max)})`,
+    ),
+    ...row.ratios.map(
+      (r) => `${r.ofMedians?.toFixed(2) ?? "-"} (${r.paired.min.toFixed(2)}–${r.paired.max.toFixed(2)}) ${r.verdict}`,
+    ),
     row.notes.join("; "),
   ]);
   return [head, ...body];

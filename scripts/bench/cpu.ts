@@ -59,7 +59,10 @@ export function parseProcPidStat(text: string): { ppid: number; ticks: number } 
   // comm may contain spaces and parentheses: the fields start after the last ')'.
   const close = text.lastIndexOf(")");
   if (close < 0) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 80)}`);
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // f[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
   return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
 }
@@ -181,6 +184,12 @@ export function cpuSplitOfRun(samples: readonly CpuSample[]): CpuSplit | undefin
  */
 export function meanCpuSplit(splits: readonly CpuSplit[]): CpuSplit | undefined {
   if (splits.length === 0) return undefined;
-  const mean = (f: (s: CpuSplit) => number) => Math.round((splits.reduce((a, s) => a + f(s), 0) / splits.length) * 10) / 10;
-  return { clientPct: mean((s) => s.clientPct), serverPct: mean((s) => s.serverPct), otherPct: mean((s) => s.otherPct), idlePct: mean((s) => s.idlePct) };
+  const mean = (f: (s: CpuSplit) => number) =>
+    Math.round((splits.reduce((a, s) => a + f(s), 0) / splits.length) * 10) / 10;
+  return {
+    clientPct: mean((s) => s.clientPct),
+    serverPct: mean((s) => s.serverPct),
+    otherPct: mean((s) => s.otherPct),
+    idlePct: mean((s) => s.idlePct),
+  };
 }

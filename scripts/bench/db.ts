@@ -30,14 +30,19 @@ export function quoteIdent(name: string): string {
  */
 export async function prepareBenchSchema(client: Client, poolSize = PAYLOAD_POOL_SIZE): Promise<void> {
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${BENCH_SCHEMA}`);
-  await client.query(`CREATE TABLE IF NOT EXISTS ${BENCH_SCHEMA}.payloads (id integer PRIMARY KEY, body jsonb NOT NULL)`);
-  await client.query(`CREATE UNLOGGED TABLE IF NOT EXISTS ${BENCH_SCHEMA}.latency (latencies_ms double precision[] NOT NULL)`);
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS ${BENCH_SCHEMA}.payloads (id integer PRIMARY KEY, body jsonb NOT NULL)`,
+  );
+  await client.query(
+    `CREATE UNLOGGED TABLE IF NOT EXISTS ${BENCH_SCHEMA}.latency (latencies_ms double precision[] NOT NULL)`,
+  );
   const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${BENCH_SCHEMA}.payloads`);
   if (Number(rows[0]?.n) === poolSize) return;
   await client.query(`TRUNCATE ${BENCH_SCHEMA}.payloads`);
-  await client.query(`INSERT INTO ${BENCH_SCHEMA}.payloads (id, body) SELECT ord, body::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS t(body, ord)`, [
-    generatePayloadPool(poolSize),
-  ]);
+  await client.query(
+    `INSERT INTO ${BENCH_SCHEMA}.payloads (id, body) SELECT ord, body::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS t(body, ord)`,
+    [generatePayloadPool(poolSize)],
+  );
   await client.query(`ANALYZE ${BENCH_SCHEMA}.payloads`);
 }
 
@@ -53,10 +58,15 @@ export async function extensionInstalled(client: Client, name: string): Promise<
  */
 export async function assertQueueReady(client: Client, queue: string): Promise<void> {
   if (!(await extensionInstalled(client, "pgmq"))) {
-    throw new Error("the pgmq extension is not installed in this database; apply the stack's bootstrap (npm run db:local -- <stack>) or CREATE EXTENSION pgmq");
+    throw new Error(
+      "the pgmq extension is not installed in this database; apply the stack's bootstrap (npm run db:local -- <stack>) or CREATE EXTENSION pgmq",
+    );
   }
   const { rowCount } = await client.query("SELECT 1 FROM pgmq.meta WHERE queue_name = $1", [queue]);
-  if ((rowCount ?? 0) === 0) throw new Error(`queue "${queue}" does not exist (pgmq.meta); apply the stack's bootstrap (npm run db:local -- <stack>)`);
+  if ((rowCount ?? 0) === 0)
+    throw new Error(
+      `queue "${queue}" does not exist (pgmq.meta); apply the stack's bootstrap (npm run db:local -- <stack>)`,
+    );
 }
 
 /** Number of messages in the queue table (exact `count(*)`). */
@@ -73,10 +83,15 @@ export async function archiveCount(client: Client, queue: string): Promise<numbe
 
 /** The last msg_id handed out (the queue's identity sequence); 0 before the first send. */
 export async function lastMsgId(client: Client, queue: string): Promise<number> {
-  const seq = await client.query<{ seq: string | null }>("SELECT pg_get_serial_sequence($1, 'msg_id') AS seq", [`pgmq.${quoteIdent(`q_${queue}`)}`]);
+  const seq = await client.query<{ seq: string | null }>("SELECT pg_get_serial_sequence($1, 'msg_id') AS seq", [
+    `pgmq.${quoteIdent(`q_${queue}`)}`,
+  ]);
   const name = seq.rows[0]?.seq;
   if (name === null || name === undefined) return 0;
-  const v = await client.query<{ v: string | null }>("SELECT last_value AS v FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass", [name]);
+  const v = await client.query<{ v: string | null }>(
+    "SELECT last_value AS v FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass",
+    [name],
+  );
   return Number(v.rows[0]?.v ?? 0);
 }
 
@@ -110,7 +125,9 @@ export async function topUpQueue(client: Client, queue: string, target: number):
  * Does nothing when pg_partman is not installed.
  */
 export async function runPartitionMaintenance(client: Client): Promise<void> {
-  const { rows } = await client.query<{ schema: string }>("SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'");
+  const { rows } = await client.query<{ schema: string }>(
+    "SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'",
+  );
   const schema = rows[0]?.schema;
   if (schema === undefined) return;
   // As the owner of the partitioned tables, like the background worker: pg_partman gives new
@@ -162,9 +179,13 @@ export interface HealthSnapshot {
  * partitions) is left out instead of subtracting its whole history, and a new partition counts all its
  * runs. A plain difference of the sums went negative in the soak when retention dropped a partition.
  */
-export function autovacuumRunsBetween(before: Pick<HealthSnapshot, "autovacuumByTable">, after: Pick<HealthSnapshot, "autovacuumByTable">): number {
+export function autovacuumRunsBetween(
+  before: Pick<HealthSnapshot, "autovacuumByTable">,
+  after: Pick<HealthSnapshot, "autovacuumByTable">,
+): number {
   let runs = 0;
-  for (const [table, count] of Object.entries(after.autovacuumByTable)) runs += Math.max(0, count - (before.autovacuumByTable[table] ?? 0));
+  for (const [table, count] of Object.entries(after.autovacuumByTable))
+    runs += Math.max(0, count - (before.autovacuumByTable[table] ?? 0));
   return runs;
 }
 
@@ -232,7 +253,8 @@ export async function healthSnapshot(client: Client, queue: string, serverMajor:
 export async function serverMajor(client: Client): Promise<number> {
   const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
   const major = Math.floor(Number(rows[0]?.v) / 10000);
-  if (!Number.isInteger(major) || major < 10) throw new Error(`server_version_num is ${String(rows[0]?.v)}: not a PostgreSQL 10+ version number`);
+  if (!Number.isInteger(major) || major < 10)
+    throw new Error(`server_version_num is ${String(rows[0]?.v)}: not a PostgreSQL 10+ version number`);
   return major;
 }
 

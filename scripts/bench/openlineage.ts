@@ -22,10 +22,37 @@ export const PRODUCER = "https://github.com/ducklake/ducklake-pgmq/tree/main/scr
 const EVENT_TYPES = ["START", "RUNNING", "COMPLETE", "COMPLETE", "FAIL", "ABORT"] as const;
 
 const NAMESPACES = ["ducklake://lake", "postgres://warehouse:5432", "s3://lineage-raw", "kafka://events:9092"];
-const JOBS = ["ingest.orders", "transform.orders_daily", "export.customers", "dbt.model.revenue", "spark.sessionize", "duckdb.compact"];
-const TABLES = ["orders", "customers", "revenue_daily", "sessions", "events_raw", "line_items", "payments", "inventory"];
+const JOBS = [
+  "ingest.orders",
+  "transform.orders_daily",
+  "export.customers",
+  "dbt.model.revenue",
+  "spark.sessionize",
+  "duckdb.compact",
+];
+const TABLES = [
+  "orders",
+  "customers",
+  "revenue_daily",
+  "sessions",
+  "events_raw",
+  "line_items",
+  "payments",
+  "inventory",
+];
 const FIELD_TYPES = ["BIGINT", "VARCHAR", "TIMESTAMP", "DOUBLE", "BOOLEAN", "DECIMAL(18,2)", "DATE"];
-const FIELD_NAMES = ["id", "customer_id", "created_at", "amount", "status", "currency", "region", "updated_at", "sku", "qty"];
+const FIELD_NAMES = [
+  "id",
+  "customer_id",
+  "created_at",
+  "amount",
+  "status",
+  "currency",
+  "region",
+  "updated_at",
+  "sku",
+  "qty",
+];
 
 /** A seeded PRNG (mulberry32): returns floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -55,7 +82,10 @@ function dataset(rng: () => number, fields: number): Record<string, unknown> {
     facets.schema = {
       _producer: PRODUCER,
       _schemaURL: "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
-      fields: Array.from({ length: fields }, (_, i) => ({ name: FIELD_NAMES[i % FIELD_NAMES.length], type: pick(rng, FIELD_TYPES) })),
+      fields: Array.from({ length: fields }, (_, i) => ({
+        name: FIELD_NAMES[i % FIELD_NAMES.length],
+        type: pick(rng, FIELD_TYPES),
+      })),
     };
   }
   return { namespace: pick(rng, NAMESPACES), name: `lake.main.${pick(rng, TABLES)}`, facets };

@@ -90,13 +90,27 @@ export interface PgbenchResult extends PgbenchSummary {
  * @throws Error when clients or duration are below 1.
  */
 export function pgbenchArgs(run: PgbenchRun, logPrefix?: string): string[] {
-  if (!Number.isInteger(run.clients) || run.clients < 1) throw new Error(`pgbench clients must be an integer >= 1, got ${run.clients}`);
-  if (!Number.isInteger(run.durationSeconds) || run.durationSeconds < 1) throw new Error(`pgbench duration must be an integer >= 1 s, got ${run.durationSeconds}`);
+  if (!Number.isInteger(run.clients) || run.clients < 1)
+    throw new Error(`pgbench clients must be an integer >= 1, got ${run.clients}`);
+  if (!Number.isInteger(run.durationSeconds) || run.durationSeconds < 1)
+    throw new Error(`pgbench duration must be an integer >= 1 s, got ${run.durationSeconds}`);
   const threads = run.threads ?? Math.min(run.clients, os.cpus().length);
-  const args = ["-n", "-M", "prepared", "-r", "-c", String(run.clients), "-j", String(threads), "-T", String(run.durationSeconds)];
+  const args = [
+    "-n",
+    "-M",
+    "prepared",
+    "-r",
+    "-c",
+    String(run.clients),
+    "-j",
+    String(threads),
+    "-T",
+    String(run.durationSeconds),
+  ];
   args.push("-P", String(run.progressSeconds ?? 1));
   if (run.rateTps !== undefined) args.push("--rate", String(run.rateTps));
-  for (const [k, v] of Object.entries(run.variables ?? {}).sort(([a], [b]) => a.localeCompare(b))) args.push("-D", `${k}=${v}`);
+  for (const [k, v] of Object.entries(run.variables ?? {}).sort(([a], [b]) => a.localeCompare(b)))
+    args.push("-D", `${k}=${v}`);
   if (logPrefix !== undefined) {
     args.push("-l", `--log-prefix=${logPrefix}`);
     if (run.samplingRate !== undefined && run.samplingRate < 1) args.push(`--sampling-rate=${run.samplingRate}`);
@@ -197,7 +211,11 @@ export type ProgressListener = (p: PgbenchProgress, cpu: CpuSplit | undefined) =
  * @param postmasterPid the server's postmaster when it runs on this machine (for the CPU split).
  * @throws Error with pgbench's stderr when it exits non-zero or prints no summary.
  */
-export async function runPgbench(run: PgbenchRun, postmasterPid: number | undefined, onProgress?: ProgressListener): Promise<PgbenchResult> {
+export async function runPgbench(
+  run: PgbenchRun,
+  postmasterPid: number | undefined,
+  onProgress?: ProgressListener,
+): Promise<PgbenchResult> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-bench-"));
   const args = pgbenchArgs(run, path.join(logDir, "tx"));
   const command = [run.pgbench, ...args.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a))].join(" ");
@@ -241,7 +259,8 @@ export async function runPgbench(run: PgbenchRun, postmasterPid: number | undefi
     child.on("close", (c) => resolve(c ?? 1));
   });
   try {
-    if (code !== 0) throw new Error(`pgbench exited with ${code}: ${command}\n${stderr.trim()}\n${stdout.slice(-1000)}`);
+    if (code !== 0)
+      throw new Error(`pgbench exited with ${code}: ${command}\n${stderr.trim()}\n${stdout.slice(-1000)}`);
     const summary = parsePgbenchSummary(stdout);
     const latencies = collectLatencies(logDir);
     // The CPU split covers the samples taken while pgbench ran (its counters vanish when it exits).
@@ -249,7 +268,11 @@ export async function runPgbench(run: PgbenchRun, postmasterPid: number | undefi
     const round = (x: number) => Math.round(x * 1000) / 1000;
     return {
       ...summary,
-      latencyPercentilesMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)) },
+      latencyPercentilesMs: {
+        p50: round(percentile(latencies, 50)),
+        p95: round(percentile(latencies, 95)),
+        p99: round(percentile(latencies, 99)),
+      },
       cpu,
       progress,
       command,

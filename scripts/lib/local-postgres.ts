@@ -79,7 +79,9 @@ function isServerBinDir(dir: string): boolean {
 function installationDirs(binDir: string): { sharedir: string; pkglibdir: string } {
   const pgConfig = path.join(binDir, "pg_config");
   if (fs.existsSync(pgConfig)) {
-    const [sharedir, pkglibdir] = execFileSync(pgConfig, ["--sharedir", "--pkglibdir"], { encoding: "utf8" }).trim().split("\n");
+    const [sharedir, pkglibdir] = execFileSync(pgConfig, ["--sharedir", "--pkglibdir"], { encoding: "utf8" })
+      .trim()
+      .split("\n");
     if (sharedir && pkglibdir) return { sharedir, pkglibdir };
   }
   // A relocatable build (the embedded package): <prefix>/share/postgresql and <prefix>/lib/postgresql,
@@ -181,7 +183,10 @@ export function findPostgresBinaries(major: number, binDir?: string): PostgresBi
 
 function failMissing(major: number, seen: string[]): never {
   const others = seen.length > 0 ? `; found other majors in ${seen.join(", ")}` : "";
-  throw new MissingPostgresError(major, `looked in /usr/lib/postgresql/${major}/bin, node_modules/${EMBEDDED_PACKAGE} and PATH${others}`);
+  throw new MissingPostgresError(
+    major,
+    `looked in /usr/lib/postgresql/${major}/bin, node_modules/${EMBEDDED_PACKAGE} and PATH${others}`,
+  );
 }
 
 /**
@@ -256,7 +261,12 @@ function serverOsUser(): { name: string; uid: number; gid: number } | undefined 
 }
 
 /** Runs a server command, as the unprivileged user when this process is root. */
-async function runServerCommand(binaries: PostgresBinaries, command: string, args: string[], cwd: string): Promise<string> {
+async function runServerCommand(
+  binaries: PostgresBinaries,
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<string> {
   const user = serverOsUser();
   const exe = path.join(binaries.binDir, command);
   const [file, argv] = user === undefined ? [exe, args] : ["runuser", ["-u", user.name, "--", exe, ...args]];
@@ -353,7 +363,9 @@ export async function freeLoopbackPort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -384,13 +396,20 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     if (fs.readdirSync(dataDir).length > 0) {
       throw new Error(`${dataDir} is not empty and not a PostgreSQL data directory; refusing to initdb there`);
     }
-    await runServerCommand(binaries, "initdb", ["-D", dataDir, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--locale=C"], dataDir);
+    await runServerCommand(
+      binaries,
+      "initdb",
+      ["-D", dataDir, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--locale=C"],
+      dataDir,
+    );
     writeServerFile(path.join(dataDir, "pg_hba.conf"), HBA);
     if (user !== undefined) chownTree(dataDir, user.uid, user.gid);
   }
   const dataMajor = Number(fs.readFileSync(versionFile, "utf8").trim());
   if (dataMajor !== binaries.major) {
-    throw new Error(`${dataDir} holds a PostgreSQL ${dataMajor} cluster but the binaries are ${binaries.version}; use another data directory`);
+    throw new Error(
+      `${dataDir} holds a PostgreSQL ${dataMajor} cluster but the binaries are ${binaries.version}; use another data directory`,
+    );
   }
 
   const mainConf = path.join(dataDir, "postgresql.conf");
@@ -404,13 +423,20 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   const logFile = path.join(dataDir, SERVER_LOG_FILE);
   const running = await isRunning(binaries, dataDir);
   if (!running && !(await loopbackPortFree(port))) {
-    throw new Error(`port ${port} on 127.0.0.1 is in use by another process; pass another port (npm run db:local -- <stack> --port N)`);
+    throw new Error(
+      `port ${port} on 127.0.0.1 is in use by another process; pass another port (npm run db:local -- <stack> --port N)`,
+    );
   }
   try {
     if (!running) {
       await runServerCommand(binaries, "pg_ctl", ["start", "-D", dataDir, "-w", "-t", "60", "-l", logFile], dataDir);
     } else if (changed) {
-      await runServerCommand(binaries, "pg_ctl", ["restart", "-D", dataDir, "-m", "fast", "-w", "-t", "60", "-l", logFile], dataDir);
+      await runServerCommand(
+        binaries,
+        "pg_ctl",
+        ["restart", "-D", dataDir, "-m", "fast", "-w", "-t", "60", "-l", logFile],
+        dataDir,
+      );
     }
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- end of ${logFile} ---\n${serverLogTail(dataDir)}`);

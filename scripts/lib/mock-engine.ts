@@ -62,7 +62,10 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { latestVersion: 1, arn: `arn:aws:ec2:eu-west-1:123456789012:launch-template/lt-${name}` };
     case "aws:eks/nodeGroup:NodeGroup":
-      return { arn: `arn:aws:eks:eu-west-1:123456789012:nodegroup/${name}`, nodeGroupName: inputs["nodeGroupName"] ?? name };
+      return {
+        arn: `arn:aws:eks:eu-west-1:123456789012:nodegroup/${name}`,
+        nodeGroupName: inputs["nodeGroupName"] ?? name,
+      };
     case "aws:eks/addon:Addon":
       return { arn: `arn:aws:eks:eu-west-1:123456789012:addon/${name}` };
     case "aws:s3/bucketV2:BucketV2":
@@ -91,7 +94,10 @@ export function callResult(token: string, inputs: Record<string, unknown>): Reco
         },
       };
     case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
-      return { arn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF", url: "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" };
+      return {
+        arn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF",
+        url: "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF",
+      };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
     case "aws:index/getPartition:getPartition":
@@ -114,7 +120,11 @@ function patchParentCapture(): void {
   parentPatched = true;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
-    MockMonitor: { prototype: { registerResource(req: { getType(): string; getName(): string; getParent(): string }, cb: unknown): unknown } };
+    MockMonitor: {
+      prototype: {
+        registerResource(req: { getType(): string; getName(): string; getParent(): string }, cb: unknown): unknown;
+      };
+    };
   };
   const original = mocksModule.MockMonitor.prototype.registerResource;
   mocksModule.MockMonitor.prototype.registerResource = function (req, cb) {
@@ -179,7 +189,9 @@ export function installRecordingMocks(opts: {
     get(type, name) {
       const found = resources.find((r) => r.type === type && r.name === name);
       if (!found) {
-        throw new Error(`no ${type} named ${name}; registered: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+        throw new Error(
+          `no ${type} named ${name}; registered: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`,
+        );
       }
       return found;
     },
@@ -220,7 +232,9 @@ export function redactSecrets(value: unknown, replacement = "[secret]"): unknown
   if (isSecretWrapper(value)) return replacement;
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v, replacement));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, redactSecrets(v, replacement)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, redactSecrets(v, replacement)]),
+    );
   }
   return value;
 }

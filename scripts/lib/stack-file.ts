@@ -24,7 +24,9 @@ const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
  */
 export function assertStackName(stack: string): string {
   if (!STACK_NAME.test(stack) || /^\.+$/.test(stack)) {
-    throw new Error(`stack name "${stack}" is not a Pulumi stack name: only letters, digits, "-", "_" and "." (and not only periods) are allowed`);
+    throw new Error(
+      `stack name "${stack}" is not a Pulumi stack name: only letters, digits, "-", "_" and "." (and not only periods) are allowed`,
+    );
   }
   return stack;
 }
@@ -49,7 +51,12 @@ export function readStackFileConfig(file: string): StackFileConfig {
   const values: Record<string, unknown> = {};
   const secureKeys: string[] = [];
   for (const [k, v] of Object.entries(config as Record<string, unknown>)) {
-    const isSecure = v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in (v as object);
+    const isSecure =
+      v !== null &&
+      typeof v === "object" &&
+      !Array.isArray(v) &&
+      Object.keys(v).length === 1 &&
+      "secure" in (v as object);
     if (isSecure) {
       secureKeys.push(k);
       values[k] = "[secret]";

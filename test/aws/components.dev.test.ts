@@ -19,7 +19,9 @@ beforeAll(async () => {
 });
 
 test("dev registers no AWS resource and no AWS component", () => {
-  const aws = recorder.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("ducklake:aws:") || r.type === "pulumi:providers:aws");
+  const aws = recorder.resources.filter(
+    (r) => r.type.startsWith("aws:") || r.type.startsWith("ducklake:aws:") || r.type === "pulumi:providers:aws",
+  );
   expect(aws).toEqual([]);
   expect(recorder.ofType("kubernetes:storage.k8s.io/v1:StorageClass")).toEqual([]);
   expect(infra.nodeGroup).toBeUndefined();

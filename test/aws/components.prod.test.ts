@@ -39,7 +39,9 @@ beforeAll(async () => {
   };
   const k8s = await import("@pulumi/kubernetes");
   k8sProvider = new k8s.Provider("eks", { kubeconfig: "{}" });
-  infra = mod.infra.createAwsInfrastructure("ducklake", config, { kubernetes: { providers: { kubernetes: k8sProvider } } });
+  infra = mod.infra.createAwsInfrastructure("ducklake", config, {
+    kubernetes: { providers: { kubernetes: k8sProvider } },
+  });
   await settle();
 });
 
@@ -54,10 +56,21 @@ describe("SsdNodeGroup (prod)", () => {
     expect(lt["blockDeviceMappings"]).toEqual([
       {
         deviceName: "/dev/xvda",
-        ebs: { volumeSize: 100, volumeType: "gp3", iops: 3000, throughput: 125, encrypted: "true", deleteOnTermination: "true" },
+        ebs: {
+          volumeSize: 100,
+          volumeType: "gp3",
+          iops: 3000,
+          throughput: 125,
+          encrypted: "true",
+          deleteOnTermination: "true",
+        },
       },
     ]);
-    expect(lt["metadataOptions"]).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
+    expect(lt["metadataOptions"]).toEqual({
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 2,
+    });
     expect(lt["tags"]).toMatchObject(expectedTags);
     const specs = lt["tagSpecifications"] as Array<{ resourceType: string; tags: Record<string, string> }>;
     expect(specs.map((s) => s.resourceType)).toEqual(["instance", "volume", "network-interface"]);
@@ -76,7 +89,9 @@ describe("SsdNodeGroup (prod)", () => {
     // Pulumi.prod.yaml sets no subnetIds: the cluster's own subnets, as getCluster answers them.
     expect(config.cluster.provider === "eks" && config.cluster.subnetIds).toBeUndefined();
     expect(ng["subnetIds"]).toEqual(MOCK_CLUSTER_SUBNETS);
-    expect(recorder.calls.filter((c) => c.token === "aws:eks/getCluster:getCluster").map((c) => c.inputs["name"])).toContain("ducklake-prod");
+    expect(
+      recorder.calls.filter((c) => c.token === "aws:eks/getCluster:getCluster").map((c) => c.inputs["name"]),
+    ).toContain("ducklake-prod");
     expect(ng["launchTemplate"]).toEqual({ id: "ducklake-nodes-launch-template-id", version: "1" });
     expect(ng).not.toHaveProperty("diskSize");
     expect(ng["nodeRoleArn"]).toBe("arn:aws:iam::123456789012:role/ducklake-nodes-role");
@@ -85,7 +100,9 @@ describe("SsdNodeGroup (prod)", () => {
 
   test("the node role trusts EC2 and has the standard worker policies", () => {
     const role = recorder.get(T.role, "ducklake-nodes-role").inputs;
-    expect(JSON.parse(role["assumeRolePolicy"] as string).Statement[0].Principal).toEqual({ Service: "ec2.amazonaws.com" });
+    expect(JSON.parse(role["assumeRolePolicy"] as string).Statement[0].Principal).toEqual({
+      Service: "ec2.amazonaws.com",
+    });
     const attached = recorder
       .ofType(T.attachment)
       .filter((r) => r.name.startsWith("ducklake-nodes-role-"))
@@ -104,12 +121,22 @@ describe("SsdNodeGroup (prod)", () => {
     expect(await promiseOf(ng.roleArn)).toBe("arn:aws:iam::123456789012:role/ducklake-nodes-role");
     expect(ng.labels).toEqual({ "ducklake.io/workload": "postgres" });
     expect(ng.taint).toEqual({ key: "ducklake.io/workload", value: "postgres", effect: "NO_SCHEDULE" });
-    expect(ng.toleration).toEqual({ key: "ducklake.io/workload", operator: "Equal", value: "postgres", effect: "NoSchedule" });
+    expect(ng.toleration).toEqual({
+      key: "ducklake.io/workload",
+      operator: "Equal",
+      value: "postgres",
+      effect: "NoSchedule",
+    });
   });
 
   test("an existing node role is used as is: no role, no attachments", async () => {
     const arn = "arn:aws:iam::123456789012:role/existing-nodes";
-    const ng = new mod.ssd.SsdNodeGroup("existing", { clusterName: "ducklake-prod", subnetIds: ["subnet-1"], nodes: { ...config.nodes!, nodeRoleArn: arn }, tags: {} });
+    const ng = new mod.ssd.SsdNodeGroup("existing", {
+      clusterName: "ducklake-prod",
+      subnetIds: ["subnet-1"],
+      nodes: { ...config.nodes!, nodeRoleArn: arn },
+      tags: {},
+    });
     await settle();
     expect(recorder.resources.filter((r) => r.name.startsWith("existing-role"))).toEqual([]);
     expect(recorder.get(T.nodeGroup, "existing-node-group").inputs["nodeRoleArn"]).toBe(arn);
@@ -117,7 +144,12 @@ describe("SsdNodeGroup (prod)", () => {
   });
 
   test("subnetIds given: the node group uses them, not the cluster's", async () => {
-    const ng = new mod.ssd.SsdNodeGroup("pinned", { clusterName: "ducklake-prod", subnetIds: ["subnet-0123456789abcdef0"], nodes: config.nodes!, tags: {} });
+    const ng = new mod.ssd.SsdNodeGroup("pinned", {
+      clusterName: "ducklake-prod",
+      subnetIds: ["subnet-0123456789abcdef0"],
+      nodes: config.nodes!,
+      tags: {},
+    });
     await settle();
     expect(recorder.get(T.nodeGroup, "pinned-node-group").inputs["subnetIds"]).toEqual(["subnet-0123456789abcdef0"]);
     expect(await promiseOf(ng.subnetIds)).toEqual(["subnet-0123456789abcdef0"]);
@@ -125,11 +157,20 @@ describe("SsdNodeGroup (prod)", () => {
 
   test("subnetIds absent: the cluster's own subnets, read with getCluster by the cluster's name", async () => {
     const before = recorder.calls.length;
-    const ng = new mod.ssd.SsdNodeGroup("default-subnets", { clusterName: "other-cluster", nodes: config.nodes!, tags: {} });
+    const ng = new mod.ssd.SsdNodeGroup("default-subnets", {
+      clusterName: "other-cluster",
+      nodes: config.nodes!,
+      tags: {},
+    });
     await settle();
     expect(recorder.get(T.nodeGroup, "default-subnets-node-group").inputs["subnetIds"]).toEqual(MOCK_CLUSTER_SUBNETS);
     expect(await promiseOf(ng.subnetIds)).toEqual(MOCK_CLUSTER_SUBNETS);
-    expect(recorder.calls.slice(before).filter((c) => c.token === "aws:eks/getCluster:getCluster").map((c) => c.inputs["name"])).toEqual(["other-cluster"]);
+    expect(
+      recorder.calls
+        .slice(before)
+        .filter((c) => c.token === "aws:eks/getCluster:getCluster")
+        .map((c) => c.inputs["name"]),
+    ).toEqual(["other-cluster"]);
   });
 
   test("invalid arguments raise before any child is created", async () => {
@@ -141,7 +182,9 @@ describe("SsdNodeGroup (prod)", () => {
           nodes: { ...config.nodes!, rootVolume: { ...config.nodes!.rootVolume, sizeGiB: 5 } },
           tags: {},
         }),
-    ).toThrow(/invalid arguments:[\s\S]*subnetIds: needs at least one subnet[\s\S]*nodes\.rootVolume\.iops: 3000 IOPS exceeds 500 IOPS per GiB \(a 5 GiB volume allows at most 2500 IOPS\)/);
+    ).toThrow(
+      /invalid arguments:[\s\S]*subnetIds: needs at least one subnet[\s\S]*nodes\.rootVolume\.iops: 3000 IOPS exceeds 500 IOPS per GiB \(a 5 GiB volume allows at most 2500 IOPS\)/,
+    );
     await settle();
     const children = recorder.resources.filter((r) => r.name.startsWith("bad-nodes-"));
     expect(children).toEqual([]);
@@ -161,10 +204,18 @@ describe("Gp3StorageClass (prod)", () => {
   test("the driver role trusts the cluster's OIDC provider (from getCluster) for the controller service account", () => {
     const role = recorder.get(T.role, "ducklake-storage-driver-role").inputs;
     const stmt = JSON.parse(role["assumeRolePolicy"] as string).Statement[0];
-    expect(stmt.Principal).toEqual({ Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF" });
-    expect(stmt.Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF:sub"]).toBe("system:serviceaccount:kube-system:ebs-csi-controller-sa");
-    expect(recorder.calls.find((c) => c.token === "aws:eks/getCluster:getCluster")?.inputs["name"]).toBe("ducklake-prod");
-    expect(recorder.get(T.attachment, "ducklake-storage-driver-policy").inputs["policyArn"]).toBe("arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2");
+    expect(stmt.Principal).toEqual({
+      Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF",
+    });
+    expect(stmt.Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF:sub"]).toBe(
+      "system:serviceaccount:kube-system:ebs-csi-controller-sa",
+    );
+    expect(recorder.calls.find((c) => c.token === "aws:eks/getCluster:getCluster")?.inputs["name"]).toBe(
+      "ducklake-prod",
+    );
+    expect(recorder.get(T.attachment, "ducklake-storage-driver-policy").inputs["policyArn"]).toBe(
+      "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2",
+    );
     expect(recorder.resources.find((r) => r.name === "ducklake-storage-driver-kms")).toBeUndefined();
   });
 
@@ -172,7 +223,13 @@ describe("Gp3StorageClass (prod)", () => {
     const sc: RecordedResource = recorder.get(T.storageClass, "ducklake-storage-class");
     expect(sc.inputs["metadata"]).toMatchObject({ name: "gp3" });
     expect(sc.inputs["provisioner"]).toBe("ebs.csi.aws.com");
-    expect(sc.inputs["parameters"]).toEqual({ type: "gp3", iops: "6000", throughput: "250", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4" });
+    expect(sc.inputs["parameters"]).toEqual({
+      type: "gp3",
+      iops: "6000",
+      throughput: "250",
+      encrypted: "true",
+      "csi.storage.k8s.io/fstype": "ext4",
+    });
     expect(sc.inputs["reclaimPolicy"]).toBe("Retain");
     expect(sc.inputs["volumeBindingMode"]).toBe("WaitForFirstConsumer");
     expect(sc.inputs["allowVolumeExpansion"]).toBe(true);
@@ -191,15 +248,26 @@ describe("Gp3StorageClass (prod)", () => {
     const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     new mod.gp3.Gp3StorageClass(
       "pi",
-      { clusterName: "ducklake-prod", storageClassName: "gp3-pi", gp3: { ...config.storage.gp3!, csiDriverIdentity: "pod-identity", kmsKeyId: key }, tags: {} },
+      {
+        clusterName: "ducklake-prod",
+        storageClassName: "gp3-pi",
+        gp3: { ...config.storage.gp3!, csiDriverIdentity: "pod-identity", kmsKeyId: key },
+        tags: {},
+      },
       { providers: { kubernetes: k8sProvider } },
     );
     await settle();
     const addon = recorder.get(T.addon, "pi-addon").inputs;
-    expect(addon["podIdentityAssociations"]).toEqual([{ roleArn: "arn:aws:iam::123456789012:role/pi-driver-role", serviceAccount: "ebs-csi-controller-sa" }]);
+    expect(addon["podIdentityAssociations"]).toEqual([
+      { roleArn: "arn:aws:iam::123456789012:role/pi-driver-role", serviceAccount: "ebs-csi-controller-sa" },
+    ]);
     expect(addon).not.toHaveProperty("serviceAccountRoleArn");
-    expect(JSON.parse(recorder.get(T.role, "pi-driver-role").inputs["assumeRolePolicy"] as string).Statement[0].Principal).toEqual({ Service: "pods.eks.amazonaws.com" });
-    expect(JSON.parse(recorder.get(T.rolePolicy, "pi-driver-kms").inputs["policy"] as string).Statement[0].Resource).toBe(key);
+    expect(
+      JSON.parse(recorder.get(T.role, "pi-driver-role").inputs["assumeRolePolicy"] as string).Statement[0].Principal,
+    ).toEqual({ Service: "pods.eks.amazonaws.com" });
+    expect(
+      JSON.parse(recorder.get(T.rolePolicy, "pi-driver-kms").inputs["policy"] as string).Statement[0].Resource,
+    ).toBe(key);
     expect(recorder.get(T.storageClass, "pi-class").inputs["parameters"]).toMatchObject({ kmsKeyId: key });
   });
 
@@ -224,6 +292,10 @@ describe("Gp3StorageClass (prod)", () => {
     expect(noGp3.storage).toBeUndefined();
     expect(await promiseOf(noGp3.storageClassName)).toBe("gp2");
     expect(recorder.resources.filter((r) => r.name.startsWith("plain-storage"))).toEqual([]);
-    expect(recorder.get(T.nodeGroup, "plain-nodes-node-group").inputs["scalingConfig"]).toEqual({ minSize: 3, desiredSize: 3, maxSize: 4 });
+    expect(recorder.get(T.nodeGroup, "plain-nodes-node-group").inputs["scalingConfig"]).toEqual({
+      minSize: 3,
+      desiredSize: 3,
+      maxSize: 4,
+    });
   });
 });

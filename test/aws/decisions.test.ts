@@ -5,7 +5,6 @@
 import { parseStackConfig } from "../../components/stack";
 import type { StackConfig } from "../../config/schema";
 import {
-
   managedPolicyArn,
   nodeRoleAssumeRolePolicy,
   rootBlockDeviceMappings,
@@ -38,13 +37,23 @@ describe("launch template block device mapping", () => {
     expect(rootBlockDeviceMappings(nodes.rootVolume, nodes.amiType)).toEqual([
       {
         deviceName: "/dev/xvda",
-        ebs: { volumeSize: 100, volumeType: "gp3", iops: 3000, throughput: 125, encrypted: "true", deleteOnTermination: "true" },
+        ebs: {
+          volumeSize: 100,
+          volumeType: "gp3",
+          iops: 3000,
+          throughput: 125,
+          encrypted: "true",
+          deleteOnTermination: "true",
+        },
       },
     ]);
   });
 
   test("a KMS key is passed through; unencrypted is spelled as EC2 spells it", () => {
-    const [withKey] = rootBlockDeviceMappings({ ...nodes.rootVolume, kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/abc" }, "AL2023_ARM_64_STANDARD");
+    const [withKey] = rootBlockDeviceMappings(
+      { ...nodes.rootVolume, kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/abc" },
+      "AL2023_ARM_64_STANDARD",
+    );
     expect(withKey.ebs.kmsKeyId).toBe("arn:aws:kms:eu-west-1:123456789012:key/abc");
     expect(withKey.deviceName).toBe("/dev/xvda");
     const [plain] = rootBlockDeviceMappings({ ...nodes.rootVolume, encrypted: false }, "AL2023_x86_64_STANDARD");
@@ -59,9 +68,18 @@ describe("launch template block device mapping", () => {
 
 describe("taint and toleration", () => {
   test.each([
-    [{ key: "ducklake.io/workload", value: "postgres", effect: "NO_SCHEDULE" as const }, { key: "ducklake.io/workload", operator: "Equal", value: "postgres", effect: "NoSchedule" }],
-    [{ key: "dedicated", effect: "NO_EXECUTE" as const }, { key: "dedicated", operator: "Exists", effect: "NoExecute" }],
-    [{ key: "db", value: "pg", effect: "PREFER_NO_SCHEDULE" as const }, { key: "db", operator: "Equal", value: "pg", effect: "PreferNoSchedule" }],
+    [
+      { key: "ducklake.io/workload", value: "postgres", effect: "NO_SCHEDULE" as const },
+      { key: "ducklake.io/workload", operator: "Equal", value: "postgres", effect: "NoSchedule" },
+    ],
+    [
+      { key: "dedicated", effect: "NO_EXECUTE" as const },
+      { key: "dedicated", operator: "Exists", effect: "NoExecute" },
+    ],
+    [
+      { key: "db", value: "pg", effect: "PREFER_NO_SCHEDULE" as const },
+      { key: "db", operator: "Equal", value: "pg", effect: "PreferNoSchedule" },
+    ],
   ])("%j is tolerated by %j", (taint, toleration) => {
     expect(kubernetesToleration(taint)).toEqual(toleration);
   });
@@ -91,21 +109,34 @@ describe("IAM documents", () => {
 
   test("every AWS managed policy the program uses has the ARN AWS's managed policy reference gives", () => {
     // Copied from each page's "Policy details → ARN" (the reference URLs are in AWS_MANAGED_POLICIES).
-    expect(Object.keys(AWS_MANAGED_POLICIES).map((n) => managedPolicyArnOf("aws", n as keyof typeof AWS_MANAGED_POLICIES))).toEqual([
+    expect(
+      Object.keys(AWS_MANAGED_POLICIES).map((n) => managedPolicyArnOf("aws", n as keyof typeof AWS_MANAGED_POLICIES)),
+    ).toEqual([
       "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2",
       "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
       "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
       "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     ]);
     for (const policy of Object.values(AWS_MANAGED_POLICIES)) {
-      expect(policy.reference).toBe(`https://docs.aws.amazon.com/aws-managed-policy/latest/reference/${policy.name}.html`);
+      expect(policy.reference).toBe(
+        `https://docs.aws.amazon.com/aws-managed-policy/latest/reference/${policy.name}.html`,
+      );
     }
   });
 
   test("no program source spells a managed policy ARN by hand (all go through managed-policies.ts)", () => {
     const root = path.resolve(__dirname, "../..");
-    const sources = ["index.ts", ...["components", "policy", "config"].flatMap((d) => listTs(path.join(root, d)).map((f) => path.relative(root, f)))];
-    const offenders = sources.filter((f) => f !== path.join("components", "aws", "managed-policies.ts") && codeLines(fs.readFileSync(path.join(root, f), "utf8")).some((l) => /iam::aws:policy\//.test(l)));
+    const sources = [
+      "index.ts",
+      ...["components", "policy", "config"].flatMap((d) =>
+        listTs(path.join(root, d)).map((f) => path.relative(root, f)),
+      ),
+    ];
+    const offenders = sources.filter(
+      (f) =>
+        f !== path.join("components", "aws", "managed-policies.ts") &&
+        codeLines(fs.readFileSync(path.join(root, f), "utf8")).some((l) => /iam::aws:policy\//.test(l)),
+    );
     expect(offenders).toEqual([]);
   });
 
@@ -149,14 +180,23 @@ describe("IAM documents", () => {
 describe("StorageClass", () => {
   test("prod parameters: type gp3 always, iops and throughput from config, encrypted, ext4; strings in a stable order", () => {
     const params = storageClassParameters(gp3);
-    expect(params).toEqual({ type: "gp3", iops: "6000", throughput: "250", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4" });
+    expect(params).toEqual({
+      type: "gp3",
+      iops: "6000",
+      throughput: "250",
+      encrypted: "true",
+      "csi.storage.k8s.io/fstype": "ext4",
+    });
     expect(Object.keys(params)).toEqual(["type", "iops", "throughput", "encrypted", "csi.storage.k8s.io/fstype"]);
     expect(params).not.toHaveProperty("iopsPerGB");
   });
 
   test("a KMS key and xfs are passed through", () => {
     const key = "arn:aws:kms:eu-west-1:123456789012:key/abc";
-    expect(storageClassParameters({ ...gp3, kmsKeyId: key, fsType: "xfs" })).toMatchObject({ kmsKeyId: key, "csi.storage.k8s.io/fstype": "xfs" });
+    expect(storageClassParameters({ ...gp3, kmsKeyId: key, fsType: "xfs" })).toMatchObject({
+      kmsKeyId: key,
+      "csi.storage.k8s.io/fstype": "xfs",
+    });
   });
 
   test("prod spec: EBS CSI provisioner, Retain, WaitForFirstConsumer, expansion allowed", () => {
@@ -174,7 +214,12 @@ describe("StorageClass", () => {
 
 describe("tags", () => {
   test("stack tags, then component extras, then project and stack, sorted", () => {
-    const tags = awsResourceTags("ducklake-pgmq", "prod", { team: "data-platform", stack: "spoofed" }, { team: "db", role: "postgres" });
+    const tags = awsResourceTags(
+      "ducklake-pgmq",
+      "prod",
+      { team: "data-platform", stack: "spoofed" },
+      { team: "db", role: "postgres" },
+    );
     expect(tags).toEqual({ project: "ducklake-pgmq", role: "postgres", stack: "prod", team: "db" });
     expect(Object.keys(tags)).toEqual(["project", "role", "stack", "team"]);
   });
@@ -197,12 +242,18 @@ describe("argument checks (before any resource)", () => {
   test("node group: no subnets, inverted scaling and a gp3 ratio are all reported", () => {
     const problems = ssdNodeGroupArgProblems({
       subnetIds: [],
-      nodes: { ...nodes, scaling: { minSize: 3, desiredSize: 2, maxSize: 4 }, rootVolume: { ...nodes.rootVolume, throughputMiBps: 1000 } },
+      nodes: {
+        ...nodes,
+        scaling: { minSize: 3, desiredSize: 2, maxSize: 4 },
+        rootVolume: { ...nodes.rootVolume, throughputMiBps: 1000 },
+      },
     });
     expect(problems).toEqual([
       "subnetIds: needs at least one subnet",
       "nodes.scaling: needs 1 <= minSize <= desiredSize <= maxSize (got 3, 2, 4)",
-      expect.stringMatching(/^nodes\.rootVolume\.throughputMiBps: throughput 1000 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(3000 IOPS allow at most 750 MiB\/s\)/),
+      expect.stringMatching(
+        /^nodes\.rootVolume\.throughputMiBps: throughput 1000 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(3000 IOPS allow at most 750 MiB\/s\)/,
+      ),
     ]);
   });
 

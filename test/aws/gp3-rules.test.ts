@@ -12,7 +12,7 @@ import { parseStackConfig } from "../../components/stack";
 import { ConfigError, ConfigIssue } from "../../config/issues";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
-type Raw = Record<string, any>;  
+type Raw = Record<string, any>;
 
 function prod(): Raw {
   return structuredClone(readDucklakeConfig("prod")) as Raw;
@@ -45,31 +45,215 @@ const none = (): void => undefined;
 
 const cases: Case[] = [
   // Root volume of the nodes.
-  ["root IOPS floor (gp3 floor, the seed's 3,000)", none, "nodes.rootVolume.iops", (c, v) => { c["nodes"].rootVolume.iops = v; }, 3000, 3001, 2999, /must be >= 3000 IOPS/],
-  ["root IOPS ceiling", (c) => { c["nodes"].rootVolume.sizeGiB = 200; }, "nodes.rootVolume.iops", (c, v) => { c["nodes"].rootVolume.iops = v; }, 80000, 79999, 80001, /must be <= 80000 IOPS/],
-  ["root throughput floor", none, "nodes.rootVolume.throughputMiBps", (c, v) => { c["nodes"].rootVolume.throughputMiBps = v; }, 125, 126, 124, /must be >= 125 MiB\/s/],
-  ["root throughput ceiling", (c) => { c["nodes"].rootVolume.iops = 10000; }, "nodes.rootVolume.throughputMiBps", (c, v) => { c["nodes"].rootVolume.throughputMiBps = v; }, 2000, 1999, 2001, /must be <= 2000 MiB\/s/],
-  ["root throughput per IOPS (4,000 IOPS)", (c) => { c["nodes"].rootVolume.iops = 4000; }, "nodes.rootVolume.throughputMiBps", (c, v) => { c["nodes"].rootVolume.throughputMiBps = v; }, 1000, 999, 1001,
-    /throughput 1001 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(4000 IOPS allow at most 1000 MiB\/s\); raise iops to >= 4004/],
-  ["root throughput per IOPS, fractional cap (3,001 IOPS allow 750.25)", (c) => { c["nodes"].rootVolume.iops = 3001; }, "nodes.rootVolume.throughputMiBps", (c, v) => { c["nodes"].rootVolume.throughputMiBps = v; }, 750, 749, 751,
-    /throughput 751 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(3001 IOPS allow at most 750 MiB\/s\)/],
-  ["root IOPS per GiB (10 GiB volume)", (c) => { c["nodes"].rootVolume.sizeGiB = 10; }, "nodes.rootVolume.iops", (c, v) => { c["nodes"].rootVolume.iops = v; }, 5000, 4999, 5001,
-    /5001 IOPS exceeds 500 IOPS per GiB \(a 10 GiB volume allows at most 5000 IOPS\); use >= 11 GiB/],
-  ["root sizeGiB floor implied by 3,000 IOPS at 500 per GiB (reported on iops)", none, "nodes.rootVolume.iops", (c, v) => { c["nodes"].rootVolume.sizeGiB = v; }, 6, 7, 5,
-    /3000 IOPS exceeds 500 IOPS per GiB \(a 5 GiB volume allows at most 2500 IOPS\); use >= 6 GiB/],
-  ["root size ceiling (64 TiB)", none, "nodes.rootVolume.sizeGiB", (c, v) => { c["nodes"].rootVolume.sizeGiB = v; }, 65536, 65535, 65537, /must be <= 65536 GiB/],
+  [
+    "root IOPS floor (gp3 floor, the seed's 3,000)",
+    none,
+    "nodes.rootVolume.iops",
+    (c, v) => {
+      c["nodes"].rootVolume.iops = v;
+    },
+    3000,
+    3001,
+    2999,
+    /must be >= 3000 IOPS/,
+  ],
+  [
+    "root IOPS ceiling",
+    (c) => {
+      c["nodes"].rootVolume.sizeGiB = 200;
+    },
+    "nodes.rootVolume.iops",
+    (c, v) => {
+      c["nodes"].rootVolume.iops = v;
+    },
+    80000,
+    79999,
+    80001,
+    /must be <= 80000 IOPS/,
+  ],
+  [
+    "root throughput floor",
+    none,
+    "nodes.rootVolume.throughputMiBps",
+    (c, v) => {
+      c["nodes"].rootVolume.throughputMiBps = v;
+    },
+    125,
+    126,
+    124,
+    /must be >= 125 MiB\/s/,
+  ],
+  [
+    "root throughput ceiling",
+    (c) => {
+      c["nodes"].rootVolume.iops = 10000;
+    },
+    "nodes.rootVolume.throughputMiBps",
+    (c, v) => {
+      c["nodes"].rootVolume.throughputMiBps = v;
+    },
+    2000,
+    1999,
+    2001,
+    /must be <= 2000 MiB\/s/,
+  ],
+  [
+    "root throughput per IOPS (4,000 IOPS)",
+    (c) => {
+      c["nodes"].rootVolume.iops = 4000;
+    },
+    "nodes.rootVolume.throughputMiBps",
+    (c, v) => {
+      c["nodes"].rootVolume.throughputMiBps = v;
+    },
+    1000,
+    999,
+    1001,
+    /throughput 1001 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(4000 IOPS allow at most 1000 MiB\/s\); raise iops to >= 4004/,
+  ],
+  [
+    "root throughput per IOPS, fractional cap (3,001 IOPS allow 750.25)",
+    (c) => {
+      c["nodes"].rootVolume.iops = 3001;
+    },
+    "nodes.rootVolume.throughputMiBps",
+    (c, v) => {
+      c["nodes"].rootVolume.throughputMiBps = v;
+    },
+    750,
+    749,
+    751,
+    /throughput 751 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(3001 IOPS allow at most 750 MiB\/s\)/,
+  ],
+  [
+    "root IOPS per GiB (10 GiB volume)",
+    (c) => {
+      c["nodes"].rootVolume.sizeGiB = 10;
+    },
+    "nodes.rootVolume.iops",
+    (c, v) => {
+      c["nodes"].rootVolume.iops = v;
+    },
+    5000,
+    4999,
+    5001,
+    /5001 IOPS exceeds 500 IOPS per GiB \(a 10 GiB volume allows at most 5000 IOPS\); use >= 11 GiB/,
+  ],
+  [
+    "root sizeGiB floor implied by 3,000 IOPS at 500 per GiB (reported on iops)",
+    none,
+    "nodes.rootVolume.iops",
+    (c, v) => {
+      c["nodes"].rootVolume.sizeGiB = v;
+    },
+    6,
+    7,
+    5,
+    /3000 IOPS exceeds 500 IOPS per GiB \(a 5 GiB volume allows at most 2500 IOPS\); use >= 6 GiB/,
+  ],
+  [
+    "root size ceiling (64 TiB)",
+    none,
+    "nodes.rootVolume.sizeGiB",
+    (c, v) => {
+      c["nodes"].rootVolume.sizeGiB = v;
+    },
+    65536,
+    65535,
+    65537,
+    /must be <= 65536 GiB/,
+  ],
   // The StorageClass.
-  ["class IOPS floor (gp3 floor, the seed's 3,000)", none, "storage.gp3.iops", (c, v) => { c["storage"].gp3.iops = v; c["storage"].gp3.throughputMiBps = 125; }, 3000, 3001, 2999, /must be >= 3000 IOPS/],
-  ["class IOPS ceiling", (c) => { c["postgres"].storage.walSizeGiB = 200; }, "storage.gp3.iops", (c, v) => { c["storage"].gp3.iops = v; }, 80000, 79999, 80001, /must be <= 80000 IOPS/],
-  ["class throughput floor", none, "storage.gp3.throughputMiBps", (c, v) => { c["storage"].gp3.throughputMiBps = v; }, 125, 126, 124, /must be >= 125 MiB\/s/],
-  ["class throughput ceiling", (c) => { c["storage"].gp3.iops = 10000; }, "storage.gp3.throughputMiBps", (c, v) => { c["storage"].gp3.throughputMiBps = v; }, 2000, 1999, 2001, /must be <= 2000 MiB\/s/],
-  ["class throughput per IOPS (6,000 IOPS)", none, "storage.gp3.throughputMiBps", (c, v) => { c["storage"].gp3.throughputMiBps = v; }, 1500, 1499, 1501,
-    /throughput 1501 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(6000 IOPS allow at most 1500 MiB\/s\); raise iops to >= 6004/],
+  [
+    "class IOPS floor (gp3 floor, the seed's 3,000)",
+    none,
+    "storage.gp3.iops",
+    (c, v) => {
+      c["storage"].gp3.iops = v;
+      c["storage"].gp3.throughputMiBps = 125;
+    },
+    3000,
+    3001,
+    2999,
+    /must be >= 3000 IOPS/,
+  ],
+  [
+    "class IOPS ceiling",
+    (c) => {
+      c["postgres"].storage.walSizeGiB = 200;
+    },
+    "storage.gp3.iops",
+    (c, v) => {
+      c["storage"].gp3.iops = v;
+    },
+    80000,
+    79999,
+    80001,
+    /must be <= 80000 IOPS/,
+  ],
+  [
+    "class throughput floor",
+    none,
+    "storage.gp3.throughputMiBps",
+    (c, v) => {
+      c["storage"].gp3.throughputMiBps = v;
+    },
+    125,
+    126,
+    124,
+    /must be >= 125 MiB\/s/,
+  ],
+  [
+    "class throughput ceiling",
+    (c) => {
+      c["storage"].gp3.iops = 10000;
+    },
+    "storage.gp3.throughputMiBps",
+    (c, v) => {
+      c["storage"].gp3.throughputMiBps = v;
+    },
+    2000,
+    1999,
+    2001,
+    /must be <= 2000 MiB\/s/,
+  ],
+  [
+    "class throughput per IOPS (6,000 IOPS)",
+    none,
+    "storage.gp3.throughputMiBps",
+    (c, v) => {
+      c["storage"].gp3.throughputMiBps = v;
+    },
+    1500,
+    1499,
+    1501,
+    /throughput 1501 MiB\/s exceeds 0\.25 MiB\/s per provisioned IOPS \(6000 IOPS allow at most 1500 MiB\/s\); raise iops to >= 6004/,
+  ],
   // Volumes claimed from the class: 6,000 IOPS need 12 GiB.
-  ["claimed data volume, IOPS per GiB", none, "postgres.storage.sizeGiB", (c, v) => { c["postgres"].storage.sizeGiB = v; }, 12, 13, 11,
-    /a 11 GiB gp3 volume allows at most 5500 IOPS \(500 per GiB\) but storage\.gp3\.iops is 6000; use >= 12 GiB/],
-  ["claimed WAL volume, IOPS per GiB", none, "postgres.storage.walSizeGiB", (c, v) => { c["postgres"].storage.walSizeGiB = v; }, 12, 13, 11,
-    /a 11 GiB gp3 volume allows at most 5500 IOPS \(500 per GiB\) but storage\.gp3\.iops is 6000; use >= 12 GiB/],
+  [
+    "claimed data volume, IOPS per GiB",
+    none,
+    "postgres.storage.sizeGiB",
+    (c, v) => {
+      c["postgres"].storage.sizeGiB = v;
+    },
+    12,
+    13,
+    11,
+    /a 11 GiB gp3 volume allows at most 5500 IOPS \(500 per GiB\) but storage\.gp3\.iops is 6000; use >= 12 GiB/,
+  ],
+  [
+    "claimed WAL volume, IOPS per GiB",
+    none,
+    "postgres.storage.walSizeGiB",
+    (c, v) => {
+      c["postgres"].storage.walSizeGiB = v;
+    },
+    12,
+    13,
+    11,
+    /a 11 GiB gp3 volume allows at most 5500 IOPS \(500 per GiB\) but storage\.gp3\.iops is 6000; use >= 12 GiB/,
+  ],
 ];
 
 describe.each(cases)("%s", (_rule, setup, path, set, atLimit, inside, outside, message) => {
@@ -105,14 +289,36 @@ test("refusals carry the offending value, and every broken rule is reported at o
   expect(byPath["ducklake:postgres.storage.sizeGiB"]?.value).toBe(11);
   // 2,001 MiB/s breaks both the 2,000 MiB/s ceiling and 0.25 MiB/s per IOPS of 6,000 IOPS.
   const throughput = issues.filter((i) => i.path === "ducklake:storage.gp3.throughputMiBps").map((i) => i.message);
-  expect(throughput).toEqual(expect.arrayContaining([expect.stringMatching(/must be <= 2000 MiB\/s/), expect.stringMatching(/6000 IOPS allow at most 1500 MiB\/s/)]));
-  expect(issues.filter((i) => i.path === "ducklake:storage.gp3.throughputMiBps").every((i) => i.value === 2001)).toBe(true);
+  expect(throughput).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/must be <= 2000 MiB\/s/),
+      expect.stringMatching(/6000 IOPS allow at most 1500 MiB\/s/),
+    ]),
+  );
+  expect(issues.filter((i) => i.path === "ducklake:storage.gp3.throughputMiBps").every((i) => i.value === 2001)).toBe(
+    true,
+  );
 });
 
 test.each([
-  ["nodes.rootVolume.iops", (c: Raw) => { c["nodes"].rootVolume.iops = 3000.5; }],
-  ["storage.gp3.throughputMiBps", (c: Raw) => { c["storage"].gp3.throughputMiBps = 125.5; }],
-  ["nodes.rootVolume.sizeGiB", (c: Raw) => { c["nodes"].rootVolume.sizeGiB = 100.5; }],
+  [
+    "nodes.rootVolume.iops",
+    (c: Raw) => {
+      c["nodes"].rootVolume.iops = 3000.5;
+    },
+  ],
+  [
+    "storage.gp3.throughputMiBps",
+    (c: Raw) => {
+      c["storage"].gp3.throughputMiBps = 125.5;
+    },
+  ],
+  [
+    "nodes.rootVolume.sizeGiB",
+    (c: Raw) => {
+      c["nodes"].rootVolume.sizeGiB = 100.5;
+    },
+  ],
 ])("a fractional %s is refused (AWS takes integers)", (path, mutate) => {
   const raw = prod();
   mutate(raw);
@@ -132,7 +338,9 @@ test("a KMS key on an unencrypted volume, and a KMS key that is not an ARN on th
     if (err instanceof ConfigError) message = err.message;
   }
   expect(message).toMatch(/ducklake:nodes\.rootVolume\.kmsKeyId: needs encrypted: true/);
-  expect(message).toMatch(/ducklake:storage\.gp3\.kmsKeyId: must be the full ARN of a KMS key.*\(got "alias\/ducklake"\)/);
+  expect(message).toMatch(
+    /ducklake:storage\.gp3\.kmsKeyId: must be the full ARN of a KMS key.*\(got "alias\/ducklake"\)/,
+  );
 });
 
 test("an AMI type whose root device is not /dev/xvda is refused", () => {

@@ -16,16 +16,26 @@ const GET_CLUSTER = "aws:eks/getCluster:getCluster";
 test("the minimum is the one the pinned CloudNativePG charts declare (re-read their Chart.yaml kubeVersion when bumping them)", () => {
   // cloudnative-pg 0.29.0 and cluster 0.8.1 both declare kubeVersion ">=1.29.0-0" (cloudnative-pg/charts at
   // tags cloudnative-pg-v0.29.0 and cluster-v0.8.1, charts/<chart>/Chart.yaml).
-  expect([CNPG_OPERATOR_CHART.version, CNPG_CLUSTER_CHART.version, MIN_KUBERNETES_VERSION]).toEqual(["0.29.0", "0.8.1", "1.29"]);
+  expect([CNPG_OPERATOR_CHART.version, CNPG_CLUSTER_CHART.version, MIN_KUBERNETES_VERSION]).toEqual([
+    "0.29.0",
+    "0.8.1",
+    "1.29",
+  ]);
 });
 
 describe("eksVersionProblem", () => {
   test("1.29 and later: none", () => {
-    expect(["1.29", "1.33", "v1.30.1"].map((v) => eksVersionProblem("c", v))).toEqual([undefined, undefined, undefined]);
+    expect(["1.29", "1.33", "v1.30.1"].map((v) => eksVersionProblem("c", v))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
   test("older: names the cluster, its version, the minimum, the charts and how to upgrade", () => {
     const message = eksVersionProblem("ducklake-prod", "1.28")!;
-    expect(message).toMatch(/^the EKS cluster "ducklake-prod" runs Kubernetes 1\.28; this stack needs Kubernetes >= 1\.29/);
+    expect(message).toMatch(
+      /^the EKS cluster "ducklake-prod" runs Kubernetes 1\.28; this stack needs Kubernetes >= 1\.29/,
+    );
     expect(message).toContain('kubeVersion ">=1.29.0-0" in cloudnative-pg 0.29.0 and cluster 0.8.1');
     expect(message).toContain("https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html");
   });
@@ -43,11 +53,17 @@ describe("checkedEksVersion under mocks", () => {
   });
   test("an old one fails the Output with the message", async () => {
     // Output.promise(): the internal promise, which rejects when an apply throws (promiseOf never settles then).
-    const out = checkedEksVersion("ducklake-prod", "1.27") as unknown as { promise(): Promise<string>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
+    const out = checkedEksVersion("ducklake-prod", "1.27") as unknown as {
+      promise(): Promise<string>;
+      isKnown: Promise<boolean>;
+      isSecret: Promise<boolean>;
+    };
     // The Output's other promises reject too; handled here, so the rejection is not reported as unhandled.
     out.isKnown.catch(() => undefined);
     out.isSecret.catch(() => undefined);
-    await expect(out.promise()).rejects.toThrow(/the EKS cluster "ducklake-prod" runs Kubernetes 1\.27; this stack needs Kubernetes >= 1\.29/);
+    await expect(out.promise()).rejects.toThrow(
+      /the EKS cluster "ducklake-prod" runs Kubernetes 1\.27; this stack needs Kubernetes >= 1\.29/,
+    );
   });
 });
 

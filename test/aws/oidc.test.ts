@@ -18,7 +18,9 @@ function prodWith(edit: (raw: Record<string, Record<string, unknown>>) => void):
 
 describe("irsaUses", () => {
   test("prod as shipped: the EBS CSI driver (IRSA is the default identity), not Loki (PVC)", () => {
-    expect(irsaUses(prodWith(() => undefined)).map((u) => u.key)).toEqual(["ducklake:storage.gp3.csiDriverIdentity: irsa"]);
+    expect(irsaUses(prodWith(() => undefined)).map((u) => u.key)).toEqual([
+      "ducklake:storage.gp3.csiDriverIdentity: irsa",
+    ]);
   });
 
   test("Pod Identity driver and Loki on a PVC: nothing", () => {
@@ -39,7 +41,9 @@ describe("missingOidcProviderMessage", () => {
       { key: "ducklake:storage.gp3.csiDriverIdentity: irsa", what: "the EBS CSI driver" },
       { key: "ducklake:logging.loki.storage.type: s3", what: "Loki's S3 access" },
     ]);
-    expect(message).toMatch(/^the EKS cluster "ducklake-prod" has no IAM OIDC provider \(issuer https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/ABC\)/);
+    expect(message).toMatch(
+      /^the EKS cluster "ducklake-prod" has no IAM OIDC provider \(issuer https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/ABC\)/,
+    );
     expect(message).toContain("ducklake:storage.gp3.csiDriverIdentity: irsa");
     expect(message).toContain("ducklake:logging.loki.storage.type: s3");
     expect(message).toContain("eksctl utils associate-iam-oidc-provider --cluster ducklake-prod --approve");
@@ -62,7 +66,9 @@ describe("findOidcProviderArn", () => {
 
   test("a cluster without one: fails with the message naming what needs it, the fix and AWS's error", async () => {
     await expect(
-      findOidcProviderArn("ducklake-prod", "https://oidc.eks.eu-west-1.amazonaws.com/id/NONE", uses, () => Promise.reject(new Error("no matching IAM OIDC Provider found"))),
+      findOidcProviderArn("ducklake-prod", "https://oidc.eks.eu-west-1.amazonaws.com/id/NONE", uses, () =>
+        Promise.reject(new Error("no matching IAM OIDC Provider found")),
+      ),
     ).rejects.toThrow(
       /the EKS cluster "ducklake-prod" has no IAM OIDC provider[\s\S]*ducklake:storage\.gp3\.csiDriverIdentity: irsa[\s\S]*eksctl utils associate-iam-oidc-provider[\s\S]*lookup error: no matching IAM OIDC Provider found/,
     );
@@ -81,6 +87,8 @@ describe("lookUpOidcProviderArn under mocks", () => {
     const { lookUpOidcProviderArn } = await import("../../components/aws/oidc");
     const arn = await promiseOf(lookUpOidcProviderArn("c", "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF", []));
     expect(arn).toBe("arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF");
-    expect(recorder.calls.filter((c) => c.token === GET_OIDC).map((c) => c.inputs["url"])).toEqual(["https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF"]);
+    expect(recorder.calls.filter((c) => c.token === GET_OIDC).map((c) => c.inputs["url"])).toEqual([
+      "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF",
+    ]);
   });
 });

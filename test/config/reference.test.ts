@@ -13,7 +13,13 @@ test("docs/configuration.md is current (regenerate with `npm run docs:config`)",
 
 test("the reference lists every leaf key the stack files set", () => {
   const keys = new Set(referenceRows().map((r) => r.key.replace(/ \(.*\)$/, "")));
-  for (const r of ["postgres.resources.memory", "storage.gp3.iops", "queues.definitions[].peakRateMsgsPerSecond", "logging.loki.storage.sizeGiB", "cluster.kubeContext"]) {
+  for (const r of [
+    "postgres.resources.memory",
+    "storage.gp3.iops",
+    "queues.definitions[].peakRateMsgsPerSecond",
+    "logging.loki.storage.sizeGiB",
+    "cluster.kubeContext",
+  ]) {
     expect(keys).toContain(r);
   }
 });

@@ -29,7 +29,9 @@ describe("the real stack files", () => {
     expect(config.postgres.database).toBe("ducklakedb");
     expect(config.postgres.ownerRole).toBe("lineage_owner");
     expect(config.queues.definitions.map((q) => q.name)).toContain("lineage_events");
-    expect(config.queues.definitions.find((q) => q.name === "lineage_events")?.deadLetter?.queue).toBe("lineage_events_dlq");
+    expect(config.queues.definitions.find((q) => q.name === "lineage_events")?.deadLetter?.queue).toBe(
+      "lineage_events_dlq",
+    );
   });
 
   test("dev targets kind with one instance and no AWS sections", () => {
@@ -57,39 +59,249 @@ describe("the real stack files", () => {
 type Case = [description: string, mutate: (c: Record<string, any>) => void, expected: RegExp[]];
 
 const invalid: Case[] = [
-  ["a misspelled top-level key", (c) => { c["postgress"] = c["postgres"]; }, [/ducklake:postgress: unknown key/]],
-  ["a misspelled nested key", (c) => { c["postgres"].tunning = {}; }, [/ducklake:postgres\.tunning: unknown key/]],
-  ["a misspelled key inside an array item", (c) => { c["queues"].definitions[0].peakRate = 1; }, [/ducklake:queues\.definitions\[0\]\.peakRate: unknown key/]],
-  ["a missing required section", (c) => { delete c["postgres"]; }, [/ducklake:postgres: is required/]],
-  ["a missing required nested key", (c) => { delete c["postgres"].resources.memory; }, [/ducklake:postgres\.resources\.memory: is required/]],
-  ["instances as a string", (c) => { c["postgres"].instances = "1"; }, [/ducklake:postgres\.instances: .*expected number.*\(got "1"\)/]],
-  ["zero instances", (c) => { c["postgres"].instances = 0; }, [/ducklake:postgres\.instances: must be >= 1 \(got 0\)/]],
-  ["a negative storage size", (c) => { c["postgres"].storage.sizeGiB = -20; }, [/ducklake:postgres\.storage\.sizeGiB: must be > 0 \(got -20\)/]],
-  ["a fractional storage size", (c) => { c["postgres"].storage.sizeGiB = 1.5; }, [/ducklake:postgres\.storage\.sizeGiB: must be an integer \(got 1.5\)/]],
-  ["memory in PostgreSQL units instead of Kubernetes ones", (c) => { c["postgres"].resources.memory = "4GB"; }, [/ducklake:postgres\.resources\.memory: must be a Kubernetes memory quantity.*\(got "4GB"\)/]],
-  ["an unsupported PostgreSQL major", (c) => { c["postgres"].majorVersion = 14; }, [/ducklake:postgres\.majorVersion: must be one of 15, 16, 17, 18 \(got 14\)/]],
-  ["an unknown cluster provider", (c) => { c["cluster"].provider = "gke"; }, [/ducklake:cluster\.provider: .*\(got "gke"\)/]],
-  ["a namespace that is not a DNS label", (c) => { c["postgres"].namespace = "Ducklake_DB"; }, [/ducklake:postgres\.namespace: must be a DNS-1123 label.*\(got "Ducklake_DB"\)/]],
-  ["a queue name that is not an identifier", (c) => { c["queues"].definitions[0].name = "lineage-events"; }, [/ducklake:queues\.definitions\[0\]\.name: must be a lowercase SQL identifier.*\(got "lineage-events"\)/]],
-  ["a negative peak rate", (c) => { c["queues"].definitions[0].peakRateMsgsPerSecond = -5; }, [/ducklake:queues\.definitions\[0\]\.peakRateMsgsPerSecond: must be > 0 \(got -5\)/]],
-  ["no queues", (c) => { c["queues"].definitions = []; }, [/ducklake:queues\.definitions: needs at least one queue/]],
-  ["a DLQ named like its own queue", (c) => { c["queues"].definitions[0].deadLetter.queue = "lineage_events"; }, [/ducklake:queues\.definitions\[0\]\.deadLetter\.queue: queue name "lineage_events" is already used/]],
-  ["an unknown table storage parameter", (c) => { c["queues"].tableAutovacuum.seed.autovacuum_scale = 0.1; }, [/ducklake:queues\.tableAutovacuum\.seed\.autovacuum_scale: unknown key/]],
-  ["table storage parameters given flat, as before the seed/overrides split", (c) => { c["queues"].tableAutovacuum.autovacuum_vacuum_threshold = 5; }, [/ducklake:queues\.tableAutovacuum\.autovacuum_vacuum_threshold: unknown key/]],
-  ["a table storage override given as a bare value", (c) => { c["queues"].tableAutovacuum.overrides = { autovacuum_vacuum_threshold: 7 }; }, [/ducklake:queues\.tableAutovacuum\.overrides\.autovacuum_vacuum_threshold: .*expected object.*\(got 7\)/]],
-  ["a table storage override whose reason is too short", (c) => { c["queues"].tableAutovacuum.overrides = { autovacuum_vacuum_threshold: { value: 7, reason: "short" } }; }, [/ducklake:queues\.tableAutovacuum\.overrides\.autovacuum_vacuum_threshold\.reason: must say why the stack departs from the guide \(at least 10 characters\)/]],
-  ["an unknown log agent", (c) => { c["logging"].agent = "fluentd"; }, [/ducklake:logging\.agent: .*\(got "fluentd"\)/]],
-  ["S3 log storage on a kind cluster", (c) => { c["logging"].loki.storage = { type: "s3" }; }, [/ducklake:logging\.loki\.storage\.type: s3 storage needs AWS/]],
-  ["a node group on a kind cluster", (c) => { c["nodes"] = { instanceTypes: ["m6i.large"], scaling: { minSize: 1, desiredSize: 1, maxSize: 1 }, rootVolume: {} }; }, [/ducklake:nodes: must not be set when cluster\.provider is kind/]],
-  ["more instances than kind nodes", (c) => { c["postgres"].instances = 3; }, [/ducklake:postgres\.instances: 3 instances need 3 nodes .* cluster\.nodeCount is 1/]],
-  ["a gp3 StorageClass on a kind cluster", (c) => { c["storage"].gp3 = { iops: 3000 }; }, [/ducklake:storage\.gp3: gp3 needs the EBS CSI driver/]],
-  ["a tuning value of the wrong type", (c) => { c["postgres"].tuning.seed.max_connections = [100]; }, [/ducklake:postgres\.tuning\.seed\.max_connections/]],
-  ["a setting name that is not a GUC name", (c) => { c["postgres"].tuning.overrides = { "Shared-Buffers": { value: "1GB", reason: "a name PostgreSQL does not know" } }; }, [/ducklake:postgres\.tuning\.overrides\.Shared-Buffers: must be a PostgreSQL setting name/]],
-  ["a tuning override given as a bare value", (c) => { c["postgres"].tuning.overrides = { work_mem: "1GB" }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem: .*expected object.*\(got "1GB"\)/]],
-  ["a tuning override without a reason", (c) => { c["postgres"].tuning.overrides = { work_mem: { value: "1GB" } }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem\.reason: is required/]],
-  ["a tuning override whose reason is blank padding around a short word", (c) => { c["postgres"].tuning.overrides = { work_mem: { value: "1GB", reason: "   short    " } }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem\.reason: must say why the stack departs from the guide \(at least 10 characters\)/]],
-  ["a tuning override with an unknown key", (c) => { c["postgres"].tuning.overrides = { work_mem: { value: "1GB", reason: "a long enough reason", why: "x" } }; }, [/ducklake:postgres\.tuning\.overrides\.work_mem\.why: unknown key/]],
-  ["the guide's pg_partman_bgw.role without the override naming the owner role", (c) => { delete c["postgres"].tuning.overrides["pg_partman_bgw.role"]; }, [/ducklake:postgres\.tuning\.seed\.pg_partman_bgw\.role: pg_partman_bgw\.role is "postgres" \(seed\) but must equal ducklake:postgres\.ownerRole "lineage_owner"/]],
+  [
+    "a misspelled top-level key",
+    (c) => {
+      c["postgress"] = c["postgres"];
+    },
+    [/ducklake:postgress: unknown key/],
+  ],
+  [
+    "a misspelled nested key",
+    (c) => {
+      c["postgres"].tunning = {};
+    },
+    [/ducklake:postgres\.tunning: unknown key/],
+  ],
+  [
+    "a misspelled key inside an array item",
+    (c) => {
+      c["queues"].definitions[0].peakRate = 1;
+    },
+    [/ducklake:queues\.definitions\[0\]\.peakRate: unknown key/],
+  ],
+  [
+    "a missing required section",
+    (c) => {
+      delete c["postgres"];
+    },
+    [/ducklake:postgres: is required/],
+  ],
+  [
+    "a missing required nested key",
+    (c) => {
+      delete c["postgres"].resources.memory;
+    },
+    [/ducklake:postgres\.resources\.memory: is required/],
+  ],
+  [
+    "instances as a string",
+    (c) => {
+      c["postgres"].instances = "1";
+    },
+    [/ducklake:postgres\.instances: .*expected number.*\(got "1"\)/],
+  ],
+  [
+    "zero instances",
+    (c) => {
+      c["postgres"].instances = 0;
+    },
+    [/ducklake:postgres\.instances: must be >= 1 \(got 0\)/],
+  ],
+  [
+    "a negative storage size",
+    (c) => {
+      c["postgres"].storage.sizeGiB = -20;
+    },
+    [/ducklake:postgres\.storage\.sizeGiB: must be > 0 \(got -20\)/],
+  ],
+  [
+    "a fractional storage size",
+    (c) => {
+      c["postgres"].storage.sizeGiB = 1.5;
+    },
+    [/ducklake:postgres\.storage\.sizeGiB: must be an integer \(got 1.5\)/],
+  ],
+  [
+    "memory in PostgreSQL units instead of Kubernetes ones",
+    (c) => {
+      c["postgres"].resources.memory = "4GB";
+    },
+    [/ducklake:postgres\.resources\.memory: must be a Kubernetes memory quantity.*\(got "4GB"\)/],
+  ],
+  [
+    "an unsupported PostgreSQL major",
+    (c) => {
+      c["postgres"].majorVersion = 14;
+    },
+    [/ducklake:postgres\.majorVersion: must be one of 15, 16, 17, 18 \(got 14\)/],
+  ],
+  [
+    "an unknown cluster provider",
+    (c) => {
+      c["cluster"].provider = "gke";
+    },
+    [/ducklake:cluster\.provider: .*\(got "gke"\)/],
+  ],
+  [
+    "a namespace that is not a DNS label",
+    (c) => {
+      c["postgres"].namespace = "Ducklake_DB";
+    },
+    [/ducklake:postgres\.namespace: must be a DNS-1123 label.*\(got "Ducklake_DB"\)/],
+  ],
+  [
+    "a queue name that is not an identifier",
+    (c) => {
+      c["queues"].definitions[0].name = "lineage-events";
+    },
+    [/ducklake:queues\.definitions\[0\]\.name: must be a lowercase SQL identifier.*\(got "lineage-events"\)/],
+  ],
+  [
+    "a negative peak rate",
+    (c) => {
+      c["queues"].definitions[0].peakRateMsgsPerSecond = -5;
+    },
+    [/ducklake:queues\.definitions\[0\]\.peakRateMsgsPerSecond: must be > 0 \(got -5\)/],
+  ],
+  [
+    "no queues",
+    (c) => {
+      c["queues"].definitions = [];
+    },
+    [/ducklake:queues\.definitions: needs at least one queue/],
+  ],
+  [
+    "a DLQ named like its own queue",
+    (c) => {
+      c["queues"].definitions[0].deadLetter.queue = "lineage_events";
+    },
+    [/ducklake:queues\.definitions\[0\]\.deadLetter\.queue: queue name "lineage_events" is already used/],
+  ],
+  [
+    "an unknown table storage parameter",
+    (c) => {
+      c["queues"].tableAutovacuum.seed.autovacuum_scale = 0.1;
+    },
+    [/ducklake:queues\.tableAutovacuum\.seed\.autovacuum_scale: unknown key/],
+  ],
+  [
+    "table storage parameters given flat, as before the seed/overrides split",
+    (c) => {
+      c["queues"].tableAutovacuum.autovacuum_vacuum_threshold = 5;
+    },
+    [/ducklake:queues\.tableAutovacuum\.autovacuum_vacuum_threshold: unknown key/],
+  ],
+  [
+    "a table storage override given as a bare value",
+    (c) => {
+      c["queues"].tableAutovacuum.overrides = { autovacuum_vacuum_threshold: 7 };
+    },
+    [/ducklake:queues\.tableAutovacuum\.overrides\.autovacuum_vacuum_threshold: .*expected object.*\(got 7\)/],
+  ],
+  [
+    "a table storage override whose reason is too short",
+    (c) => {
+      c["queues"].tableAutovacuum.overrides = { autovacuum_vacuum_threshold: { value: 7, reason: "short" } };
+    },
+    [
+      /ducklake:queues\.tableAutovacuum\.overrides\.autovacuum_vacuum_threshold\.reason: must say why the stack departs from the guide \(at least 10 characters\)/,
+    ],
+  ],
+  [
+    "an unknown log agent",
+    (c) => {
+      c["logging"].agent = "fluentd";
+    },
+    [/ducklake:logging\.agent: .*\(got "fluentd"\)/],
+  ],
+  [
+    "S3 log storage on a kind cluster",
+    (c) => {
+      c["logging"].loki.storage = { type: "s3" };
+    },
+    [/ducklake:logging\.loki\.storage\.type: s3 storage needs AWS/],
+  ],
+  [
+    "a node group on a kind cluster",
+    (c) => {
+      c["nodes"] = {
+        instanceTypes: ["m6i.large"],
+        scaling: { minSize: 1, desiredSize: 1, maxSize: 1 },
+        rootVolume: {},
+      };
+    },
+    [/ducklake:nodes: must not be set when cluster\.provider is kind/],
+  ],
+  [
+    "more instances than kind nodes",
+    (c) => {
+      c["postgres"].instances = 3;
+    },
+    [/ducklake:postgres\.instances: 3 instances need 3 nodes .* cluster\.nodeCount is 1/],
+  ],
+  [
+    "a gp3 StorageClass on a kind cluster",
+    (c) => {
+      c["storage"].gp3 = { iops: 3000 };
+    },
+    [/ducklake:storage\.gp3: gp3 needs the EBS CSI driver/],
+  ],
+  [
+    "a tuning value of the wrong type",
+    (c) => {
+      c["postgres"].tuning.seed.max_connections = [100];
+    },
+    [/ducklake:postgres\.tuning\.seed\.max_connections/],
+  ],
+  [
+    "a setting name that is not a GUC name",
+    (c) => {
+      c["postgres"].tuning.overrides = {
+        "Shared-Buffers": { value: "1GB", reason: "a name PostgreSQL does not know" },
+      };
+    },
+    [/ducklake:postgres\.tuning\.overrides\.Shared-Buffers: must be a PostgreSQL setting name/],
+  ],
+  [
+    "a tuning override given as a bare value",
+    (c) => {
+      c["postgres"].tuning.overrides = { work_mem: "1GB" };
+    },
+    [/ducklake:postgres\.tuning\.overrides\.work_mem: .*expected object.*\(got "1GB"\)/],
+  ],
+  [
+    "a tuning override without a reason",
+    (c) => {
+      c["postgres"].tuning.overrides = { work_mem: { value: "1GB" } };
+    },
+    [/ducklake:postgres\.tuning\.overrides\.work_mem\.reason: is required/],
+  ],
+  [
+    "a tuning override whose reason is blank padding around a short word",
+    (c) => {
+      c["postgres"].tuning.overrides = { work_mem: { value: "1GB", reason: "   short    " } };
+    },
+    [
+      /ducklake:postgres\.tuning\.overrides\.work_mem\.reason: must say why the stack departs from the guide \(at least 10 characters\)/,
+    ],
+  ],
+  [
+    "a tuning override with an unknown key",
+    (c) => {
+      c["postgres"].tuning.overrides = { work_mem: { value: "1GB", reason: "a long enough reason", why: "x" } };
+    },
+    [/ducklake:postgres\.tuning\.overrides\.work_mem\.why: unknown key/],
+  ],
+  [
+    "the guide's pg_partman_bgw.role without the override naming the owner role",
+    (c) => {
+      delete c["postgres"].tuning.overrides["pg_partman_bgw.role"];
+    },
+    [
+      /ducklake:postgres\.tuning\.seed\.pg_partman_bgw\.role: pg_partman_bgw\.role is "postgres" \(seed\) but must equal ducklake:postgres\.ownerRole "lineage_owner"/,
+    ],
+  ],
 ];
 
 describe("invalid dev configs are refused with the key path and the rule", () => {
@@ -103,11 +315,41 @@ describe("invalid dev configs are refused with the key path and the rule", () =>
 });
 
 const invalidProd: Case[] = [
-  ["an EKS stack without a node group", (c) => { delete c["nodes"]; }, [/ducklake:nodes: is required when cluster\.provider is eks/]],
-  ["a subnet that is not a subnet ID", (c) => { c["cluster"].subnetIds = ["10.0.0.0/24"]; }, [/ducklake:cluster\.subnetIds\[0\]: must be a subnet ID.*\(got "10.0.0.0\/24"\)/]],
-  ["a region that is not a region", (c) => { c["cluster"].region = "Ireland"; }, [/ducklake:cluster\.region: must be an AWS region/]],
-  ["scaling with desired above max", (c) => { c["nodes"].scaling = { minSize: 3, desiredSize: 5, maxSize: 4 }; }, [/ducklake:nodes\.scaling\.maxSize: must be >= desiredSize \(5\)/]],
-  ["a root volume below the seed's 3,000 IOPS", (c) => { c["nodes"].rootVolume.iops = 2999; }, [/ducklake:nodes\.rootVolume\.iops: must be >= 3000 IOPS.*\(got 2999\)/]],
+  [
+    "an EKS stack without a node group",
+    (c) => {
+      delete c["nodes"];
+    },
+    [/ducklake:nodes: is required when cluster\.provider is eks/],
+  ],
+  [
+    "a subnet that is not a subnet ID",
+    (c) => {
+      c["cluster"].subnetIds = ["10.0.0.0/24"];
+    },
+    [/ducklake:cluster\.subnetIds\[0\]: must be a subnet ID.*\(got "10.0.0.0\/24"\)/],
+  ],
+  [
+    "a region that is not a region",
+    (c) => {
+      c["cluster"].region = "Ireland";
+    },
+    [/ducklake:cluster\.region: must be an AWS region/],
+  ],
+  [
+    "scaling with desired above max",
+    (c) => {
+      c["nodes"].scaling = { minSize: 3, desiredSize: 5, maxSize: 4 };
+    },
+    [/ducklake:nodes\.scaling\.maxSize: must be >= desiredSize \(5\)/],
+  ],
+  [
+    "a root volume below the seed's 3,000 IOPS",
+    (c) => {
+      c["nodes"].rootVolume.iops = 2999;
+    },
+    [/ducklake:nodes\.rootVolume\.iops: must be >= 3000 IOPS.*\(got 2999\)/],
+  ],
 ];
 
 describe("invalid prod configs are refused with the key path and the rule", () => {
@@ -135,7 +377,12 @@ test("every problem is reported at once, not just the first", () => {
   })();
   const paths = err.issues.map((i) => i.path);
   expect(paths).toEqual(
-    expect.arrayContaining(["ducklake:postgres.instances", "ducklake:postgres.storage.sizeGiB", "ducklake:logging.agent", "ducklake:typo"]),
+    expect.arrayContaining([
+      "ducklake:postgres.instances",
+      "ducklake:postgres.storage.sizeGiB",
+      "ducklake:logging.agent",
+      "ducklake:typo",
+    ]),
   );
 });
 

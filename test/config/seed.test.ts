@@ -11,7 +11,14 @@ import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../compon
 import { factsFor, parseSettingValue } from "../../components/postgres/tuning-facts";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { readDucklakeConfig } from "../helpers/stack-files";
-import { GuideEnv, guideSettingsFor, parseSeedGuide, readSeedGuide, SEED_GUIDE_PATH, SeedGuide } from "../helpers/seed-guide";
+import {
+  GuideEnv,
+  guideSettingsFor,
+  parseSeedGuide,
+  readSeedGuide,
+  SEED_GUIDE_PATH,
+  SeedGuide,
+} from "../helpers/seed-guide";
 
 const STACKS: ReadonlyArray<readonly [string, GuideEnv]> = [
   ["dev", "development"],
@@ -38,7 +45,11 @@ function confLines(conf: string): Map<string, { value: string; origin: string; n
     const m = /^([a-z_][a-z0-9_.]*) = ('(?:[^']|'')*'|\S+)\s+# (seed|derived|override)(?::\s*(.*))?$/.exec(line);
     if (!m) continue;
     const raw = m[2] as string;
-    out.set(m[1] as string, { value: raw.startsWith("'") ? raw.slice(1, -1).replace(/''/g, "'") : raw, origin: m[3] as string, note: m[4] ?? "" });
+    out.set(m[1] as string, {
+      value: raw.startsWith("'") ? raw.slice(1, -1).replace(/''/g, "'") : raw,
+      origin: m[3] as string,
+      note: m[4] ?? "",
+    });
   }
   return out;
 }
@@ -47,7 +58,12 @@ function confLines(conf: string): Map<string, { value: string; origin: string; n
  * Every way a stack departs from the guide without saying so, as readable lines (empty: it carries the guide).
  * @param raw the stack file's `ducklake:*` keys.
  */
-export function undeclaredDepartures(guide: SeedGuide, raw: Readonly<Record<string, unknown>>, stack: string, env: GuideEnv): string[] {
+export function undeclaredDepartures(
+  guide: SeedGuide,
+  raw: Readonly<Record<string, unknown>>,
+  stack: string,
+  env: GuideEnv,
+): string[] {
   const problems: string[] = [];
   const config: StackConfig = parseStackConfig(raw, stack).config;
   const major = config.postgres.majorVersion;
@@ -57,12 +73,14 @@ export function undeclaredDepartures(guide: SeedGuide, raw: Readonly<Record<stri
 
   // 1. The stack file's seed map is the guide's block for this environment, value for value.
   for (const [name, g] of want) {
-    if (seed[name] === undefined) problems.push(`tuning.seed.${name} is missing (the guide gives ${g.value}, ${g.section})`);
+    if (seed[name] === undefined)
+      problems.push(`tuning.seed.${name} is missing (the guide gives ${g.value}, ${g.section})`);
     else if (canonical(major, name, seed[name]) !== canonical(major, name, g.value)) {
       problems.push(`tuning.seed.${name} is ${String(seed[name])} but the guide gives ${g.value} (${g.section})`);
     }
   }
-  for (const name of Object.keys(seed)) if (!want.has(name)) problems.push(`tuning.seed.${name} is not a value the guide gives for ${env}`);
+  for (const name of Object.keys(seed))
+    if (!want.has(name)) problems.push(`tuning.seed.${name} is not a value the guide gives for ${env}`);
 
   // 2. The rendered postgresql.conf: the guide's value with origin seed, or a declared override with its reason.
   const conf = confLines(renderPostgresqlConf(computeTuning(tuningInputOf(config))));
@@ -77,17 +95,24 @@ export function undeclaredDepartures(guide: SeedGuide, raw: Readonly<Record<stri
       continue;
     }
     if (line.origin === "seed") {
-      if (line.value !== canonical(major, name, g.value)) problems.push(`postgresql.conf: ${name} = ${line.value} labelled seed, but the guide gives ${g.value}`);
+      if (line.value !== canonical(major, name, g.value))
+        problems.push(`postgresql.conf: ${name} = ${line.value} labelled seed, but the guide gives ${g.value}`);
     } else if (line.origin === "override") {
       const o = overrides[name];
-      if (o === undefined || o.reason.trim().length < 10) problems.push(`postgresql.conf: ${name} is an override without a declared reason`);
-      else if (!line.note.includes(o.reason.replace(/\s+/g, " ").slice(0, 40))) problems.push(`postgresql.conf: ${name}'s override line does not show its reason`);
+      if (o === undefined || o.reason.trim().length < 10)
+        problems.push(`postgresql.conf: ${name} is an override without a declared reason`);
+      else if (!line.note.includes(o.reason.replace(/\s+/g, " ").slice(0, 40)))
+        problems.push(`postgresql.conf: ${name}'s override line does not show its reason`);
     } else {
-      problems.push(`postgresql.conf: ${name} is ${line.origin}, but the guide gives it (${g.value}): it must be seed or a declared override`);
+      problems.push(
+        `postgresql.conf: ${name} is ${line.origin}, but the guide gives it (${g.value}): it must be seed or a declared override`,
+      );
     }
   }
   // 3. No seed label on a line the guide does not give for this environment.
-  for (const [name, line] of conf) if (line.origin === "seed" && !want.has(name)) problems.push(`postgresql.conf: ${name} is labelled seed but the guide does not give it for ${env}`);
+  for (const [name, line] of conf)
+    if (line.origin === "seed" && !want.has(name))
+      problems.push(`postgresql.conf: ${name} is labelled seed but the guide does not give it for ${env}`);
 
   // 4. Queue-table storage parameters: the stack's seed map and bootstrap.sql.
   const tableSeed = config.queues.tableAutovacuum.seed as Record<string, number | boolean | undefined>;
@@ -97,14 +122,22 @@ export function undeclaredDepartures(guide: SeedGuide, raw: Readonly<Record<stri
       problems.push(`queues.tableAutovacuum.seed.${name} is ${String(tableSeed[name])} but the guide gives ${g.value}`);
     }
   }
-  for (const name of Object.keys(tableSeed)) if (!guideTable.has(name)) problems.push(`queues.tableAutovacuum.seed.${name} is not a parameter the guide gives`);
+  for (const name of Object.keys(tableSeed))
+    if (!guideTable.has(name)) problems.push(`queues.tableAutovacuum.seed.${name} is not a parameter the guide gives`);
   const sql = generateBootstrapSql(bootstrapSqlInputOf(config));
   for (const p of effectiveTableParameters(config.queues.tableAutovacuum)) {
     const g = guideTable.get(p.name);
-    const label = new RegExp(`^--   ${p.name} = ${String(p.value).replace(/\./g, "\\.")}  \\((seed|override[^)]*)`, "m").exec(sql)?.[1];
+    const label = new RegExp(
+      `^--   ${p.name} = ${String(p.value).replace(/\./g, "\\.")}  \\((seed|override[^)]*)`,
+      "m",
+    ).exec(sql)?.[1];
     if (label === undefined) problems.push(`bootstrap.sql does not list ${p.name} = ${String(p.value)}`);
-    else if (label === "seed" && (g === undefined || Number(g.value) !== Number(p.value))) problems.push(`bootstrap.sql labels ${p.name} = ${String(p.value)} seed, but the guide gives ${g?.value ?? "nothing"}`);
-    if (!sql.includes(`'${p.name}=${String(p.value)}'`)) problems.push(`bootstrap.sql does not apply ${p.name}=${String(p.value)}`);
+    else if (label === "seed" && (g === undefined || Number(g.value) !== Number(p.value)))
+      problems.push(
+        `bootstrap.sql labels ${p.name} = ${String(p.value)} seed, but the guide gives ${g?.value ?? "nothing"}`,
+      );
+    if (!sql.includes(`'${p.name}=${String(p.value)}'`))
+      problems.push(`bootstrap.sql does not apply ${p.name}=${String(p.value)}`);
   }
   return problems;
 }
@@ -144,7 +177,9 @@ if (guide === undefined) {
 
     test("a guide whose blocks cannot be read is an error, not an empty list", () => {
       expect(() => parseSeedGuide("# nothing here\n")).toThrow(/no ini blocks/);
-      expect(() => parseSeedGuide("### Memory Configuration\n```ini\nshared_buffers is big\n```\n")).toThrow(/cannot read the line/);
+      expect(() => parseSeedGuide("### Memory Configuration\n```ini\nshared_buffers is big\n```\n")).toThrow(
+        /cannot read the line/,
+      );
     });
   });
 
@@ -156,15 +191,24 @@ if (guide === undefined) {
     });
 
     test("the check fails when one stack value is changed", () => {
-      const changed = JSON.parse(JSON.stringify(raw)) as { postgres: { tuning: { seed: Record<string, unknown> } }; queues: { tableAutovacuum: { seed: Record<string, unknown> } } };
+      const changed = JSON.parse(JSON.stringify(raw)) as {
+        postgres: { tuning: { seed: Record<string, unknown> } };
+        queues: { tableAutovacuum: { seed: Record<string, unknown> } };
+      };
       changed.postgres.tuning.seed["work_mem"] = "63MB";
       expect(undeclaredDepartures(g, changed, stack, env)).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^tuning\.seed\.work_mem is 63MB but the guide gives/), expect.stringMatching(/^postgresql\.conf: work_mem = 63MB labelled seed/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^tuning\.seed\.work_mem is 63MB but the guide gives/),
+          expect.stringMatching(/^postgresql\.conf: work_mem = 63MB labelled seed/),
+        ]),
       );
       const table = JSON.parse(JSON.stringify(raw)) as typeof changed;
       table.queues.tableAutovacuum.seed["autovacuum_vacuum_threshold"] = 6;
       expect(undeclaredDepartures(g, table, stack, env)).toEqual(
-        expect.arrayContaining([expect.stringMatching(/autovacuum_vacuum_threshold is 6 but the guide gives 5/), expect.stringMatching(/bootstrap\.sql labels autovacuum_vacuum_threshold = 6 seed/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/autovacuum_vacuum_threshold is 6 but the guide gives 5/),
+          expect.stringMatching(/bootstrap\.sql labels autovacuum_vacuum_threshold = 6 seed/),
+        ]),
       );
     });
 
@@ -172,7 +216,10 @@ if (guide === undefined) {
       const extra = JSON.parse(JSON.stringify(raw)) as { postgres: { tuning: { seed: Record<string, unknown> } } };
       extra.postgres.tuning.seed["checkpoint_timeout"] = "15min";
       expect(undeclaredDepartures(g, extra, stack, env)).toEqual(
-        expect.arrayContaining([`tuning.seed.checkpoint_timeout is not a value the guide gives for ${env}`, `postgresql.conf: checkpoint_timeout is labelled seed but the guide does not give it for ${env}`]),
+        expect.arrayContaining([
+          `tuning.seed.checkpoint_timeout is not a value the guide gives for ${env}`,
+          `postgresql.conf: checkpoint_timeout is labelled seed but the guide does not give it for ${env}`,
+        ]),
       );
     });
 

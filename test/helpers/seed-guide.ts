@@ -114,7 +114,8 @@ export function parseSeedGuide(text: string): SeedGuide {
     }
     block.push(line);
   }
-  if (settings.length === 0 || tableParameters.length === 0) throw new Error("seed guide: found no ini blocks or no queue-table ALTER TABLE block");
+  if (settings.length === 0 || tableParameters.length === 0)
+    throw new Error("seed guide: found no ini blocks or no queue-table ALTER TABLE block");
   return { settings, tableParameters };
 }
 

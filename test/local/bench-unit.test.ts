@@ -9,11 +9,43 @@ import * as path from "path";
 import { cpuSplit, cpuSplitOfRun, meanCpuSplit, parseProcPidStat, parseProcStat } from "../../scripts/bench/cpu";
 import { autovacuumRunsBetween, lsnToBytes } from "../../scripts/bench/db";
 import { generatePayloadPool, PAYLOAD_BYTES, RUN_EVENT_SCHEMA_URL } from "../../scripts/bench/openlineage";
-import { collectLatencies, parsePgbenchSummary, parseProgressLine, parseTransactionLog, percentile, pgbenchArgs } from "../../scripts/bench/pgbench";
-import { CapacityResult, depthBounded, evaluate, LatencyResult, renderTable, targetsFor } from "../../scripts/bench/report";
+import {
+  collectLatencies,
+  parsePgbenchSummary,
+  parseProgressLine,
+  parseTransactionLog,
+  percentile,
+  pgbenchArgs,
+} from "../../scripts/bench/pgbench";
+import {
+  CapacityResult,
+  depthBounded,
+  evaluate,
+  LatencyResult,
+  renderTable,
+  targetsFor,
+} from "../../scripts/bench/report";
 import { parseBenchArgs } from "../../scripts/bench/bench";
-import { assignPorts, compareCapacity, comparisonRows, interleavedSchedule, median, parseCompareList, rotate, spreadOf } from "../../scripts/bench/compare";
-import { BENCH_STACK_DIR, defaultPort, findStackFile, fitTuningToMachine, loadStack, parseDbLocalArgs, REPO_ROOT, untunedConf } from "../../scripts/db-local";
+import {
+  assignPorts,
+  compareCapacity,
+  comparisonRows,
+  interleavedSchedule,
+  median,
+  parseCompareList,
+  rotate,
+  spreadOf,
+} from "../../scripts/bench/compare";
+import {
+  BENCH_STACK_DIR,
+  defaultPort,
+  findStackFile,
+  fitTuningToMachine,
+  loadStack,
+  parseDbLocalArgs,
+  REPO_ROOT,
+  untunedConf,
+} from "../../scripts/db-local";
 import type { TuningResult } from "../../components/postgres/tuning";
 
 const PGBENCH_15_OUTPUT = `pgbench (15.18 (Debian 15.18-0+deb12u1))
@@ -45,7 +77,10 @@ describe("pgbench output", () => {
   });
 
   it("parses pre-15 per-statement lines without a failures column", () => {
-    const old = PGBENCH_15_OUTPUT.replace("statement latencies in milliseconds and failures:", "statement latencies in milliseconds:").replace(/( {9,})0 {2}/g, "  ");
+    const old = PGBENCH_15_OUTPUT.replace(
+      "statement latencies in milliseconds and failures:",
+      "statement latencies in milliseconds:",
+    ).replace(/( {9,})0 {2}/g, "  ");
     expect(parsePgbenchSummary(old).statements.map((x) => x.latencyMs)).toEqual([58.836, 1.159]);
   });
 
@@ -54,8 +89,14 @@ describe("pgbench output", () => {
   });
 
   it("parses progress lines, with and without schedule lag", () => {
-    expect(parseProgressLine("progress: 2.0 s, 6912.3 tps, lat 0.287 ms stddev 0.102, 0 failed")).toEqual({ seconds: 2, tps: 6912.3, latencyMs: 0.287 });
-    expect(parseProgressLine("progress: 3.0 s, 5000.0 tps, lat 0.310 ms stddev 0.2, 0 failed, lag 0.051 ms")?.lagMs).toBe(0.051);
+    expect(parseProgressLine("progress: 2.0 s, 6912.3 tps, lat 0.287 ms stddev 0.102, 0 failed")).toEqual({
+      seconds: 2,
+      tps: 6912.3,
+      latencyMs: 0.287,
+    });
+    expect(
+      parseProgressLine("progress: 3.0 s, 5000.0 tps, lat 0.310 ms stddev 0.2, 0 failed, lag 0.051 ms")?.lagMs,
+    ).toBe(0.051);
     expect(parseProgressLine("starting vacuum...end.")).toBeUndefined();
   });
 
@@ -73,9 +114,26 @@ describe("pgbench output", () => {
   });
 
   it("builds prepared-mode arguments with sorted -D variables, pacing and log sampling", () => {
-    const args = pgbenchArgs({ pgbench: "pgbench", url: "postgresql://x@127.0.0.1/db", script: "s.sql", clients: 4, threads: 2, durationSeconds: 5, variables: { queue: "q", batch: 100 }, rateTps: 5000, samplingRate: 0.01 }, "/tmp/tx");
-    expect(args.join(" ")).toBe("-n -M prepared -r -c 4 -j 2 -T 5 -P 1 --rate 5000 -D batch=100 -D queue=q -l --log-prefix=/tmp/tx --sampling-rate=0.01 -f s.sql postgresql://x@127.0.0.1/db");
-    expect(() => pgbenchArgs({ pgbench: "p", url: "u", script: "s", clients: 0, durationSeconds: 1 })).toThrow(/clients/);
+    const args = pgbenchArgs(
+      {
+        pgbench: "pgbench",
+        url: "postgresql://x@127.0.0.1/db",
+        script: "s.sql",
+        clients: 4,
+        threads: 2,
+        durationSeconds: 5,
+        variables: { queue: "q", batch: 100 },
+        rateTps: 5000,
+        samplingRate: 0.01,
+      },
+      "/tmp/tx",
+    );
+    expect(args.join(" ")).toBe(
+      "-n -M prepared -r -c 4 -j 2 -T 5 -P 1 --rate 5000 -D batch=100 -D queue=q -l --log-prefix=/tmp/tx --sampling-rate=0.01 -f s.sql postgresql://x@127.0.0.1/db",
+    );
+    expect(() => pgbenchArgs({ pgbench: "p", url: "u", script: "s", clients: 0, durationSeconds: 1 })).toThrow(
+      /clients/,
+    );
   });
 });
 
@@ -92,14 +150,38 @@ describe("CPU split from /proc", () => {
   it("splits machine time into client, server, other and idle", () => {
     const before = { machineTotal: 1000, machineBusy: 100, client: new Map([[1, 10]]), server: new Map([[2, 50]]) };
     // 200 ticks pass: 150 busy, of which pgbench 20, the server 100 (one new backend 30), 30 other.
-    const after = { machineTotal: 1200, machineBusy: 250, client: new Map([[1, 30]]), server: new Map([[2, 120], [3, 30]]) };
+    const after = {
+      machineTotal: 1200,
+      machineBusy: 250,
+      client: new Map([[1, 30]]),
+      server: new Map([
+        [2, 120],
+        [3, 30],
+      ]),
+    };
     expect(cpuSplit(before, after)).toEqual({ clientPct: 10, serverPct: 50, otherPct: 15, idlePct: 25 });
   });
 
   it("keeps a backend's time over a run when it has exited by the last sample", () => {
-    const s0 = { machineTotal: 0, machineBusy: 0, client: new Map([[1, 0]]), server: new Map([[2, 0], [3, 0]]) };
+    const s0 = {
+      machineTotal: 0,
+      machineBusy: 0,
+      client: new Map([[1, 0]]),
+      server: new Map([
+        [2, 0],
+        [3, 0],
+      ]),
+    };
     // 100 ticks: backend 3 uses 80, pgbench 10.
-    const s1 = { machineTotal: 100, machineBusy: 95, client: new Map([[1, 10]]), server: new Map([[2, 0], [3, 80]]) };
+    const s1 = {
+      machineTotal: 100,
+      machineBusy: 95,
+      client: new Map([[1, 10]]),
+      server: new Map([
+        [2, 0],
+        [3, 80],
+      ]),
+    };
     // 100 more: backend 3 used 80 again, then exited before this sample was read (its last interval is lost).
     const s2 = { machineTotal: 200, machineBusy: 190, client: new Map([[1, 20]]), server: new Map([[2, 0]]) };
     expect(cpuSplitOfRun([s0, s1, s2])).toEqual({ clientPct: 10, serverPct: 40, otherPct: 45, idlePct: 5 });
@@ -126,7 +208,9 @@ describe("OpenLineage payload pool", () => {
       const e = JSON.parse(text) as Record<string, unknown>;
       expect(e.schemaURL).toBe(RUN_EVENT_SCHEMA_URL);
       expect(["START", "RUNNING", "COMPLETE", "FAIL", "ABORT"]).toContain(e.eventType);
-      expect((e.run as { runId: string }).runId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect((e.run as { runId: string }).runId).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
       expect(Number.isNaN(Date.parse(e.eventTime as string))).toBe(false);
       expect((e.outputs as unknown[]).length).toBeGreaterThan(0);
     }
@@ -144,12 +228,32 @@ describe("OpenLineage payload pool", () => {
 describe("checks against the targets", () => {
   const health = { defaultPartitionRows: 0, deadTuples: 0, walBytes: 0, checkpointsRequested: 0, autovacuumRuns: 0 };
   const run = (workload: string, clients: number, msgsPerSecond: number, server = "tuned"): CapacityResult => ({
-    server, workload, clients, batch: 1, durationSeconds: 10, msgsPerSecond, tps: msgsPerSecond, latencyAvgMs: 1, latencyP99Ms: 2, statements: [], health, notes: [],
+    server,
+    workload,
+    clients,
+    batch: 1,
+    durationSeconds: 10,
+    msgsPerSecond,
+    tps: msgsPerSecond,
+    latencyAvgMs: 1,
+    latencyP99Ms: 2,
+    statements: [],
+    health,
+    notes: [],
   });
 
   it("takes the best client count per workload and ignores the untuned server", () => {
-    const checks = evaluate(targetsFor("development"), [run("send_single", 1, 6000), run("send_single", 4, 12000), run("send_single", 4, 50000, "default")], [], [], []);
-    expect(checks.find((c) => c.name.startsWith("send_single"))).toMatchObject({ pass: true, measured: "12,000 (c=4)" });
+    const checks = evaluate(
+      targetsFor("development"),
+      [run("send_single", 1, 6000), run("send_single", 4, 12000), run("send_single", 4, 50000, "default")],
+      [],
+      [],
+      [],
+    );
+    expect(checks.find((c) => c.name.startsWith("send_single"))).toMatchObject({
+      pass: true,
+      measured: "12,000 (c=4)",
+    });
     const failing = evaluate(targetsFor("development"), [run("send_single", 1, 9999)], [], [], []);
     expect(failing.find((c) => c.name.startsWith("send_single"))?.pass).toBe(false);
   });
@@ -163,8 +267,19 @@ describe("checks against the targets", () => {
 
   it("fails on any row in the default partition, a slow p99 or an unbounded depth", () => {
     const lat: LatencyResult = {
-      server: "tuned", rateMsgsPerSecond: 5000, achievedRateMsgsPerSecond: 5000, durationSeconds: 60, producers: 2, consumers: 2, messages: 300000,
-      p50Ms: 2, p95Ms: 20, p99Ms: 150, depthSamples: [10, 20, 30], depthBounded: true, health: { ...health, defaultPartitionRows: 3 },
+      server: "tuned",
+      rateMsgsPerSecond: 5000,
+      achievedRateMsgsPerSecond: 5000,
+      durationSeconds: 60,
+      producers: 2,
+      consumers: 2,
+      messages: 300000,
+      p50Ms: 2,
+      p95Ms: 20,
+      p99Ms: 150,
+      depthSamples: [10, 20, 30],
+      depthBounded: true,
+      health: { ...health, defaultPartitionRows: 3 },
     };
     const checks = evaluate(targetsFor("development"), [], [lat], [], []);
     expect(checks.find((c) => c.name.startsWith("rows in the default"))?.pass).toBe(false);
@@ -174,12 +289,27 @@ describe("checks against the targets", () => {
 
   it("fails a fast p99 when the producers could not keep the rate", () => {
     const lat: LatencyResult = {
-      server: "tuned", rateMsgsPerSecond: 5000, achievedRateMsgsPerSecond: 4000, durationSeconds: 60, producers: 2, consumers: 2, messages: 240000,
-      p50Ms: 1, p95Ms: 2, p99Ms: 3, depthSamples: [1, 2], depthBounded: true, health,
+      server: "tuned",
+      rateMsgsPerSecond: 5000,
+      achievedRateMsgsPerSecond: 4000,
+      durationSeconds: 60,
+      producers: 2,
+      consumers: 2,
+      messages: 240000,
+      p50Ms: 1,
+      p95Ms: 2,
+      p99Ms: 3,
+      depthSamples: [1, 2],
+      depthBounded: true,
+      health,
     };
     const p99 = evaluate(targetsFor("development"), [], [lat], [], []).find((c) => c.name.startsWith("send→read p99"));
     expect(p99).toMatchObject({ pass: false, measured: "3.0 ms at 4,000 msgs/s" });
-    expect(evaluate(targetsFor("development"), [], [{ ...lat, achievedRateMsgsPerSecond: 4800 }], [], []).find((c) => c.name.startsWith("send→read p99"))?.pass).toBe(true);
+    expect(
+      evaluate(targetsFor("development"), [], [{ ...lat, achievedRateMsgsPerSecond: 4800 }], [], []).find((c) =>
+        c.name.startsWith("send→read p99"),
+      )?.pass,
+    ).toBe(true);
   });
 
   it("checks the DLQ overhead and the soak retention", () => {
@@ -187,11 +317,23 @@ describe("checks against the targets", () => {
       targetsFor("production"),
       [],
       [],
-      [{ server: "tuned", clients: 4, batch: 100, plainMsgsPerSecond: 100, dlqMsgsPerSecond: 89, overheadPct: 11, routine: "ops.read_with_dlq" }],
+      [
+        {
+          server: "tuned",
+          clients: 4,
+          batch: 100,
+          plainMsgsPerSecond: 100,
+          dlqMsgsPerSecond: 89,
+          overheadPct: 11,
+          routine: "ops.read_with_dlq",
+        },
+      ],
       [{ server: "tuned", rateMsgsPerSecond: 30000, minutes: [], retainedPct: 96 }],
     );
     expect(checks.map((c) => c.pass)).toEqual([false, true]);
-    expect(targetsFor("production").pacedRateMsgsPerSecond).toBeGreaterThan(targetsFor("development").pacedRateMsgsPerSecond);
+    expect(targetsFor("production").pacedRateMsgsPerSecond).toBeGreaterThan(
+      targetsFor("development").pacedRateMsgsPerSecond,
+    );
   });
 
   it("calls depth bounded only when the end is under one second of production and not growing", () => {
@@ -202,14 +344,27 @@ describe("checks against the targets", () => {
   });
 
   it("renders aligned tables", () => {
-    expect(renderTable([["a", "bb"], ["ccc", "d"]])).toBe("a    bb\n---  --\nccc  d");
+    expect(
+      renderTable([
+        ["a", "bb"],
+        ["ccc", "d"],
+      ]),
+    ).toBe("a    bb\n---  --\nccc  d");
   });
 });
 
 describe("command lines", () => {
   it("parses bench arguments with defaults and refuses bad values", () => {
     const o = parseBenchArgs(["dev", "--duration", "5", "--clients", "1,8", "--compare-default", "--soak", "10"]);
-    expect(o).toMatchObject({ stack: "dev", durationSeconds: 5, clients: [1, 8], compareDefault: true, soakMinutes: 10, batch: 100, latencySeconds: 60 });
+    expect(o).toMatchObject({
+      stack: "dev",
+      durationSeconds: 5,
+      clients: [1, 8],
+      compareDefault: true,
+      soakMinutes: 10,
+      batch: 100,
+      latencySeconds: 60,
+    });
     expect(o.workloads).toContain("read_archive_batch");
     expect(() => parseBenchArgs([])).toThrow(/usage/);
     expect(() => parseBenchArgs(["dev", "--clients", "0"])).toThrow(/--clients/);
@@ -227,8 +382,27 @@ describe("command lines", () => {
 
 describe("side by side (--compare, --trials)", () => {
   const health = { defaultPartitionRows: 0, deadTuples: 0, walBytes: 0, checkpointsRequested: 0, autovacuumRuns: 0 };
-  const run = (server: string, trial: number, msgsPerSecond: number, workload = "send_single", clients = 1, notes: string[] = []): CapacityResult => ({
-    server, trial, workload, clients, batch: 1, durationSeconds: 10, msgsPerSecond, tps: msgsPerSecond, latencyAvgMs: 1, latencyP99Ms: 2, statements: [], health, notes,
+  const run = (
+    server: string,
+    trial: number,
+    msgsPerSecond: number,
+    workload = "send_single",
+    clients = 1,
+    notes: string[] = [],
+  ): CapacityResult => ({
+    server,
+    trial,
+    workload,
+    clients,
+    batch: 1,
+    durationSeconds: 10,
+    msgsPerSecond,
+    tps: msgsPerSecond,
+    latencyAvgMs: 1,
+    latencyP99Ms: 2,
+    statements: [],
+    health,
+    notes,
   });
 
   it("takes medians of odd and even counts, and spreads as min, max and range % of the median", () => {
@@ -245,8 +419,19 @@ describe("side by side (--compare, --trials)", () => {
     expect(rotate([], 2)).toEqual([]);
     const s = interleavedSchedule(2, ["w1", "w2"], [1, 2], ["g", "p", "d"]);
     expect(s).toHaveLength(2 * 2 * 2 * 3);
-    expect(s.slice(0, 6).map((r) => `${r.trial}${r.workload}c${r.clients}${r.label}`)).toEqual(["1w1c1g", "1w1c1p", "1w1c1d", "1w1c2g", "1w1c2p", "1w1c2d"]);
-    expect(s.filter((r) => r.trial === 2 && r.workload === "w1" && r.clients === 1).map((r) => r.label)).toEqual(["p", "d", "g"]);
+    expect(s.slice(0, 6).map((r) => `${r.trial}${r.workload}c${r.clients}${r.label}`)).toEqual([
+      "1w1c1g",
+      "1w1c1p",
+      "1w1c1d",
+      "1w1c2g",
+      "1w1c2p",
+      "1w1c2d",
+    ]);
+    expect(s.filter((r) => r.trial === 2 && r.workload === "w1" && r.clients === 1).map((r) => r.label)).toEqual([
+      "p",
+      "d",
+      "g",
+    ]);
   });
 
   it("gives servers side by side distinct ports, keeping each wanted port when free", () => {
@@ -265,17 +450,27 @@ describe("side by side (--compare, --trials)", () => {
     const o = parseBenchArgs(["bench-guide", "--compare", "bench-previous", "--compare-default", "--trials", "5"]);
     expect(o).toMatchObject({ compare: ["bench-previous"], compareDefault: true, trials: 5 });
     expect(parseBenchArgs(["dev"])).toMatchObject({ compare: [], trials: 3, soakSideBySide: false });
-    expect(parseBenchArgs(["dev", "--soak", "10", "--soak-side-by-side"])).toMatchObject({ soakMinutes: 10, soakSideBySide: true });
+    expect(parseBenchArgs(["dev", "--soak", "10", "--soak-side-by-side"])).toMatchObject({
+      soakMinutes: 10,
+      soakSideBySide: true,
+    });
     expect(() => parseBenchArgs(["dev", "--trials", "0"])).toThrow(/--trials/);
     expect(() => parseBenchArgs(["dev", "--trials", "1.5"])).toThrow(/--trials/);
   });
 
   it("reports each server's median and spread and the first server's ratios, per trial and of the medians", () => {
     const results = [
-      run("tuned", 1, 200), run("prev", 1, 100), run("default", 1, 50),
-      run("tuned", 2, 180), run("prev", 2, 200), run("default", 2, 45, "send_single", 1, ["queue drained: raise --prefill-per-second"]),
-      run("tuned", 3, 220, "send_single", 1, ["producers sent 220 msgs/s", "2 failed transactions"]), run("prev", 3, 110), run("default", 3, 55),
-      run("tuned", 1, 10, "send_batch", 2), run("prev", 1, 0, "send_batch", 2),
+      run("tuned", 1, 200),
+      run("prev", 1, 100),
+      run("default", 1, 50),
+      run("tuned", 2, 180),
+      run("prev", 2, 200),
+      run("default", 2, 45, "send_single", 1, ["queue drained: raise --prefill-per-second"]),
+      run("tuned", 3, 220, "send_single", 1, ["producers sent 220 msgs/s", "2 failed transactions"]),
+      run("prev", 3, 110),
+      run("default", 3, 55),
+      run("tuned", 1, 10, "send_batch", 2),
+      run("prev", 1, 0, "send_batch", 2),
     ];
     const rows = compareCapacity(results, ["tuned", "prev", "default"]);
     expect(rows.map((r) => `${r.workload}/${r.clients}`)).toEqual(["send_single/1", "send_batch/2"]);
@@ -283,23 +478,56 @@ describe("side by side (--compare, --trials)", () => {
     expect(single?.servers.map((s) => s.msgsPerSecond.median)).toEqual([200, 110, 50]);
     expect(single?.servers[0]?.msgsPerSecond).toMatchObject({ min: 180, max: 220, rangePct: 20 });
     // tuned/prev per trial: 2.00, 0.90, 2.00: the trials disagree, so no verdict.
-    expect(single?.ratios[0]).toMatchObject({ against: "prev", ofMedians: 1.82, paired: { n: 3, median: 2, min: 0.9, max: 2 }, verdict: "undecided" });
+    expect(single?.ratios[0]).toMatchObject({
+      against: "prev",
+      ofMedians: 1.82,
+      paired: { n: 3, median: 2, min: 0.9, max: 2 },
+      verdict: "undecided",
+    });
     // tuned/default per trial: 4.00, 4.00, 4.00.
-    expect(single?.ratios[1]).toMatchObject({ against: "default", ofMedians: 4, paired: { min: 4, max: 4 }, verdict: "higher" });
-    expect(single?.notes).toEqual(["default t2: queue drained: raise --prefill-per-second", "tuned t3: 2 failed transactions"]);
+    expect(single?.ratios[1]).toMatchObject({
+      against: "default",
+      ofMedians: 4,
+      paired: { min: 4, max: 4 },
+      verdict: "higher",
+    });
+    expect(single?.notes).toEqual([
+      "default t2: queue drained: raise --prefill-per-second",
+      "tuned t3: 2 failed transactions",
+    ]);
     // A server that moved nothing gives no ratio; a single trial gives no verdict.
     expect(batch?.ratios[0]).toMatchObject({ paired: { n: 0 }, verdict: "undecided" });
     expect(batch?.ratios[0]?.ofMedians).toBeUndefined();
-    expect(compareCapacity([run("a", 1, 1), run("b", 1, 2), run("a", 2, 1), run("b", 2, 3)], ["a", "b"])[0]?.ratios[0]?.verdict).toBe("lower");
+    expect(
+      compareCapacity([run("a", 1, 1), run("b", 1, 2), run("a", 2, 1), run("b", 2, 3)], ["a", "b"])[0]?.ratios[0]
+        ?.verdict,
+    ).toBe("lower");
     const table = comparisonRows(rows);
-    expect(table[0]).toEqual(["workload", "clients", "tuned msgs/s median (min–max)", "prev msgs/s median (min–max)", "default msgs/s median (min–max)", "tuned/prev (per trial)", "tuned/default (per trial)", "notes"]);
-    expect(table[1]?.slice(2, 7)).toEqual(["200 (180–220)", "110 (100–200)", "50 (45–55)", "1.82 (0.90–2.00) undecided", "4.00 (4.00–4.00) higher"]);
+    expect(table[0]).toEqual([
+      "workload",
+      "clients",
+      "tuned msgs/s median (min–max)",
+      "prev msgs/s median (min–max)",
+      "default msgs/s median (min–max)",
+      "tuned/prev (per trial)",
+      "tuned/default (per trial)",
+      "notes",
+    ]);
+    expect(table[1]?.slice(2, 7)).toEqual([
+      "200 (180–220)",
+      "110 (100–200)",
+      "50 (45–55)",
+      "1.82 (0.90–2.00) undecided",
+      "4.00 (4.00–4.00) higher",
+    ]);
   });
 });
 
 describe("the benchmark's variant stacks (scripts/bench/stacks/)", () => {
   it("are found after the repository root, and a root stack wins", () => {
-    expect(findStackFile("bench-guide", [REPO_ROOT, BENCH_STACK_DIR])).toBe(path.join(BENCH_STACK_DIR, "Pulumi.bench-guide.yaml"));
+    expect(findStackFile("bench-guide", [REPO_ROOT, BENCH_STACK_DIR])).toBe(
+      path.join(BENCH_STACK_DIR, "Pulumi.bench-guide.yaml"),
+    );
     expect(findStackFile("dev", [REPO_ROOT, BENCH_STACK_DIR])).toBe(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
     expect(findStackFile("nope", [REPO_ROOT, BENCH_STACK_DIR])).toBeUndefined();
     expect(() => findStackFile("../dev", [REPO_ROOT])).toThrow(/not a Pulumi stack name/);
@@ -309,14 +537,37 @@ describe("the benchmark's variant stacks (scripts/bench/stacks/)", () => {
   it("bench-guide carries the seed guide's Development values exactly, and only two labelled overrides", () => {
     const { config } = loadStack("bench-guide");
     expect(config.postgres.tuning.seed).toEqual({
-      shared_buffers: "2GB", work_mem: "64MB", maintenance_work_mem: "512MB", effective_cache_size: "2GB",
-      autovacuum_vacuum_scale_factor: 0.01, autovacuum_analyze_scale_factor: 0.005, autovacuum_vacuum_threshold: 25, autovacuum_naptime: "15s",
-      random_page_cost: 1.0, seq_page_cost: 1.0, effective_io_concurrency: 1000, maintenance_io_concurrency: 100,
-      checkpoint_completion_target: 0.9, synchronous_commit: "off", wal_compression: "on", "pg_partman_bgw.interval": 60,
+      shared_buffers: "2GB",
+      work_mem: "64MB",
+      maintenance_work_mem: "512MB",
+      effective_cache_size: "2GB",
+      autovacuum_vacuum_scale_factor: 0.01,
+      autovacuum_analyze_scale_factor: 0.005,
+      autovacuum_vacuum_threshold: 25,
+      autovacuum_naptime: "15s",
+      random_page_cost: 1.0,
+      seq_page_cost: 1.0,
+      effective_io_concurrency: 1000,
+      maintenance_io_concurrency: 100,
+      checkpoint_completion_target: 0.9,
+      synchronous_commit: "off",
+      wal_compression: "on",
+      "pg_partman_bgw.interval": 60,
     });
-    expect(Object.fromEntries(Object.entries(config.postgres.tuning.overrides).map(([k, o]) => [k, o.value]))).toEqual({ max_connections: 30, autovacuum_work_mem: "64MB" });
+    expect(Object.fromEntries(Object.entries(config.postgres.tuning.overrides).map(([k, o]) => [k, o.value]))).toEqual({
+      max_connections: 30,
+      autovacuum_work_mem: "64MB",
+    });
     for (const o of Object.values(config.postgres.tuning.overrides)) expect(o.reason).toMatch(/^not the guide's/);
-    expect(config.queues.tableAutovacuum).toEqual({ seed: { autovacuum_vacuum_scale_factor: 0.001, autovacuum_analyze_scale_factor: 0.0005, autovacuum_vacuum_threshold: 5, autovacuum_vacuum_cost_limit: 10000 }, overrides: {} });
+    expect(config.queues.tableAutovacuum).toEqual({
+      seed: {
+        autovacuum_vacuum_scale_factor: 0.001,
+        autovacuum_analyze_scale_factor: 0.0005,
+        autovacuum_vacuum_threshold: 5,
+        autovacuum_vacuum_cost_limit: 10000,
+      },
+      overrides: {},
+    });
   });
 
   it("bench-previous differs from bench-guide only in the tuning", () => {
@@ -324,11 +575,19 @@ describe("the benchmark's variant stacks (scripts/bench/stacks/)", () => {
     const previous = loadStack("bench-previous").config;
     // c8cdc6b's values, labelled as what they are: overrides with that reason, none claimed as the guide's.
     expect(previous.postgres.tuning.seed).toEqual({});
-    expect(previous.postgres.tuning.overrides).toMatchObject({ shared_buffers: { value: "1GB" }, work_mem: { value: "16MB" }, max_connections: { value: 100 } });
+    expect(previous.postgres.tuning.overrides).toMatchObject({
+      shared_buffers: { value: "1GB" },
+      work_mem: { value: "16MB" },
+      max_connections: { value: 100 },
+    });
     for (const o of Object.values(previous.postgres.tuning.overrides)) expect(o.reason).toMatch(/c8cdc6b/);
     // ... and its database is c8cdc6b's default.
     expect(previous.postgres.database).toBe("lineage");
-    const strip = (c: typeof guide) => ({ ...c, postgres: { ...c.postgres, tuning: undefined, database: undefined }, queues: { ...c.queues, tableAutovacuum: undefined } });
+    const strip = (c: typeof guide) => ({
+      ...c,
+      postgres: { ...c.postgres, tuning: undefined, database: undefined },
+      queues: { ...c.queues, tableAutovacuum: undefined },
+    });
     expect(strip(previous)).toEqual(strip(guide));
   });
 });
@@ -342,7 +601,12 @@ describe("db:local memory fit", () => {
         { name: "shared_buffers", value: "4GB", origin: "seed" },
         { name: "shared_preload_libraries", value: "pg_partman_bgw,pg_stat_statements", origin: "seed" },
         { name: "pg_partman_bgw.dbname", value: "ducklakedb", origin: "seed" },
-        { name: "pg_partman_bgw.role", value: "lineage_owner", origin: "override", note: "the owner of the queue partitions (replaces seed value postgres)" },
+        {
+          name: "pg_partman_bgw.role",
+          value: "lineage_owner",
+          origin: "override",
+          note: "the owner of the queue partitions (replaces seed value postgres)",
+        },
       ],
       parameters: {},
       sharedPreloadLibraries: [],

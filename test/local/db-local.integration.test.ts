@@ -30,7 +30,8 @@ function whatIsMissing(): string | undefined {
   }
   const missing = missingPieces(binaries);
   if (missing.length > 0) return missing.join("; ");
-  if (!fs.existsSync(path.join(binaries.binDir, "pgbench"))) return `pgbench not installed beside ${binaries.binDir} (Debian package postgresql-15)`;
+  if (!fs.existsSync(path.join(binaries.binDir, "pgbench")))
+    return `pgbench not installed beside ${binaries.binDir} (Debian package postgresql-15)`;
   return undefined;
 }
 
@@ -55,7 +56,11 @@ function listed(binDir: string): Target {
   } catch (err) {
     out.push((err as Error).message);
   }
-  return { name: `PostgreSQL ${binaries.version} (${binaries.binDir})`, binDir: binaries.binDir, why: out.length > 0 ? out.join("; ") : undefined };
+  return {
+    name: `PostgreSQL ${binaries.version} (${binaries.binDir})`,
+    binDir: binaries.binDir,
+    why: out.length > 0 ? out.join("; ") : undefined,
+  };
 }
 
 const targets: Target[] = [{ name: "PostgreSQL 15", why: whatIsMissing() }, ...extraPgBinDirs().map(listed)];
@@ -73,8 +78,12 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
 // The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
 for (const [i, target] of targets.entries()) {
   const { why } = target;
-  if (why !== undefined) console.warn(`SKIPPED test/local/db-local.integration.test.ts${i === 0 ? "" : ` (${target.name})`}: ${why}`);
-  (why === undefined ? describe : describe.skip)(`db:local on ${target.name} with the dev stack${why === undefined ? "" : ` — SKIPPED: ${why}`}`, () => dbLocalSuite(target, i));
+  if (why !== undefined)
+    console.warn(`SKIPPED test/local/db-local.integration.test.ts${i === 0 ? "" : ` (${target.name})`}: ${why}`);
+  (why === undefined ? describe : describe.skip)(
+    `db:local on ${target.name} with the dev stack${why === undefined ? "" : ` — SKIPPED: ${why}`}`,
+    () => dbLocalSuite(target, i),
+  );
 }
 
 function dbLocalSuite(target: Target, index: number): void {
@@ -99,15 +108,36 @@ function dbLocalSuite(target: Target, index: number): void {
   it("starts a loopback-only server with the dev stack's settings and its partitioned queue", async () => {
     first = await ensureLocalDatabase(opts);
     expect(first.url).toBe(`postgresql://postgres@127.0.0.1:${opts.port}/ducklakedb`);
-    const [s] = await query<{ sb: string; sc: string; la: string; nap: string; spl: string; mc: string; role: string; db: string }>(
+    const [s] = await query<{
+      sb: string;
+      sc: string;
+      la: string;
+      nap: string;
+      spl: string;
+      mc: string;
+      role: string;
+      db: string;
+    }>(
       first.url,
       "SELECT current_setting('shared_buffers') AS sb, current_setting('synchronous_commit') AS sc, current_setting('listen_addresses') AS la, current_setting('autovacuum_naptime') AS nap, current_setting('shared_preload_libraries') AS spl, " +
         "current_setting('max_connections') AS mc, current_setting('pg_partman_bgw.role') AS role, current_setting('pg_partman_bgw.dbname') AS db",
     );
     // Pulumi.dev.yaml: the guide's shared_buffers 2GB, synchronous_commit off, autovacuum_naptime 15s; max_connections 18
     // derived; pg_partman's worker as the owner role (override) in the guide's database (this machine has room: not scaled).
-    expect(s).toEqual({ sb: "2GB", sc: "off", la: "127.0.0.1", nap: "15s", spl: "pg_partman_bgw,pg_stat_statements", mc: "18", role: "lineage_owner", db: "ducklakedb" });
-    const queues = await query<{ queue_name: string; is_partitioned: boolean }>(first.url, "SELECT queue_name, is_partitioned FROM pgmq.meta ORDER BY queue_name");
+    expect(s).toEqual({
+      sb: "2GB",
+      sc: "off",
+      la: "127.0.0.1",
+      nap: "15s",
+      spl: "pg_partman_bgw,pg_stat_statements",
+      mc: "18",
+      role: "lineage_owner",
+      db: "ducklakedb",
+    });
+    const queues = await query<{ queue_name: string; is_partitioned: boolean }>(
+      first.url,
+      "SELECT queue_name, is_partitioned FROM pgmq.meta ORDER BY queue_name",
+    );
     expect(queues).toEqual([
       { queue_name: "lineage_events", is_partitioned: true },
       { queue_name: "lineage_events_dlq", is_partitioned: false },
@@ -129,8 +159,23 @@ function dbLocalSuite(target: Target, index: number): void {
     const { main } = await import("../../scripts/bench/bench");
     const json = path.join(opts.localDir, "bench.json");
     const report: BenchReport = await main([
-      "dev", "--url", first.url, "--duration", "2", "--clients", "1", "--workloads", "send_single,send_batch,read_delete_batch",
-      "--latency-seconds", "2", "--prefill-per-second", "5000", "--trials", "1", "--json", json,
+      "dev",
+      "--url",
+      first.url,
+      "--duration",
+      "2",
+      "--clients",
+      "1",
+      "--workloads",
+      "send_single,send_batch,read_delete_batch",
+      "--latency-seconds",
+      "2",
+      "--prefill-per-second",
+      "5000",
+      "--trials",
+      "1",
+      "--json",
+      json,
       ...(target.binDir === undefined ? [] : ["--bin-dir", target.binDir]),
     ]);
     const written = JSON.parse(fs.readFileSync(json, "utf8")) as BenchReport;
@@ -155,7 +200,15 @@ function dbLocalSuite(target: Target, index: number): void {
     expect(report.dlqRead[0]?.routine).toBe("ops.read_with_dlq");
     expect(report.latency[0]?.messages).toBeGreaterThan(0);
     expect(report.latency[0]?.depthSamples.length).toBeGreaterThan(0);
-    expect(report.checks.map((c) => c.name.split(" ")[0])).toEqual(["send_single", "send_batch", "read_delete_batch", "rows", "send→read", "queue", "DLQ-aware"]);
+    expect(report.checks.map((c) => c.name.split(" ")[0])).toEqual([
+      "send_single",
+      "send_batch",
+      "read_delete_batch",
+      "rows",
+      "send→read",
+      "queue",
+      "DLQ-aware",
+    ]);
     expect(report.checks.find((c) => c.name.startsWith("rows in the default"))?.pass).toBe(true);
   });
 
@@ -168,7 +221,14 @@ function dbLocalSuite(target: Target, index: number): void {
 describe("db:local without the extensions", () => {
   it("names each missing piece and how to install it", () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-empty-"));
-    const fake: PostgresBinaries = { binDir: "/usr/lib/postgresql/15/bin", version: "15.18", major: 15, source: "debian", sharedir: empty, pkglibdir: empty };
+    const fake: PostgresBinaries = {
+      binDir: "/usr/lib/postgresql/15/bin",
+      version: "15.18",
+      major: 15,
+      source: "debian",
+      sharedir: empty,
+      pkglibdir: empty,
+    };
     const out = missingPieces(fake);
     fs.rmSync(empty, { recursive: true });
     expect(out).toHaveLength(3);

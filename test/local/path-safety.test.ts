@@ -49,7 +49,9 @@ describe("plan --out", () => {
     const planRoot = path.join(tmp, "plan");
     fs.mkdirSync(path.join(tmp, "home"));
     fs.writeFileSync(path.join(tmp, "home", "keep.txt"), "mine");
-    expect(outDirRefusal(path.join(tmp, "home"), planRoot)).toMatch(/is not a plan directory \(no \.ducklake-plan in it, 1 entries\)/);
+    expect(outDirRefusal(path.join(tmp, "home"), planRoot)).toMatch(
+      /is not a plan directory \(no \.ducklake-plan in it, 1 entries\)/,
+    );
     fs.mkdirSync(path.join(planRoot, "dev"), { recursive: true });
     expect(outDirRefusal(planRoot, planRoot)).toMatch(/is not a plan directory/);
     expect(outDirRefusal(path.join(tmp, "home", "keep.txt"), planRoot)).toMatch(/is a file/);

@@ -16,7 +16,8 @@ import { runPipeline } from "./promtail-evaluator";
 
 const NS = "ducklake-db";
 const PUSH = "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push";
-const cri = (json: unknown, stream = "stderr"): string => `2026-08-20T10:00:00.123456789Z ${stream} F ${typeof json === "string" ? json : JSON.stringify(json)}`;
+const cri = (json: unknown, stream = "stderr"): string =>
+  `2026-08-20T10:00:00.123456789Z ${stream} F ${typeof json === "string" ? json : JSON.stringify(json)}`;
 const cnpgPod = { namespace: NS, pod: "lineage-pg-1", container: "postgres", cnpg_cluster: "lineage-pg" };
 
 // Lines as CNPG writes them (field set from the CNPG docs; values typical of a queue database).
@@ -46,21 +47,44 @@ const postgresLog = {
 const postgresError = {
   ...postgresLog,
   level: "error",
-  record: { ...postgresLog.record, error_severity: "ERROR", sql_state_code: "23505", message: 'duplicate key value violates unique constraint "q_lineage_events_pkey"' },
+  record: {
+    ...postgresLog.record,
+    error_severity: "ERROR",
+    sql_state_code: "23505",
+    message: 'duplicate key value violates unique constraint "q_lineage_events_pkey"',
+  },
 };
 const postgresFatal = {
   ...postgresLog,
   level: "error",
-  record: { ...postgresLog.record, user_name: "mallory", error_severity: "FATAL", sql_state_code: "28P01", message: 'password authentication failed for user "mallory"' },
+  record: {
+    ...postgresLog.record,
+    user_name: "mallory",
+    error_severity: "FATAL",
+    sql_state_code: "28P01",
+    message: 'password authentication failed for user "mallory"',
+  },
 };
-const instanceManager = { level: "info", ts: "2026-08-20T10:00:01.5Z", logger: "instance-manager", msg: "Checking for free disk space for WALs before starting PostgreSQL", logging_pod: "lineage-pg-1" };
+const instanceManager = {
+  level: "info",
+  ts: "2026-08-20T10:00:01.5Z",
+  logger: "instance-manager",
+  msg: "Checking for free disk space for WALs before starting PostgreSQL",
+  logging_pod: "lineage-pg-1",
+};
 
 describe("Promtail stages on CloudNativePG lines", () => {
   const stages = promtailPipelineStages(cnpgParseRules(NS));
 
   test("a PostgreSQL LOG record gets level, logger and error_severity labels; sql_state_code as structured metadata", () => {
     const e = runPipeline(stages, cri(postgresLog), cnpgPod);
-    expect(e.labels).toEqual({ ...cnpgPod, stream: "stderr", level: "info", logger: "postgres", error_severity: "LOG" });
+    expect(e.labels).toEqual({
+      ...cnpgPod,
+      stream: "stderr",
+      level: "info",
+      logger: "postgres",
+      error_severity: "LOG",
+    });
     expect(e.structuredMetadata).toEqual({ sql_state_code: "00000" });
     expect(JSON.parse(e.line)).toEqual(postgresLog); // the line itself is kept whole, CRI prefix stripped
   });
@@ -87,7 +111,11 @@ describe("Promtail stages on CloudNativePG lines", () => {
   });
 
   test("a non-JSON line of a CNPG pod passes through with only the target labels", () => {
-    const e = runPipeline(stages, cri("The files belonging to this database system will be owned by user \"postgres\".", "stdout"), cnpgPod);
+    const e = runPipeline(
+      stages,
+      cri('The files belonging to this database system will be owned by user "postgres".', "stdout"),
+      cnpgPod,
+    );
     expect(e.labels).toEqual({ ...cnpgPod, stream: "stdout" });
     expect(e.line).toBe('The files belonging to this database system will be owned by user "postgres".');
   });
@@ -102,7 +130,9 @@ describe("Promtail stages on CloudNativePG lines", () => {
   test("the stages inside the rendered Promtail values are the ones evaluated here", () => {
     const values = buildPromtailValues({ pushUrl: PUSH, rules: cnpgParseRules(NS) });
     // Round-trip through YAML, as Helm receives them.
-    const rendered = parse(JSON.stringify(values)) as { config: { snippets: { pipelineStages: Array<Record<string, unknown>> } } };
+    const rendered = parse(JSON.stringify(values)) as {
+      config: { snippets: { pipelineStages: Array<Record<string, unknown>> } };
+    };
     const e = runPipeline(rendered.config.snippets.pipelineStages, cri(postgresError), cnpgPod);
     expect(e.labels["error_severity"]).toBe("ERROR");
   });
@@ -111,9 +141,13 @@ describe("Promtail stages on CloudNativePG lines", () => {
 describe("low-cardinality guard", () => {
   test("refuses a label extracted from a high-cardinality field", () => {
     const rules = cnpgParseRules(NS);
-    expect(() => assertLowCardinality({ ...rules, expressions: [...rules.expressions, ["user", "record.user_name"]], labels: [...rules.labels, "user"] })).toThrow(
-      /label "user" \(from record.user_name\) has unbounded values/,
-    );
+    expect(() =>
+      assertLowCardinality({
+        ...rules,
+        expressions: [...rules.expressions, ["user", "record.user_name"]],
+        labels: [...rules.labels, "user"],
+      }),
+    ).toThrow(/label "user" \(from record.user_name\) has unbounded values/);
     expect(() => assertLowCardinality({ ...rules, labels: [...rules.labels, "message"] })).toThrow(/not extracted/);
   });
 
@@ -127,7 +161,7 @@ describe("Alloy configuration", () => {
 
   test("parses CNPG lines with the same rules, inside loki.process", () => {
     const expected = [
-      '  stage.match {',
+      "  stage.match {",
       '    selector = "{namespace=\\"ducklake-db\\", cnpg_cluster=~\\".+\\"}"',
       "",
       "    stage.json {",

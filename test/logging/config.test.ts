@@ -12,11 +12,21 @@ test("defaults: namespace, Loki resources, no cache sizes (decided by storage ty
 });
 
 test("cache sizes and resources are validated; misspelled keys are errors", () => {
-  expect(LoggingSchema.parse({ ...minimal, loki: { ...minimal.loki, caches: { chunksCacheMiB: 256, resultsCacheMiB: 0 } } }).loki.caches).toEqual({
+  expect(
+    LoggingSchema.parse({ ...minimal, loki: { ...minimal.loki, caches: { chunksCacheMiB: 256, resultsCacheMiB: 0 } } })
+      .loki.caches,
+  ).toEqual({
     chunksCacheMiB: 256,
     resultsCacheMiB: 0,
   });
-  expect(LoggingSchema.safeParse({ ...minimal, loki: { ...minimal.loki, caches: { chunksCacheMiB: -1, resultsCacheMiB: 0 } } }).success).toBe(false);
-  expect(LoggingSchema.safeParse({ ...minimal, loki: { ...minimal.loki, resources: { memory: "lots" } } }).success).toBe(false);
+  expect(
+    LoggingSchema.safeParse({
+      ...minimal,
+      loki: { ...minimal.loki, caches: { chunksCacheMiB: -1, resultsCacheMiB: 0 } },
+    }).success,
+  ).toBe(false);
+  expect(
+    LoggingSchema.safeParse({ ...minimal, loki: { ...minimal.loki, resources: { memory: "lots" } } }).success,
+  ).toBe(false);
   expect(LoggingSchema.safeParse({ ...minimal, loki: { ...minimal.loki, chunkCacheMiB: 1 } }).success).toBe(false);
 });

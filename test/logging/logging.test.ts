@@ -54,7 +54,6 @@ beforeAll(async () => {
   ({ Logging } = await import("../../components/logging/logging"));
 });
 
-
 describe("dev stack (kind): Loki on a PVC, Promtail, Grafana", () => {
   let logging: LoggingType;
   beforeAll(async () => {
@@ -68,7 +67,10 @@ describe("dev stack (kind): Loki on a PVC, Promtail, Grafana", () => {
     expect(release["repositoryOpts"]).toEqual({ repo: "https://grafana-community.github.io/helm-charts" });
     const v = values("dev", "loki");
     expect(v["deploymentMode"]).toBe("Monolithic");
-    expect(v["singleBinary"]).toMatchObject({ replicas: 1, persistence: { enabled: true, size: "10Gi", storageClass: "standard" } });
+    expect(v["singleBinary"]).toMatchObject({
+      replicas: 1,
+      persistence: { enabled: true, size: "10Gi", storageClass: "standard" },
+    });
     expect((v["loki"]["schemaConfig"] as { configs: unknown[] }).configs).toEqual([
       expect.objectContaining({ store: "tsdb", schema: "v13", object_store: "filesystem" }),
     ]);
@@ -81,7 +83,10 @@ describe("dev stack (kind): Loki on a PVC, Promtail, Grafana", () => {
   test("agent: Promtail with the CNPG pipeline, pushing to Loki's Service", () => {
     const release = recorder.get(RELEASE, "dev-agent").inputs;
     expect(release).toMatchObject({ name: "promtail", chart: "promtail", version: "6.17.1" });
-    const config = values("dev", "agent")["config"] as { clients: unknown; snippets: { pipelineStages: Array<Record<string, unknown>> } };
+    const config = values("dev", "agent")["config"] as {
+      clients: unknown;
+      snippets: { pipelineStages: Array<Record<string, unknown>> };
+    };
     expect(config.clients).toEqual([{ url: "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push" }]);
     const stages = config.snippets.pipelineStages;
     expect(stages[0]).toEqual({ cri: {} });
@@ -92,17 +97,28 @@ describe("dev stack (kind): Loki on a PVC, Promtail, Grafana", () => {
   test("Grafana: enabled, admin password generated into a Secret, referenced by name only", () => {
     const password = recorder.get("random:index/randomPassword:RandomPassword", "dev-grafana-admin-password");
     expect(password.inputs).toMatchObject({ length: 32 });
-    const secret = unwrapSecrets(recorder.get("kubernetes:core/v1:Secret", "dev-grafana-admin").inputs) as { stringData: Record<string, string> };
-    expect(secret.stringData).toEqual({ "admin-user": "admin", "admin-password": "mock-password-dev-grafana-admin-password" });
+    const secret = unwrapSecrets(recorder.get("kubernetes:core/v1:Secret", "dev-grafana-admin").inputs) as {
+      stringData: Record<string, string>;
+    };
+    expect(secret.stringData).toEqual({
+      "admin-user": "admin",
+      "admin-password": "mock-password-dev-grafana-admin-password",
+    });
     const v = values("dev", "grafana");
-    expect(v["admin"]).toEqual({ existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+    expect(v["admin"]).toEqual({
+      existingSecret: "grafana-admin",
+      userKey: "admin-user",
+      passwordKey: "admin-password",
+    });
     expect(JSON.stringify(v)).not.toContain("mock-password");
     expect(JSON.stringify(v)).toContain('"url":"http://loki.ducklake-logging.svc.cluster.local:3100"');
   });
 
   test("no AWS resources and URL outputs", async () => {
     expect(children("dev").filter((r) => r.type.startsWith("aws:"))).toEqual([]);
-    expect(await promiseOf(logging.pushUrl)).toBe("http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push");
+    expect(await promiseOf(logging.pushUrl)).toBe(
+      "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push",
+    );
     expect(await promiseOf(logging.queryUrl)).toBe("http://loki.ducklake-logging.svc.cluster.local:3100");
     expect(logging.grafanaRelease).toBeDefined();
   });
@@ -127,17 +143,27 @@ describe("prod stack (EKS): Loki on a gp3 PVC, Alloy, no Grafana", () => {
   test("agent: Alloy DaemonSet whose config parses CNPG lines", () => {
     const release = recorder.get(RELEASE, "prod-agent").inputs;
     expect(release).toMatchObject({ name: "alloy", chart: "alloy", version: "1.11.1" });
-    const v = values("prod", "agent") as { controller: Record<string, unknown>; alloy: { configMap: { content: string }; mounts: Record<string, unknown> } };
+    const v = values("prod", "agent") as {
+      controller: Record<string, unknown>;
+      alloy: { configMap: { content: string }; mounts: Record<string, unknown> };
+    };
     expect(v.controller["type"]).toBe("daemonset");
     expect(v.controller["tolerations"]).toEqual([{ operator: "Exists" }]);
     expect(v.alloy.mounts["varlog"]).toBe(true);
     expect(v.alloy.configMap.content).toContain('error_severity = "record.error_severity"');
-    expect(v.alloy.configMap.content).toContain('url = "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push"');
+    expect(v.alloy.configMap.content).toContain(
+      'url = "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push"',
+    );
   });
 
   test("no Grafana, no bucket (PVC storage), the Alloy program as a plan artifact: the one the agent runs", () => {
     expect(logging.grafanaRelease).toBeUndefined();
-    expect(children("prod").filter((r) => r.type === RELEASE).map((r) => r.name).sort()).toEqual(["prod-agent", "prod-loki"]);
+    expect(
+      children("prod")
+        .filter((r) => r.type === RELEASE)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["prod-agent", "prod-loki"]);
     expect(children("prod").filter((r) => r.type.startsWith("aws:"))).toEqual([]);
     const v = values("prod", "agent") as { alloy: { configMap: { content: string } } };
     expect(artifacts.get("logging/alloy-config.alloy")).toBe(v.alloy.configMap.content);
@@ -154,25 +180,57 @@ describe("prod with S3 storage: bucket, lifecycle, IRSA", () => {
 
   test("bucket: generated name prefix, tags, AES256, public access blocked, expiring after retention + 1 day", () => {
     const bucket = recorder.get("aws:s3/bucket:Bucket", "s3-loki-bucket").inputs;
-    expect(bucket).toMatchObject({ bucketPrefix: "ducklake-pgmq-prod-loki-", forceDestroy: false, tags: { team: "data-platform", service: "ducklake-pgmq" } });
-    const sse = recorder.get("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "s3-loki-bucket-encryption").inputs;
+    expect(bucket).toMatchObject({
+      bucketPrefix: "ducklake-pgmq-prod-loki-",
+      forceDestroy: false,
+      tags: { team: "data-platform", service: "ducklake-pgmq" },
+    });
+    const sse = recorder.get(
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      "s3-loki-bucket-encryption",
+    ).inputs;
     expect(sse["rules"]).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
-    const pab = recorder.get("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "s3-loki-bucket-public-access").inputs;
-    expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    const lc = recorder.get("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "s3-loki-bucket-lifecycle").inputs;
+    const pab = recorder.get(
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      "s3-loki-bucket-public-access",
+    ).inputs;
+    expect(pab).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    const lc = recorder.get(
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+      "s3-loki-bucket-lifecycle",
+    ).inputs;
     expect(lc["rules"]).toEqual([expect.objectContaining({ status: "Enabled", expiration: { days: 15 } })]);
   });
 
   test("IRSA: the role trusts only Loki's service account; Loki's values carry the role, not keys", () => {
     const role = recorder.get("aws:iam/role:Role", "s3-loki-role").inputs;
-    const trust = JSON.parse(role["assumeRolePolicy"] as string) as { Statement: Array<{ Condition: { StringEquals: Record<string, string> } }> };
-    expect(trust.Statement[0].Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF:sub"]).toBe("system:serviceaccount:ducklake-logging:loki");
-    const policy = JSON.parse(recorder.get("aws:iam/rolePolicy:RolePolicy", "s3-loki-s3-access").inputs["policy"] as string) as { Statement: Array<{ Resource: string[] }> };
+    const trust = JSON.parse(role["assumeRolePolicy"] as string) as {
+      Statement: Array<{ Condition: { StringEquals: Record<string, string> } }>;
+    };
+    expect(trust.Statement[0].Condition.StringEquals["oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF:sub"]).toBe(
+      "system:serviceaccount:ducklake-logging:loki",
+    );
+    const policy = JSON.parse(
+      recorder.get("aws:iam/rolePolicy:RolePolicy", "s3-loki-s3-access").inputs["policy"] as string,
+    ) as { Statement: Array<{ Resource: string[] }> };
     expect(policy.Statement.flatMap((s) => s.Resource)).toContain("arn:aws:s3:::s3-loki-bucket/*");
     const v = values("s3", "loki");
-    expect(v["loki"]["storage"]).toEqual({ type: "s3", bucketNames: { chunks: "s3-loki-bucket-bucket", ruler: "s3-loki-bucket-bucket" }, s3: { region: "eu-west-1" } });
-    expect(v["serviceAccount"]["annotations"]).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/s3-loki-role" });
-    expect((v["loki"]["schemaConfig"] as { configs: Array<Record<string, unknown>> }).configs[0]["object_store"]).toBe("s3");
+    expect(v["loki"]["storage"]).toEqual({
+      type: "s3",
+      bucketNames: { chunks: "s3-loki-bucket-bucket", ruler: "s3-loki-bucket-bucket" },
+      s3: { region: "eu-west-1" },
+    });
+    expect(v["serviceAccount"]["annotations"]).toEqual({
+      "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/s3-loki-role",
+    });
+    expect((v["loki"]["schemaConfig"] as { configs: Array<Record<string, unknown>> }).configs[0]["object_store"]).toBe(
+      "s3",
+    );
     expect(v["chunksCache"]).toEqual({ enabled: true, allocatedMemory: 512 });
   });
 });
@@ -182,21 +240,29 @@ describe("invalid combinations fail before anything is created", () => {
     const cfg = stackConfig("prod");
     const logging = { ...cfg.logging, loki: { ...cfg.logging.loki, storage: { type: "s3" as const, sizeGiB: 10 } } };
     expect(() => new Logging("bad", argsFor(cfg, "prod", { config: logging }))).toThrow(pulumi.ResourceError);
-    expect(() => new Logging("bad2", argsFor(cfg, "prod", { config: logging }))).toThrow(/storage.type is s3 but the Logging component got no aws settings/);
+    expect(() => new Logging("bad2", argsFor(cfg, "prod", { config: logging }))).toThrow(
+      /storage.type is s3 but the Logging component got no aws settings/,
+    );
     await settle();
-    const created = recorder.resources.filter((r) => (r.name.startsWith("bad-") || r.name.startsWith("bad2-")) && r.type !== "ducklake:logging:Logging");
+    const created = recorder.resources.filter(
+      (r) => (r.name.startsWith("bad-") || r.name.startsWith("bad2-")) && r.type !== "ducklake:logging:Logging",
+    );
     expect(created).toEqual([]);
   });
 
   test("a Postgres namespace that is not a DNS label", () => {
-    expect(() => new Logging("bad3", argsFor(stackConfig("dev"), "dev", { postgresNamespace: "Ducklake_DB" }))).toThrow(/postgresNamespace "Ducklake_DB" is not a DNS-1123 label/);
+    expect(() => new Logging("bad3", argsFor(stackConfig("dev"), "dev", { postgresNamespace: "Ducklake_DB" }))).toThrow(
+      /postgresNamespace "Ducklake_DB" is not a DNS-1123 label/,
+    );
   });
 
   test("a given Grafana password is used instead of a generated one", async () => {
     new Logging("given", argsFor(stackConfig("dev"), "dev", { grafanaAdminPassword: pulumi.secret("from-config") }));
     await settle();
     expect(children("given").filter((r) => r.type === "random:index/randomPassword:RandomPassword")).toEqual([]);
-    const secret = unwrapSecrets(recorder.get("kubernetes:core/v1:Secret", "given-grafana-admin").inputs) as { stringData: Record<string, string> };
+    const secret = unwrapSecrets(recorder.get("kubernetes:core/v1:Secret", "given-grafana-admin").inputs) as {
+      stringData: Record<string, string>;
+    };
     expect(secret.stringData["admin-password"]).toBe("from-config");
   });
 });

@@ -7,7 +7,12 @@ import {
   s3ExpirationDays,
   LokiValuesInput,
 } from "../../components/logging/loki-values";
-import { MAX_BUCKET_PREFIX_LENGTH, lokiBucketAccessPolicy, lokiBucketPrefix, lokiIrsaTrustPolicy } from "../../components/logging/loki-s3";
+import {
+  MAX_BUCKET_PREFIX_LENGTH,
+  lokiBucketAccessPolicy,
+  lokiBucketPrefix,
+  lokiIrsaTrustPolicy,
+} from "../../components/logging/loki-s3";
 
 type Values = Record<string, Record<string, unknown>>;
 const input = (over: Partial<LokiValuesInput> = {}): LokiValuesInput => ({
@@ -38,7 +43,15 @@ describe("buildLokiValues", () => {
     ] as const) {
       const v = buildLokiValues(input({ storage })) as Values;
       expect(v["loki"]["schemaConfig"]).toEqual({
-        configs: [{ from: "2024-04-01", store: "tsdb", object_store: store, schema: "v13", index: { prefix: "loki_index_", period: "24h" } }],
+        configs: [
+          {
+            from: "2024-04-01",
+            store: "tsdb",
+            object_store: store,
+            schema: "v13",
+            index: { prefix: "loki_index_", period: "24h" },
+          },
+        ],
       });
       expect((v["loki"]["compactor"] as Record<string, unknown>)["delete_request_store"]).toBe(store);
     }
@@ -61,8 +74,16 @@ describe("buildLokiValues", () => {
   });
 
   test("S3 storage: bucket and region in values, IRSA role on the service account, no keys anywhere", () => {
-    const v = buildLokiValues(input({ storage: { type: "s3", bucketName: "logs-1", region: "eu-west-1", roleArn: "arn:aws:iam::1:role/loki" } })) as Values;
-    expect(v["loki"]["storage"]).toEqual({ type: "s3", bucketNames: { chunks: "logs-1", ruler: "logs-1" }, s3: { region: "eu-west-1" } });
+    const v = buildLokiValues(
+      input({
+        storage: { type: "s3", bucketName: "logs-1", region: "eu-west-1", roleArn: "arn:aws:iam::1:role/loki" },
+      }),
+    ) as Values;
+    expect(v["loki"]["storage"]).toEqual({
+      type: "s3",
+      bucketNames: { chunks: "logs-1", ruler: "logs-1" },
+      s3: { region: "eu-west-1" },
+    });
     expect(v["serviceAccount"]["annotations"]).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/loki" });
     expect(JSON.stringify(v)).not.toMatch(/accessKeyId|secretAccessKey|access_key|secret_access/i);
   });
@@ -70,7 +91,10 @@ describe("buildLokiValues", () => {
   test("caches: off on a PVC, small on S3, configured sizes win; 0 disables", () => {
     expect(lokiCacheSizes("pvc")).toEqual({ chunksCacheMiB: 0, resultsCacheMiB: 0 });
     expect(lokiCacheSizes("s3")).toEqual({ chunksCacheMiB: 512, resultsCacheMiB: 128 });
-    expect(lokiCacheSizes("pvc", { chunksCacheMiB: 256, resultsCacheMiB: 0 })).toEqual({ chunksCacheMiB: 256, resultsCacheMiB: 0 });
+    expect(lokiCacheSizes("pvc", { chunksCacheMiB: 256, resultsCacheMiB: 0 })).toEqual({
+      chunksCacheMiB: 256,
+      resultsCacheMiB: 0,
+    });
     const v = buildLokiValues(input({ caches: { chunksCacheMiB: 256, resultsCacheMiB: 0 } })) as Values;
     expect(v["chunksCache"]).toEqual({ enabled: true, allocatedMemory: 256 });
     expect(v["resultsCache"]).toEqual({ enabled: false });
@@ -78,7 +102,10 @@ describe("buildLokiValues", () => {
 
   test("resources: requests = memory limit, no CPU limit", () => {
     const v = buildLokiValues(input({ resources: { memory: "2Gi", cpu: "1" } })) as Values;
-    expect(v["singleBinary"]["resources"]).toEqual({ requests: { cpu: "1", memory: "2Gi" }, limits: { memory: "2Gi" } });
+    expect(v["singleBinary"]["resources"]).toEqual({
+      requests: { cpu: "1", memory: "2Gi" },
+      limits: { memory: "2Gi" },
+    });
   });
 });
 
@@ -102,7 +129,12 @@ describe("S3 lifecycle and IRSA", () => {
 
   test("trust policy pins the OIDC provider, the service account and the audience", () => {
     const doc = JSON.parse(
-      lokiIrsaTrustPolicy("arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC", "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC", "ducklake-logging", "loki"),
+      lokiIrsaTrustPolicy(
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+        "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+        "ducklake-logging",
+        "loki",
+      ),
     ) as { Statement: Array<Record<string, unknown>> };
     expect(doc.Statement).toEqual([
       {
@@ -120,9 +152,16 @@ describe("S3 lifecycle and IRSA", () => {
   });
 
   test("bucket access is limited to the bucket and its objects", () => {
-    const doc = JSON.parse(lokiBucketAccessPolicy("arn:aws:s3:::logs")) as { Statement: Array<{ Action: string[]; Resource: string[] }> };
+    const doc = JSON.parse(lokiBucketAccessPolicy("arn:aws:s3:::logs")) as {
+      Statement: Array<{ Action: string[]; Resource: string[] }>;
+    };
     expect(doc.Statement.flatMap((s) => s.Resource).sort()).toEqual(["arn:aws:s3:::logs", "arn:aws:s3:::logs/*"]);
-    expect(doc.Statement.flatMap((s) => s.Action).sort()).toEqual(["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
+    expect(doc.Statement.flatMap((s) => s.Action).sort()).toEqual([
+      "s3:DeleteObject",
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:PutObject",
+    ]);
   });
 
   test("bucket prefix: lowercase, S3-safe, at most 37 characters", () => {
@@ -139,12 +178,24 @@ describe("S3 lifecycle and IRSA", () => {
  */
 function chartValidationFailures(v: Values): string[] {
   const replicas = (section: string): number => Number((v[section] ?? {})["replicas"] ?? 0);
-  const objectStorage = ["s3", "gcs", "azure", "swift", "alibabacloud", "cos", "bos"].includes(String((v["loki"]["storage"] as Record<string, unknown>)["type"]));
+  const objectStorage = ["s3", "gcs", "azure", "swift", "alibabacloud", "cos", "bos"].includes(
+    String((v["loki"]["storage"] as Record<string, unknown>)["type"]),
+  );
   const mono = replicas("singleBinary");
   const scalable = ["backend", "read", "write"].some((s) => replicas(s) > 0);
-  const distributed = ["ingester", "distributor", "querier", "queryFrontend", "queryScheduler", "indexGateway", "compactor", "ruler"].some((s) => replicas(s) > 0);
+  const distributed = [
+    "ingester",
+    "distributor",
+    "querier",
+    "queryFrontend",
+    "queryScheduler",
+    "indexGateway",
+    "compactor",
+    "ruler",
+  ].some((s) => replicas(s) > 0);
   const out: string[] = [];
-  if (v["lokiCanary"]?.["enabled"] === false && v["test"]?.["enabled"] !== false) out.push("Helm test requires the Loki Canary");
+  if (v["lokiCanary"]?.["enabled"] === false && v["test"]?.["enabled"] !== false)
+    out.push("Helm test requires the Loki Canary");
   if (v["minio"]?.["enabled"] === true) out.push("MinIO deprecated");
   if (!objectStorage && mono > 1) out.push("more than 1 Monolithic replica without object storage");
   if (!objectStorage && mono === 0 && (scalable || distributed)) out.push("scalable targets without object storage");

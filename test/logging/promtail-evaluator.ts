@@ -37,17 +37,23 @@ function selectorMatches(selector: string, labels: Record<string, string>): bool
     const actual = labels[name] ?? "";
     const full = new RegExp(`^(?:${value})$`);
     switch (op) {
-      case "=": return actual === value;
-      case "!=": return actual !== value;
-      case "=~": return full.test(actual);
-      case "!~": return !full.test(actual);
-      default: throw new Error(`unsupported operator ${op}`);
+      case "=":
+        return actual === value;
+      case "!=":
+        return actual !== value;
+      case "=~":
+        return full.test(actual);
+      case "!~":
+        return !full.test(actual);
+      default:
+        throw new Error(`unsupported operator ${op}`);
     }
   });
 }
 
 function jmes(obj: unknown, expr: string): unknown {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(expr)) throw new Error(`unsupported JMESPath ${expr}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(expr))
+    throw new Error(`unsupported JMESPath ${expr}`);
   let cur: unknown = obj;
   for (const part of expr.split(".")) {
     if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return undefined;
@@ -110,7 +116,11 @@ function runStage(stage: Record<string, unknown>, e: Entry): void {
  * Runs the stages on one raw line (as the kubelet writes it) with the target labels discovery gave.
  * @returns the entry as it would be pushed to Loki.
  */
-export function runPipeline(stages: ReadonlyArray<Record<string, unknown>>, rawLine: string, targetLabels: Record<string, string>): Entry {
+export function runPipeline(
+  stages: ReadonlyArray<Record<string, unknown>>,
+  rawLine: string,
+  targetLabels: Record<string, string>,
+): Entry {
   const e: Entry = { line: rawLine, labels: { ...targetLabels }, extracted: {}, structuredMetadata: {} };
   for (const s of stages) runStage(s, e);
   return e;

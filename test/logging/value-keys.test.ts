@@ -19,18 +19,31 @@ function inventory(chart: PinnedChart): ChartKeyInventory {
 
 const rules = cnpgParseRules("ducklake-db");
 const pushUrl = "http://loki.ducklake-logging.svc.cluster.local:3100/loki/api/v1/push";
-const base = { pvcSizeGiB: 10, storageClassName: "gp3", retentionHours: 336, resources: { memory: "1Gi", cpu: "500m" } };
+const base = {
+  pvcSizeGiB: 10,
+  storageClassName: "gp3",
+  retentionHours: 336,
+  resources: { memory: "1Gi", cpu: "500m" },
+};
 
 const cases: Array<[string, PinnedChart, Record<string, unknown>]> = [
   ["loki on a PVC", LOKI_CHART, buildLokiValues({ ...base, storage: { type: "pvc" }, caches: lokiCacheSizes("pvc") })],
   [
     "loki on S3",
     LOKI_CHART,
-    buildLokiValues({ ...base, storage: { type: "s3", bucketName: "b", region: "eu-west-1", roleArn: "arn:aws:iam::1:role/r" }, caches: lokiCacheSizes("s3") }),
+    buildLokiValues({
+      ...base,
+      storage: { type: "s3", bucketName: "b", region: "eu-west-1", roleArn: "arn:aws:iam::1:role/r" },
+      caches: lokiCacheSizes("s3"),
+    }),
   ],
   ["promtail", PROMTAIL_CHART, buildPromtailValues({ pushUrl, rules })],
   ["alloy", ALLOY_CHART, buildAlloyValues(buildAlloyConfig({ pushUrl, rules }))],
-  ["grafana", GRAFANA_CHART, buildGrafanaValues({ lokiQueryUrl: "http://loki.x.svc.cluster.local:3100", adminSecretName: "grafana-admin" })],
+  [
+    "grafana",
+    GRAFANA_CHART,
+    buildGrafanaValues({ lokiQueryUrl: "http://loki.x.svc.cluster.local:3100", adminSecretName: "grafana-admin" }),
+  ],
 ];
 
 describe("rendered values use only keys of the pinned charts", () => {
@@ -43,7 +56,10 @@ describe("rendered values use only keys of the pinned charts", () => {
 
   test("a misspelled or invented key is reported", () => {
     const inv = inventory(LOKI_CHART);
-    const values = { singleBinary: { replica: 1, persistence: { storageClassName: "gp3" } }, lokiCanarry: { enabled: false } };
+    const values = {
+      singleBinary: { replica: 1, persistence: { storageClassName: "gp3" } },
+      lokiCanarry: { enabled: false },
+    };
     expect(unknownValueKeys(values, inv)).toEqual([
       "singleBinary.replica: not a key of loki 18.11.0 values.yaml",
       "singleBinary.persistence.storageClassName: not a key of loki 18.11.0 values.yaml",
@@ -54,6 +70,8 @@ describe("rendered values use only keys of the pinned charts", () => {
   test("keys under free-form maps (Loki's own config) are accepted; keys under chart keys are not", () => {
     const inv = inventory(LOKI_CHART);
     expect(unknownValueKeys({ loki: { limits_config: { anything_loki_reads: 1 } } }, inv)).toEqual([]);
-    expect(unknownValueKeys({ gateway: { enabled: false, replicas: 1, nginxConfig: { logFormat: "x" } } }, inv)).toHaveLength(1);
+    expect(
+      unknownValueKeys({ gateway: { enabled: false, replicas: 1, nginxConfig: { logFormat: "x" } } }, inv),
+    ).toHaveLength(1);
   });
 });

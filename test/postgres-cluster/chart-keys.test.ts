@@ -24,7 +24,8 @@ interface Inventory {
   crds?: Record<string, { paths: string[]; open: string[] }>;
 }
 
-const load = (chart: string): Inventory => JSON.parse(readFileSync(join(__dirname, "chart-keys", `${chart}.json`), "utf8")) as Inventory;
+const load = (chart: string): Inventory =>
+  JSON.parse(readFileSync(join(__dirname, "chart-keys", `${chart}.json`), "utf8")) as Inventory;
 const clusterInv = load("cluster");
 const operatorInv = load("cloudnative-pg");
 
@@ -76,7 +77,12 @@ function unknownKeys(values: unknown, inv: Inventory, crdInv: Inventory["crds"])
       const crdKey = `${kind}:${root.replace(/\[\]$/, "")}`;
       const crd = crdInv[crdKey];
       const crdPath = `${root}${p.slice(mount.length)}`;
-      if (crd && (crd.paths.includes(crdPath) || crd.open.some((o) => crdPath.startsWith(`${o}.`) || crdPath.startsWith(`${o}[]`)))) continue;
+      if (
+        crd &&
+        (crd.paths.includes(crdPath) ||
+          crd.open.some((o) => crdPath.startsWith(`${o}.`) || crdPath.startsWith(`${o}[]`)))
+      )
+        continue;
     }
     bad.push(p);
   }
@@ -89,7 +95,8 @@ function input(stack: "dev" | "prod", extra: Partial<ClusterValuesInput> = {}): 
     config,
     parameters: tunedParameters(config),
     sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"],
-    monitoringQueriesYaml: "q:\n  query: SELECT 1 AS one\n  primary: true\n  metrics:\n    - one:\n        usage: GAUGE\n        description: one\n",
+    monitoringQueriesYaml:
+      "q:\n  query: SELECT 1 AS one\n  primary: true\n  metrics:\n    - one:\n        usage: GAUGE\n        description: one\n",
     ...extra,
   };
 }
@@ -133,7 +140,10 @@ describe.each(["dev", "prod"] as const)("values rendered for the %s stack", (sta
   test("use only keys the cluster chart defines (values.yaml, templates, pass-through CRD fields)", () => {
     const extra: Partial<ClusterValuesInput> =
       stack === "prod"
-        ? { nodeSelector: { "ducklake.io/workload": "postgres" }, tolerations: [{ key: "ducklake.io/workload", operator: "Equal", value: "postgres", effect: "NoSchedule" }] }
+        ? {
+            nodeSelector: { "ducklake.io/workload": "postgres" },
+            tolerations: [{ key: "ducklake.io/workload", operator: "Equal", value: "postgres", effect: "NoSchedule" }],
+          }
         : {};
     const values = buildClusterValues(input(stack, extra), "storage-class");
     expect(keyPaths(values).length).toBeGreaterThan(40);

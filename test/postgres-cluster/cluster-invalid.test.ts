@@ -18,7 +18,12 @@ test("shared_buffers above the memory limit and a fixed parameter: one error lis
   const parameters = { ...tunedParameters(config), shared_buffers: "6GB", listen_addresses: "*" };
   let error: unknown;
   try {
-    new PostgresCluster("bad", { config, storageClassName: "standard", parameters, sharedPreloadLibraries: ["pg_partman_bgw"] });
+    new PostgresCluster("bad", {
+      config,
+      storageClassName: "standard",
+      parameters,
+      sharedPreloadLibraries: ["pg_partman_bgw"],
+    });
   } catch (err) {
     error = err;
   }

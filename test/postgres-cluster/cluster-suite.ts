@@ -31,7 +31,7 @@ pgmq_queue_length:
         description: Messages in the queue
 `;
 
-type Values = Record<string, any>;  
+type Values = Record<string, any>;
 
 /** Runs the suite for a stack. */
 export function runClusterSuite(stack: "dev" | "prod"): void {
@@ -40,7 +40,8 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
     let config: PostgresConfig;
     let parameters: Record<string, string>;
     let nodeSelector: Record<string, string> | undefined;
-    let tolerations: Array<{ key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }> | undefined;
+    let tolerations:
+      Array<{ key: string; value?: string; effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }> | undefined;
     let component: import("../../components/postgres/cluster").PostgresCluster;
     let artifacts: ReadonlyMap<string, string>;
     const sharedPreloadLibraries = ["pg_partman_bgw", "pg_stat_statements"];
@@ -53,7 +54,9 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       parameters = tunedParameters(config);
       if (full.nodes) {
         // What the SSD node group hands over: its labels, and its taint in Kubernetes spelling.
-        const effect = ({ NO_SCHEDULE: "NoSchedule", NO_EXECUTE: "NoExecute", PREFER_NO_SCHEDULE: "PreferNoSchedule" } as const)[full.nodes.taint.effect];
+        const effect = (
+          { NO_SCHEDULE: "NoSchedule", NO_EXECUTE: "NoExecute", PREFER_NO_SCHEDULE: "PreferNoSchedule" } as const
+        )[full.nodes.taint.effect];
         nodeSelector = { ...full.nodes.labels };
         tolerations = [{ key: full.nodes.taint.key, value: full.nodes.taint.value, effect }];
       }
@@ -83,7 +86,8 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(cl["chart"]).toBe("cluster");
       expect(cl["version"]).toMatch(/^\d+\.\d+\.\d+$/);
       expect(cl["namespace"]).toBe(config.namespace);
-      for (const r of [op, cl]) expect((r["repositoryOpts"] as Values)["repo"]).toBe("https://cloudnative-pg.github.io/charts");
+      for (const r of [op, cl])
+        expect((r["repositoryOpts"] as Values)["repo"]).toBe("https://cloudnative-pg.github.io/charts");
     });
 
     test("parameters and shared_preload_libraries are the tuning engine's output, unchanged", () => {
@@ -95,10 +99,26 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       // max_connections, and pg_partman's worker bound to the stack's owner role and database.
       expect(pg["parameters"]).toMatchObject(
         stack === "prod"
-          ? { shared_buffers: "12GB", work_mem: "128MB", max_connections: "108", synchronous_commit: "on", "pg_partman_bgw.interval": "60" }
-          : { shared_buffers: "2GB", work_mem: "64MB", max_connections: "18", autovacuum_work_mem: "122MB", synchronous_commit: "off", "pg_partman_bgw.interval": "60" },
+          ? {
+              shared_buffers: "12GB",
+              work_mem: "128MB",
+              max_connections: "108",
+              synchronous_commit: "on",
+              "pg_partman_bgw.interval": "60",
+            }
+          : {
+              shared_buffers: "2GB",
+              work_mem: "64MB",
+              max_connections: "18",
+              autovacuum_work_mem: "122MB",
+              synchronous_commit: "off",
+              "pg_partman_bgw.interval": "60",
+            },
       );
-      expect(pg["parameters"]).toMatchObject({ "pg_partman_bgw.role": "lineage_owner", "pg_partman_bgw.dbname": "ducklakedb" });
+      expect(pg["parameters"]).toMatchObject({
+        "pg_partman_bgw.role": "lineage_owner",
+        "pg_partman_bgw.dbname": "ducklakedb",
+      });
       expect(pg["parameters"]["shared_preload_libraries"]).toBeUndefined(); // CloudNativePG's own field
     });
 
@@ -107,11 +127,16 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(c["instances"]).toBe(config.instances);
       expect(c["affinity"]["enablePodAntiAffinity"]).toBe(true);
       expect(c["affinity"]["topologyKey"]).toBe("kubernetes.io/hostname");
-      expect(c["affinity"]["podAntiAffinityType"]).toBe(config.instances > 1 && !config.allowColocatedInstances ? "required" : "preferred");
+      expect(c["affinity"]["podAntiAffinityType"]).toBe(
+        config.instances > 1 && !config.allowColocatedInstances ? "required" : "preferred",
+      );
       expect(c["enablePDB"]).toBe(config.instances > 1);
       expect(c["resources"]["requests"]).toEqual({ cpu: config.resources.cpu, memory: config.resources.memory });
       expect(c["resources"]["limits"]).toEqual(c["resources"]["requests"]);
-      expect(c["storage"]).toEqual({ size: `${config.storage.sizeGiB}Gi`, storageClass: stack === "prod" ? "gp3" : "standard" });
+      expect(c["storage"]).toEqual({
+        size: `${config.storage.sizeGiB}Gi`,
+        storageClass: stack === "prod" ? "gp3" : "standard",
+      });
       if (config.storage.walSizeGiB === undefined) {
         expect(c["walStorage"]).toEqual({ enabled: false });
       } else {
@@ -149,14 +174,21 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
         type: "rw",
         poolMode: config.pooler.poolMode,
         instances: config.pooler.instances,
-        parameters: { default_pool_size: String(config.pooler.defaultPoolSize), max_client_conn: String(config.pooler.maxClientConn) },
+        parameters: {
+          default_pool_size: String(config.pooler.defaultPoolSize),
+          max_client_conn: String(config.pooler.maxClientConn),
+        },
       });
     });
 
     test("queue metrics: the YAML verbatim in a Secret the cluster references; PodMonitor follows podMonitor", () => {
       const m = clusterValues()["cluster"]["monitoring"];
       const q = recorder.get(SECRET, "db-custom-queries").inputs as Values;
-      expect(q["metadata"]).toMatchObject({ name: `${config.clusterName}-custom-queries`, namespace: config.namespace, labels: { "cnpg.io/reload": "true" } });
+      expect(q["metadata"]).toMatchObject({
+        name: `${config.clusterName}-custom-queries`,
+        namespace: config.namespace,
+        labels: { "cnpg.io/reload": "true" },
+      });
       expect(unwrapSecrets(q["stringData"])).toEqual({ "queries.yaml": QUERIES_YAML });
       expect(m["customQueriesSecret"]).toEqual([{ name: q["metadata"]["name"], key: "queries.yaml" }]);
       expect(dependencies.get("db-cluster")?.some((urn) => urn.endsWith("::db-custom-queries"))).toBe(true);
@@ -179,8 +211,19 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       const c = clusterValues()["cluster"];
       expect(c["enableSuperuserAccess"]).toBe(true);
       expect(c["superuserSecret"]).toBe(byName.get("db-superuser-secret")!["metadata"]["name"]);
-      expect(c["initdb"]).toMatchObject({ database: config.database, owner: config.ownerRole, secret: { name: byName.get("db-owner-secret")!["metadata"]["name"] } });
-      expect(c["roles"]).toEqual([expect.objectContaining({ name: config.appUser, login: true, superuser: false, passwordSecret: { name: byName.get("db-app-secret")!["metadata"]["name"] } })]);
+      expect(c["initdb"]).toMatchObject({
+        database: config.database,
+        owner: config.ownerRole,
+        secret: { name: byName.get("db-owner-secret")!["metadata"]["name"] },
+      });
+      expect(c["roles"]).toEqual([
+        expect.objectContaining({
+          name: config.appUser,
+          login: true,
+          superuser: false,
+          passwordSecret: { name: byName.get("db-app-secret")!["metadata"]["name"] },
+        }),
+      ]);
     });
 
     test("no generated password appears outside secret-wrapped values: not in Helm values, not in the plan", async () => {
@@ -215,27 +258,43 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
     test("order: the cluster release waits for the operator release and the three Secrets", () => {
       const deps = dependencies.get("db-cluster") ?? [];
       const names = deps.map((urn) => urn.split("::").pop());
-      expect(names).toEqual(expect.arrayContaining(["db-operator", "db-app-secret", "db-owner-secret", "db-superuser-secret"]));
-      expect(dependencies.get("db-operator") ?? []).not.toEqual(expect.arrayContaining([expect.stringContaining("::db-cluster")]));
+      expect(names).toEqual(
+        expect.arrayContaining(["db-operator", "db-app-secret", "db-owner-secret", "db-superuser-secret"]),
+      );
+      expect(dependencies.get("db-operator") ?? []).not.toEqual(
+        expect.arrayContaining([expect.stringContaining("::db-cluster")]),
+      );
     });
 
     test("NetworkPolicy admits the app namespaces, the bootstrap Job, the operator, peers and metrics only", () => {
       const np = recorder.get(NETPOL, "db-instances-netpol").inputs as Values;
       expect(np["metadata"]["namespace"]).toBe(config.namespace);
       const spec = np["spec"];
-      expect(spec["podSelector"]["matchLabels"]).toEqual({ "cnpg.io/cluster": config.clusterName, "cnpg.io/podRole": "instance" });
+      expect(spec["podSelector"]["matchLabels"]).toEqual({
+        "cnpg.io/cluster": config.clusterName,
+        "cnpg.io/podRole": "instance",
+      });
       expect(spec["policyTypes"]).toEqual(["Ingress"]);
       const rules = spec["ingress"] as Values[];
       const ports = (r: Values): number[] => (r["ports"] as Values[]).map((p) => p["port"]).sort();
-      const nsIn = (r: Values): string[] | undefined => r["from"][0]["namespaceSelector"]?.["matchExpressions"]?.[0]?.["values"];
+      const nsIn = (r: Values): string[] | undefined =>
+        r["from"][0]["namespaceSelector"]?.["matchExpressions"]?.[0]?.["values"];
       const app = rules.find((r) => nsIn(r)?.join() === config.appNamespaces.join())!;
       expect(ports(app)).toEqual([5432]);
-      const boot = rules.find((r) => r["from"][0]["podSelector"]?.["matchLabels"]?.["ducklake.io/role"] === "queue-bootstrap")!;
+      const boot = rules.find(
+        (r) => r["from"][0]["podSelector"]?.["matchLabels"]?.["ducklake.io/role"] === "queue-bootstrap",
+      )!;
       expect(ports(boot)).toEqual([5432]);
       expect(boot["from"][0]["namespaceSelector"]).toBeUndefined(); // same namespace only
-      const op = rules.find((r) => r["from"][0]["namespaceSelector"]?.["matchLabels"]?.["kubernetes.io/metadata.name"] === config.operatorNamespace)!;
+      const op = rules.find(
+        (r) =>
+          r["from"][0]["namespaceSelector"]?.["matchLabels"]?.["kubernetes.io/metadata.name"] ===
+          config.operatorNamespace,
+      )!;
       expect(ports(op)).toEqual([5432, 8000]);
-      const metrics = rules.find((r) => nsIn(r)?.join() === config.metricsNamespaces.join() && ports(r).includes(9187))!;
+      const metrics = rules.find(
+        (r) => nsIn(r)?.join() === config.metricsNamespaces.join() && ports(r).includes(9187),
+      )!;
       expect(ports(metrics)).toEqual([9187]);
       expect(rules).toHaveLength(5);
       expect(recorder.ofType(NETPOL)).toHaveLength(config.pooler.enabled ? 2 : 1);

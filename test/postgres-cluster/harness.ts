@@ -29,7 +29,11 @@ export function captureDependencies(): void {
   patched = true;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
-    MockMonitor: { prototype: { registerResource(req: { getName(): string; getDependenciesList(): string[] }, cb: unknown): unknown } };
+    MockMonitor: {
+      prototype: {
+        registerResource(req: { getName(): string; getDependenciesList(): string[] }, cb: unknown): unknown;
+      };
+    };
   };
   const original = mocksModule.MockMonitor.prototype.registerResource;
   mocksModule.MockMonitor.prototype.registerResource = function (req, cb) {

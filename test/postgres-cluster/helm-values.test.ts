@@ -17,14 +17,29 @@ import { readDucklakeConfig } from "../helpers/stack-files";
 import { tunedParameters, stackPostgresConfig } from "./harness";
 import { clusterIssue } from "../../components/postgres/cluster-inputs";
 
-function input(stack: "dev" | "prod", change: (c: PostgresConfig) => PostgresConfig = (c) => c, extra: Partial<ClusterValuesInput> = {}): ClusterValuesInput {
+function input(
+  stack: "dev" | "prod",
+  change: (c: PostgresConfig) => PostgresConfig = (c) => c,
+  extra: Partial<ClusterValuesInput> = {},
+): ClusterValuesInput {
   const config = change(stackPostgresConfig(stack));
-  return { config, parameters: tunedParameters(config), sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"], ...extra };
+  return {
+    config,
+    parameters: tunedParameters(config),
+    sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"],
+    ...extra,
+  };
 }
 
 describe("validateClusterInput", () => {
   test.each(["dev", "prod"] as const)("accepts the %s stack as configured", (stack) => {
-    const extra = stack === "prod" ? { nodeSelector: { "ducklake.io/workload": "postgres" }, tolerations: [{ key: "ducklake.io/workload", value: "postgres", effect: "NoSchedule" as const }] } : {};
+    const extra =
+      stack === "prod"
+        ? {
+            nodeSelector: { "ducklake.io/workload": "postgres" },
+            tolerations: [{ key: "ducklake.io/workload", value: "postgres", effect: "NoSchedule" as const }],
+          }
+        : {};
     expect(validateClusterInput(input(stack, undefined, extra)).errors).toEqual([]);
   });
 
@@ -34,9 +49,13 @@ describe("validateClusterInput", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/shared_buffers is 4GB .*memory is 4Gi/);
     // Just below the limit passes this check (the tuning engine judges the rest of the budget).
-    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "4095MB" } }).errors).toEqual([]);
+    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "4095MB" } }).errors).toEqual(
+      [],
+    );
     // A bare number is 8 kB blocks: 524288 x 8 kB = 4 GiB.
-    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "524288" } }).errors).toHaveLength(1);
+    expect(
+      validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "524288" } }).errors,
+    ).toHaveLength(1);
   });
 
   test.each([
@@ -51,21 +70,41 @@ describe("validateClusterInput", () => {
   });
 
   test("refuses a pooler that can open more server connections than max_connections allows", () => {
-    const pooler4x50 = (c: PostgresConfig): PostgresConfig => ({ ...c, pooler: { ...c.pooler, instances: 4, defaultPoolSize: 50 } });
+    const pooler4x50 = (c: PostgresConfig): PostgresConfig => ({
+      ...c,
+      pooler: { ...c.pooler, instances: 4, defaultPoolSize: 50 },
+    });
     // Derived, max_connections covers the pooler: 3 reserved + 5 operational + 4 x 50 = 208.
     const derived = input("prod", pooler4x50, { nodeSelector: { a: "b" } });
     expect(derived.parameters["max_connections"]).toBe("208");
     expect(validateClusterInput(derived).errors).toEqual([]);
     // Set by the stack below what the pooler can open: refused, with every number.
-    const withMax = (n: number) => (c: PostgresConfig): PostgresConfig => {
-      const p = pooler4x50(c);
-      return { ...p, tuning: { ...p.tuning, overrides: { ...p.tuning.overrides, max_connections: { value: n, reason: "a fixed connection ceiling for this test" } } } };
-    };
+    const withMax =
+      (n: number) =>
+      (c: PostgresConfig): PostgresConfig => {
+        const p = pooler4x50(c);
+        return {
+          ...p,
+          tuning: {
+            ...p.tuning,
+            overrides: {
+              ...p.tuning.overrides,
+              max_connections: { value: n, reason: "a fixed connection ceiling for this test" },
+            },
+          },
+        };
+      };
     const low = input("prod", withMax(200), { nodeSelector: { a: "b" } });
     expect(low.parameters["max_connections"]).toBe("200");
-    expect(validateClusterInput(low).errors).toEqual([expect.stringContaining("4 PgBouncer pods x defaultPoolSize 50 = 200 server connections, but max_connections 200 leaves 197 after 3 reserved")]);
+    expect(validateClusterInput(low).errors).toEqual([
+      expect.stringContaining(
+        "4 PgBouncer pods x defaultPoolSize 50 = 200 server connections, but max_connections 200 leaves 197 after 3 reserved",
+      ),
+    ]);
     // The boundary: 202 leaves 199 (refused), 203 leaves exactly the 200 the pooler can open (accepted).
-    expect(validateClusterInput(input("prod", withMax(202), { nodeSelector: { a: "b" } })).errors).toEqual([expect.stringContaining("max_connections 202 leaves 199")]);
+    expect(validateClusterInput(input("prod", withMax(202), { nodeSelector: { a: "b" } })).errors).toEqual([
+      expect.stringContaining("max_connections 202 leaves 199"),
+    ]);
     expect(validateClusterInput(input("prod", withMax(203), { nodeSelector: { a: "b" } })).errors).toEqual([]);
   });
 
@@ -76,7 +115,9 @@ describe("validateClusterInput", () => {
 
   test("refuses tolerations without a node selector", () => {
     const i = input("prod", undefined, { tolerations: [{ key: "k", effect: "NoSchedule" }] });
-    expect(validateClusterInput(i).errors).toEqual([expect.stringContaining("tolerations are set without a nodeSelector")]);
+    expect(validateClusterInput(i).errors).toEqual([
+      expect.stringContaining("tolerations are set without a nodeSelector"),
+    ]);
   });
 
   test("refuses reserved or clashing role and database names", () => {
@@ -84,7 +125,11 @@ describe("validateClusterInput", () => {
     // pg_partman_bgw.role/dbname not matching them first (BOUND_SETTINGS); this test is about the cluster validator.
     const original = stackPostgresConfig("dev");
     const config: PostgresConfig = { ...original, appUser: "postgres", ownerRole: "postgres", database: "template1" };
-    const errors = validateClusterInput({ config, parameters: tunedParameters(original), sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"] }).errors;
+    const errors = validateClusterInput({
+      config,
+      parameters: tunedParameters(original),
+      sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"],
+    }).errors;
     expect(errors).toEqual([
       expect.stringContaining('appUser is "postgres", the same as ownerRole'),
       expect.stringContaining('appUser is "postgres"'),
@@ -100,14 +145,22 @@ describe("validateClusterInput", () => {
     expect(validateClusterInput(input("dev", (c) => ({ ...c, majorVersion: 18 }))).errors).toEqual([
       expect.stringContaining("no public image with pgmq and pg_partman is known for PostgreSQL 18"),
     ]);
-    expect(validateClusterInput(input("dev", (c) => ({ ...c, majorVersion: 18, image: "ghcr.io/acme/postgresql-pgmq:18-bookworm" }))).errors).toEqual([]);
+    expect(
+      validateClusterInput(
+        input("dev", (c) => ({ ...c, majorVersion: 18, image: "ghcr.io/acme/postgresql-pgmq:18-bookworm" })),
+      ).errors,
+    ).toEqual([]);
   });
 
   test("huge pages need a hugepages-2Mi quantity, and only then", () => {
     const withHuge = (c: PostgresConfig): PostgresConfig => ({ ...c, tuning: { ...c.tuning, hugePages: true } });
-    expect(validateClusterInput(input("dev", withHuge)).errors).toEqual([expect.stringContaining("no hugePages2Mi quantity")]);
+    expect(validateClusterInput(input("dev", withHuge)).errors).toEqual([
+      expect.stringContaining("no hugePages2Mi quantity"),
+    ]);
     expect(validateClusterInput(input("dev", withHuge, { hugePages2Mi: "1100Mi" })).errors).toEqual([]);
-    expect(validateClusterInput(input("dev", undefined, { hugePages2Mi: "1100Mi" })).errors).toEqual([expect.stringContaining("hugePages is false")]);
+    expect(validateClusterInput(input("dev", undefined, { hugePages2Mi: "1100Mi" })).errors).toEqual([
+      expect.stringContaining("hugePages is false"),
+    ]);
   });
 });
 
@@ -116,10 +169,16 @@ describe("config rules the component relies on", () => {
     const raw = readDucklakeConfig("dev");
     const postgres = { ...(raw["postgres"] as Record<string, unknown>), instances: 3 };
     expect(() => parseStackConfig({ ...raw, postgres }, "dev")).toThrow(ConfigError);
-    expect(() => parseStackConfig({ ...raw, postgres }, "dev")).toThrow(/ducklake:postgres.instances: 3 instances need 3 nodes .* cluster.nodeCount is 1.*allowColocatedInstances/);
+    expect(() => parseStackConfig({ ...raw, postgres }, "dev")).toThrow(
+      /ducklake:postgres.instances: 3 instances need 3 nodes .* cluster.nodeCount is 1.*allowColocatedInstances/,
+    );
     // With the override the config parses, and the values ask for preferred (not required) anti-affinity.
-    const ok = parseStackConfig({ ...raw, postgres: { ...postgres, allowColocatedInstances: true } }, "dev").config.postgres;
-    const values = buildClusterValues({ config: ok, parameters: tunedParameters(ok), sharedPreloadLibraries: [] }, "standard") as { cluster: { affinity: Record<string, unknown>; enablePDB: boolean } };
+    const ok = parseStackConfig({ ...raw, postgres: { ...postgres, allowColocatedInstances: true } }, "dev").config
+      .postgres;
+    const values = buildClusterValues(
+      { config: ok, parameters: tunedParameters(ok), sharedPreloadLibraries: [] },
+      "standard",
+    ) as { cluster: { affinity: Record<string, unknown>; enablePDB: boolean } };
     expect(values.cluster.affinity["podAntiAffinityType"]).toBe("preferred");
     expect(values.cluster.enablePDB).toBe(true);
   });
@@ -127,7 +186,12 @@ describe("config rules the component relies on", () => {
 
 describe("image", () => {
   test("the default is pgmq's public image for the major, run as the official image's UID", () => {
-    expect(resolveImage(stackPostgresConfig("dev"))).toEqual({ image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1", major: 17, postgresUid: 999, isDefault: true });
+    expect(resolveImage(stackPostgresConfig("dev"))).toEqual({
+      image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1",
+      major: 17,
+      postgresUid: 999,
+      isDefault: true,
+    });
     const own = resolveImage({ ...stackPostgresConfig("dev"), image: "ghcr.io/acme/postgresql-pgmq:17-bookworm" });
     expect(own).toMatchObject({ postgresUid: 26, isDefault: false });
     expect(resolveImage({ ...stackPostgresConfig("dev"), image: "x/y:17", imageUserId: 1000 }).postgresUid).toBe(1000);
@@ -150,19 +214,24 @@ test("shared_buffers against the pod memory reads units and 8 kB blocks with the
   const i = input("dev");
   // 4Gi pod: 524288 blocks of 8 kB = 4GB is refused, 524287 blocks is not; "4GB" and "4096MB" the same.
   for (const v of ["524288", "4GB", "4096MB"]) {
-    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: v } }).errors).toEqual([expect.stringMatching(/^parameters\.shared_buffers is /)]);
+    expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: v } }).errors).toEqual([
+      expect.stringMatching(/^parameters\.shared_buffers is /),
+    ]);
   }
   expect(validateClusterInput({ ...i, parameters: { ...i.parameters, shared_buffers: "524287" } }).errors).toEqual([]);
 });
 
 describe("customQueriesProblems", () => {
   test("accepts every key CloudNativePG knows, including those the chart's customQueries would drop", () => {
-    const yaml = "a:\n  query: SELECT 1 AS x\n  primary: true\n  cache_seconds: 30\n  predicate_query: SELECT true\n  target_databases: ['*']\n  metrics:\n    - x: {usage: GAUGE, description: x}\n";
+    const yaml =
+      "a:\n  query: SELECT 1 AS x\n  primary: true\n  cache_seconds: 30\n  predicate_query: SELECT true\n  target_databases: ['*']\n  metrics:\n    - x: {usage: GAUGE, description: x}\n";
     expect(customQueriesProblems(yaml)).toEqual([]);
   });
 
   test("reports unknown keys, missing query or metrics, and a document that is not a map", () => {
-    expect(customQueriesProblems("a:\n  query: x\n  metrics: []\n  cache_second: 30\n")).toEqual([expect.stringContaining("a uses cache_second")]);
+    expect(customQueriesProblems("a:\n  query: x\n  metrics: []\n  cache_second: 30\n")).toEqual([
+      expect.stringContaining("a uses cache_second"),
+    ]);
     expect(customQueriesProblems("a:\n  metrics: []\n")).toEqual([expect.stringContaining("a needs a query")]);
     expect(customQueriesProblems("- a\n")).toEqual([expect.stringContaining("map of metric name")]);
     expect(customQueriesProblems("a: [\n")).toEqual([expect.stringContaining("not YAML")]);
@@ -184,12 +253,23 @@ test("pg_hba admits the app and owner roles to the app database, the superuser, 
 
 describe("cluster argument errors in the loader's report", () => {
   test("a message that starts with its key is reported at that key, the path printed once", () => {
-    expect(clusterIssue('ducklake:postgres.appUser is "x", the same as ownerRole: no')).toEqual({ path: ["postgres", "appUser"], message: 'is "x", the same as ownerRole: no' });
-    expect(clusterIssue("ducklake:postgres.pooler: 2 PgBouncer pods")).toEqual({ path: ["postgres", "pooler"], message: "2 PgBouncer pods" });
-    expect(clusterIssue("parameters.shared_buffers is 4GB")).toEqual({ path: ["postgres"], message: "parameters.shared_buffers is 4GB" });
+    expect(clusterIssue('ducklake:postgres.appUser is "x", the same as ownerRole: no')).toEqual({
+      path: ["postgres", "appUser"],
+      message: 'is "x", the same as ownerRole: no',
+    });
+    expect(clusterIssue("ducklake:postgres.pooler: 2 PgBouncer pods")).toEqual({
+      path: ["postgres", "pooler"],
+      message: "2 PgBouncer pods",
+    });
+    expect(clusterIssue("parameters.shared_buffers is 4GB")).toEqual({
+      path: ["postgres"],
+      message: "parameters.shared_buffers is 4GB",
+    });
     const raw = JSON.parse(JSON.stringify(readDucklakeConfig("dev"))) as { postgres: Record<string, unknown> };
     raw.postgres["appUser"] = "lineage_owner";
-    expect(() => parseStackConfig(raw, "dev")).toThrow(/^ {2}- ducklake:postgres\.appUser: is "lineage_owner", the same as ownerRole/m);
+    expect(() => parseStackConfig(raw, "dev")).toThrow(
+      /^ {2}- ducklake:postgres\.appUser: is "lineage_owner", the same as ownerRole/m,
+    );
     try {
       parseStackConfig(raw, "dev");
     } catch (err) {

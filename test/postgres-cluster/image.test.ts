@@ -16,7 +16,9 @@ test("pgmq version defaults to the one of the default image", () => {
 });
 
 test("the base is CloudNativePG's standard image for PG_MAJOR, and the default major is supported", () => {
-  expect(instructions).toContain("ARG BASE_IMAGE=ghcr.io/cloudnative-pg/postgresql:${PG_MAJOR}-standard-${DEBIAN_SUITE}");
+  expect(instructions).toContain(
+    "ARG BASE_IMAGE=ghcr.io/cloudnative-pg/postgresql:${PG_MAJOR}-standard-${DEBIAN_SUITE}",
+  );
   const major = Number(/^ARG PG_MAJOR=(\d+)$/m.exec(dockerfile)?.[1]);
   expect((SUPPORTED_MAJORS as readonly number[]).includes(major)).toBe(true);
 });

@@ -33,11 +33,17 @@ describe("PostgresCluster with prerequisites (prod: podMonitor on)", () => {
   });
 
   test("the CRDs are read by name", () => {
-    expect(recorder.reads.map((r) => r.id).sort()).toEqual(["podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"]);
+    expect(recorder.reads.map((r) => r.id).sort()).toEqual([
+      "podmonitors.monitoring.coreos.com",
+      "prometheusrules.monitoring.coreos.com",
+    ]);
   });
 
   test.each(["db-operator", "db-cluster"])("%s depends on every CRD read", (release) => {
     const deps = dependencies.get(release) ?? [];
-    for (const read of recorder.reads) expect(deps).toContainEqual(expect.stringMatching(new RegExp(`::${read.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)));
+    for (const read of recorder.reads)
+      expect(deps).toContainEqual(
+        expect.stringMatching(new RegExp(`::${read.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)),
+      );
   });
 });

@@ -36,7 +36,12 @@ async function runProgram(
 
 function outputValue<T>(program: Program, key: string): Promise<T> {
   const out = program[key] as { apply(f: (v: T) => T): unknown };
-  return new Promise((resolve) => out.apply((v: T) => { resolve(v); return v; }));
+  return new Promise((resolve) =>
+    out.apply((v: T) => {
+      resolve(v);
+      return v;
+    }),
+  );
 }
 
 describe("dev stack (kind)", () => {
@@ -50,7 +55,9 @@ describe("dev stack (kind)", () => {
   });
 
   test("creates no AWS resource and calls no AWS API", () => {
-    expect(run.recorder.resources.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).toEqual([]);
+    expect(
+      run.recorder.resources.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws"),
+    ).toEqual([]);
     expect(run.recorder.calls.filter((c) => c.token.startsWith("aws:"))).toEqual([]);
   });
 
@@ -60,7 +67,10 @@ describe("dev stack (kind)", () => {
   });
 
   test("installs the operator, the cluster, Loki, the agent and Grafana as Helm releases", () => {
-    const charts = run.recorder.ofType("kubernetes:helm.sh/v3:Release").map((r) => r.inputs["chart"]).sort();
+    const charts = run.recorder
+      .ofType("kubernetes:helm.sh/v3:Release")
+      .map((r) => r.inputs["chart"])
+      .sort();
     expect(charts).toEqual(["cloudnative-pg", "cluster", "grafana", "loki", "promtail"]);
   });
 
@@ -79,17 +89,26 @@ describe("dev stack (kind)", () => {
 
   test("the bootstrap Job runs the Postgres image as that image's postgres user (999: built on the Docker official image)", () => {
     const release = run.recorder.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs["chart"] === "cluster")!;
-    const clusterValues = release.inputs["values"] as { cluster: { postgresUID: number }; imageCatalog: { images: Array<{ image: string }> } };
-    const pod = (run.recorder.get("kubernetes:batch/v1:Job", "queue-bootstrap-job").inputs["spec"] as {
-      template: { spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: Array<{ image: string }> } };
-    }).template.spec;
+    const clusterValues = release.inputs["values"] as {
+      cluster: { postgresUID: number };
+      imageCatalog: { images: Array<{ image: string }> };
+    };
+    const pod = (
+      run.recorder.get("kubernetes:batch/v1:Job", "queue-bootstrap-job").inputs["spec"] as {
+        template: {
+          spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: Array<{ image: string }> };
+        };
+      }
+    ).template.spec;
     expect(pod.containers[0]!.image).toBe(clusterValues.imageCatalog.images[0]!.image);
     expect(clusterValues.cluster.postgresUID).toBe(999);
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999 });
   });
 
   test("no generated password appears outside a secret in any resource input", () => {
-    const passwords = run.recorder.ofType("random:index/randomPassword:RandomPassword").map((p) => `mock-password-${p.name}`);
+    const passwords = run.recorder
+      .ofType("random:index/randomPassword:RandomPassword")
+      .map((p) => `mock-password-${p.name}`);
     expect(passwords.length).toBeGreaterThan(0);
     const visible = JSON.stringify(run.recorder.resources.map((r) => redactSecrets(r.inputs)));
     for (const p of passwords) expect(visible).not.toContain(p);
@@ -108,14 +127,22 @@ describe("prod stack (EKS)", () => {
 
   test("creates the SSD node group, the EBS CSI add-on and the gp3 class", () => {
     expect(run.recorder.ofType("aws:eks/nodeGroup:NodeGroup")).toHaveLength(1);
-    expect(run.recorder.ofType("aws:eks/addon:Addon").map((a) => a.inputs["addonName"])).toEqual(["aws-ebs-csi-driver"]);
+    expect(run.recorder.ofType("aws:eks/addon:Addon").map((a) => a.inputs["addonName"])).toEqual([
+      "aws-ebs-csi-driver",
+    ]);
     const sc = run.recorder.ofType("kubernetes:storage.k8s.io/v1:StorageClass");
     expect(sc.map((s) => (s.inputs["metadata"] as { name: string }).name)).toEqual(["gp3"]);
   });
 
   test("the Postgres cluster runs 3 instances on the gp3 class with the production tuning", () => {
     const cluster = run.recorder.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs["chart"] === "cluster")!;
-    const values = cluster.inputs["values"] as { cluster: { instances: number; storage: { storageClass: string }; postgresql: { parameters: Record<string, string> } } };
+    const values = cluster.inputs["values"] as {
+      cluster: {
+        instances: number;
+        storage: { storageClass: string };
+        postgresql: { parameters: Record<string, string> };
+      };
+    };
     expect(values.cluster.instances).toBe(3);
     expect(values.cluster.storage.storageClass).toBe("gp3");
     // The guide's Production values, prod's override of synchronous_commit, the derived max_connections.
@@ -159,7 +186,12 @@ describe("the cluster's IAM OIDC provider (IRSA) is looked up only when somethin
     const run = await runProgram("prod", withoutIrsa, noProvider);
     expect(run.error).toBeUndefined();
     expect(run.recorder.calls.filter((c) => c.token === GET_OIDC)).toEqual([]);
-    expect(run.recorder.ofType("aws:iam/role:Role").map((r) => r.name).sort()).toEqual(["ducklake-nodes-role", "ducklake-storage-driver-role"]);
+    expect(
+      run.recorder
+        .ofType("aws:iam/role:Role")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["ducklake-nodes-role", "ducklake-storage-driver-role"]);
   });
 
   // Needed but missing: test/aws/oidc.test.ts (the lookup fails with a message naming what needs the provider).
@@ -170,14 +202,19 @@ describe("secret config keys", () => {
     const run = await runProgram("dev", (values) => {
       values["ducklake:grafanaAdminPassword"] = "hunter2-in-plaintext";
     });
-    expect(run.error?.message).toMatch(/ducklake:grafanaAdminPassword: is a secret: set it with `pulumi config set --secret`/);
+    expect(run.error?.message).toMatch(
+      /ducklake:grafanaAdminPassword: is a secret: set it with `pulumi config set --secret`/,
+    );
     expect(run.error?.message).not.toContain("hunter2-in-plaintext");
     expect(run.recorder.resources).toEqual([]);
   });
 
   test("a secret key set with --secret reaches Grafana's Secret as a secret, never in plaintext", async () => {
     const file = readStackFileConfig(path.join(ROOT, "Pulumi.dev.yaml"));
-    const runtime = stackConfigForRuntime({ values: { ...file.values, "ducklake:grafanaAdminPassword": "s3cret-from-config" }, secureKeys: ["ducklake:grafanaAdminPassword"] });
+    const runtime = stackConfigForRuntime({
+      values: { ...file.values, "ducklake:grafanaAdminPassword": "s3cret-from-config" },
+      secureKeys: ["ducklake:grafanaAdminPassword"],
+    });
     let recorder!: MockRecorder;
     await jest.isolateModulesAsync(async () => {
       recorder = installRecordingMocks({ stack: "dev", config: runtime.config, secretKeys: runtime.secretKeys });
@@ -188,7 +225,9 @@ describe("secret config keys", () => {
     expect(visible).not.toContain("s3cret-from-config");
     expect(JSON.stringify(recorder.resources.map((r) => r.inputs))).toContain("s3cret-from-config");
     // No generated Grafana password when one is configured.
-    expect(recorder.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name)).not.toContain("logging-grafana-admin-password");
+    expect(recorder.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name)).not.toContain(
+      "logging-grafana-admin-password",
+    );
   });
 });
 
@@ -217,7 +256,9 @@ describe("an invalid config", () => {
       };
     });
     expect(run.error?.message).toMatch(/ducklake:postgres\.tuning\.overrides\.shared_buffers\.value: .*6GB/);
-    expect(run.error?.message).toMatch(/ducklake:postgres\.tuning\.overrides\.shared_bufers\.value: unknown setting "shared_bufers" .*did you mean shared_buffers/);
+    expect(run.error?.message).toMatch(
+      /ducklake:postgres\.tuning\.overrides\.shared_bufers\.value: unknown setting "shared_bufers" .*did you mean shared_buffers/,
+    );
     expect(run.recorder.resources).toEqual([]);
   });
 });

@@ -8,13 +8,28 @@ beforeAll(async () => {
   mod = await import("../../components/queue/bootstrap-job");
 });
 
-interface EnvVar { name: string; value?: string; valueFrom?: unknown }
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: unknown;
+}
 interface JobSpec {
   backoffLimit: number;
-  template: { spec: { restartPolicy: string; containers: Array<{ image: string; env: EnvVar[]; command: string[] }>; volumes: Array<{ configMap: { name: string } }> } };
+  template: {
+    spec: {
+      restartPolicy: string;
+      containers: Array<{ image: string; env: EnvVar[]; command: string[] }>;
+      volumes: Array<{ configMap: { name: string } }>;
+    };
+  };
 }
 
-const base = { namespace: "ducklake-db", host: "lineage-pg-rw", database: "lineage", superuserSecretName: "lineage-pg-superuser" };
+const base = {
+  namespace: "ducklake-db",
+  host: "lineage-pg-rw",
+  database: "lineage",
+  superuserSecretName: "lineage-pg-superuser",
+};
 
 describe("QueueBootstrap", () => {
   test("a ConfigMap with the SQL and a Job named by the SQL hash that reads the Secret", async () => {
@@ -47,7 +62,9 @@ describe("QueueBootstrap", () => {
   });
 
   test("a changed SQL changes the Job's name", () => {
-    expect(mod.bootstrapJobName("queue-bootstrap", "SELECT 1;")).not.toBe(mod.bootstrapJobName("queue-bootstrap", "SELECT 2;"));
+    expect(mod.bootstrapJobName("queue-bootstrap", "SELECT 1;")).not.toBe(
+      mod.bootstrapJobName("queue-bootstrap", "SELECT 2;"),
+    );
   });
 
   test.each([
@@ -58,19 +75,43 @@ describe("QueueBootstrap", () => {
     [{ sql: "SELECT 1;", runAsUser: 0 }, /runAsUser must be a positive integer UID, not root/],
   ])("refuses %j before creating anything", async (over, message) => {
     const before = recorder.resources.length;
-    expect(() => new mod.QueueBootstrap(`bad-${before}`, { ...base, ...over } as ConstructorParameters<typeof mod.QueueBootstrap>[1])).toThrow(message);
+    expect(
+      () =>
+        new mod.QueueBootstrap(`bad-${before}`, { ...base, ...over } as ConstructorParameters<
+          typeof mod.QueueBootstrap
+        >[1]),
+    ).toThrow(message);
     await settle();
     expect(recorder.resources.filter((r) => r.name.startsWith(`bad-${before}-`))).toEqual([]);
   });
 
   test("runs as the image's postgres user: 26 for the default (CloudNativePG) image, the given UID otherwise", async () => {
     new mod.QueueBootstrap("uid-default", { ...base, sql: "SELECT 10;" });
-    new mod.QueueBootstrap("uid-official", { ...base, sql: "SELECT 11;", image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1", runAsUser: 999 });
+    new mod.QueueBootstrap("uid-official", {
+      ...base,
+      sql: "SELECT 11;",
+      image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1",
+      runAsUser: 999,
+    });
     await settle();
     const podSecurity = (name: string): unknown =>
-      (recorder.get("kubernetes:batch/v1:Job", name).inputs["spec"] as { template: { spec: { securityContext: unknown } } }).template.spec.securityContext;
-    expect(podSecurity("uid-default-job")).toEqual({ runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, seccompProfile: { type: "RuntimeDefault" } });
-    expect(podSecurity("uid-official-job")).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, seccompProfile: { type: "RuntimeDefault" } });
+      (
+        recorder.get("kubernetes:batch/v1:Job", name).inputs["spec"] as {
+          template: { spec: { securityContext: unknown } };
+        }
+      ).template.spec.securityContext;
+    expect(podSecurity("uid-default-job")).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 26,
+      runAsGroup: 26,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(podSecurity("uid-official-job")).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 999,
+      runAsGroup: 999,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
   });
 
   test("waits for the database for the configured time", () => {

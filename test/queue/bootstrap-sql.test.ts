@@ -1,7 +1,21 @@
 import { parse } from "yaml";
 import { parseStackConfig } from "../../components/stack";
-import { bootstrapSqlInputOf, generateBootstrapSql, storageParameterItems, type BootstrapSqlInput } from "../../components/queue/bootstrap-sql";
-import { checkpointsSelect, MONITORING_OBJECTS, monitoringMetricsYaml, monitoringSql, QUEUE_DEPTH_COLUMNS, queueMonitoringSql, reservedConnectionsExpr, serverMonitoringSql } from "../../components/queue/monitoring";
+import {
+  bootstrapSqlInputOf,
+  generateBootstrapSql,
+  storageParameterItems,
+  type BootstrapSqlInput,
+} from "../../components/queue/bootstrap-sql";
+import {
+  checkpointsSelect,
+  MONITORING_OBJECTS,
+  monitoringMetricsYaml,
+  monitoringSql,
+  QUEUE_DEPTH_COLUMNS,
+  queueMonitoringSql,
+  reservedConnectionsExpr,
+  serverMonitoringSql,
+} from "../../components/queue/monitoring";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 function inputFor(stack: "dev" | "prod"): BootstrapSqlInput {
@@ -17,12 +31,17 @@ describe("generateBootstrapSql", () => {
     const sql = generateBootstrapSql(inputFor("dev"));
     // 150,000 msgs/s x 60 s x 3 = 27,000,000 messages needed; 2,000,000 x premake 14 configured
     expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '2000000', '10000000');");
-    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 2000000, 14, 10000000, 27000000);");
-    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.a_lineage_events', 2000000, 14, 10000000, 27000000);");
+    expect(sql).toContain(
+      "SELECT ops.converge_partition_config('pgmq.q_lineage_events', 2000000, 14, 10000000, 27000000);",
+    );
+    expect(sql).toContain(
+      "SELECT ops.converge_partition_config('pgmq.a_lineage_events', 2000000, 14, 10000000, 27000000);",
+    );
     expect(sql).toContain("PERFORM pgmq.create('lineage_events_dlq');");
     expect(sql).toContain("('lineage_events', 'lineage_events_dlq', 5)");
     // The seed guide's "Queue-Specific Table Tuning", on the queue and its DLQ, each labelled seed.
-    const items = "ARRAY['autovacuum_vacuum_threshold=5', 'autovacuum_vacuum_scale_factor=0.001', 'autovacuum_analyze_scale_factor=0.0005', 'autovacuum_vacuum_cost_limit=10000']";
+    const items =
+      "ARRAY['autovacuum_vacuum_threshold=5', 'autovacuum_vacuum_scale_factor=0.001', 'autovacuum_analyze_scale_factor=0.0005', 'autovacuum_vacuum_cost_limit=10000']";
     expect(sql).toContain(`SELECT ops.apply_queue_storage_parameters('lineage_events', ${items}, `);
     expect(sql).toContain(`SELECT ops.apply_queue_storage_parameters('lineage_events_dlq', ${items}, `);
     expect(sql).toContain(
@@ -47,8 +66,12 @@ describe("generateBootstrapSql", () => {
     const sql = generateBootstrapSql(inputFor("prod"));
     expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '1000000', '100000000');");
     // 60,000 msgs/s x pg_partman_bgw.interval 60 s x 3 = 10,800,000 needed; 1,000,000 x premake 11 configured
-    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.q_lineage_events', 1000000, 11, 100000000, 10800000);");
-    expect(sql).toContain("SELECT ops.converge_partition_config('pgmq.a_lineage_events', 1000000, 11, 100000000, 10800000);");
+    expect(sql).toContain(
+      "SELECT ops.converge_partition_config('pgmq.q_lineage_events', 1000000, 11, 100000000, 10800000);",
+    );
+    expect(sql).toContain(
+      "SELECT ops.converge_partition_config('pgmq.a_lineage_events', 1000000, 11, 100000000, 10800000);",
+    );
     expect(sql).toContain(
       "SELECT ops.apply_queue_storage_parameters('lineage_events', ARRAY['autovacuum_vacuum_threshold=5', 'autovacuum_vacuum_scale_factor=0.001', 'autovacuum_analyze_scale_factor=0.0005', 'autovacuum_vacuum_cost_limit=10000'], ",
     );
@@ -58,7 +81,13 @@ describe("generateBootstrapSql", () => {
   test("a table-parameter override beats the seed in the applied list and is labelled with its reason", () => {
     const input = inputFor("dev");
     const reason = "the DLQ and archive see few updates; vacuum them less eagerly than the guide";
-    const queues = { ...input.queues, tableAutovacuum: { ...input.queues.tableAutovacuum, overrides: { autovacuum_vacuum_threshold: { value: 50, reason }, fillfactor: { value: 90, reason } } } };
+    const queues = {
+      ...input.queues,
+      tableAutovacuum: {
+        ...input.queues.tableAutovacuum,
+        overrides: { autovacuum_vacuum_threshold: { value: 50, reason }, fillfactor: { value: 90, reason } },
+      },
+    };
     const sql = generateBootstrapSql({ ...input, queues });
     expect(sql).toContain(
       "ARRAY['autovacuum_vacuum_threshold=50', 'autovacuum_vacuum_scale_factor=0.001', 'autovacuum_analyze_scale_factor=0.0005', 'autovacuum_vacuum_cost_limit=10000', 'fillfactor=90']",
@@ -71,24 +100,33 @@ describe("generateBootstrapSql", () => {
 
   test("no storage parameters: the comment says none and nothing is applied", () => {
     const input = inputFor("dev");
-    const sql = generateBootstrapSql({ ...input, queues: { ...input.queues, tableAutovacuum: { seed: {}, overrides: {} } } });
+    const sql = generateBootstrapSql({
+      ...input,
+      queues: { ...input.queues, tableAutovacuum: { seed: {}, overrides: {} } },
+    });
     expect(sql).toContain("--   (none)\n");
     expect(sql).toContain("SELECT ops.apply_queue_storage_parameters('lineage_events', ARRAY[]::text[], ");
   });
 
   test("storage parameters follow TABLE_AUTOVACUUM_PARAMETERS order, whatever the config's key order; an override beats the seed", () => {
-    expect(storageParameterItems({ seed: { fillfactor: 90, autovacuum_enabled: true, autovacuum_vacuum_threshold: 5 }, overrides: {} })).toEqual([
-      "autovacuum_enabled=true",
-      "autovacuum_vacuum_threshold=5",
-      "fillfactor=90",
-    ]);
+    expect(
+      storageParameterItems({
+        seed: { fillfactor: 90, autovacuum_enabled: true, autovacuum_vacuum_threshold: 5 },
+        overrides: {},
+      }),
+    ).toEqual(["autovacuum_enabled=true", "autovacuum_vacuum_threshold=5", "fillfactor=90"]);
     expect(
       storageParameterItems({
         seed: { fillfactor: 90, autovacuum_vacuum_threshold: 5 },
-        overrides: { autovacuum_vacuum_threshold: { value: 7, reason: "a reason long enough" }, autovacuum_enabled: { value: false, reason: "a reason long enough" } },
+        overrides: {
+          autovacuum_vacuum_threshold: { value: 7, reason: "a reason long enough" },
+          autovacuum_enabled: { value: false, reason: "a reason long enough" },
+        },
       }),
     ).toEqual(["autovacuum_enabled=false", "autovacuum_vacuum_threshold=7", "fillfactor=90"]);
-    expect(() => storageParameterItems({ seed: { fillfactor: Number.NaN }, overrides: {} })).toThrow(/fillfactor must be a finite number/);
+    expect(() => storageParameterItems({ seed: { fillfactor: Number.NaN }, overrides: {} })).toThrow(
+      /fillfactor must be a finite number/,
+    );
   });
 
   test.each([
@@ -130,7 +168,8 @@ describe("monitoring", () => {
   });
 
   test("MONITORING_OBJECTS lists exactly what the SQL creates; the server views need neither pgmq nor pg_partman", () => {
-    const created = (sql: string) => [...sql.matchAll(/^CREATE OR REPLACE (?:FUNCTION|VIEW) (ops\.\w+)/gm)].map((m) => m[1]);
+    const created = (sql: string) =>
+      [...sql.matchAll(/^CREATE OR REPLACE (?:FUNCTION|VIEW) (ops\.\w+)/gm)].map((m) => m[1]);
     expect(created(monitoringSql(17))).toEqual(MONITORING_OBJECTS.map((o) => o.name));
     expect(created(serverMonitoringSql(15))).toEqual(MONITORING_OBJECTS.filter((o) => !o.needsPgmq).map((o) => o.name));
     expect(created(queueMonitoringSql())).toEqual(MONITORING_OBJECTS.filter((o) => o.needsPgmq).map((o) => o.name));
@@ -167,18 +206,35 @@ describe("monitoring", () => {
 
   test("ops.queue_depth: queue_length is the depth, total_messages_sent pgmq's total_messages; an older shape is dropped first", () => {
     const sql = queueMonitoringSql();
-    expect(QUEUE_DEPTH_COLUMNS.map(([n]) => n)).toEqual(["queue_name", "queue_length", "visible_messages", "oldest_message_age_seconds", "newest_message_age_seconds", "total_messages_sent"]);
-    expect(sql).toContain("RETURNS TABLE (queue_name text, queue_length bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision, total_messages_sent bigint)");
+    expect(QUEUE_DEPTH_COLUMNS.map(([n]) => n)).toEqual([
+      "queue_name",
+      "queue_length",
+      "visible_messages",
+      "oldest_message_age_seconds",
+      "newest_message_age_seconds",
+      "total_messages_sent",
+    ]);
+    expect(sql).toContain(
+      "RETURNS TABLE (queue_name text, queue_length bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision, total_messages_sent bigint)",
+    );
     const drop = sql.indexOf("DROP FUNCTION ops.queue_depth();");
     expect(drop).toBeGreaterThan(-1);
     expect(drop).toBeLessThan(sql.indexOf("CREATE OR REPLACE FUNCTION ops.queue_depth()"));
     // (only the comment names pgmq's column)
-    expect(sql.split("\n").filter((l) => !l.startsWith("--")).join("\n")).not.toMatch(/\btotal_messages\b/);
+    expect(
+      sql
+        .split("\n")
+        .filter((l) => !l.startsWith("--"))
+        .join("\n"),
+    ).not.toMatch(/\btotal_messages\b/);
   });
 
   test("metrics YAML: every query bounded by a statement timeout, schema-qualified, queues listed", () => {
     const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-    const doc = parse(monitoringMetricsYaml(17, config.queues)) as Record<string, { query: string; predicate_query: string; metrics: object[] }>;
+    const doc = parse(monitoringMetricsYaml(17, config.queues)) as Record<
+      string,
+      { query: string; predicate_query: string; metrics: object[] }
+    >;
     const names = Object.keys(doc);
     expect(names.length).toBeGreaterThanOrEqual(8);
     for (const name of names) {
@@ -191,7 +247,8 @@ describe("monitoring", () => {
     expect(doc["ducklake_queue"]?.query).toContain("queue_length");
     expect(doc["ducklake_queue"]?.query).toContain("total_messages_sent");
     expect(doc["ducklake_queue"]?.query).not.toMatch(/\btotal_messages\b/);
-    for (const name of ["ducklake_connections", "ducklake_queue_workers", "ducklake_lock_waits"]) expect(names).toContain(name);
+    for (const name of ["ducklake_connections", "ducklake_queue_workers", "ducklake_lock_waits"])
+      expect(names).toContain(name);
     expect(monitoringMetricsYaml(15, config.queues)).toContain("pg_stat_bgwriter.checkpoints_timed");
     expect(() => monitoringMetricsYaml(14, config.queues)).toThrow(/not supported/);
   });

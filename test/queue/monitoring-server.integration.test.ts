@@ -20,7 +20,15 @@ import { Client } from "pg";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../components/stack";
 import { MONITORING_OBJECTS, monitoringMetricsYaml, serverMonitoringSql } from "../../components/queue/monitoring";
-import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import {
+  extensionAvailable,
+  findPostgresBinaries,
+  freeLoopbackPort,
+  libraryAvailable,
+  startLocalPostgres,
+  type LocalPostgres,
+  type PostgresBinaries,
+} from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 jest.setTimeout(120_000);
@@ -47,15 +55,20 @@ function target(major: number): Target {
     return { major, why: (e as Error).message };
   }
   const out: string[] = [];
-  if (!extensionAvailable(binaries, "pg_stat_statements")) out.push(`pg_stat_statements extension not installed for PostgreSQL ${binaries.version} (${binaries.sharedir}/extension)`);
-  if (!libraryAvailable(binaries, "pg_stat_statements")) out.push(`pg_stat_statements library not installed for PostgreSQL ${binaries.version} (${binaries.pkglibdir})`);
+  if (!extensionAvailable(binaries, "pg_stat_statements"))
+    out.push(
+      `pg_stat_statements extension not installed for PostgreSQL ${binaries.version} (${binaries.sharedir}/extension)`,
+    );
+  if (!libraryAvailable(binaries, "pg_stat_statements"))
+    out.push(`pg_stat_statements library not installed for PostgreSQL ${binaries.version} (${binaries.pkglibdir})`);
   return { major, binaries, why: out.length > 0 ? out.join("; ") : undefined };
 }
 
 const targets = [target(15), target(17)];
 
 function title(t: Target): string {
-  const where = t.binaries === undefined ? `PostgreSQL ${t.major}` : `PostgreSQL ${t.binaries.version} (${t.binaries.binDir})`;
+  const where =
+    t.binaries === undefined ? `PostgreSQL ${t.major}` : `PostgreSQL ${t.binaries.version} (${t.binaries.binDir})`;
   return `ops server views on ${where}, read as a member of pg_monitor only${t.why === undefined ? "" : ` — SKIPPED: ${t.why}`}`;
 }
 
@@ -90,11 +103,18 @@ function suite(t: Target): void {
     opened.push(c);
     return c;
   };
-  const pidOf = async (c: Client): Promise<number> => (await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
+  const pidOf = async (c: Client): Promise<number> =>
+    (await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ducklake-ops-views-${t.major}-`));
-    pg = await startLocalPostgres({ binaries: binaries(), dataDir, port: await freeLoopbackPort(), database: "lineage", postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'" });
+    pg = await startLocalPostgres({
+      binaries: binaries(),
+      dataDir,
+      port: await freeLoopbackPort(),
+      database: "lineage",
+      postgresqlConf: "shared_preload_libraries = 'pg_stat_statements'",
+    });
     admin = new Client({ connectionString: pg.url() });
     await admin.connect();
     // What the bootstrap sets up around the views, without pgmq: the owner owns schema ops and creates
@@ -137,7 +157,8 @@ function suite(t: Target): void {
   });
 
   test("the reader is a member of pg_monitor only: no superuser, not the owner", async () => {
-    const r = await reader.query(`SELECT rolsuper, (SELECT array_agg(b.rolname::text ORDER BY 1) FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid) AS member_of,
+    const r =
+      await reader.query(`SELECT rolsuper, (SELECT array_agg(b.rolname::text ORDER BY 1) FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid) AS member_of,
                                          pg_has_role('${OWNER}', 'USAGE') AS owner FROM pg_roles r WHERE rolname = current_user`);
     expect(r.rows[0]).toEqual({ rolsuper: false, member_of: ["pg_monitor"], owner: false });
   });
@@ -150,29 +171,48 @@ function suite(t: Target): void {
       expect(res.fields.length).toBeGreaterThan(0);
     }
     // the one-row views have their row
-    for (const v of ["ops.connections", "ops.checkpoints", "ops.cache_hit_ratio"]) expect((await reader.query(`SELECT * FROM ${v}`)).rowCount).toBe(1);
+    for (const v of ["ops.connections", "ops.checkpoints", "ops.cache_hit_ratio"])
+      expect((await reader.query(`SELECT * FROM ${v}`)).rowCount).toBe(1);
     expect((await reader.query("SELECT * FROM ops.top_statements")).rowCount).toBeGreaterThan(0);
   });
 
   test("queue table activity and bloat: the tables of schema pgmq only, by relname, with their dead tuples", async () => {
     // cumulative statistics reach the views shortly after the writing transaction ends
     const activity = await until(
-      async () => (await reader.query("SELECT relname, n_live_tup::int, n_dead_tup::int, dead_tuple_ratio FROM ops.queue_table_activity")).rows,
+      async () =>
+        (
+          await reader.query(
+            "SELECT relname, n_live_tup::int, n_dead_tup::int, dead_tuple_ratio FROM ops.queue_table_activity",
+          )
+        ).rows,
       (r) => r.length === 1 && r[0].n_dead_tup === 400,
     );
     expect(activity).toEqual([{ relname: "q_probe", n_live_tup: 600, n_dead_tup: 400, dead_tuple_ratio: "0.4000" }]);
-    const bloat = (await reader.query("SELECT relname, heap_bytes::bigint AS heap, estimated_bloat_bytes::bigint AS bloat FROM ops.table_bloat")).rows;
+    const bloat = (
+      await reader.query(
+        "SELECT relname, heap_bytes::bigint AS heap, estimated_bloat_bytes::bigint AS bloat FROM ops.table_bloat",
+      )
+    ).rows;
     expect(bloat.map((r) => r.relname)).toEqual(["q_probe"]);
     expect(Number(bloat[0].bloat)).toBe(Math.round(Number(bloat[0].heap) * 0.4));
   });
 
   test("every metrics query over these views runs as pg_monitor in CloudNativePG's read-only transaction", async () => {
     const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-    const queries = parse(monitoringMetricsYaml(binaries().major, config.queues)) as Record<string, { query: string; predicate_query: string }>;
+    const queries = parse(monitoringMetricsYaml(binaries().major, config.queues)) as Record<
+      string,
+      { query: string; predicate_query: string }
+    >;
     const serverOnly = Object.entries(queries).filter(([, q]) => !QUEUE_OBJECT_NAMES.some((n) => q.query.includes(n)));
-    expect(serverOnly.map(([name]) => name).sort()).toEqual(
-      ["ducklake_cache", "ducklake_checkpoints", "ducklake_connections", "ducklake_lock_waits", "ducklake_queue_table", "ducklake_queue_workers", "ducklake_top_statements"],
-    );
+    expect(serverOnly.map(([name]) => name).sort()).toEqual([
+      "ducklake_cache",
+      "ducklake_checkpoints",
+      "ducklake_connections",
+      "ducklake_lock_waits",
+      "ducklake_queue_table",
+      "ducklake_queue_workers",
+      "ducklake_top_statements",
+    ]);
     for (const [name, q] of serverOnly) {
       await reader.query("BEGIN READ ONLY");
       await reader.query("SET LOCAL search_path = pg_catalog, public, pg_temp");
@@ -195,10 +235,15 @@ function suite(t: Target): void {
       (n) => n > before,
     );
     expect(after).toBeGreaterThan(before);
-    const raw = t.major >= 17 ? "SELECT num_requested AS n FROM pg_stat_checkpointer" : "SELECT checkpoints_req AS n FROM pg_stat_bgwriter";
+    const raw =
+      t.major >= 17
+        ? "SELECT num_requested AS n FROM pg_stat_checkpointer"
+        : "SELECT checkpoints_req AS n FROM pg_stat_bgwriter";
     expect(Number((await reader.query(raw)).rows[0].n)).toBe(after);
     // the seed guide's names exist on neither
-    await expect(reader.query("SELECT checkpoint_timed, checkpoint_req FROM pg_stat_bgwriter")).rejects.toThrow(/column "checkpoint_timed" does not exist/);
+    await expect(reader.query("SELECT checkpoint_timed, checkpoint_req FROM pg_stat_bgwriter")).rejects.toThrow(
+      /column "checkpoint_timed" does not exist/,
+    );
   });
 
   test("connections: client backends only, by state, against max_connections", async () => {
@@ -207,14 +252,23 @@ function suite(t: Target): void {
     await idleInTx.query("SELECT 1");
     await connect(APP); // idle
     const c = (await reader.query("SELECT * FROM ops.connections")).rows[0];
-    const truth = (await reader.query("SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS clients, count(*) AS all_backends FROM pg_stat_activity")).rows[0];
+    const truth = (
+      await reader.query(
+        "SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS clients, count(*) AS all_backends FROM pg_stat_activity",
+      )
+    ).rows[0];
     expect(Number(c.client_connections)).toBe(Number(truth.clients));
     // the guide's count(*) over pg_stat_activity also counts the checkpointer, walwriter, autovacuum launcher...
     expect(Number(truth.all_backends)).toBeGreaterThan(Number(truth.clients));
     expect(Number(c.active)).toBeGreaterThanOrEqual(1); // the reader itself
     expect(Number(c.idle_in_transaction)).toBeGreaterThanOrEqual(1);
     expect(Number(c.idle)).toBeGreaterThanOrEqual(1);
-    expect(Number(c.client_connections)).toBe(["active", "idle", "idle_in_transaction", "idle_in_transaction_aborted", "other_state"].reduce((s, k) => s + Number(c[k]), 0));
+    expect(Number(c.client_connections)).toBe(
+      ["active", "idle", "idle_in_transaction", "idle_in_transaction_aborted", "other_state"].reduce(
+        (s, k) => s + Number(c[k]),
+        0,
+      ),
+    );
     const max = Number((await reader.query("SHOW max_connections")).rows[0].max_connections);
     expect(c.max_connections).toBe(max);
     // 16+ adds reserved_connections (default 0) to superuser_reserved_connections (default 3)
@@ -236,7 +290,14 @@ function suite(t: Target): void {
         (r) => r.length === 1 && r[0].waitstart !== null,
       );
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ usename: APP, locktype: "transactionid", mode: "ShareLock", relation: "probe.lock_probe", blocking_pids: [holderPid], wait_event_type: "Lock" });
+      expect(rows[0]).toMatchObject({
+        usename: APP,
+        locktype: "transactionid",
+        mode: "ShareLock",
+        relation: "probe.lock_probe",
+        blocking_pids: [holderPid],
+        wait_event_type: "Lock",
+      });
       expect(rows[0].wait_seconds).toBeGreaterThanOrEqual(0);
       expect(rows[0].query).toContain("UPDATE probe.lock_probe");
     } finally {
@@ -259,7 +320,12 @@ function suite(t: Target): void {
     try {
       // The asking statement names a queue read too (in a comment): it must not count itself.
       const backends = await until(
-        async () => (await reader.query("SELECT pid, queue_function, state FROM ops.queue_worker_backends /* ops.read_with_dlq( pgmq.read( */ ORDER BY pid")).rows,
+        async () =>
+          (
+            await reader.query(
+              "SELECT pid, queue_function, state FROM ops.queue_worker_backends /* ops.read_with_dlq( pgmq.read( */ ORDER BY pid",
+            )
+          ).rows,
         (r) => r.some((b) => b.pid === workerPid && b.state === "active"),
       );
       expect(backends).toEqual(
@@ -268,7 +334,9 @@ function suite(t: Target): void {
           { pid: inTxPid, queue_function: "ops.read_with_dlq", state: "idle in transaction" },
         ].sort((a, b) => a.pid - b.pid),
       );
-      const workers = await reader.query("SELECT queue_function, workers::int, idle_in_transaction::int, longest_running_seconds FROM ops.queue_workers /* pgmq.read( */");
+      const workers = await reader.query(
+        "SELECT queue_function, workers::int, idle_in_transaction::int, longest_running_seconds FROM ops.queue_workers /* pgmq.read( */",
+      );
       expect(workers.rows.map((r) => [r.queue_function, r.workers, r.idle_in_transaction])).toEqual([
         ["ops.read_with_dlq", 1, 1],
         ["pgmq.pop", 0, 0],
@@ -277,13 +345,17 @@ function suite(t: Target): void {
       ]);
       expect(workers.rows[0].longest_running_seconds).toBeGreaterThan(0);
       // The guide's query: no pgmq.read runs, yet it counts one (its own statement), and not the worker.
-      const guide = await reader.query("SELECT count(*)::int AS processing_workers FROM pg_stat_activity WHERE query LIKE '%pgmq.read%'");
+      const guide = await reader.query(
+        "SELECT count(*)::int AS processing_workers FROM pg_stat_activity WHERE query LIKE '%pgmq.read%'",
+      );
       expect(guide.rows[0].processing_workers).toBe(1);
     } finally {
       await running;
       await inTx.query("ROLLBACK");
     }
-    const after = await reader.query("SELECT sum(workers)::int AS w, sum(idle_in_transaction)::int AS t FROM ops.queue_workers");
+    const after = await reader.query(
+      "SELECT sum(workers)::int AS w, sum(idle_in_transaction)::int AS t FROM ops.queue_workers",
+    );
     expect(after.rows[0]).toEqual({ w: 0, t: 0 });
   });
 }

@@ -19,7 +19,15 @@ import type { QueuesConfig } from "../../config/queues";
 import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { MONITORING_OBJECTS, monitoringMetricsYaml, QUEUE_DEPTH_COLUMNS } from "../../components/queue/monitoring";
 import { planRunway, validateQueues } from "../../components/queue/runway";
-import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, libraryAvailable, startLocalPostgres, type LocalPostgres, type PostgresBinaries } from "../../scripts/lib/local-postgres";
+import {
+  extensionAvailable,
+  findPostgresBinaries,
+  freeLoopbackPort,
+  libraryAvailable,
+  startLocalPostgres,
+  type LocalPostgres,
+  type PostgresBinaries,
+} from "../../scripts/lib/local-postgres";
 import { binariesInDir, extensionDefaultVersion, extraPgBinDirs } from "../helpers/extra-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { parse } from "yaml";
@@ -51,9 +59,15 @@ function missingFor(bin: PostgresBinaries, debian: boolean): string | undefined 
   const pg = `PostgreSQL ${debian ? bin.major : bin.version}`;
   const out: string[] = [];
   if (bin.major < 15 || bin.major > 18) out.push(`${pg}: the bootstrap supports PostgreSQL 15–18`);
-  if (!extensionAvailable(bin, "pg_partman")) out.push(`pg_partman not installed for ${pg} (${bin.sharedir}/extension${debian ? "; apt-get install postgresql-15-partman" : ""})`);
+  if (!extensionAvailable(bin, "pg_partman"))
+    out.push(
+      `pg_partman not installed for ${pg} (${bin.sharedir}/extension${debian ? "; apt-get install postgresql-15-partman" : ""})`,
+    );
   if (!libraryAvailable(bin, "pg_partman_bgw")) out.push(`pg_partman_bgw not installed for ${pg} (${bin.pkglibdir})`);
-  if (!extensionAvailable(bin, "pgmq")) out.push(`pgmq extension not installed for ${pg} (${bin.sharedir}/extension, pg_config --sharedir; see docs/queue.md)`);
+  if (!extensionAvailable(bin, "pgmq"))
+    out.push(
+      `pgmq extension not installed for ${pg} (${bin.sharedir}/extension, pg_config --sharedir; see docs/queue.md)`,
+    );
   if (!extensionAvailable(bin, "pg_stat_statements") || !libraryAvailable(bin, "pg_stat_statements")) {
     out.push(`pg_stat_statements not installed for ${pg} (${bin.sharedir}/extension, ${bin.pkglibdir})`);
   }
@@ -75,8 +89,16 @@ function debian15(): Installation {
 function listed(binDir: string): Installation {
   try {
     const binaries = binariesInDir(binDir);
-    const versions = { partman: extensionDefaultVersion(binaries, "pg_partman"), pgmq: extensionDefaultVersion(binaries, "pgmq") };
-    return { name: `PostgreSQL ${binaries.version} (${binaries.binDir})`, binaries, versions, why: missingFor(binaries, false) };
+    const versions = {
+      partman: extensionDefaultVersion(binaries, "pg_partman"),
+      pgmq: extensionDefaultVersion(binaries, "pgmq"),
+    };
+    return {
+      name: `PostgreSQL ${binaries.version} (${binaries.binDir})`,
+      binaries,
+      versions,
+      why: missingFor(binaries, false),
+    };
   } catch (e) {
     return { name: `PostgreSQL in ${binDir}`, why: (e as Error).message };
   }
@@ -91,13 +113,26 @@ function testQueues(): QueuesConfig {
     ...config.queues,
     definitions: [
       // 2,000 msgs/s x 1 s x 3 = 6,000 -> derived interval 2,000, premake 4 (runway 8,000)
-      { name: "lineage_events", peakRateMsgsPerSecond: 2000, retentionMessages: 1_000_000, visibilityTimeoutSeconds: 30, deadLetter: { queue: "lineage_events_dlq", maxDeliveries: 3 } },
+      {
+        name: "lineage_events",
+        peakRateMsgsPerSecond: 2000,
+        retentionMessages: 1_000_000,
+        visibilityTimeoutSeconds: 30,
+        deadLetter: { queue: "lineage_events_dlq", maxDeliveries: 3 },
+      },
     ],
   };
 }
 
 function bootstrapSql(queues: QueuesConfig, database: string, majorVersion: number): string {
-  return generateBootstrapSql({ queues, bgwIntervalSeconds: BGW_INTERVAL_SECONDS, database, ownerRole: OWNER, appRole: APP, majorVersion });
+  return generateBootstrapSql({
+    queues,
+    bgwIntervalSeconds: BGW_INTERVAL_SECONDS,
+    database,
+    ownerRole: OWNER,
+    appRole: APP,
+    majorVersion,
+  });
 }
 
 async function run(client: Client, sql: string): Promise<void> {
@@ -141,7 +176,8 @@ async function catalogState(client: Client, rowVersions: boolean): Promise<strin
  * CHANGELOG 5.1.0), so the rows' versions change whatever the bootstrap does.
  */
 async function stampsMaintenanceRuns(client: Client): Promise<boolean> {
-  const r = await client.query(`SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'partman.part_config'::regclass
+  const r =
+    await client.query(`SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'partman.part_config'::regclass
                                   AND attname = 'maintenance_last_run' AND NOT attisdropped) AS e`);
   return r.rows[0].e as boolean;
 }
@@ -152,7 +188,9 @@ async function stampsMaintenanceRuns(client: Client): Promise<boolean> {
  * @returns the transaction id they took, or null when they wrote nothing.
  */
 async function convergingStatementsXid(client: Client, sql: string): Promise<string | null> {
-  const statements = sql.split("\n").filter((l) => /^SELECT ops\.(converge_partition_config|apply_queue_storage_parameters)\(/.test(l));
+  const statements = sql
+    .split("\n")
+    .filter((l) => /^SELECT ops\.(converge_partition_config|apply_queue_storage_parameters)\(/.test(l));
   expect(statements.length).toBeGreaterThan(0);
   await client.query("BEGIN");
   try {
@@ -170,7 +208,8 @@ function title(inst: Installation): string {
 
 // The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
 for (const inst of installations) {
-  if (inst.why !== undefined) console.warn(`SKIPPED test/queue/integration${inst === installations[0] ? "" : ` (${inst.name})`}: ${inst.why}`);
+  if (inst.why !== undefined)
+    console.warn(`SKIPPED test/queue/integration${inst === installations[0] ? "" : ` (${inst.name})`}: ${inst.why}`);
   (inst.why === undefined ? describe : describe.skip)(title(inst), () => suite(inst));
 }
 
@@ -230,7 +269,9 @@ function suite(inst: Installation): void {
     expect(await catalogState(admin, rowVersions)).toBe(first);
     // The converging UPDATE and ALTER TABLEs write only when something differs: alone, they take no transaction id.
     expect(await convergingStatementsXid(admin, sql)).toBeNull();
-    const cfg = await admin.query("SELECT parent_table, partition_interval, premake FROM partman.part_config ORDER BY 1");
+    const cfg = await admin.query(
+      "SELECT parent_table, partition_interval, premake FROM partman.part_config ORDER BY 1",
+    );
     expect(cfg.rows).toEqual([
       { parent_table: "pgmq.a_lineage_events", partition_interval: "2000", premake: 4 },
       { parent_table: "pgmq.q_lineage_events", partition_interval: "2000", premake: 4 },
@@ -242,8 +283,10 @@ function suite(inst: Installation): void {
     // (inherit_privileges off) leaves the new partition owned by the superuser.
     await admin.query("SELECT partman.create_partition_id('pgmq.q_lineage_events', ARRAY[900000]::bigint[])");
     const foreign = async (): Promise<string[]> =>
-      (await admin.query(`SELECT c.oid::regclass::text AS t FROM pg_class c WHERE c.relnamespace = 'pgmq'::regnamespace
-                            AND c.relkind IN ('r', 'p', 'S') AND c.relowner <> '${OWNER}'::regrole ORDER BY 1`)).rows.map((r) => r.t as string);
+      (
+        await admin.query(`SELECT c.oid::regclass::text AS t FROM pg_class c WHERE c.relnamespace = 'pgmq'::regnamespace
+                            AND c.relkind IN ('r', 'p', 'S') AND c.relowner <> '${OWNER}'::regrole ORDER BY 1`)
+      ).rows.map((r) => r.t as string);
     expect((await foreign()).length).toBeGreaterThan(0);
     await run(admin, bootstrapSql(queues, DATABASE, major()));
     expect(await foreign()).toEqual([]);
@@ -262,13 +305,18 @@ function suite(inst: Installation): void {
     const changed: QueuesConfig = {
       ...queues,
       definitions: [{ ...queues.definitions[0]!, premake: 6, retentionMessages: 2_000_000 }],
-      tableAutovacuum: { ...queues.tableAutovacuum, overrides: { autovacuum_vacuum_threshold: { value: 250, reason: "fewer vacuums of a queue with few updates" } } },
+      tableAutovacuum: {
+        ...queues.tableAutovacuum,
+        overrides: { autovacuum_vacuum_threshold: { value: 250, reason: "fewer vacuums of a queue with few updates" } },
+      },
     };
     expect(queues.tableAutovacuum.seed.autovacuum_vacuum_threshold).toBe(5); // the guide's, overridden above
     // The no-write check of the first case is not vacuous: a changed config's converging statements do write.
     expect(await convergingStatementsXid(admin, bootstrapSql(changed, DATABASE, major()))).not.toBeNull();
     await run(admin, bootstrapSql(changed, DATABASE, major()));
-    const cfg = await admin.query("SELECT premake, retention FROM partman.part_config WHERE parent_table = 'pgmq.q_lineage_events'");
+    const cfg = await admin.query(
+      "SELECT premake, retention FROM partman.part_config WHERE parent_table = 'pgmq.q_lineage_events'",
+    );
     expect(cfg.rows[0]).toEqual({ premake: 6, retention: "2000000" });
     const opts = await admin.query("SELECT reloptions FROM pg_class WHERE oid = 'pgmq.q_lineage_events_p0'::regclass");
     expect(opts.rows[0].reloptions).toContain("autovacuum_vacuum_threshold=250");
@@ -285,20 +333,39 @@ function suite(inst: Installation): void {
     // at most the configured peak: 250 messages every 125 ms = 2,000 msgs/s
     for (let sent = 0; sent < total; sent += batch) {
       const started = Date.now();
-      await admin.query("SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, $1) g))", [batch]);
+      await admin.query(
+        "SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, $1) g))",
+        [batch],
+      );
       await new Promise((r) => setTimeout(r, Math.max(0, 125 - (Date.now() - started))));
     }
     await new Promise((r) => setTimeout(r, 2500)); // one more worker run
     const defaults = await admin.query("SELECT parent_table, row_count FROM ops.default_partition_rows()");
     expect(defaults.rows.map((r) => Number(r.row_count))).toEqual([0, 0]);
-    const leaves = await admin.query(`SELECT c.relname, c.reloptions FROM pg_partition_tree('pgmq.q_lineage_events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf`);
+    const leaves = await admin.query(
+      `SELECT c.relname, c.reloptions FROM pg_partition_tree('pgmq.q_lineage_events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf`,
+    );
     // created by the worker after the bootstrap: beyond the initial premake
-    const later = leaves.rows.filter((r) => /_p(\d+)$/.test(r.relname) && Number(/_p(\d+)$/.exec(r.relname)![1]) > plan.partitionInterval * plan.premake);
+    const later = leaves.rows.filter(
+      (r) =>
+        /_p(\d+)$/.test(r.relname) && Number(/_p(\d+)$/.exec(r.relname)![1]) > plan.partitionInterval * plan.premake,
+    );
     expect(later.length).toBeGreaterThanOrEqual(3);
     // The seed guide's "Queue-Specific Table Tuning", on every leaf (the bootstrap's and the worker's).
-    const guide = ["autovacuum_vacuum_threshold=5", "autovacuum_vacuum_scale_factor=0.001", "autovacuum_analyze_scale_factor=0.0005", "autovacuum_vacuum_cost_limit=10000"];
-    for (const r of leaves.rows) expect({ leaf: r.relname, o: (r.reloptions as string[] | null) ?? [] }).toEqual({ leaf: r.relname, o: expect.arrayContaining(guide) });
-    const depth = await admin.query("SELECT queue_length, total_messages_sent FROM ops.queue_depth() WHERE queue_name = 'lineage_events'");
+    const guide = [
+      "autovacuum_vacuum_threshold=5",
+      "autovacuum_vacuum_scale_factor=0.001",
+      "autovacuum_analyze_scale_factor=0.0005",
+      "autovacuum_vacuum_cost_limit=10000",
+    ];
+    for (const r of leaves.rows)
+      expect({ leaf: r.relname, o: (r.reloptions as string[] | null) ?? [] }).toEqual({
+        leaf: r.relname,
+        o: expect.arrayContaining(guide),
+      });
+    const depth = await admin.query(
+      "SELECT queue_length, total_messages_sent FROM ops.queue_depth() WHERE queue_name = 'lineage_events'",
+    );
     expect(Number(depth.rows[0].queue_length)).toBe(total);
     // pgmq.metrics' total_messages (the msg_id sequence) is what ops.queue_depth calls total_messages_sent
     const metrics = await admin.query("SELECT queue_length, total_messages FROM pgmq.metrics('lineage_events')");
@@ -312,7 +379,10 @@ function suite(inst: Installation): void {
     await app.connect();
     try {
       const n = 200;
-      const sent = await app.query("SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g, 'poison', g % 20 = 0)) FROM generate_series(1, $1) g)) AS id", [n]);
+      const sent = await app.query(
+        "SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g, 'poison', g % 20 = 0)) FROM generate_series(1, $1) g)) AS id",
+        [n],
+      );
       const ids = new Set(sent.rows.map((r) => String(r.id)));
       const consumed = new Set<string>();
       for (let round = 0; round < 20; round++) {
@@ -350,10 +420,14 @@ function suite(inst: Installation): void {
     try {
       await admin.query("SELECT pgmq.purge_queue('lineage_events')");
       await admin.query("SELECT pgmq.purge_queue('lineage_events_dlq')");
-      const sent = await a.query("SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 20) g)) AS id");
+      const sent = await a.query(
+        "SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 20) g)) AS id",
+      );
       const ids = sent.rows.map((r) => String(r.id));
       // Messages 1-10 have used up their deliveries (the route's maxDeliveries is 3): the next pick moves them.
-      await admin.query("UPDATE pgmq.q_lineage_events SET read_ct = 3 WHERE msg_id = ANY ($1::bigint[])", [ids.slice(0, 10)]);
+      await admin.query("UPDATE pgmq.q_lineage_events SET read_ct = 3 WHERE msg_id = ANY ($1::bigint[])", [
+        ids.slice(0, 10),
+      ]);
       await a.query("BEGIN");
       await b.query("BEGIN");
       const gotA = await a.query("SELECT msg_id FROM ops.read_with_dlq('lineage_events', 30, 15)");
@@ -365,23 +439,31 @@ function suite(inst: Installation): void {
       expect(bIds).toEqual(ids.slice(15, 20));
       await b.query("COMMIT");
       // Before A commits, its dead letters are neither visible in the DLQ nor gone from the queue for others.
-      const midway = await admin.query("SELECT (SELECT count(*) FROM pgmq.q_lineage_events_dlq)::int AS dlq, (SELECT count(*) FROM pgmq.q_lineage_events)::int AS q");
+      const midway = await admin.query(
+        "SELECT (SELECT count(*) FROM pgmq.q_lineage_events_dlq)::int AS dlq, (SELECT count(*) FROM pgmq.q_lineage_events)::int AS q",
+      );
       expect(midway.rows[0]).toEqual({ dlq: 0, q: 20 });
       await a.query("COMMIT");
-      const dlq = await admin.query("SELECT headers->'dead_letter'->>'source_msg_id' AS src, (headers->'dead_letter'->>'read_ct')::int AS rc FROM pgmq.q_lineage_events_dlq ORDER BY msg_id");
+      const dlq = await admin.query(
+        "SELECT headers->'dead_letter'->>'source_msg_id' AS src, (headers->'dead_letter'->>'read_ct')::int AS rc FROM pgmq.q_lineage_events_dlq ORDER BY msg_id",
+      );
       expect(dlq.rows.map((r) => r.src)).toEqual(ids.slice(0, 10));
       expect(dlq.rows.every((r) => r.rc === 3)).toBe(true);
       const left = await admin.query("SELECT msg_id::text AS id, read_ct FROM pgmq.q_lineage_events ORDER BY msg_id");
       expect(left.rows).toEqual(ids.slice(10).map((id) => ({ id, read_ct: 1 })));
       // A limit below 1 would dead-letter messages never delivered: refused.
-      await expect(a.query("SELECT * FROM ops.read_with_dlq('lineage_events', 30, 10, max_deliveries => 0)")).rejects.toThrow(/max_deliveries is 0: it must be at least 1/);
+      await expect(
+        a.query("SELECT * FROM ops.read_with_dlq('lineage_events', 30, 10, max_deliveries => 0)"),
+      ).rejects.toThrow(/max_deliveries is 0: it must be at least 1/);
       // A rolled-back read neither moves nor loses anything.
       await admin.query("UPDATE pgmq.q_lineage_events SET read_ct = 3, vt = now() - interval '1 second'");
       await a.query("BEGIN");
       const rolled = await a.query("SELECT msg_id FROM ops.read_with_dlq('lineage_events', 30, 100)");
       expect(rolled.rowCount).toBe(0);
       await a.query("ROLLBACK");
-      const after = await admin.query("SELECT (SELECT count(*) FROM pgmq.q_lineage_events_dlq)::int AS dlq, (SELECT count(*) FROM pgmq.q_lineage_events)::int AS q");
+      const after = await admin.query(
+        "SELECT (SELECT count(*) FROM pgmq.q_lineage_events_dlq)::int AS dlq, (SELECT count(*) FROM pgmq.q_lineage_events)::int AS q",
+      );
       expect(after.rows[0]).toEqual({ dlq: 10, q: 10 });
     } finally {
       await a.query("ROLLBACK").catch(() => undefined);
@@ -415,11 +497,14 @@ function suite(inst: Installation): void {
   });
 
   test(`monitoring: every ops object (${MONITORING_OBJECTS.map((o) => o.name).join(", ")}) and every custom metrics query runs as a member of pg_monitor only, in a read-only transaction`, async () => {
-    await admin.query("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metrics_reader') THEN CREATE ROLE metrics_reader LOGIN IN ROLE pg_monitor; END IF; END $$");
+    await admin.query(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metrics_reader') THEN CREATE ROLE metrics_reader LOGIN IN ROLE pg_monitor; END IF; END $$",
+    );
     const m = new Client({ connectionString: pg.url().replace("postgres@", "metrics_reader@") });
     await m.connect();
     try {
-      const who = await m.query(`SELECT rolsuper, (SELECT array_agg(b.rolname::text) FROM pg_auth_members am JOIN pg_roles b ON b.oid = am.roleid WHERE am.member = r.oid) AS member_of,
+      const who =
+        await m.query(`SELECT rolsuper, (SELECT array_agg(b.rolname::text) FROM pg_auth_members am JOIN pg_roles b ON b.oid = am.roleid WHERE am.member = r.oid) AS member_of,
                                         pg_has_role('${OWNER}', 'USAGE') AS owner FROM pg_roles r WHERE rolname = current_user`);
       expect(who.rows[0]).toEqual({ rolsuper: false, member_of: ["pg_monitor"], owner: false });
       await admin.query("SELECT pgmq.send('lineage_events', '{\"probe\":true}')");
@@ -432,17 +517,26 @@ function suite(inst: Installation): void {
       // ops.queue_depth: queue_length is pgmq.metrics' queue_length (the depth), total_messages_sent its total_messages (the msg_id sequence)
       const depth = await m.query("SELECT * FROM ops.queue_depth() ORDER BY queue_name");
       expect(depth.fields.map((f) => f.name)).toEqual(QUEUE_DEPTH_COLUMNS.map(([n]) => n));
-      const metrics = await m.query("SELECT queue_name, queue_length, total_messages FROM pgmq.metrics_all() ORDER BY queue_name");
-      expect(depth.rows.map((r) => [r.queue_name, r.queue_length, r.total_messages_sent])).toEqual(metrics.rows.map((r) => [r.queue_name, r.queue_length, r.total_messages]));
+      const metrics = await m.query(
+        "SELECT queue_name, queue_length, total_messages FROM pgmq.metrics_all() ORDER BY queue_name",
+      );
+      expect(depth.rows.map((r) => [r.queue_name, r.queue_length, r.total_messages_sent])).toEqual(
+        metrics.rows.map((r) => [r.queue_name, r.queue_length, r.total_messages]),
+      );
       await admin.query("DELETE FROM pgmq.q_lineage_events");
-      const queries = parse(monitoringMetricsYaml(major(), queues)) as Record<string, { query: string; predicate_query: string }>;
+      const queries = parse(monitoringMetricsYaml(major(), queues)) as Record<
+        string,
+        { query: string; predicate_query: string }
+      >;
       for (const [name, q] of Object.entries(queries)) {
         await m.query("BEGIN READ ONLY");
         await m.query("SET LOCAL search_path = pg_catalog, public, pg_temp");
         const pred = await m.query(q.predicate_query);
         expect(Object.values(pred.rows[0])[0]).toBe(true);
         expect((await m.query("SHOW statement_timeout")).rows[0].statement_timeout).toBe("5s");
-        const res = await m.query(q.query).catch((e: Error) => { throw new Error(`${name}: ${e.message}`); });
+        const res = await m.query(q.query).catch((e: Error) => {
+          throw new Error(`${name}: ${e.message}`);
+        });
         expect(res.fields.length).toBeGreaterThan(0);
         await m.query("COMMIT");
       }
@@ -453,10 +547,15 @@ function suite(inst: Installation): void {
 
   test("monitoring a live queue as pg_monitor: a polling reader in ops.queue_workers, a consumer idle in its read's transaction, and the set_vt it blocks in ops.lock_waits", async () => {
     const url = pg.url().replace("postgres@", `${APP}@`);
-    const [poller, consumer, operator] = [new Client({ connectionString: url }), new Client({ connectionString: url }), new Client({ connectionString: url })];
+    const [poller, consumer, operator] = [
+      new Client({ connectionString: url }),
+      new Client({ connectionString: url }),
+      new Client({ connectionString: url }),
+    ];
     const m = new Client({ connectionString: pg.url().replace("postgres@", "metrics_reader@") });
     for (const c of [poller, consumer, operator, m]) await c.connect();
-    const pid = async (c: Client): Promise<number> => (await c.query("SELECT pg_backend_pid() AS p")).rows[0].p as number;
+    const pid = async (c: Client): Promise<number> =>
+      (await c.query("SELECT pg_backend_pid() AS p")).rows[0].p as number;
     const until = async <T>(probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> => {
       const deadline = Date.now() + 10_000;
       for (;;) {
@@ -488,14 +587,21 @@ function suite(inst: Installation): void {
       expect(waits[0].query).toContain("pgmq.set_vt");
       // The asking statement names a queue read (comment): not counted; the idle reader of an earlier test neither.
       const backends = await until(
-        async () => (await m.query("SELECT pid, queue_function, state FROM ops.queue_worker_backends /* pgmq.read( */ ORDER BY queue_function")).rows,
+        async () =>
+          (
+            await m.query(
+              "SELECT pid, queue_function, state FROM ops.queue_worker_backends /* pgmq.read( */ ORDER BY queue_function",
+            )
+          ).rows,
         (r) => r.length === 2,
       );
       expect(backends).toEqual([
         { pid: consumerPid, queue_function: "ops.read_with_dlq", state: "idle in transaction" },
         { pid: pollerPid, queue_function: "pgmq.read_with_poll", state: "active" },
       ]);
-      const workers = await m.query("SELECT queue_function, workers::int AS w, idle_in_transaction::int AS t FROM ops.queue_workers");
+      const workers = await m.query(
+        "SELECT queue_function, workers::int AS w, idle_in_transaction::int AS t FROM ops.queue_workers",
+      );
       expect(workers.rows.map((r) => [r.queue_function, r.w, r.t])).toEqual([
         ["ops.read_with_dlq", 0, 1],
         ["pgmq.pop", 0, 0],
@@ -512,11 +618,19 @@ function suite(inst: Installation): void {
   });
 
   test("the seed guide's ALTER TABLE on the partitioned queue table is refused; the bootstrap's storage parameters are on its partitions", async () => {
-    await expect(admin.query("ALTER TABLE pgmq.q_lineage_events SET (autovacuum_vacuum_scale_factor = 0.001, autovacuum_vacuum_threshold = 5)")).rejects.toThrow(
+    await expect(
+      admin.query(
+        "ALTER TABLE pgmq.q_lineage_events SET (autovacuum_vacuum_scale_factor = 0.001, autovacuum_vacuum_threshold = 5)",
+      ),
+    ).rejects.toThrow(
       // 15.18: the option is unknown for a partitioned table; 17.10: refused with that reason (16 not checked)
-      major() === 15 ? /unrecognized parameter "autovacuum_vacuum_scale_factor"/ : /cannot specify storage parameters for a partitioned table/,
+      major() === 15
+        ? /unrecognized parameter "autovacuum_vacuum_scale_factor"/
+        : /cannot specify storage parameters for a partitioned table/,
     );
-    const leaf = await admin.query("SELECT c.reloptions FROM pg_partition_tree('pgmq.q_lineage_events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf LIMIT 1");
+    const leaf = await admin.query(
+      "SELECT c.reloptions FROM pg_partition_tree('pgmq.q_lineage_events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf LIMIT 1",
+    );
     expect(leaf.rows[0].reloptions).toEqual(expect.arrayContaining(["autovacuum_vacuum_scale_factor=0.001"]));
   });
 
@@ -536,16 +650,43 @@ function suite(inst: Installation): void {
     await inc.connect();
     try {
       // partitionInterval 1,000 x premake 2 = 2,000 messages of runway for a 10,000 msgs/s burst
-      const bad: QueuesConfig = { ...queues, definitions: [{ name: "burst_events", peakRateMsgsPerSecond: 10_000, partitionInterval: 1000, premake: 2, retentionMessages: 1_000_000, visibilityTimeoutSeconds: 30 }] };
+      const bad: QueuesConfig = {
+        ...queues,
+        definitions: [
+          {
+            name: "burst_events",
+            peakRateMsgsPerSecond: 10_000,
+            partitionInterval: 1000,
+            premake: 2,
+            retentionMessages: 1_000_000,
+            visibilityTimeoutSeconds: 30,
+          },
+        ],
+      };
       await run(inc, bootstrapSql(bad, "incident", major()));
-      await inc.query("SELECT pgmq.send_batch('burst_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 5000) g))");
-      const def = await inc.query("SELECT row_count FROM ops.default_partition_rows() WHERE parent_table = 'pgmq.q_burst_events'");
+      await inc.query(
+        "SELECT pgmq.send_batch('burst_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 5000) g))",
+      );
+      const def = await inc.query(
+        "SELECT row_count FROM ops.default_partition_rows() WHERE parent_table = 'pgmq.q_burst_events'",
+      );
       expect(Number(def.rows[0].row_count)).toBeGreaterThan(0);
-      await expect(inc.query("SELECT partman.run_maintenance('pgmq.q_burst_events')")).rejects.toThrow(/updated partition constraint for default partition .* would be violated by some row/);
+      await expect(inc.query("SELECT partman.run_maintenance('pgmq.q_burst_events')")).rejects.toThrow(
+        /updated partition constraint for default partition .* would be violated by some row/,
+      );
       const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-      const overrides = { ...config.postgres.tuning.overrides, "pg_partman_bgw.interval": { value: BGW_INTERVAL_SECONDS, reason: "this test's worker runs every second" } };
-      const result = validateQueues({ ...config, queues: bad, postgres: { ...config.postgres, tuning: { ...config.postgres.tuning, overrides } } });
-      expect(result.errors[0]?.message).toContain("partitionInterval 1,000 x premake 2 = 2,000 messages does not cover peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 1 s");
+      const overrides = {
+        ...config.postgres.tuning.overrides,
+        "pg_partman_bgw.interval": { value: BGW_INTERVAL_SECONDS, reason: "this test's worker runs every second" },
+      };
+      const result = validateQueues({
+        ...config,
+        queues: bad,
+        postgres: { ...config.postgres, tuning: { ...config.postgres.tuning, overrides } },
+      });
+      expect(result.errors[0]?.message).toContain(
+        "partitionInterval 1,000 x premake 2 = 2,000 messages does not cover peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 1 s",
+      );
     } finally {
       await inc.end();
     }

@@ -65,19 +65,32 @@ describe("derived memory settings", () => {
   const dev = parseStackConfig(readDucklakeConfig("dev"), "dev").config;
   test("for any pod from 4 to 64 GiB the derived max_connections and autovacuum_work_mem keep the budget, or the verdict says it breaks", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 4, max: 64 }), fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }), (gib, pooler) => {
-        const input = { ...tuningInputOf(dev), resources: { memory: `${gib}Gi`, cpu: "2" }, ...(pooler !== undefined ? { poolerServerConnections: pooler } : {}) };
-        const r = computeTuning(input);
-        const needed = 3 + 5 + (pooler ?? 10);
-        expect(r.budget.maxConnections).toBeGreaterThanOrEqual(needed);
-        expect(r.budget.autovacuumWorkMemBytes).toBeGreaterThanOrEqual(16 * 2 ** 20);
-        expect(r.budget.autovacuumWorkMemBytes).toBeLessThanOrEqual(r.budget.maintenanceBytes);
-        expect(r.budgetVerdict.holds).toBe(r.budget.worstCaseBytes <= r.budget.limitBytes);
-        if (!r.budgetVerdict.holds) expect(r.warnings).toContain(r.budgetVerdict.summary);
-        // Where the memory covers what the stack needs, the derivation makes the budget hold.
-        const spare = r.budget.limitBytes - r.budget.fixedBytes - r.budget.maintenanceBytes - needed * r.budget.workMemBytes - r.budget.autovacuumWorkers * 16 * 2 ** 20;
-        if (spare >= 0) expect(r.budgetVerdict.holds).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 4, max: 64 }),
+        fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
+        (gib, pooler) => {
+          const input = {
+            ...tuningInputOf(dev),
+            resources: { memory: `${gib}Gi`, cpu: "2" },
+            ...(pooler !== undefined ? { poolerServerConnections: pooler } : {}),
+          };
+          const r = computeTuning(input);
+          const needed = 3 + 5 + (pooler ?? 10);
+          expect(r.budget.maxConnections).toBeGreaterThanOrEqual(needed);
+          expect(r.budget.autovacuumWorkMemBytes).toBeGreaterThanOrEqual(16 * 2 ** 20);
+          expect(r.budget.autovacuumWorkMemBytes).toBeLessThanOrEqual(r.budget.maintenanceBytes);
+          expect(r.budgetVerdict.holds).toBe(r.budget.worstCaseBytes <= r.budget.limitBytes);
+          if (!r.budgetVerdict.holds) expect(r.warnings).toContain(r.budgetVerdict.summary);
+          // Where the memory covers what the stack needs, the derivation makes the budget hold.
+          const spare =
+            r.budget.limitBytes -
+            r.budget.fixedBytes -
+            r.budget.maintenanceBytes -
+            needed * r.budget.workMemBytes -
+            r.budget.autovacuumWorkers * 16 * 2 ** 20;
+          if (spare >= 0) expect(r.budgetVerdict.holds).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -74,8 +74,13 @@ describe("planRunway", () => {
 describe("validateQueues", () => {
   test("both stack files pass; a derived runway is reported with its numbers", () => {
     expect(validateQueues(parseStackConfig(readDucklakeConfig("dev"), "dev").config).errors).toEqual([]);
-    const dev = parseStackConfig(devWith(() => undefined), "dev");
-    expect(dev.warnings.join("\n")).toMatch(/derived partitionInterval 500,000 x premake 4 = 2,000,000 messages .*10,000 x pg_partman_bgw.interval 60 s \(postgres\.tuning\.seed\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 1,800,000/);
+    const dev = parseStackConfig(
+      devWith(() => undefined),
+      "dev",
+    );
+    expect(dev.warnings.join("\n")).toMatch(
+      /derived partitionInterval 500,000 x premake 4 = 2,000,000 messages .*10,000 x pg_partman_bgw.interval 60 s \(postgres\.tuning\.seed\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 1,800,000/,
+    );
     const prod = parseStackConfig(readDucklakeConfig("prod"), "prod");
     expect(validateQueues(prod.config).errors).toEqual([]);
   });
@@ -96,7 +101,9 @@ describe("validateQueues", () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]?.path).toBe("ducklake:queues.definitions[0].premake");
     expect(issues[0]?.message).toContain("partitionInterval 100,000 x premake 4 = 400,000 messages");
-    expect(issues[0]?.message).toContain("peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 60 s (postgres.tuning.seed.pg_partman_bgw.interval) x runwaySafetyFactor 3 = 1,800,000 messages");
+    expect(issues[0]?.message).toContain(
+      "peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 60 s (postgres.tuning.seed.pg_partman_bgw.interval) x runwaySafetyFactor 3 = 1,800,000 messages",
+    );
     expect(issues[0]?.message).toContain("Raise premake to >= 18, or partitionInterval to >= 450,000");
   });
 
@@ -110,18 +117,29 @@ describe("validateQueues", () => {
     const raw = devWith((r) => {
       base(r);
       // 10,000 x 10 x 3 = 300,000 <= 400,000; the stack's other overrides (pg_partman_bgw.role) stay.
-      r.postgres.tuning.overrides = { ...r.postgres.tuning.overrides, "pg_partman_bgw.interval": { value: 10, reason: "maintenance every 10 s keeps the runway short" } };
+      r.postgres.tuning.overrides = {
+        ...r.postgres.tuning.overrides,
+        "pg_partman_bgw.interval": { value: 10, reason: "maintenance every 10 s keeps the runway short" },
+      };
     });
     const parsed = parseStackConfig(raw, "dev");
     expect(parsed.config.postgres.tuning.seed["pg_partman_bgw.interval"]).toBe(60);
-    expect(bgwIntervalSeconds(parsed.config)).toEqual({ seconds: 10, path: ["postgres", "tuning", "overrides", "pg_partman_bgw.interval", "value"] });
+    expect(bgwIntervalSeconds(parsed.config)).toEqual({
+      seconds: 10,
+      path: ["postgres", "tuning", "overrides", "pg_partman_bgw.interval", "value"],
+    });
     expect(validateQueues(parsed.config).errors).toEqual([]);
     // A too-short runway under the override names the override's key as the interval's source.
     const tight = devWith((r) => {
       base(r);
-      r.postgres.tuning.overrides = { ...r.postgres.tuning.overrides, "pg_partman_bgw.interval": { value: 40, reason: "maintenance every 40 s is what we measured" } };
+      r.postgres.tuning.overrides = {
+        ...r.postgres.tuning.overrides,
+        "pg_partman_bgw.interval": { value: 40, reason: "maintenance every 40 s is what we measured" },
+      };
     });
-    expect(() => parseStackConfig(tight, "dev")).toThrow(/pg_partman_bgw\.interval 40 s \(postgres\.tuning\.overrides\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 1,200,000 messages/);
+    expect(() => parseStackConfig(tight, "dev")).toThrow(
+      /pg_partman_bgw\.interval 40 s \(postgres\.tuning\.overrides\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 1,200,000 messages/,
+    );
   });
 
   test("without seed or override, pg_partman's default interval is used and named", () => {
@@ -132,25 +150,36 @@ describe("validateQueues", () => {
     const parsed = parseStackConfig(raw, "dev");
     expect(bgwIntervalSeconds(parsed.config)).toEqual({ seconds: 3600 });
     // 10,000 x 3600 x 3 = 108,000,000 messages: / premake 4 = 27,000,000, rounded up to 50,000,000
-    expect(parsed.warnings.join("\n")).toMatch(/derived partitionInterval 50,000,000 x premake 4 = 200,000,000 messages .*pg_partman_bgw\.interval 3,600 s \(pg_partman's default\) x runwaySafetyFactor 3 = 108,000,000/);
+    expect(parsed.warnings.join("\n")).toMatch(
+      /derived partitionInterval 50,000,000 x premake 4 = 200,000,000 messages .*pg_partman_bgw\.interval 3,600 s \(pg_partman's default\) x runwaySafetyFactor 3 = 108,000,000/,
+    );
   });
 
   test("pg_partman_bgw.interval with a unit is refused (the GUC is unitless seconds)", () => {
     const raw = devWith((r) => {
       r.postgres.tuning.seed["pg_partman_bgw.interval"] = "60s";
     });
-    expect(() => parseStackConfig(raw, "dev")).toThrow(/postgres.tuning.seed.pg_partman_bgw.interval: pg_partman_bgw.interval is a whole number of seconds/);
+    expect(() => parseStackConfig(raw, "dev")).toThrow(
+      /postgres.tuning.seed.pg_partman_bgw.interval: pg_partman_bgw.interval is a whole number of seconds/,
+    );
     // Given as an override, the error names the override's value.
     const over = devWith((r) => {
-      r.postgres.tuning.overrides = { ...r.postgres.tuning.overrides, "pg_partman_bgw.interval": { value: "30s", reason: "maintenance twice as often as the guide" } };
+      r.postgres.tuning.overrides = {
+        ...r.postgres.tuning.overrides,
+        "pg_partman_bgw.interval": { value: "30s", reason: "maintenance twice as often as the guide" },
+      };
     });
-    expect(() => parseStackConfig(over, "dev")).toThrow(/postgres\.tuning\.overrides\.pg_partman_bgw\.interval\.value: pg_partman_bgw\.interval is a whole number of seconds/);
+    expect(() => parseStackConfig(over, "dev")).toThrow(
+      /postgres\.tuning\.overrides\.pg_partman_bgw\.interval\.value: pg_partman_bgw\.interval is a whole number of seconds/,
+    );
   });
 
   test("retention below one partition is refused", () => {
     const raw = devWith((r) => {
       r.queues.definitions[0]!.retentionMessages = 100_000; // derived interval is 500,000
     });
-    expect(() => parseStackConfig(raw, "dev")).toThrow(/queues.definitions\[0\].retentionMessages: .*retentionMessages 100,000 is below one partition \(partitionInterval 500,000\)/);
+    expect(() => parseStackConfig(raw, "dev")).toThrow(
+      /queues.definitions\[0\].retentionMessages: .*retentionMessages 100,000 is below one partition \(partitionInterval 500,000\)/,
+    );
   });
 });

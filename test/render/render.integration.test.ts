@@ -19,9 +19,16 @@ const helm = locateHelm(process.env, path.join(ROOT, ".local", "helm"));
 const chartsDir = process.env["DUCKLAKE_CHARTS_DIR"];
 const missing = [
   ...("missing" in helm ? [`Helm (${helm.missing})`] : []),
-  ...(chartsDir === undefined || chartsDir === "" ? ["charts (DUCKLAKE_CHARTS_DIR is not set)"] : !fs.existsSync(chartsDir) ? [`charts (DUCKLAKE_CHARTS_DIR=${chartsDir} does not exist)`] : []),
+  ...(chartsDir === undefined || chartsDir === ""
+    ? ["charts (DUCKLAKE_CHARTS_DIR is not set)"]
+    : !fs.existsSync(chartsDir)
+      ? [`charts (DUCKLAKE_CHARTS_DIR=${chartsDir} does not exist)`]
+      : []),
 ];
-const title = missing.length === 0 ? `plan --render with real Helm and the charts in ${chartsDir}` : `plan --render: SKIPPED, missing ${missing.join(" and ")}`;
+const title =
+  missing.length === 0
+    ? `plan --render with real Helm and the charts in ${chartsDir}`
+    : `plan --render: SKIPPED, missing ${missing.join(" and ")}`;
 
 (missing.length === 0 ? describe : describe.skip)(title, () => {
   let workDir = "";
@@ -32,15 +39,28 @@ const title = missing.length === 0 ? `plan --render with real Helm and the chart
     if (workDir !== "") fs.rmSync(workDir, { recursive: true, force: true });
   });
 
-  test.each(["dev", "prod"])("%s: every release renders and every custom resource passes its CRD", (stack) => {
-    const out = path.join(workDir, stack);
-    const run = spawnSync("npm", ["run", "-s", "plan", "--", stack, "--out", out, "--render", "--charts", chartsDir!], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
-    expect({ status: run.status, stderr: run.status === 0 ? "" : run.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(run.stdout).not.toContain("NOT RENDERED");
-    const releases = fs.readdirSync(path.join(out, "values")).map((f) => f.replace(/\.yaml$/, ""));
-    expect(fs.readdirSync(path.join(out, "manifests")).map((f) => f.replace(/\.yaml$/, "")).sort()).toEqual(releases.sort());
-    expect(run.stdout).toMatch(/custom resources: [1-9]\d* validated/);
-    // The CloudNativePG Cluster is among the rendered objects.
-    expect(fs.readFileSync(path.join(out, "manifests", "lineage-pg.yaml"), "utf8")).toMatch(/^kind: Cluster$/m);
-  }, 400_000);
+  test.each(["dev", "prod"])(
+    "%s: every release renders and every custom resource passes its CRD",
+    (stack) => {
+      const out = path.join(workDir, stack);
+      const run = spawnSync(
+        "npm",
+        ["run", "-s", "plan", "--", stack, "--out", out, "--render", "--charts", chartsDir!],
+        { cwd: ROOT, encoding: "utf8", timeout: 300_000 },
+      );
+      expect({ status: run.status, stderr: run.status === 0 ? "" : run.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(run.stdout).not.toContain("NOT RENDERED");
+      const releases = fs.readdirSync(path.join(out, "values")).map((f) => f.replace(/\.yaml$/, ""));
+      expect(
+        fs
+          .readdirSync(path.join(out, "manifests"))
+          .map((f) => f.replace(/\.yaml$/, ""))
+          .sort(),
+      ).toEqual(releases.sort());
+      expect(run.stdout).toMatch(/custom resources: [1-9]\d* validated/);
+      // The CloudNativePG Cluster is among the rendered objects.
+      expect(fs.readFileSync(path.join(out, "manifests", "lineage-pg.yaml"), "utf8")).toMatch(/^kind: Cluster$/m);
+    },
+    400_000,
+  );
 });

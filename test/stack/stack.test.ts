@@ -36,8 +36,13 @@ describe("deriveStack", () => {
 
   test("a config change shows in the decisions (the derivation reads the config, nothing cached)", () => {
     const config = parsed("dev");
-    const more = { ...config, postgres: { ...config.postgres, resources: { ...config.postgres.resources, memory: "8Gi" } } };
-    expect(deriveStack(more, "dev").postgres.tuning.budget.maxConnections).toBeGreaterThan(deriveStack(config, "dev").postgres.tuning.budget.maxConnections);
+    const more = {
+      ...config,
+      postgres: { ...config.postgres, resources: { ...config.postgres.resources, memory: "8Gi" } },
+    };
+    expect(deriveStack(more, "dev").postgres.tuning.budget.maxConnections).toBeGreaterThan(
+      deriveStack(config, "dev").postgres.tuning.budget.maxConnections,
+    );
   });
 });
 

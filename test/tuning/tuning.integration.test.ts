@@ -9,8 +9,21 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
-import { computeTuning, renderPostgresqlConf, scaleMemorySettings, tuningInputOf } from "../../components/postgres/tuning";
-import { findPostgresBinaries, freeLoopbackPort, LocalPostgres, libraryAvailable, MissingPostgresError, PostgresBinaries, startLocalPostgres } from "../../scripts/lib/local-postgres";
+import {
+  computeTuning,
+  renderPostgresqlConf,
+  scaleMemorySettings,
+  tuningInputOf,
+} from "../../components/postgres/tuning";
+import {
+  findPostgresBinaries,
+  freeLoopbackPort,
+  LocalPostgres,
+  libraryAvailable,
+  MissingPostgresError,
+  PostgresBinaries,
+  startLocalPostgres,
+} from "../../scripts/lib/local-postgres";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { checkpointsSelect } from "../../components/queue/monitoring";
 import { serverMajor } from "../../scripts/bench/db";
@@ -61,9 +74,24 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
     const conf = renderPostgresqlConf(tuning, `stack ${stack}, PostgreSQL ${major}, memory / ${factor}`);
     // Preloading a library the server lacks stops it from starting: name what is missing instead.
     const missing = tuning.sharedPreloadLibraries.filter((l) => !libraryAvailable(binaries, l));
-    const runnable = missing.length === 0 ? conf : conf.replace(/^shared_preload_libraries = .*$/m, `shared_preload_libraries = '${tuning.sharedPreloadLibraries.filter((l) => !missing.includes(l)).join(",")}'`);
-    if (missing.length > 0) console.warn(`PostgreSQL ${binaries.version} (${binaries.source}) lacks ${missing.join(", ")} in ${binaries.pkglibdir}: not preloaded; its checks skip`);
-    server = await startLocalPostgres({ binaries, dataDir, port: await freeLoopbackPort(), postgresqlConf: runnable, database: config.postgres.database });
+    const runnable =
+      missing.length === 0
+        ? conf
+        : conf.replace(
+            /^shared_preload_libraries = .*$/m,
+            `shared_preload_libraries = '${tuning.sharedPreloadLibraries.filter((l) => !missing.includes(l)).join(",")}'`,
+          );
+    if (missing.length > 0)
+      console.warn(
+        `PostgreSQL ${binaries.version} (${binaries.source}) lacks ${missing.join(", ")} in ${binaries.pkglibdir}: not preloaded; its checks skip`,
+      );
+    server = await startLocalPostgres({
+      binaries,
+      dataDir,
+      port: await freeLoopbackPort(),
+      postgresqlConf: runnable,
+      database: config.postgres.database,
+    });
     client = new Client({ connectionString: server.url() });
     await client.connect();
     await client.query(`CREATE ROLE ${config.postgres.ownerRole} LOGIN`).catch(() => undefined);
@@ -77,7 +105,9 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
 
   test("pg_file_settings reports no error", async () => {
     if (client === undefined) return;
-    const res = await client.query<{ name: string; error: string }>("SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL");
+    const res = await client.query<{ name: string; error: string }>(
+      "SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL",
+    );
     expect(res.rows).toEqual([]);
   });
 
@@ -94,7 +124,11 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
     const expected: Record<string, string> = {};
     const actual: Record<string, string> = {};
     for (const s of tuning.settings) {
-      if (s.name === "shared_preload_libraries" || (s.name.startsWith("pg_partman_bgw.") && !libraryAvailable(binaries, "pg_partman_bgw"))) continue;
+      if (
+        s.name === "shared_preload_libraries" ||
+        (s.name.startsWith("pg_partman_bgw.") && !libraryAvailable(binaries, "pg_partman_bgw"))
+      )
+        continue;
       expected[s.name] = s.value;
       const res = await client.query<{ v: string }>("SELECT current_setting($1) AS v", [s.name]);
       actual[s.name] = res.rows[0]?.v ?? "(missing)";
@@ -103,11 +137,21 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
     // Not vacuous: every setting the stack file names (seed and overrides) and the budget-derived ones were
     // compared here (shared_preload_libraries has its own test; pg_partman_bgw.* only where the library loads).
     const bgw = libraryAvailable(binaries, "pg_partman_bgw");
-    const named = [...Object.keys(config.postgres.tuning.seed), ...Object.keys(config.postgres.tuning.overrides)].filter(
-      (n) => n !== "shared_preload_libraries" && (bgw || !n.startsWith("pg_partman_bgw.")),
-    );
+    const named = [
+      ...Object.keys(config.postgres.tuning.seed),
+      ...Object.keys(config.postgres.tuning.overrides),
+    ].filter((n) => n !== "shared_preload_libraries" && (bgw || !n.startsWith("pg_partman_bgw.")));
     expect(named.length).toBeGreaterThanOrEqual(stack === "prod" ? 19 : 14);
-    expect(Object.keys(expected)).toEqual(expect.arrayContaining([...named, "max_connections", "autovacuum_work_mem", "huge_pages", "wal_writer_delay", "idle_in_transaction_session_timeout"]));
+    expect(Object.keys(expected)).toEqual(
+      expect.arrayContaining([
+        ...named,
+        "max_connections",
+        "autovacuum_work_mem",
+        "huge_pages",
+        "wal_writer_delay",
+        "idle_in_transaction_session_timeout",
+      ]),
+    );
     expect(Object.keys(expected).length).toBeGreaterThanOrEqual(20);
   });
 
@@ -121,7 +165,9 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
   test("the pg_partman background worker is running", async () => {
     if (client === undefined || binaries === undefined) return;
     if (!libraryAvailable(binaries, "pg_partman_bgw")) {
-      console.warn(`SKIPPED: pg_partman_bgw not installed for PostgreSQL ${binaries.version} (${path.join(binaries.pkglibdir, "pg_partman_bgw.so")}); ${major === 15 ? `apt-get install postgresql-15-partman` : `Debian 12 ships pg_partman for PostgreSQL 15 only; other majors need the PGDG apt repository's postgresql-${major}-partman`}`);
+      console.warn(
+        `SKIPPED: pg_partman_bgw not installed for PostgreSQL ${binaries.version} (${path.join(binaries.pkglibdir, "pg_partman_bgw.so")}); ${major === 15 ? `apt-get install postgresql-15-partman` : `Debian 12 ships pg_partman for PostgreSQL 15 only; other majors need the PGDG apt repository's postgresql-${major}-partman`}`,
+      );
       return;
     }
     // The master worker connects to no database, so pg_stat_activity does not list it: look for the
@@ -133,14 +179,19 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
       try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
         const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
-        return ppid === postmasterPid && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pg_partman master background worker");
+        return (
+          ppid === postmasterPid &&
+          fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pg_partman master background worker")
+        );
       } catch {
         return false;
       }
     });
     expect(workers).toHaveLength(1);
     const log = fs.readFileSync(path.join(dataDir, "server.log"), "utf8");
-    expect(log).toContain(`pg_partman master background worker master process initialized with role ${config.postgres.ownerRole}`);
+    expect(log).toContain(
+      `pg_partman master background worker master process initialized with role ${config.postgres.ownerRole}`,
+    );
   });
 
   test("CREATE EXTENSION pg_stat_statements works", async () => {

@@ -22,11 +22,20 @@ const dev = parseStackConfig(readDucklakeConfig("dev"), "dev").config;
 const prod = parseStackConfig(readDucklakeConfig("prod"), "prod").config;
 
 /** Overrides given as plain values, each wrapped with a reason as the schema requires. */
-function withReasons(values: Record<string, string | number | boolean>): Record<string, { value: string | number | boolean; reason: string }> {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, reason: "a test's deliberate departure" }]));
+function withReasons(
+  values: Record<string, string | number | boolean>,
+): Record<string, { value: string | number | boolean; reason: string }> {
+  return Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, { value: v, reason: "a test's deliberate departure" }]),
+  );
 }
 
-function input(over: Partial<TuningInput> & { seed?: Record<string, string | number | boolean>; overrides?: Record<string, string | number | boolean> } = {}): TuningInput {
+function input(
+  over: Partial<TuningInput> & {
+    seed?: Record<string, string | number | boolean>;
+    overrides?: Record<string, string | number | boolean>;
+  } = {},
+): TuningInput {
   const base = tuningInputOf(dev);
   return {
     ...base,
@@ -168,7 +177,8 @@ describe("computeTuning on the stacks", () => {
     expect(b.worstCaseBytes).toBe(b.fixedBytes + 18 * 64 * MiB + 3 * 122 * MiB + 512 * MiB);
     expect(b.limitBytes).toBe(4 * 1024 * MiB);
     expect(r.budgetVerdict).toMatchObject({ holds: true, overBytes: 0 });
-    for (const name of ["autovacuum_work_mem", "max_connections"]) expect(r.settings.find((s) => s.name === name)?.origin).toBe("derived");
+    for (const name of ["autovacuum_work_mem", "max_connections"])
+      expect(r.settings.find((s) => s.name === name)?.origin).toBe("derived");
   });
 
   test("derived max_connections follows the memory and never drops below what the stack needs", () => {
@@ -203,14 +213,23 @@ describe("computeTuning on the stacks", () => {
     expect(v.overBytes).toBe((40704 - 16384) * 2 ** 20);
     expect(v.terms.map((t) => t.term)[0]).toMatch(/^max_connections 108 x work_mem/);
     expect(v.summary).toMatch(/exceeds the pod limit 16Gi \(16384\.0 MiB\) by 24320\.0 MiB/);
-    expect(v.summary).toMatch(/autovacuum_max_workers 12 x autovacuum_work_mem 1024\.0 MiB = 12288\.0 MiB \(autovacuum_max_workers seed, autovacuum_work_mem seed\)/);
+    expect(v.summary).toMatch(
+      /autovacuum_max_workers 12 x autovacuum_work_mem 1024\.0 MiB = 12288\.0 MiB \(autovacuum_max_workers seed, autovacuum_work_mem seed\)/,
+    );
     expect(v.fixes[0]).toBe("postgres.resources.memory >= 40Gi (and nodes to hold it)");
-    expect(v.summary).toMatch(/No single setting \(work_mem, max_connections, autovacuum_work_mem\) brings it within the limit/);
+    expect(v.summary).toMatch(
+      /No single setting \(work_mem, max_connections, autovacuum_work_mem\) brings it within the limit/,
+    );
     expect(r.warnings).toContain(v.summary);
     // One setting that alone fixes it is named with its bound.
     const dev8 = computeTuning(input({ overrides: { max_connections: 40 } })).budgetVerdict;
     expect(dev8.holds).toBe(false);
-    expect(dev8.fixes).toEqual(expect.arrayContaining([expect.stringMatching(/^work_mem <= \d+MB \(override\)$/), expect.stringMatching(/^max_connections <= \d+ \(override; the stack needs 18\)$/)]));
+    expect(dev8.fixes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^work_mem <= \d+MB \(override\)$/),
+        expect.stringMatching(/^max_connections <= \d+ \(override; the stack needs 18\)$/),
+      ]),
+    );
   });
 
   test("shared_buffers not below the memory request is an error", () => {
@@ -223,7 +242,9 @@ describe("computeTuning on the stacks", () => {
   });
 
   test("fixed memory above the limit is an error", () => {
-    const p = problemsOf(input({ resources: { memory: "1Gi", cpu: "2" }, seed: { shared_buffers: "1000MB", wal_buffers: "64MB" } }));
+    const p = problemsOf(
+      input({ resources: { memory: "1Gi", cpu: "2" }, seed: { shared_buffers: "1000MB", wal_buffers: "64MB" } }),
+    );
     expect(p.map((x) => x.setting)).toEqual(["wal_buffers"]);
     expect(p[0]!.message).toMatch(/1064\.0 MiB exceeds the pod memory limit 1Gi/);
   });
@@ -241,17 +262,22 @@ describe("computeTuning on the stacks", () => {
       input({
         seed: { shared_buffer: "1GB", effective_io_concurrency: 5000, autovacuum_naptime: "10GB" },
         overrides: { port: 5433, "pg_partman_bgw.role": "x", huge_pages: "on", "auto_explain.log_min_duration": "1s" },
-        
       }),
     );
     const byPath = new Map(p.map((x) => [x.path.join("."), x]));
-    expect(byPath.get("tuning.seed.shared_buffer")?.message).toMatch(/unknown setting "shared_buffer" for PostgreSQL 17 \(did you mean shared_buffers\?\)/);
+    expect(byPath.get("tuning.seed.shared_buffer")?.message).toMatch(
+      /unknown setting "shared_buffer" for PostgreSQL 17 \(did you mean shared_buffers\?\)/,
+    );
     expect(byPath.get("tuning.seed.effective_io_concurrency")?.message).toMatch(/5000.*allowed: 0 \.\. 1000/);
     expect(byPath.get("tuning.seed.autovacuum_naptime")?.message).toMatch(/wrong unit "GB"/);
     expect(byPath.get("tuning.overrides.port.value")?.message).toMatch(/fixed by CloudNativePG/);
-    expect(byPath.get("tuning.overrides.pg_partman_bgw.role.value")?.message).toMatch(/must equal ducklake:postgres\.ownerRole "lineage_owner"/);
+    expect(byPath.get("tuning.overrides.pg_partman_bgw.role.value")?.message).toMatch(
+      /must equal ducklake:postgres\.ownerRole "lineage_owner"/,
+    );
     expect(byPath.get("tuning.overrides.huge_pages.value")?.message).toMatch(/tuning\.hugePages/);
-    expect(byPath.get("tuning.overrides.auto_explain.log_min_duration.value")?.message).toMatch(/custom settings need their library preloaded/);
+    expect(byPath.get("tuning.overrides.auto_explain.log_min_duration.value")?.message).toMatch(
+      /custom settings need their library preloaded/,
+    );
     expect(p).toHaveLength(7);
   });
 
@@ -260,24 +286,35 @@ describe("computeTuning on the stacks", () => {
     const p = problemsOf(noOverride);
     expect(p).toHaveLength(1);
     expect(p[0]).toMatchObject({ path: ["tuning", "seed", "pg_partman_bgw.role"], value: "postgres" });
-    expect(p[0]!.message).toMatch(/"postgres" \(seed\) but must equal ducklake:postgres\.ownerRole "lineage_owner".*add tuning\.overrides\["pg_partman_bgw\.role"\]/);
+    expect(p[0]!.message).toMatch(
+      /"postgres" \(seed\) but must equal ducklake:postgres\.ownerRole "lineage_owner".*add tuning\.overrides\["pg_partman_bgw\.role"\]/,
+    );
     // The guide's database name is the default, so its dbname line is the guide's.
-    expect(computeTuning(input()).settings.find((s) => s.name === "pg_partman_bgw.dbname")).toMatchObject({ value: "ducklakedb", origin: "seed" });
-    expect(problemsOf({ ...input(), database: "lineage" })[0]!.message).toMatch(/pg_partman_bgw\.dbname is "ducklakedb" \(seed\) but must equal ducklake:postgres\.database "lineage"/);
+    expect(computeTuning(input()).settings.find((s) => s.name === "pg_partman_bgw.dbname")).toMatchObject({
+      value: "ducklakedb",
+      origin: "seed",
+    });
+    expect(problemsOf({ ...input(), database: "lineage" })[0]!.message).toMatch(
+      /pg_partman_bgw\.dbname is "ducklakedb" \(seed\) but must equal ducklake:postgres\.database "lineage"/,
+    );
   });
 
   test("shared_preload_libraries must carry pg_partman_bgw and pg_stat_statements; it goes to CloudNativePG's own field", () => {
     const p = problemsOf(input({ seed: { shared_preload_libraries: "pg_partman_bgw" } }));
     expect(p[0]).toMatchObject({ path: ["tuning", "seed", "shared_preload_libraries"] });
     expect(p[0]!.message).toMatch(/missing pg_stat_statements/);
-    const extra = computeTuning(input({ overrides: { shared_preload_libraries: "pg_partman_bgw, pg_stat_statements, auto_explain" } }));
+    const extra = computeTuning(
+      input({ overrides: { shared_preload_libraries: "pg_partman_bgw, pg_stat_statements, auto_explain" } }),
+    );
     expect(extra.sharedPreloadLibraries).toEqual(["pg_partman_bgw", "pg_stat_statements", "auto_explain"]);
     expect(extra.parameters["shared_preload_libraries"]).toBeUndefined();
   });
 
   test("an override's reason is rendered beside its value", () => {
     const r = computeTuning(tuningInputOf(prod));
-    expect(r.settings.find((s) => s.name === "synchronous_commit")?.note).toMatch(/^prod promises no acknowledged message lost.*\(replaces seed value off\)$/);
+    expect(r.settings.find((s) => s.name === "synchronous_commit")?.note).toMatch(
+      /^prod promises no acknowledged message lost.*\(replaces seed value off\)$/,
+    );
   });
 
   test("a setting named like an Object.prototype member is an unknown setting where it was written", () => {
@@ -287,8 +324,12 @@ describe("computeTuning on the stacks", () => {
   });
 
   test("a setting unknown to the target major is an error for it only", () => {
-    expect(problemsOf(input({ majorVersion: 17, overrides: { io_method: "sync" } }))[0]!.message).toMatch(/unknown setting "io_method" for PostgreSQL 17/);
-    expect(computeTuning(input({ majorVersion: 18, overrides: { io_method: "sync" } })).parameters["io_method"]).toBe("sync");
+    expect(problemsOf(input({ majorVersion: 17, overrides: { io_method: "sync" } }))[0]!.message).toMatch(
+      /unknown setting "io_method" for PostgreSQL 17/,
+    );
+    expect(computeTuning(input({ majorVersion: 18, overrides: { io_method: "sync" } })).parameters["io_method"]).toBe(
+      "sync",
+    );
   });
 
   test("huge pages requested: huge_pages on", () => {
@@ -332,7 +373,12 @@ describe("scaleMemorySettings", () => {
     const r = computeTuning(tuningInputOf(prod));
     const s = scaleMemorySettings(r, 17, 16);
     const v = (n: string) => s.settings.find((x) => x.name === n)!.value;
-    expect([v("shared_buffers"), v("work_mem"), v("effective_cache_size"), v("max_wal_size")]).toEqual(["768MB", "8MB", "768MB", "512MB"]);
+    expect([v("shared_buffers"), v("work_mem"), v("effective_cache_size"), v("max_wal_size")]).toEqual([
+      "768MB",
+      "8MB",
+      "768MB",
+      "512MB",
+    ]);
     expect([v("max_connections"), v("autovacuum_naptime"), v("random_page_cost")]).toEqual(["108", "10s", "1"]);
     expect(() => scaleMemorySettings(r, 17, 0)).toThrow(/positive integer/);
   });
@@ -358,7 +404,12 @@ describe("validateTuning (config validator)", () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const paths = (err as ConfigError).issues.map((i) => i.path);
-      expect(paths).toEqual(expect.arrayContaining(["ducklake:postgres.tuning.seed.shared_bufers", "ducklake:postgres.tuning.seed.work_mem"]));
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          "ducklake:postgres.tuning.seed.shared_bufers",
+          "ducklake:postgres.tuning.seed.work_mem",
+        ]),
+      );
     }
   });
 });

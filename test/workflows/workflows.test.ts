@@ -48,7 +48,10 @@ function load(file: string): { wf: Workflow; text: string } {
   return { wf: parse(text) as Workflow, text };
 }
 
-const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = fs
+  .readdirSync(WORKFLOWS)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 const pr = load("pull-request.yml");
 const comment = load("plan-comment.yml");
 const deploy = load("deploy.yml");
@@ -73,8 +76,14 @@ describe("every workflow", () => {
     };
     for (const [id, job] of Object.entries(wf.jobs)) {
       expect(typeof job.permissions).toBe("object");
-      const writes = Object.entries(job.permissions as Record<string, string>).filter(([, v]) => v === "write").map(([k]) => k).sort();
-      expect({ job: `${file}/${id}`, writes }).toEqual({ job: `${file}/${id}`, writes: allowedWrites[`${file}/${id}`] ?? [] });
+      const writes = Object.entries(job.permissions as Record<string, string>)
+        .filter(([, v]) => v === "write")
+        .map(([k]) => k)
+        .sort();
+      expect({ job: `${file}/${id}`, writes }).toEqual({
+        job: `${file}/${id}`,
+        writes: allowedWrites[`${file}/${id}`] ?? [],
+      });
     }
   });
 
@@ -95,9 +104,16 @@ describe("every workflow", () => {
       }
     }
     for (const [action, shas] of pins) expect({ action, shas: shas.size }).toEqual({ action, shas: 1 });
-    expect([...pins.keys()].sort()).toEqual(
-      ["actions/checkout", "actions/download-artifact", "actions/github-script", "actions/setup-node", "actions/upload-artifact", "aws-actions/configure-aws-credentials", "helm/kind-action", "pulumi/actions"],
-    );
+    expect([...pins.keys()].sort()).toEqual([
+      "actions/checkout",
+      "actions/download-artifact",
+      "actions/github-script",
+      "actions/setup-node",
+      "actions/upload-artifact",
+      "aws-actions/configure-aws-credentials",
+      "helm/kind-action",
+      "pulumi/actions",
+    ]);
   });
 
   it("uses no static AWS keys and never pull_request_target", () => {
@@ -109,7 +125,9 @@ describe("every workflow", () => {
   });
 
   it("pins the Pulumi CLI to the @pulumi/pulumi version of package.json", () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
     for (const { wf } of [pr, deploy]) expect(wf.env?.["PULUMI_VERSION"]).toBe(pkg.dependencies["@pulumi/pulumi"]);
   });
 });
@@ -119,12 +137,17 @@ describe("pull-request.yml", () => {
 
   it("runs on pull requests to main, one run per pull request at a time", () => {
     expect(pr.wf.on).toEqual({ pull_request: { branches: ["main"] } });
-    expect(pr.wf.concurrency).toEqual({ group: "pull-request-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
+    expect(pr.wf.concurrency).toEqual({
+      group: "pull-request-${{ github.event.pull_request.number }}",
+      "cancel-in-progress": true,
+    });
   });
 
   it("check: npm ci, typecheck, lint, test, in that order", () => {
     const runs = jobs["check"].steps.map((s) => s.run?.trim()).filter((r): r is string => r !== undefined);
-    const order = ["npm ci", "npm run typecheck", "npm run lint", "npm test"].map((cmd) => runs.findIndex((r) => r.startsWith(cmd)));
+    const order = ["npm ci", "npm run typecheck", "npm run lint", "npm test"].map((cmd) =>
+      runs.findIndex((r) => r.startsWith(cmd)),
+    );
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
@@ -133,7 +156,9 @@ describe("pull-request.yml", () => {
     const job = jobs["plan-diff"];
     const checkouts = stepUsing(job, "actions/checkout");
     expect(checkouts.map((s) => s.with?.["path"]).sort()).toEqual(["base", "head"]);
-    expect(checkouts.find((s) => s.with?.["path"] === "base")?.with?.["ref"]).toBe("${{ github.event.pull_request.base.sha }}");
+    expect(checkouts.find((s) => s.with?.["path"] === "base")?.with?.["ref"]).toBe(
+      "${{ github.event.pull_request.base.sha }}",
+    );
     const script = runText(job);
     expect(script).toMatch(/for side in base head; do/);
     expect(script).toMatch(/for stack in dev prod; do/);
@@ -152,7 +177,13 @@ describe("pull-request.yml", () => {
     expect(job.strategy?.matrix?.["stack"]).toBe("${{ fromJSON(needs.credentials.outputs.stacks) }}");
     expect(job.concurrency?.group).toContain("${{ matrix.stack }}");
     const pulumi = stepUsing(job, "pulumi/actions")[0];
-    expect(pulumi.with).toMatchObject({ command: "preview", diff: true, policyPacks: "policy", "comment-on-pr": true, "github-token": "${{ secrets.GITHUB_TOKEN }}" });
+    expect(pulumi.with).toMatchObject({
+      command: "preview",
+      diff: true,
+      policyPacks: "policy",
+      "comment-on-pr": true,
+      "github-token": "${{ secrets.GITHUB_TOKEN }}",
+    });
     const aws = stepUsing(job, "aws-actions/configure-aws-credentials")[0];
     expect(aws.with?.["role-to-assume"]).toBe("${{ vars.AWS_PREVIEW_ROLE_ARN }}");
     expect(runText(job)).toContain("npm ci --no-audit --no-fund --ignore-scripts --prefix policy");
@@ -178,7 +209,11 @@ function runGate(step: Step, env: Record<string, string>): { outputs: Record<str
       encoding: "utf8",
     });
     const outputs = Object.fromEntries(
-      fs.readFileSync(out, "utf8").split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      fs
+        .readFileSync(out, "utf8")
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
     );
     return { outputs, stdout };
   } finally {
@@ -193,17 +228,43 @@ describe("credential gates (executed with bash)", () => {
   const role = "arn:aws:iam::123456789012:role/ducklake-preview";
 
   it("maps its env from secrets and vars, never printing a secret", () => {
-    expect(prGate.env).toMatchObject({ HAS_PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN != '' }}", AWS_ROLE_ARN: "${{ vars.AWS_PREVIEW_ROLE_ARN }}" });
-    expect(deployGate.env).toMatchObject({ HAS_PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN != '' }}", AWS_ROLE_ARN: "${{ vars.AWS_DEPLOY_ROLE_ARN }}" });
+    expect(prGate.env).toMatchObject({
+      HAS_PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN != '' }}",
+      AWS_ROLE_ARN: "${{ vars.AWS_PREVIEW_ROLE_ARN }}",
+    });
+    expect(deployGate.env).toMatchObject({
+      HAS_PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN != '' }}",
+      AWS_ROLE_ARN: "${{ vars.AWS_DEPLOY_ROLE_ARN }}",
+    });
   });
 
   it.each([
-    ["a fork", { ...base, SAME_REPOSITORY: "false", HAS_PULUMI_ACCESS_TOKEN: "true", AWS_ROLE_ARN: role }, "[]", /fork/],
+    [
+      "a fork",
+      { ...base, SAME_REPOSITORY: "false", HAS_PULUMI_ACCESS_TOKEN: "true", AWS_ROLE_ARN: role },
+      "[]",
+      /fork/,
+    ],
     ["no backend", base, "[]", /no Pulumi backend/],
     ["Pulumi Cloud, no AWS role", { ...base, HAS_PULUMI_ACCESS_TOKEN: "true" }, '["dev"]', /prod: no AWS role/],
-    ["Pulumi Cloud and the AWS role", { ...base, HAS_PULUMI_ACCESS_TOKEN: "true", AWS_ROLE_ARN: role }, '["dev","prod"]', undefined],
-    ["S3 backend without a role", { ...base, PULUMI_BACKEND_URL: "s3://state-bucket" }, "[]", /dev: the S3 state backend needs the AWS role/],
-    ["S3 backend and the role", { ...base, PULUMI_BACKEND_URL: "s3://state-bucket?region=eu-west-1", AWS_ROLE_ARN: role }, '["dev","prod"]', undefined],
+    [
+      "Pulumi Cloud and the AWS role",
+      { ...base, HAS_PULUMI_ACCESS_TOKEN: "true", AWS_ROLE_ARN: role },
+      '["dev","prod"]',
+      undefined,
+    ],
+    [
+      "S3 backend without a role",
+      { ...base, PULUMI_BACKEND_URL: "s3://state-bucket" },
+      "[]",
+      /dev: the S3 state backend needs the AWS role/,
+    ],
+    [
+      "S3 backend and the role",
+      { ...base, PULUMI_BACKEND_URL: "s3://state-bucket?region=eu-west-1", AWS_ROLE_ARN: role },
+      '["dev","prod"]',
+      undefined,
+    ],
   ])("pull request, %s", (_case, env, stacks, skipped) => {
     const { outputs, stdout } = runGate(prGate, env);
     expect(outputs["stacks"]).toBe(stacks);
@@ -225,7 +286,9 @@ describe("credential gates (executed with bash)", () => {
   ])("deploy, %s", (_case, env, dev, prod) => {
     const { outputs, stdout } = runGate(deployGate, env);
     expect({ dev: outputs["dev"], prod: outputs["prod"] }).toEqual({ dev, prod });
-    expect((stdout.match(/::notice title=pulumi up skipped::skipped: no cloud credentials/g) ?? []).length).toBe([dev, prod].filter((x) => x !== "true").length);
+    expect((stdout.match(/::notice title=pulumi up skipped::skipped: no cloud credentials/g) ?? []).length).toBe(
+      [dev, prod].filter((x) => x !== "true").length,
+    );
   });
 });
 
@@ -251,7 +314,11 @@ describe("plan-comment.yml", () => {
     const calls: string[] = [];
     const github = {
       rest: {
-        pulls: { get: async ({ pull_number }: { pull_number: number }) => ({ data: { number: pull_number, head: { sha: prHeadSha }, base: { sha: "b".repeat(40) } } }) },
+        pulls: {
+          get: async ({ pull_number }: { pull_number: number }) => ({
+            data: { number: pull_number, head: { sha: prHeadSha }, base: { sha: "b".repeat(40) } },
+          }),
+        },
         issues: {
           listComments: "listComments",
           updateComment: async ({ comment_id, body }: { comment_id: number; body: string }) => {
@@ -272,12 +339,25 @@ describe("plan-comment.yml", () => {
     return { github, calls };
   }
 
-  async function runScript(dir: string, github: unknown, headSha: string): Promise<{ failed: string[]; notices: string[] }> {
+  async function runScript(
+    dir: string,
+    github: unknown,
+    headSha: string,
+  ): Promise<{ failed: string[]; notices: string[] }> {
     const failed: string[] = [];
     const notices: string[] = [];
-    const core = { setFailed: (m: string) => failed.push(m), notice: (m: string) => notices.push(m), info: () => undefined };
-    const context = { repo: { owner: "o", repo: "r" }, payload: { workflow_run: { head_sha: headSha, html_url: "https://github.com/o/r/actions/runs/1" } } };
-    const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
+    const core = {
+      setFailed: (m: string) => failed.push(m),
+      notice: (m: string) => notices.push(m),
+      info: () => undefined,
+    };
+    const context = {
+      repo: { owner: "o", repo: "r" },
+      payload: { workflow_run: { head_sha: headSha, html_url: "https://github.com/o/r/actions/runs/1" } },
+    };
+    const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+      ...args: string[]
+    ) => (...a: unknown[]) => Promise<void>;
     const previous = process.env["PLAN_DIR"];
     process.env["PLAN_DIR"] = dir;
     try {
@@ -332,10 +412,14 @@ describe("plan-comment.yml", () => {
     const dir = artifact({ "pr-number": "42", "plan.diff": diff });
     const bad = artifact({ "pr-number": "42; rm -rf /", "plan.diff": diff });
     try {
-      expect((await runScript(dir, stale.github, headSha)).notices).toEqual([expect.stringContaining("not commenting")]);
+      expect((await runScript(dir, stale.github, headSha)).notices).toEqual([
+        expect.stringContaining("not commenting"),
+      ]);
       expect(stale.calls).toEqual([]);
       const badRun = fakeGitHub(headSha, []);
-      expect((await runScript(bad, badRun.github, headSha)).failed).toEqual([expect.stringContaining("no valid pull request number")]);
+      expect((await runScript(bad, badRun.github, headSha)).failed).toEqual([
+        expect.stringContaining("no valid pull request number"),
+      ]);
       expect(badRun.calls).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -372,7 +456,9 @@ describe("deploy.yml", () => {
       expect(up.with).toMatchObject({ command: "up", policyPacks: "policy" });
       expect(String(up.with?.["stack-name"])).toContain(`'${stack}'`);
       expect(jobs[stack].if).toBe(`needs.credentials.outputs.${stack} == 'true'`);
-      expect(stepUsing(jobs[stack], "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"]).toBe("${{ vars.AWS_DEPLOY_ROLE_ARN }}");
+      expect(stepUsing(jobs[stack], "aws-actions/configure-aws-credentials")[0].with?.["role-to-assume"]).toBe(
+        "${{ vars.AWS_DEPLOY_ROLE_ARN }}",
+      );
     }
   });
 

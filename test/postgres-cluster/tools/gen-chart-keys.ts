@@ -90,7 +90,11 @@ function templateItemKeys(templatesDir: string): Record<string, string[]> {
       }
     }
   }
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, [...out[k]].sort()]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, [...out[k]].sort()]),
+  );
 }
 
 interface CrdInventory {
@@ -98,8 +102,17 @@ interface CrdInventory {
   readonly open: string[];
 }
 
-function schemaPaths(schema: Record<string, unknown>, prefix: string, depth: number, inv: { paths: Set<string>; open: Set<string> }): void {
-  if (schema["additionalProperties"] !== undefined || schema["x-kubernetes-preserve-unknown-fields"] === true || schema["x-kubernetes-int-or-string"] === true) {
+function schemaPaths(
+  schema: Record<string, unknown>,
+  prefix: string,
+  depth: number,
+  inv: { paths: Set<string>; open: Set<string> },
+): void {
+  if (
+    schema["additionalProperties"] !== undefined ||
+    schema["x-kubernetes-preserve-unknown-fields"] === true ||
+    schema["x-kubernetes-int-or-string"] === true
+  ) {
     if (schema["type"] !== "string") inv.open.add(prefix);
   }
   if (depth >= CRD_MAX_DEPTH) {
@@ -121,16 +134,26 @@ function schemaPaths(schema: Record<string, unknown>, prefix: string, depth: num
 
 function crdInventory(crdsPath: string): Record<string, CrdInventory> {
   // The chart wraps its CRDs in `{{- if .Values.crds.create }}`: drop template lines before parsing.
-  const text = fs.readFileSync(crdsPath, "utf8").split("\n").filter((l) => !/^\s*\{\{.*\}\}\s*$/.test(l)).join("\n");
+  const text = fs
+    .readFileSync(crdsPath, "utf8")
+    .split("\n")
+    .filter((l) => !/^\s*\{\{.*\}\}\s*$/.test(l))
+    .join("\n");
   const out: Record<string, CrdInventory> = {};
   for (const doc of parseAllDocuments(text)) {
-    const crd = doc.toJS() as { spec?: { names?: { kind?: string }; versions?: Array<{ name: string; schema?: { openAPIV3Schema?: Record<string, unknown> } }> } } | null;
+    const crd = doc.toJS() as {
+      spec?: {
+        names?: { kind?: string };
+        versions?: Array<{ name: string; schema?: { openAPIV3Schema?: Record<string, unknown> } }>;
+      };
+    } | null;
     const kind = crd?.spec?.names?.kind;
     const version = crd?.spec?.versions?.find((v) => v.name === "v1");
     if (!kind || !version?.schema?.openAPIV3Schema) continue;
     for (const subtree of CRD_SUBTREES.filter((s) => s.kind === kind)) {
       let node: Record<string, unknown> | undefined = version.schema.openAPIV3Schema;
-      for (const seg of subtree.path.split(".")) node = (node?.["properties"] as Record<string, Record<string, unknown>> | undefined)?.[seg];
+      for (const seg of subtree.path.split("."))
+        node = (node?.["properties"] as Record<string, Record<string, unknown>> | undefined)?.[seg];
       if (!node) throw new Error(`${kind} CRD has no ${subtree.path}`);
       const inv = { paths: new Set<string>(), open: new Set<string>() };
       schemaPaths(node, subtree.path, 0, inv);
@@ -147,7 +170,11 @@ function main(argv: string[]): void {
   }
   const crdsIdx = argv.indexOf("--crds");
   const chartDir = path.dirname(valuesPath);
-  const chartYaml = parse(fs.readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as { name: string; version: string; appVersion?: string };
+  const chartYaml = parse(fs.readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as {
+    name: string;
+    version: string;
+    appVersion?: string;
+  };
   const keys = new Set<string>();
   const open = new Set<string>();
   valuePaths(parse(fs.readFileSync(valuesPath, "utf8")), "", keys, open);
