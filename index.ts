@@ -11,7 +11,7 @@ import { createProviders } from "./components/providers";
 import { AwsInfrastructure, createAwsInfrastructure } from "./components/aws/infrastructure";
 import { Logging } from "./components/logging/logging";
 import { PostgresCluster } from "./components/postgres/cluster";
-import { resolveImage } from "./components/postgres/helm-values";
+import { resolveImage } from "./components/postgres/image";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
 import { readRequiredCrds } from "./components/prerequisites";
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CNPG_CLUSTER_CHART, CNPG_OPERATOR_CHART } from "./postgres/helm-values";
+import { CNPG_CLUSTER_CHART, CNPG_OPERATOR_CHART } from "./postgres/charts";
 
 /**
  * The oldest Kubernetes the stack runs on: both CloudNativePG charts refuse older clusters with

@@ -11,18 +11,13 @@ import * as random from "@pulumi/random";
 import {
   buildClusterValues,
   buildOperatorValues,
-  CNPG_CLUSTER_CHART,
-  CNPG_HELM_REPO,
-  CNPG_OPERATOR_CHART,
-  CUSTOM_QUERIES_KEY,
-  customQueriesSecretName,
-  instanceNetworkPolicySpec,
-  poolerNetworkPolicySpec,
-  POSTGRES_PORT,
   secretNames,
   serviceHosts,
   validateClusterInput,
 } from "./helm-values";
+import { CNPG_CLUSTER_CHART, CNPG_HELM_REPO, CNPG_OPERATOR_CHART, POSTGRES_PORT } from "./charts";
+import { CUSTOM_QUERIES_KEY, customQueriesSecretName } from "./custom-queries";
+import { instanceNetworkPolicySpec, poolerNetworkPolicySpec } from "./network-policy";
 import type { ClusterValuesInput } from "./helm-values";
 
 export type { Toleration } from "./helm-values";

@@ -1,7 +1,8 @@
 /**
- * Pure decisions of the `PostgresCluster` component: chart pins, the default image, argument
- * validation, the Helm values of the CloudNativePG operator and cluster charts, pg_hba rules, the
- * custom-queries conversion and the NetworkPolicy specs. No Pulumi resources here; every function is
+ * Pure decisions of the `PostgresCluster` component: argument validation, the Helm values of the
+ * CloudNativePG operator and cluster charts, pg_hba rules. Beside it: the chart pins and fixed ports
+ * (`./charts.ts`), the image (`./image.ts`), the custom queries (`./custom-queries.ts`) and the
+ * NetworkPolicy specs (`./network-policy.ts`). No Pulumi resources here; every function is
  * tested without mocks (test/postgres-cluster/helm-values.test.ts).
  *
  * Chart keys come from the pinned charts' values.yaml and templates
@@ -9,53 +10,15 @@
  * test/postgres-cluster/chart-keys.test.ts checks every rendered key against a key inventory generated
  * from those files.
  */
-import { parse as parseYaml, stringify } from "yaml";
-import type * as k8sInput from "@pulumi/kubernetes/types/input";
+import { stringify } from "yaml";
 import type { PostgresConfig } from "../../config/postgres";
 import { parseKubeMemoryBytes } from "../../config/units";
 import { factsFor, parseSettingValue } from "./tuning-facts";
 import type { KubernetesToleration } from "../placement";
 import { CNPG_FIXED_PARAMETERS } from "./tuning";
-
-/** Helm repository of both CloudNativePG charts. Source: https://cloudnative-pg.io/charts/ */
-export const CNPG_HELM_REPO = "https://cloudnative-pg.github.io/charts";
-
-/** Operator chart `cloudnative-pg`, pinned. Chart 0.29.0 ships appVersion 1.30.0 (operator 1.30.0 and its CRDs). */
-export const CNPG_OPERATOR_CHART = { chart: "cloudnative-pg", version: "0.29.0", appVersion: "1.30.0" } as const;
-
-/** Cluster chart `cluster`, pinned. Chart 0.8.1 has no appVersion; it renders `postgresql.cnpg.io/v1` objects for the operator above. */
-export const CNPG_CLUSTER_CHART = { chart: "cluster", version: "0.8.1" } as const;
-
-/** PostgreSQL's port in CloudNativePG instances (fixed by the operator: `port` is a fixed parameter). */
-export const POSTGRES_PORT = 5432;
-/** Port of the instance manager's status endpoint the operator polls. Source: https://cloudnative-pg.io/documentation/current/networking/ */
-export const INSTANCE_STATUS_PORT = 8000;
-/** Port of the instance's Prometheus exporter. Source: https://cloudnative-pg.io/documentation/current/monitoring/ */
-export const INSTANCE_METRICS_PORT = 9187;
-/** Port of PgBouncer's Prometheus exporter in a CloudNativePG Pooler. Source: https://cloudnative-pg.io/documentation/current/connection_pooling/#monitoring */
-export const POOLER_METRICS_PORT = 9127;
-
-/** Label of the queue bootstrap Job's pods; the NetworkPolicy lets pods with it reach Postgres. */
-export const BOOTSTRAP_ROLE_LABEL = { key: "ducklake.io/role", value: "queue-bootstrap" } as const;
-
-/** Name of the PgBouncer pooler in the cluster chart's `poolers` list (the Pooler is `<cluster>-pooler-rw`). */
-export const POOLER_NAME = "rw";
-
-/**
- * pgmq version of the default image and of images/postgres/Dockerfile's default `PGMQ_VERSION`.
- * Source: pgmq's release workflow at tag v1.5.1 (.github/workflows/release.yml) publishes
- * `ghcr.io/pgmq/pg<major>-pgmq:v1.5.1` for majors 14-17, built from images/pgmq-pg/Dockerfile.in
- * (Docker official `postgres:<major>-bookworm` + pgmq + pg_partman 5.1.0).
- */
-export const DEFAULT_PGMQ_VERSION = "1.5.1";
-
-/** Majors with a known public image carrying pgmq and pg_partman (see DEFAULT_PGMQ_VERSION). */
-export const DEFAULT_IMAGE_MAJORS: readonly number[] = [15, 16, 17];
-
-/** UID/GID of `postgres` in the Docker official postgres image (the default image's base). */
-export const OFFICIAL_IMAGE_POSTGRES_UID = 999;
-/** UID/GID of `postgres` in CloudNativePG's images (and images/postgres/Dockerfile). Source: cluster chart values.yaml `postgresUID`. */
-export const CNPG_IMAGE_POSTGRES_UID = 26;
+import { POOLER_NAME } from "./charts";
+import { defaultImage, imageTagMajor, resolveImage } from "./image";
+import { CUSTOM_QUERIES_KEY, customQueriesProblems, customQueriesSecretName } from "./custom-queries";
 
 /** Roles CloudNativePG reserves; the app and owner roles must not use them. Source: https://cloudnative-pg.io/documentation/current/declarative_role_management/ */
 export const RESERVED_ROLES: readonly string[] = ["postgres", "streaming_replica", "cnpg_pooler_pgbouncer"];
@@ -103,60 +66,6 @@ export function secretNames(clusterName: string): SecretNames {
     owner: `${clusterName}-owner-credentials`,
     app: `${clusterName}-app-credentials`,
   };
-}
-
-/** The image CloudNativePG runs, with the major it declares in the chart's image catalog and the UID it runs as. */
-export interface ResolvedImage {
-  /** Full image reference. */
-  readonly image: string;
-  /** PostgreSQL major inside the image (the image catalog's `major`). */
-  readonly major: number;
-  /** UID and GID of `postgres` inside the image (`postgresUID`/`postgresGID`). */
-  readonly postgresUid: number;
-  /** True when the reference is this project's default (not set in config). */
-  readonly isDefault: boolean;
-}
-
-/**
- * The default image for a major: pgmq's public image `ghcr.io/pgmq/pg<major>-pgmq:v<pgmq>`, which carries
- * pgmq and pg_partman (see DEFAULT_PGMQ_VERSION for the source).
- * @param major PostgreSQL major.
- * @returns the reference, or undefined when no public image is known for that major (18): build
- *   images/postgres/Dockerfile and set `ducklake:postgres.image`.
- */
-export function defaultImage(major: number): string | undefined {
-  return DEFAULT_IMAGE_MAJORS.includes(major) ? `ghcr.io/pgmq/pg${major}-pgmq:v${DEFAULT_PGMQ_VERSION}` : undefined;
-}
-
-/**
- * Resolves the image: `config.image` or the default, the major and the UID.
- * @throws Error when no image is set and the major has no default (PostgreSQL 18).
- */
-export function resolveImage(config: PostgresConfig): ResolvedImage {
-  const image = config.image ?? defaultImage(config.majorVersion);
-  if (image === undefined) {
-    throw new Error(
-      `ducklake:postgres.image: no public image with pgmq and pg_partman is known for PostgreSQL ${config.majorVersion}; ` +
-        `build images/postgres/Dockerfile with --build-arg PG_MAJOR=${config.majorVersion}, push it, and set ducklake:postgres.image`,
-    );
-  }
-  const isDefault = config.image === undefined;
-  // The default image is built on the Docker official image (postgres = 999); anything else is assumed CNPG-based (26).
-  const postgresUid = config.imageUserId ?? (isDefault ? OFFICIAL_IMAGE_POSTGRES_UID : CNPG_IMAGE_POSTGRES_UID);
-  return { image, major: config.majorVersion, postgresUid, isDefault };
-}
-
-/**
- * The leading major of an image tag (`17`, `17.5-standard-bookworm`, `17-pgmq1.5.1`), if the tag starts with one.
- * A digest-only reference or a tag like `v1.5.1` yields undefined.
- */
-export function imageTagMajor(image: string): number | undefined {
-  const withoutDigest = image.split("@")[0];
-  const lastSlash = withoutDigest.lastIndexOf("/");
-  const colon = withoutDigest.indexOf(":", lastSlash + 1);
-  if (colon < 0) return undefined;
-  const m = /^(\d+)(?:$|[.\-_])/.exec(withoutDigest.slice(colon + 1));
-  return m ? Number(m[1]) : undefined;
 }
 
 /**
@@ -317,64 +226,6 @@ export function pgHbaRules(config: PostgresConfig): string[] {
   ];
 }
 
-/** Key of the custom-queries YAML inside its Secret. */
-export const CUSTOM_QUERIES_KEY = "queries.yaml";
-
-/** Name of the Secret holding the custom-queries YAML: `<cluster>-custom-queries`. */
-export function customQueriesSecretName(clusterName: string): string {
-  return `${clusterName}-custom-queries`;
-}
-
-/**
- * Keys of a CloudNativePG user-defined query. Source: cloudnative-pg
- * pkg/management/postgres/metrics/parser.go (`UserQuery`) and
- * https://cloudnative-pg.io/documentation/current/monitoring/#user-defined-metrics
- */
-export const CNPG_QUERY_KEYS: readonly string[] = [
-  "query",
-  "metrics",
-  "primary",
-  "master",
-  "cache_seconds",
-  "target_databases",
-  "predicate_query",
-  "runonserver",
-];
-
-/**
- * Checks CloudNativePG custom-queries YAML (a map of metric name to `{query, metrics, ...}`). The YAML
- * goes verbatim into a Secret referenced by `cluster.monitoring.customQueriesSecret`: the chart's own
- * `customQueries` list would drop `primary`, `cache_seconds` and `runonserver`
- * (templates/user-metrics.yaml), and the chart offers no key for an existing ConfigMap.
- * @returns one message per problem; empty when the YAML is usable.
- */
-export function customQueriesProblems(text: string): string[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    return [`monitoringQueriesYaml: not YAML (${(err as Error).message.split("\n")[0]})`];
-  }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc))
-    return ["monitoringQueriesYaml: must be a map of metric name to {query, metrics}"];
-  const problems: string[] = [];
-  for (const [name, spec] of Object.entries(doc as Record<string, unknown>)) {
-    if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
-      problems.push(`monitoringQueriesYaml: ${name} must be a map`);
-      continue;
-    }
-    const s = spec as Record<string, unknown>;
-    const unknown = Object.keys(s).filter((k) => !CNPG_QUERY_KEYS.includes(k));
-    if (unknown.length > 0)
-      problems.push(
-        `monitoringQueriesYaml: ${name} uses ${unknown.join(", ")}, which CloudNativePG does not know (${CNPG_QUERY_KEYS.join(", ")})`,
-      );
-    if (typeof s["query"] !== "string" || !Array.isArray(s["metrics"]))
-      problems.push(`monitoringQueriesYaml: ${name} needs a query (text) and metrics (a list)`);
-  }
-  return problems;
-}
-
 /** Keys of an object in sorted order (deterministic values: parameters, node selectors). */
 function sorted<T>(record: Readonly<Record<string, T>>): Record<string, T> {
   return Object.fromEntries(
@@ -513,73 +364,6 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
  */
 export function renderValuesYaml(values: unknown): string {
   return stringify(values, { lineWidth: 0, version: "1.1" });
-}
-
-/** networking.k8s.io/v1 `NetworkPolicySpec` (type only; the values are plain data). */
-export type NetworkPolicySpec = k8sInput.networking.v1.NetworkPolicySpec;
-/** A NetworkPolicy ingress peer (networking.k8s.io/v1 `NetworkPolicyPeer`). */
-type Peer = k8sInput.networking.v1.NetworkPolicyPeer;
-
-function namespacesIn(names: readonly string[]): Peer {
-  return {
-    namespaceSelector: {
-      matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...names] }],
-    },
-  };
-}
-
-function tcp(...ports: number[]): Array<{ protocol: string; port: number }> {
-  return ports.map((port) => ({ protocol: "TCP", port }));
-}
-
-/**
- * NetworkPolicy spec of the Postgres instance pods: ingress only from the application namespaces and
- * the bootstrap Job (5432), the operator (8000 and 5432, per
- * https://cloudnative-pg.io/documentation/current/networking/), the cluster's own pods (replication,
- * join jobs, pooler; 5432 and 8000) and the metrics namespaces (9187). Egress is not restricted.
- */
-export function instanceNetworkPolicySpec(config: PostgresConfig): NetworkPolicySpec {
-  return {
-    podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName, "cnpg.io/podRole": "instance" } },
-    policyTypes: ["Ingress"],
-    ingress: [
-      { from: [namespacesIn(config.appNamespaces)], ports: tcp(POSTGRES_PORT) },
-      {
-        from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }],
-        ports: tcp(POSTGRES_PORT),
-      },
-      {
-        from: [
-          {
-            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": config.operatorNamespace } },
-            podSelector: { matchLabels: { "app.kubernetes.io/name": CNPG_OPERATOR_CHART.chart } },
-          },
-        ],
-        ports: tcp(INSTANCE_STATUS_PORT, POSTGRES_PORT),
-      },
-      {
-        from: [{ podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName } } }],
-        ports: tcp(POSTGRES_PORT, INSTANCE_STATUS_PORT),
-      },
-      { from: [namespacesIn(config.metricsNamespaces)], ports: tcp(INSTANCE_METRICS_PORT) },
-    ],
-  };
-}
-
-/** NetworkPolicy spec of the PgBouncer pods (when the pooler is enabled): the application namespaces and the bootstrap Job on 5432, metrics on 9127. */
-export function poolerNetworkPolicySpec(config: PostgresConfig): NetworkPolicySpec {
-  return {
-    podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName, "cnpg.io/podRole": "pooler" } },
-    policyTypes: ["Ingress"],
-    ingress: [
-      { from: [namespacesIn(config.appNamespaces)], ports: tcp(POSTGRES_PORT) },
-      {
-        from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }],
-        ports: tcp(POSTGRES_PORT),
-      },
-      { from: [namespacesIn(config.metricsNamespaces)], ports: tcp(POOLER_METRICS_PORT) },
-    ],
-  };
 }
 
 /** Cluster-internal DNS names of the services CloudNativePG creates (`<cluster>-rw`, `-ro`, pooler `<cluster>-pooler-rw`). */

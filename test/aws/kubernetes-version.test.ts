@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { checkedEksVersion, eksVersionProblem, MIN_KUBERNETES_VERSION } from "../../components/kubernetes-version";
-import { CNPG_CLUSTER_CHART, CNPG_OPERATOR_CHART } from "../../components/postgres/helm-values";
+import { CNPG_CLUSTER_CHART, CNPG_OPERATOR_CHART } from "../../components/postgres/charts";
 import { callResult, installRecordingMocks, MockRecorder, settle } from "../../scripts/lib/mock-engine";
 import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
 import { installMocks, promiseOf } from "../helpers/mocks";

@@ -5,13 +5,8 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import {
-  buildClusterValues,
-  buildOperatorValues,
-  ClusterValuesInput,
-  CNPG_CLUSTER_CHART,
-  CNPG_OPERATOR_CHART,
-} from "../../components/postgres/helm-values";
+import { buildClusterValues, buildOperatorValues, ClusterValuesInput } from "../../components/postgres/helm-values";
+import { CNPG_CLUSTER_CHART, CNPG_OPERATOR_CHART } from "../../components/postgres/charts";
 import { tunedParameters, stackPostgresConfig } from "./harness";
 
 interface Inventory {

@@ -7,12 +7,11 @@ import type { PostgresConfig } from "../../config/postgres";
 import {
   buildClusterValues,
   ClusterValuesInput,
-  customQueriesProblems,
-  imageTagMajor,
   pgHbaRules,
-  resolveImage,
   validateClusterInput,
 } from "../../components/postgres/helm-values";
+import { customQueriesProblems } from "../../components/postgres/custom-queries";
+import { imageTagMajor, resolveImage } from "../../components/postgres/image";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { tunedParameters, stackPostgresConfig } from "./harness";
 import { clusterIssue } from "../../components/postgres/cluster-inputs";

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { CNPG_IMAGE_POSTGRES_UID, DEFAULT_PGMQ_VERSION } from "../../components/postgres/helm-values";
+import { CNPG_IMAGE_POSTGRES_UID, DEFAULT_PGMQ_VERSION } from "../../components/postgres/image";
 import { SUPPORTED_MAJORS } from "../../config/postgres";
 
 const dockerfile = readFileSync(join(__dirname, "..", "..", "images", "postgres", "Dockerfile"), "utf8");
