@@ -103,6 +103,22 @@ export function configKeyIssues(keys: StackKeys): ConfigIssue[] {
 }
 
 /**
+ * Keys named `__proto__` anywhere in the config: a YAML parser keeps them as plain keys, but zod's records and
+ * JavaScript objects drop or misread them, so the key would be ignored without a word. Refused by name.
+ */
+export function prototypeKeyIssues(raw: unknown, path: readonly PropertyKey[] = []): ConfigIssue[] {
+  if (raw === null || typeof raw !== "object") return [];
+  const out: ConfigIssue[] = [];
+  for (const key of Object.keys(raw)) {
+    const at = [...path, Array.isArray(raw) ? Number(key) : key];
+    if (key === "__proto__")
+      out.push({ path: configPath(CONFIG_NAMESPACE, at), message: "a key named __proto__ is not allowed" });
+    else out.push(...prototypeKeyIssues((raw as Record<string, unknown>)[key], at));
+  }
+  return out;
+}
+
+/**
  * Parses a stack's `ducklake:*` keys (namespace stripped) and runs the given semantic validators.
  * Pure. Callers use `parseStackConfig` of `components/stack.ts`, which passes every validator.
  * @param raw key (e.g. `postgres`) to value, as in `Pulumi.<stack>.yaml`.
@@ -123,7 +139,7 @@ export function parseStackConfigWith(
     if (!(SECRET_KEYS as readonly string[]).includes(k)) plain[k] = v;
   }
   const parsed = StackConfigSchema.safeParse(plain, { reportInput: true });
-  const issues: ConfigIssue[] = keys ? configKeyIssues(keys) : [];
+  const issues: ConfigIssue[] = [...(keys ? configKeyIssues(keys) : []), ...prototypeKeyIssues(raw)];
   const warnings: string[] = [];
   // When the whole config does not parse, the sections that do are still checked by the validators
   // that read only them, so one typo does not hide every other problem.

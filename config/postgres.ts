@@ -31,15 +31,23 @@ export const gucMap = z.record(gucName, gucValue);
  * The reason is rendered beside the value in postgresql.conf and in the plan, so a reviewer never has to
  * guess why the stack differs from the guide.
  */
-export const gucOverride = z.strictObject({
-  /** The value this stack uses instead. */
-  value: gucValue,
-  /** Why: the finding, measurement or promise that makes the guide's value (or PostgreSQL's default) wrong here. */
-  reason: z
-    .string()
-    .trim()
-    .min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
-});
+export const gucOverride = z.strictObject(
+  {
+    /** The value this stack uses instead. */
+    value: gucValue,
+    /** Why: the finding, measurement or promise that makes the guide's value (or PostgreSQL's default) wrong here. */
+    reason: z
+      .string()
+      .trim()
+      .min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
+  },
+  {
+    error: (issue) =>
+      issue.code === "invalid_type"
+        ? "an override is { value, reason }: the value, and why the stack departs from the guide"
+        : undefined,
+  },
+);
 
 /** A map of setting name to override. */
 export const gucOverrideMap = z.record(gucName, gucOverride);

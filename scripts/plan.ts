@@ -24,7 +24,13 @@ import { confLine, summaryLines } from "../components/postgres/tuning";
 import { ConfigError } from "../config/issues";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
 import { notCheckedOffline, outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
-import { assertStackName, ducklakeConfigOf, readStackFileConfig, stackConfigForRuntime } from "./lib/stack-file";
+import {
+  assertStackName,
+  ducklakeConfigOf,
+  readStackFileConfig,
+  StackFileError,
+  stackConfigForRuntime,
+} from "./lib/stack-file";
 import { PlannedRelease, renderReleases } from "./lib/helm-render";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -85,7 +91,16 @@ async function main(): Promise<number> {
   }
 
   // 1. Validate first, so an invalid config prints the loader's message and plans nothing.
-  const fileConfig = readStackFileConfig(stackFile);
+  let fileConfig: ReturnType<typeof readStackFileConfig>;
+  try {
+    fileConfig = readStackFileConfig(stackFile);
+  } catch (err) {
+    if (!(err instanceof StackFileError)) throw err;
+    // No stale plan is left to be mistaken for this file's.
+    fs.rmSync(outDir, { recursive: true, force: true });
+    console.error(err.message);
+    return 1;
+  }
   const { raw: ducklake, keys } = ducklakeConfigOf(fileConfig);
   let warnings: readonly string[];
   let decisions: StackDecisions;

@@ -413,7 +413,7 @@ export function computeTuning(input: TuningInput): TuningResult {
     if (c !== undefined && c.origin !== "derived" && String(c.raw) !== required) {
       const how =
         c.origin === "seed"
-          ? `; keep the guide's value in tuning.seed and add tuning.overrides["${name}"] = { value: "${required}", reason: ... }, or set ${bound.key} to ${String(c.raw)}`
+          ? `; add tuning.overrides["${name}"] = { value: "${required}", reason: ... } (tuning.seed keeps the guide's value)`
           : `; set the override's value to "${required}"`;
       problems.push({
         path: c.path,
@@ -451,6 +451,7 @@ export function computeTuning(input: TuningInput): TuningResult {
 
   const parsed = new Map<string, ParsedValue>();
   const settings: Setting[] = [];
+  const unitless: string[] = [];
   for (const c of [...candidates.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const fact = Object.hasOwn(facts.settings, c.name) ? facts.settings[c.name] : undefined;
     if (fact === undefined) {
@@ -476,6 +477,16 @@ export function computeTuning(input: TuningInput): TuningResult {
       else if (typeof c.raw === "string" && c.raw.trim() !== p.text)
         note = `written ${c.raw}${note !== undefined ? `; ${note}` : ""}`;
       settings.push({ name: c.name, value: p.text, origin: c.origin, ...(note !== undefined ? { note } : {}) });
+      if (
+        c.origin !== "derived" &&
+        isMemorySetting(fact) &&
+        /^\s*-?\d+(\.\d+)?\s*$/.test(String(c.raw)) &&
+        Number(c.raw) > 0
+      ) {
+        unitless.push(
+          `ducklake:postgres.${c.path.join(".")} = ${String(c.raw)} has no unit: PostgreSQL reads it in ${fact.unit ?? "its unit"}, as ${p.text}; write the unit (kB, MB, GB) to say what you mean`,
+        );
+      }
     } catch (err) {
       if (!(err instanceof SettingValueError)) throw err;
       problems.push({
@@ -506,9 +517,24 @@ export function computeTuning(input: TuningInput): TuningResult {
       });
     }
   }
+  // A max_connections the stack gives must still hold what the stack itself needs (derived ones always do):
+  // PostgreSQL refuses to start when the reserved connections reach it, and the pooler and the operator
+  // connect besides the app.
+  const maxConnections = candidates.get("max_connections");
+  if (maxConnections !== undefined && maxConnections.origin !== "derived" && parsed.has("max_connections")) {
+    const need = connectionsNeeded(facts, parsed, input);
+    if (budget.maxConnections < need.count) {
+      problems.push({
+        path: maxConnections.path,
+        setting: "max_connections",
+        value: maxConnections.raw,
+        message: `max_connections ${budget.maxConnections} is below the ${need.count} connections the stack needs (${need.why}); use >= ${need.count}, or leave it to the engine to derive`,
+      });
+    }
+  }
   if (problems.length > 0) throw new TuningError(problems);
 
-  const warnings: string[] = [];
+  const warnings: string[] = [...unitless];
   const originOf = (name: string): string => settings.find((x) => x.name === name)?.origin ?? "PostgreSQL default";
   const budgetVerdict = verdictOf(
     budget,
@@ -638,7 +664,7 @@ function deriveBudgetSettings(
       origin: "derived",
       path: [],
       note:
-        `(limit - fixed - maintenance_work_mem - autovacuum) / work_mem = ${Math.max(byBudget, 0)}, ` +
+        `(limit - fixed - maintenance_work_mem - autovacuum) / work_mem = ${byBudget > 0 ? byBudget : "none (the memory is spent before any connection)"}, ` +
         `at least the ${need.count} the stack needs (${need.why}), at most ${upper}${byBudget < need.count ? "; the memory cannot cover that need (see the budget)" : ""}`,
     });
   }

@@ -42,11 +42,29 @@ export interface StackFileConfig {
  * @param file path of `Pulumi.<stack>.yaml`.
  * @throws Error when the file is not YAML or its `config` is not a map.
  */
+/** A stack file that cannot be read as one: not YAML, or no `config` map. The message names the file. */
+export class StackFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
+/**
+ * Reads a stack file's `config:` map.
+ * @throws StackFileError naming the file when it is not valid YAML or has no `config` map.
+ */
 export function readStackFileConfig(file: string): StackFileConfig {
-  const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: unknown };
+  let doc: { config?: unknown };
+  try {
+    // yaml refuses duplicate keys, undefined aliases and tabs with a message naming line and column.
+    doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: unknown };
+  } catch (err) {
+    throw new StackFileError(`${file} is not valid YAML: ${(err as Error).message}`);
+  }
   const config = doc.config ?? {};
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
-    throw new Error(`${file}: "config" must be a map of key to value`);
+    throw new StackFileError(`${file}: "config" must be a map of key to value`);
   }
   const values: Record<string, unknown> = {};
   const secureKeys: string[] = [];

@@ -268,7 +268,7 @@ const invalid: Case[] = [
     (c) => {
       c["postgres"].tuning.overrides = { work_mem: "1GB" };
     },
-    [/ducklake:postgres\.tuning\.overrides\.work_mem: .*expected object.*\(got "1GB"\)/],
+    [/ducklake:postgres\.tuning\.overrides\.work_mem: an override is \{ value, reason \}: .*\(got "1GB"\)/],
   ],
   [
     "a tuning override without a reason",
@@ -313,6 +313,14 @@ describe("invalid dev configs are refused with the key path and the rule", () =>
     for (const re of expected) expect(message).toMatch(re);
   });
 });
+
+invalid.push([
+  "a key named __proto__ (dropped by JavaScript objects, so it would be ignored silently)",
+  (c) => {
+    Object.defineProperty(c["postgres"].tuning.seed, "__proto__", { value: { x: 1 }, enumerable: true });
+  },
+  [/ducklake:postgres\.tuning\.seed\.__proto__: a key named __proto__ is not allowed/],
+]);
 
 const invalidProd: Case[] = [
   [

@@ -77,34 +77,19 @@ describe("validateClusterInput", () => {
     const derived = input("prod", pooler4x50, { nodeSelector: { a: "b" } });
     expect(derived.parameters["max_connections"]).toBe("208");
     expect(validateClusterInput(derived).errors).toEqual([]);
-    // Set by the stack below what the pooler can open: refused, with every number.
-    const withMax =
-      (n: number) =>
-      (c: PostgresConfig): PostgresConfig => {
-        const p = pooler4x50(c);
-        return {
-          ...p,
-          tuning: {
-            ...p.tuning,
-            overrides: {
-              ...p.tuning.overrides,
-              max_connections: { value: n, reason: "a fixed connection ceiling for this test" },
-            },
-          },
-        };
-      };
-    const low = input("prod", withMax(200), { nodeSelector: { a: "b" } });
-    expect(low.parameters["max_connections"]).toBe("200");
-    expect(validateClusterInput(low).errors).toEqual([
+    // The tuning engine refuses a stack's max_connections below that need first (tuning.test.ts); the component
+    // still guards its own arguments: parameters whose max_connections cannot hold the pooler are refused.
+    const withMax = (n: number) => ({ ...derived, parameters: { ...derived.parameters, max_connections: String(n) } });
+    expect(validateClusterInput(withMax(200)).errors).toEqual([
       expect.stringContaining(
         "4 PgBouncer pods x defaultPoolSize 50 = 200 server connections, but max_connections 200 leaves 197 after 3 reserved",
       ),
     ]);
     // The boundary: 202 leaves 199 (refused), 203 leaves exactly the 200 the pooler can open (accepted).
-    expect(validateClusterInput(input("prod", withMax(202), { nodeSelector: { a: "b" } })).errors).toEqual([
+    expect(validateClusterInput(withMax(202)).errors).toEqual([
       expect.stringContaining("max_connections 202 leaves 199"),
     ]);
-    expect(validateClusterInput(input("prod", withMax(203), { nodeSelector: { a: "b" } })).errors).toEqual([]);
+    expect(validateClusterInput(withMax(203)).errors).toEqual([]);
   });
 
   test("warns about a single PgBouncer pod in front of an HA cluster", () => {

@@ -193,9 +193,9 @@ describe("computeTuning on the stacks", () => {
     expect(pooled.budget.autovacuumWorkMemBytes).toBe(16 * MiB); // the floor: nothing is left for autovacuum
     expect(pooled.budgetVerdict.holds).toBe(false);
     // Given by the stack: kept, and the derivation of autovacuum_work_mem uses it.
-    const given = computeTuning(input({ overrides: { max_connections: 10 } })).budget;
-    expect(given.maxConnections).toBe(10);
-    expect(given.autovacuumWorkMemBytes).toBe(293 * MiB); // min(512, (4096 - 2064 - 512 - 10 x 64) / 3 = 293.3)
+    const given = computeTuning(input({ overrides: { max_connections: 20 } })).budget;
+    expect(given.maxConnections).toBe(20);
+    expect(given.autovacuumWorkMemBytes).toBe(80 * MiB); // min(512, (4096 - 2064 - 512 - 20 x 64) / 3 = 80)
   });
 
   test("memory budget: -1 sentinels resolve as PostgreSQL documents", () => {
@@ -315,6 +315,29 @@ describe("computeTuning on the stacks", () => {
     expect(r.settings.find((s) => s.name === "synchronous_commit")?.note).toMatch(
       /^prod promises no acknowledged message lost.*\(replaces seed value off\)$/,
     );
+  });
+
+  test("a max_connections the stack gives must hold what the stack needs", () => {
+    const p = problemsOf(input({ overrides: { max_connections: 17 } }));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatchObject({ path: ["tuning", "overrides", "max_connections", "value"], value: 17 });
+    expect(p[0]!.message).toMatch(
+      /^max_connections 17 is below the 18 connections the stack needs \(3 reserved .* \+ 10 application/,
+    );
+    expect(() => computeTuning(input({ overrides: { max_connections: 18 } }))).not.toThrow();
+    // With the pooler's 100 server connections the need is 108.
+    expect(
+      problemsOf(input({ poolerServerConnections: 100, overrides: { max_connections: 104 } }))[0]!.message,
+    ).toMatch(/below the 108/);
+  });
+
+  test("a memory size without a unit is read in the setting's unit, and warned about", () => {
+    const r = computeTuning(input({ overrides: { work_mem: 64 } }));
+    expect(r.settings.find((s) => s.name === "work_mem")?.value).toBe("64kB");
+    expect(r.warnings).toContain(
+      "ducklake:postgres.tuning.overrides.work_mem.value = 64 has no unit: PostgreSQL reads it in kB, as 64kB; write the unit (kB, MB, GB) to say what you mean",
+    );
+    expect(computeTuning(input({ overrides: { work_mem: "64MB" } })).warnings.join("\n")).not.toMatch(/has no unit/);
   });
 
   test("a setting named like an Object.prototype member is an unknown setting where it was written", () => {
