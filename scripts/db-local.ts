@@ -14,7 +14,7 @@
  * PostgreSQL's defaults (only what the extensions need), under `.local/<stack>-untuned/`: the
  * benchmark's `--compare-default` twin.
  *
- * The integration tests (test/local/) call `ensureLocalDatabase` / `stopLocalDatabase`: the same code path.
+ * The integration tests (test/scripts/) call `ensureLocalDatabase` / `stopLocalDatabase`: the same code path.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";

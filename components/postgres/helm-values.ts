@@ -3,11 +3,11 @@
  * CloudNativePG operator and cluster charts, pg_hba rules. Beside it: the chart pins and fixed ports
  * (`./charts.ts`), the image (`./image.ts`), the custom queries (`./custom-queries.ts`) and the
  * NetworkPolicy specs (`./network-policy.ts`). No Pulumi resources here; every function is
- * tested without mocks (test/postgres-cluster/helm-values.test.ts).
+ * tested without mocks (test/postgres/helm-values.test.ts).
  *
  * Chart keys come from the pinned charts' values.yaml and templates
  * (https://github.com/cloudnative-pg/charts, charts/cloudnative-pg and charts/cluster); the test
- * test/postgres-cluster/chart-keys.test.ts checks every rendered key against a key inventory generated
+ * test/postgres/chart-keys.test.ts checks every rendered key against a key inventory generated
  * from those files.
  */
 import { stringify } from "yaml";

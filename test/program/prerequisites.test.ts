@@ -67,7 +67,7 @@ describe("the program reads the required CRDs", () => {
     expect(prod.ofType(CRD_TYPE)).toEqual([]);
   });
 
-  // That both CloudNativePG releases depend on the reads: test/postgres-cluster/prerequisites.test.ts.
+  // That both CloudNativePG releases depend on the reads: test/postgres/prerequisites.test.ts.
 
   test("dev reads nothing", () => {
     expect(dev.reads).toEqual([]);

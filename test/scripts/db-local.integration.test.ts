@@ -79,7 +79,7 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
 for (const [i, target] of targets.entries()) {
   const { why } = target;
   if (why !== undefined)
-    console.warn(`SKIPPED test/local/db-local.integration.test.ts${i === 0 ? "" : ` (${target.name})`}: ${why}`);
+    console.warn(`SKIPPED test/scripts/db-local.integration.test.ts${i === 0 ? "" : ` (${target.name})`}: ${why}`);
   (why === undefined ? describe : describe.skip)(
     `db:local on ${target.name} with the dev stack${why === undefined ? "" : ` — SKIPPED: ${why}`}`,
     () => dbLocalSuite(target, i),

@@ -3,11 +3,11 @@
  * check the values PostgresCluster renders against the chart without network access.
  *
  * Usage (from a checkout of https://github.com/cloudnative-pg/charts at the pinned versions):
- *   npx ts-node --transpile-only test/postgres-cluster/tools/gen-chart-keys.ts \
- *     <charts>/charts/cluster/values.yaml > test/postgres-cluster/chart-keys/cluster.json
- *   npx ts-node --transpile-only test/postgres-cluster/tools/gen-chart-keys.ts \
+ *   npx ts-node --transpile-only test/postgres/tools/gen-chart-keys.ts \
+ *     <charts>/charts/cluster/values.yaml > test/postgres/chart-keys/cluster.json
+ *   npx ts-node --transpile-only test/postgres/tools/gen-chart-keys.ts \
  *     <charts>/charts/cloudnative-pg/values.yaml --crds <charts>/charts/cloudnative-pg/templates/crds/crds.yaml \
- *     > test/postgres-cluster/chart-keys/cloudnative-pg.json
+ *     > test/postgres/chart-keys/cloudnative-pg.json
  *
  * Reads values.yaml, the sibling Chart.yaml (name, version, appVersion) and the sibling templates/
  * directory (keys the templates read from items of `range .Values.<list>`); with --crds, the field
@@ -182,7 +182,7 @@ function main(argv: string[]): void {
     chart: chartYaml.name,
     version: String(chartYaml.version),
     appVersion: chartYaml.appVersion === undefined ? null : String(chartYaml.appVersion),
-    generatedBy: "test/postgres-cluster/tools/gen-chart-keys.ts",
+    generatedBy: "test/postgres/tools/gen-chart-keys.ts",
     keys: [...keys].sort(),
     open: [...open].sort(),
     itemKeys: templateItemKeys(path.join(chartDir, "templates")),
