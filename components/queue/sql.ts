@@ -1,0 +1,22 @@
+/**
+ * Static SQL of the queue bootstrap, kept as `.sql` files in `./sql/` (reviewable and lintable as SQL);
+ * the generators interpolate only what depends on the stack (names, majors, runway).
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+const cache = new Map<string, string>();
+
+/**
+ * The text of `./sql/<name>.sql`, without its final newline, read once.
+ * @throws Error naming the file when it is missing (a packaging mistake: the files ship beside the code).
+ */
+export function staticSql(name: "ops-admin" | "queue-monitoring"): string {
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  const file = path.join(__dirname, "sql", `${name}.sql`);
+  if (!fs.existsSync(file)) throw new Error(`static SQL ${file} is missing`);
+  const text = fs.readFileSync(file, "utf8").replace(/\n$/, "");
+  cache.set(name, text);
+  return text;
+}
