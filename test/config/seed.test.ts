@@ -10,7 +10,9 @@ import { effectiveTableParameters } from "../../config/queues";
 import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
 import { factsFor, parseSettingValue } from "../../components/postgres/tuning-facts";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { readDucklakeConfig } from "../helpers/stack-files";
+import * as fs from "fs";
+import * as path from "path";
+import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
 import {
   GuideEnv,
   guideSettingsFor,
@@ -232,6 +234,28 @@ if (guide === undefined) {
         expect(s?.note).toContain(o.reason.replace(/\s+/g, " "));
       }
     });
+  });
+
+  test("docs/seed-guide.md's table holds the guide's numbers for both environments", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs", "seed-guide.md"), "utf8");
+    const section = doc.split(/^## /m).find((x) => x.startsWith("postgresql.conf"));
+    expect(section).toBeDefined();
+    const rows = new Map(
+      (section as string)
+        .split("\n")
+        .filter((l) => l.startsWith("| ") && !l.startsWith("| setting"))
+        .map((l) => l.split("|").map((c) => c.trim()))
+        .map((c) => [c[1] as string, { development: c[2] as string, production: c[3] as string }]),
+    );
+    const names = new Set(g.settings.map((v) => v.name));
+    for (const name of names) {
+      for (const env of ["development", "production"] as const) {
+        const v = guideSettingsFor(g, env).get(name);
+        expect({ name, env, doc: rows.get(name)?.[env] }).toEqual({ name, env, doc: v === undefined ? "—" : v.value });
+      }
+    }
+    const params = doc.split(/^## /m).find((x) => x.startsWith("Queue-table storage parameters")) ?? "";
+    for (const p of g.tableParameters) expect(params).toContain(`| ${p.name} | ${p.value} |`);
   });
 
   test("prod departs from the guide only where it says why: synchronous_commit and pg_partman_bgw.role", () => {
