@@ -21,7 +21,15 @@ export const gucName = z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$
  * A setting value: a number, a boolean, or text. Memory sizes are PostgreSQL units (`2GB`) or a share of
  * the pod's memory limit (`75%`); times are PostgreSQL units (`10s`, `5min`).
  */
-export const gucValue = z.union([z.number(), z.boolean(), z.string()]);
+export const gucValue = z.union([
+  z.number(),
+  z.boolean(),
+  // A line break would end the postgresql.conf line and start another setting (configuration injection:
+  // `"x\nfsync = off"`); no PostgreSQL setting takes control characters.
+  z.string().refine((v) => !/[\u0000-\u001f\u007f]/.test(v), {
+    message: "must not contain a line break or other control character (it would start another postgresql.conf line)",
+  }),
+]);
 
 /** A map of setting name to value. */
 export const gucMap = z.record(gucName, gucValue);

@@ -274,6 +274,18 @@ export const DIRECT_APP_CONNECTIONS = 10;
 export const MIN_DERIVED_AUTOVACUUM_WORK_MEM_BYTES = 16 * 2 ** 20;
 
 /**
+ * Settings whose `off` trades crash safety for speed in a way no queue that acknowledges messages may take:
+ * with `fsync = off` an OS crash can corrupt the database, with `full_page_writes = off` a torn page after a
+ * crash can (PostgreSQL docs, runtime-config-wal.html, `fsync` and `full_page_writes`). Refused on every stack.
+ */
+export const CRASH_SAFETY_SETTINGS: Readonly<Record<string, string>> = {
+  fsync:
+    "an operating-system crash can leave the database unrecoverably corrupt (PostgreSQL docs, runtime-config-wal: fsync)",
+  full_page_writes:
+    "a page torn by a crash cannot be repaired from WAL, so the database can be corrupt after recovery (PostgreSQL docs, runtime-config-wal: full_page_writes)",
+};
+
+/**
  * Settings a queue workload needs that the seed guide leaves out, with their reasons. Overridable.
  * - idle_in_transaction_session_timeout: an idle open transaction holds back the xmin horizon, so
  *   vacuum cannot remove the dead rows of deleted/archived messages and the queue tables bloat
@@ -514,6 +526,17 @@ export function computeTuning(input: TuningInput): TuningResult {
         setting: "wal_buffers",
         value: candidates.get("wal_buffers")?.raw,
         message: `fixed memory shared_buffers + wal_buffers = ${mib(budget.fixedBytes)} exceeds the pod memory limit ${input.resources.memory} (${mib(budget.limitBytes)})`,
+      });
+    }
+  }
+  for (const [name, why] of Object.entries(CRASH_SAFETY_SETTINGS)) {
+    const c = candidates.get(name);
+    if (c !== undefined && parsed.get(name)?.text === "off") {
+      problems.push({
+        path: c.path,
+        setting: name,
+        value: c.raw,
+        message: `${name} = off is refused: ${why}; leave it on`,
       });
     }
   }

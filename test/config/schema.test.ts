@@ -322,6 +322,16 @@ invalid.push([
   [/ducklake:postgres\.tuning\.seed\.__proto__: a key named __proto__ is not allowed/],
 ]);
 
+invalid.push([
+  "a string setting with a line break (it would inject a second postgresql.conf line)",
+  (c) => {
+    c["postgres"].tuning.overrides = {
+      application_name: { value: "x\nfsync = off", reason: "an injection attempt in a test" },
+    };
+  },
+  [/ducklake:postgres\.tuning\.overrides\.application_name\.value: must not contain a line break/],
+]);
+
 const invalidProd: Case[] = [
   [
     "an EKS stack without a node group",

@@ -331,6 +331,18 @@ describe("computeTuning on the stacks", () => {
     ).toMatch(/below the 108/);
   });
 
+  test("fsync or full_page_writes off is refused on any stack, naming the risk", () => {
+    const p = problemsOf(input({ overrides: { fsync: "off", full_page_writes: false } }));
+    expect(p.map((x) => x.path.join("."))).toEqual([
+      "tuning.overrides.fsync.value",
+      "tuning.overrides.full_page_writes.value",
+    ]);
+    expect(p[0]!.message).toMatch(
+      /^fsync = off is refused: an operating-system crash can leave the database unrecoverably corrupt/,
+    );
+    expect(() => computeTuning(input({ overrides: { fsync: "on" } }))).not.toThrow();
+  });
+
   test("a memory size without a unit is read in the setting's unit, and warned about", () => {
     const r = computeTuning(input({ overrides: { work_mem: 64 } }));
     expect(r.settings.find((s) => s.name === "work_mem")?.value).toBe("64kB");
