@@ -223,6 +223,15 @@ export const CNPG_FIXED_PARAMETERS: readonly string[] = [
 ];
 
 /**
+ * Fixed parameters CloudNativePG still lets a stack set, through a field of its own instead of
+ * `spec.postgresql.parameters`: the engine validates them and the component passes them there.
+ * Source: CloudNativePG docs, postgresql_conf ("shared_preload_libraries" in `spec.postgresql`).
+ */
+export const CNPG_OWN_FIELDS: Readonly<Record<string, string>> = {
+  shared_preload_libraries: "spec.postgresql.shared_preload_libraries",
+};
+
+/**
  * Libraries every stack must preload: pg_partman's background worker (partition maintenance) and
  * pg_stat_statements (`ops.top_statements`). Source: the seed guide's `shared_preload_libraries =
  * 'pg_partman_bgw,pg_stat_statements'`; the stack file carries that line in `tuning.seed`.
@@ -395,7 +404,7 @@ export function computeTuning(input: TuningInput): TuningResult {
       });
       continue;
     }
-    if (CNPG_FIXED_PARAMETERS.includes(name) && name !== "shared_preload_libraries") {
+    if (CNPG_FIXED_PARAMETERS.includes(name) && !Object.hasOwn(CNPG_OWN_FIELDS, name)) {
       problems.push({
         path,
         setting: name,

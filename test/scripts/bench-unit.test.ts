@@ -225,22 +225,29 @@ describe("OpenLineage payload pool", () => {
   });
 });
 
-describe("checks against the targets", () => {
-  const health = { defaultPartitionRows: 0, deadTuples: 0, walBytes: 0, checkpointsRequested: 0, autovacuumRuns: 0 };
-  const run = (workload: string, clients: number, msgsPerSecond: number, server = "tuned"): CapacityResult => ({
-    server,
-    workload,
-    clients,
+/** A run's health with nothing wrong. */
+const health = { defaultPartitionRows: 0, deadTuples: 0, walBytes: 0, checkpointsRequested: 0, autovacuumRuns: 0 };
+
+/** One capacity run as the bench records it, with only what a test varies given. */
+function capacityResult(
+  over: Pick<CapacityResult, "server" | "workload" | "clients" | "msgsPerSecond"> & Partial<CapacityResult>,
+): CapacityResult {
+  return {
     batch: 1,
     durationSeconds: 10,
-    msgsPerSecond,
-    tps: msgsPerSecond,
+    tps: over.msgsPerSecond,
     latencyAvgMs: 1,
     latencyP99Ms: 2,
     statements: [],
     health,
     notes: [],
-  });
+    ...over,
+  };
+}
+
+describe("checks against the targets", () => {
+  const run = (workload: string, clients: number, msgsPerSecond: number, server = "tuned"): CapacityResult =>
+    capacityResult({ server, workload, clients, msgsPerSecond });
 
   it("takes the best client count per workload and ignores the untuned server", () => {
     const checks = evaluate(
@@ -381,7 +388,6 @@ describe("command lines", () => {
 });
 
 describe("side by side (--compare, --trials)", () => {
-  const health = { defaultPartitionRows: 0, deadTuples: 0, walBytes: 0, checkpointsRequested: 0, autovacuumRuns: 0 };
   const run = (
     server: string,
     trial: number,
@@ -389,21 +395,7 @@ describe("side by side (--compare, --trials)", () => {
     workload = "send_single",
     clients = 1,
     notes: string[] = [],
-  ): CapacityResult => ({
-    server,
-    trial,
-    workload,
-    clients,
-    batch: 1,
-    durationSeconds: 10,
-    msgsPerSecond,
-    tps: msgsPerSecond,
-    latencyAvgMs: 1,
-    latencyP99Ms: 2,
-    statements: [],
-    health,
-    notes,
-  });
+  ): CapacityResult => capacityResult({ server, trial, workload, clients, msgsPerSecond, notes });
 
   it("takes medians of odd and even counts, and spreads as min, max and range % of the median", () => {
     expect(median([3, 1, 2])).toBe(2);
