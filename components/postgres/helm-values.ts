@@ -28,9 +28,6 @@ export const RESERVED_DATABASES: readonly string[] = ["postgres", "template0", "
 /** Parameters CloudNativePG fixes or blocks (one list, kept by the tuning engine with its source). */
 export { CNPG_FIXED_PARAMETERS };
 
-/** A Kubernetes toleration: the node-placement contract's one type (`../placement.ts`). */
-export type Toleration = KubernetesToleration;
-
 /** What the values builders and the validator need besides the parsed config (all plain data). */
 export interface ClusterValuesInput {
   /** The parsed `ducklake:postgres` section. */
@@ -42,7 +39,7 @@ export interface ClusterValuesInput {
   /** Node selector of the Postgres pods (prod: the SSD node group's labels). Defaults to none. */
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** Tolerations of the Postgres pods (prod: the SSD node group's taint). Defaults to none. */
-  readonly tolerations?: readonly Toleration[];
+  readonly tolerations?: readonly KubernetesToleration[];
   /** `hugepages-2Mi` request and limit per pod (Kubernetes quantity), required when `config.tuning.hugePages` is true. */
   readonly hugePages2Mi?: string;
   /** CloudNativePG custom queries YAML (a map of metric name to `{query, metrics, ...}`); stored verbatim in the Secret `customQueriesSecretName(cluster)`. */
