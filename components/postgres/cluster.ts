@@ -20,7 +20,6 @@ import { CUSTOM_QUERIES_KEY, customQueriesSecretName } from "./custom-queries";
 import { instanceNetworkPolicySpec, poolerNetworkPolicySpec } from "./network-policy";
 import type { ClusterValuesInput } from "./helm-values";
 
-
 /**
  * Arguments of `PostgresCluster`: the values inputs (config, tuning parameters, placement, huge pages,
  * custom queries; see `ClusterValuesInput` in ./helm-values.ts, one definition for both) plus where the
