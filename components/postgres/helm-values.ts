@@ -17,7 +17,7 @@ import { factsFor, parseSettingValue } from "./tuning-facts";
 import type { KubernetesToleration } from "../placement";
 import { CNPG_FIXED_PARAMETERS } from "./tuning";
 import { POOLER_NAME } from "./charts";
-import { defaultImage, imageTagMajor, resolveImage } from "./image";
+import { defaultImage, imageDigestWarning, imageTagMajor, resolveImage } from "./image";
 import { CUSTOM_QUERIES_KEY, customQueriesProblems, customQueriesSecretName } from "./custom-queries";
 
 /** Roles CloudNativePG reserves; the app and owner roles must not use them. Source: https://cloudnative-pg.io/documentation/current/declarative_role_management/ */
@@ -190,6 +190,13 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
   }
 
   if (input.monitoringQueriesYaml !== undefined) errors.push(...customQueriesProblems(input.monitoringQueriesYaml));
+
+  const image = config.image ?? defaultImage(config.majorVersion);
+  const digestWarning =
+    image === undefined
+      ? undefined
+      : imageDigestWarning(image, config.image === undefined ? "the default image" : "ducklake:postgres.image");
+  if (digestWarning !== undefined) warnings.push(digestWarning);
 
   if ((input.tolerations?.length ?? 0) > 0 && Object.keys(input.nodeSelector ?? {}).length === 0) {
     errors.push(

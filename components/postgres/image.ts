@@ -6,14 +6,33 @@ import type { PostgresConfig } from "../../config/postgres";
 
 /**
  * pgmq version of the default image and of images/postgres/Dockerfile's default `PGMQ_VERSION`.
- * Source: pgmq's release workflow at tag v1.5.1 (.github/workflows/release.yml) publishes
- * `ghcr.io/pgmq/pg<major>-pgmq:v1.5.1` for majors 14-17, built from images/pgmq-pg/Dockerfile.in
- * (Docker official `postgres:<major>-bookworm` + pgmq + pg_partman 5.1.0).
+ *
+ * Provenance of `ghcr.io/pgmq/pg<major>-pgmq:v1.5.1` (read in pgmq's git history, github.com/pgmq/pgmq):
+ * - At tag v1.5.1 (2025-02-22) the release job (.github/workflows/extension_ci.yml `build_and_push`) pushed
+ *   `quay.io/tembo/pg<major>-pgmq:v1.5.1`, not ghcr.io.
+ * - Commit 8a32864 "move image build to ghcr (#396)" (2025-05-04) moved it to `ghcr.io/pgmq/pg<major>-pgmq`, tagging
+ *   `v` + pgmq-extension/pgmq.control's `default_version`, which on main then still read 1.5.1 while pgmq.sql already
+ *   held later changes (#385, #386, #393: `acquire_queue_lock`, the 47-character queue-name limit). So the ghcr image
+ *   labelled v1.5.1 was built after the tag, from a commit this project cannot identify; its pgmq is "1.5.1" by its
+ *   control file. Both builds use images/pgmq-pg/Dockerfile.in (Docker official `postgres:<major>-bookworm` + pgmq +
+ *   pg_partman 5.1.0, pgmq-extension/Makefile `PG_PARTMAN_VER`).
+ * The queue integration suite runs on tag v1.5.1's SQL with pg_partman 4.7.2 (PostgreSQL 15), 5.2.4 and 5.1.0
+ * (PostgreSQL 17; docs/queue.md).
  */
 export const DEFAULT_PGMQ_VERSION = "1.5.1";
 
 /** Majors with a known public image carrying pgmq and pg_partman (see DEFAULT_PGMQ_VERSION). */
 export const DEFAULT_IMAGE_MAJORS: readonly number[] = [15, 16, 17];
+
+/**
+ * Digests the default images are pinned to, by major. Only PostgreSQL 17's is known: public projects pin
+ * `ghcr.io/pgmq/pg17-pgmq:v1.5.1@sha256:e6f893a7…c0c6` (found in the public code index; the registry itself is not
+ * reachable from the build machines, so the digest is not re-verified here). 15 and 16 stay tag-only and the plan
+ * warns (see {@link imageDigestWarning}).
+ */
+export const DEFAULT_IMAGE_DIGESTS: Readonly<Partial<Record<number, string>>> = {
+  17: "sha256:e6f893a793751ed30c89f5f88e95aa52b77c1a03440b7d118a996866489ac0c6",
+};
 
 /** UID/GID of `postgres` in the Docker official postgres image (the default image's base). */
 export const OFFICIAL_IMAGE_POSTGRES_UID = 999;
@@ -40,7 +59,27 @@ export interface ResolvedImage {
  *   images/postgres/Dockerfile and set `ducklake:postgres.image`.
  */
 export function defaultImage(major: number): string | undefined {
-  return DEFAULT_IMAGE_MAJORS.includes(major) ? `ghcr.io/pgmq/pg${major}-pgmq:v${DEFAULT_PGMQ_VERSION}` : undefined;
+  if (!DEFAULT_IMAGE_MAJORS.includes(major)) return undefined;
+  const digest = DEFAULT_IMAGE_DIGESTS[major];
+  return `ghcr.io/pgmq/pg${major}-pgmq:v${DEFAULT_PGMQ_VERSION}${digest === undefined ? "" : `@${digest}`}`;
+}
+
+/** True when an image reference names a content digest (`name[:tag]@sha256:<64 hex>`). */
+export function isDigestPinned(image: string): boolean {
+  return /@sha256:[0-9a-f]{64}$/.test(image);
+}
+
+/**
+ * The warning for an image referenced by tag only: a tag can be re-pushed, so two `pulumi up`s of the same commit
+ * may run different binaries, and a node pulls whatever the tag names when it first starts the pod.
+ * @returns the warning, or undefined when the reference carries a digest.
+ */
+export function imageDigestWarning(image: string, key: string): string | undefined {
+  if (isDigestPinned(image)) return undefined;
+  return (
+    `${key} "${image}" is referenced by tag only: a tag can be re-pushed, so the same stack can run different binaries; ` +
+    `pin it as <image>:<tag>@sha256:<digest> (docker buildx imagetools inspect <image> prints the digest)`
+  );
 }
 
 /**

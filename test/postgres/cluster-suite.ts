@@ -158,7 +158,12 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(v["imageCatalog"]["images"]).toHaveLength(1);
       const img = v["imageCatalog"]["images"][0];
       expect(img["major"]).toBe(config.majorVersion);
-      expect(img["image"]).toBe(config.image ?? `ghcr.io/pgmq/pg${config.majorVersion}-pgmq:v1.5.1`);
+      expect(img["image"]).toBe(
+        config.image ??
+          (config.majorVersion === 17
+            ? "ghcr.io/pgmq/pg17-pgmq:v1.5.1@sha256:e6f893a793751ed30c89f5f88e95aa52b77c1a03440b7d118a996866489ac0c6"
+            : `ghcr.io/pgmq/pg${config.majorVersion}-pgmq:v1.5.1`),
+      );
       expect(v["cluster"]["postgresUID"]).toBe(config.image === undefined ? 999 : 26);
     });
 

@@ -97,6 +97,18 @@ describe("validateClusterInput", () => {
     expect(validateClusterInput(i).warnings).toEqual([expect.stringContaining("single point of failure")]);
   });
 
+  test("warns about an image referenced by tag only (the default for 15 and 16 too), not about a pinned one", () => {
+    const tagged = input("prod", (c) => ({ ...c, image: "ghcr.io/acme/pg:17" }), { nodeSelector: { a: "b" } });
+    expect(validateClusterInput(tagged).warnings).toEqual([
+      expect.stringContaining('ducklake:postgres.image "ghcr.io/acme/pg:17" is referenced by tag only'),
+    ]);
+    const pg16 = input("prod", (c) => ({ ...c, majorVersion: 16 }), { nodeSelector: { a: "b" } });
+    expect(validateClusterInput(pg16).warnings).toEqual([
+      expect.stringContaining('the default image "ghcr.io/pgmq/pg16-pgmq:v1.5.1" is referenced by tag only'),
+    ]);
+    expect(validateClusterInput(input("prod", (c) => c, { nodeSelector: { a: "b" } })).warnings).toEqual([]);
+  });
+
   test("refuses tolerations without a node selector", () => {
     const i = input("prod", undefined, { tolerations: [{ key: "k", effect: "NoSchedule" }] });
     expect(validateClusterInput(i).errors).toEqual([
@@ -171,7 +183,7 @@ describe("config rules the component relies on", () => {
 describe("image", () => {
   test("the default is pgmq's public image for the major, run as the official image's UID", () => {
     expect(resolveImage(stackPostgresConfig("dev"))).toEqual({
-      image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1",
+      image: "ghcr.io/pgmq/pg17-pgmq:v1.5.1@sha256:e6f893a793751ed30c89f5f88e95aa52b77c1a03440b7d118a996866489ac0c6",
       major: 17,
       postgresUid: 999,
       isDefault: true,

@@ -5,7 +5,14 @@
  */
 import { readFileSync } from "fs";
 import { join } from "path";
-import { CNPG_IMAGE_POSTGRES_UID, DEFAULT_PGMQ_VERSION } from "../../components/postgres/image";
+import {
+  CNPG_IMAGE_POSTGRES_UID,
+  DEFAULT_PGMQ_VERSION,
+  defaultImage,
+  imageDigestWarning,
+  imageTagMajor,
+  isDigestPinned,
+} from "../../components/postgres/image";
 import { SUPPORTED_MAJORS } from "../../config/postgres";
 
 const dockerfile = readFileSync(join(__dirname, "..", "..", "images", "postgres", "Dockerfile"), "utf8");
@@ -32,4 +39,32 @@ test("pg_partman comes from PGDG for the same major and both extensions are chec
 test("the image runs as the UID the cluster values assume for non-default images", () => {
   const users = instructions.filter((l) => l.startsWith("USER "));
   expect(users[users.length - 1]).toBe(`USER ${CNPG_IMAGE_POSTGRES_UID}`);
+});
+
+describe("default image references (issue 15 row 9)", () => {
+  test("PostgreSQL 17's default is pinned by the digest public projects pin; 15 and 16 stay tag-only", () => {
+    expect(defaultImage(17)).toBe(
+      "ghcr.io/pgmq/pg17-pgmq:v1.5.1@sha256:e6f893a793751ed30c89f5f88e95aa52b77c1a03440b7d118a996866489ac0c6",
+    );
+    expect(defaultImage(16)).toBe("ghcr.io/pgmq/pg16-pgmq:v1.5.1");
+    expect(defaultImage(18)).toBeUndefined();
+    expect(imageTagMajor(defaultImage(17)!)).toBeUndefined(); // `v1.5.1` names no major: the catalog declares it
+  });
+
+  test.each([
+    ["ghcr.io/pgmq/pg17-pgmq:v1.5.1@sha256:" + "a".repeat(64), true],
+    ["registry.example/pg@sha256:" + "0".repeat(64), true],
+    ["ghcr.io/pgmq/pg17-pgmq:v1.5.1", false],
+    ["ghcr.io/pgmq/pg17-pgmq@sha256:abc", false], // truncated digest
+    ["ghcr.io/pgmq/pg17-pgmq:v1.5.1@sha256:" + "A".repeat(64), false], // digests are lowercase hex
+  ])("isDigestPinned(%s) is %s", (image, pinned) => {
+    expect(isDigestPinned(image)).toBe(pinned);
+    expect(imageDigestWarning(image, "ducklake:postgres.image") === undefined).toBe(pinned);
+  });
+
+  test("the tag-only warning names the key, the image and how to pin it", () => {
+    const w = imageDigestWarning("ghcr.io/acme/pg:17", "ducklake:postgres.image");
+    expect(w).toContain('ducklake:postgres.image "ghcr.io/acme/pg:17" is referenced by tag only');
+    expect(w).toContain("@sha256:<digest>");
+  });
 });
