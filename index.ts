@@ -13,7 +13,7 @@ import { Logging } from "./components/logging/logging";
 import { PostgresCluster } from "./components/postgres/cluster";
 import { resolveImage } from "./components/postgres/image";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
-import { readRequiredCrds } from "./components/prerequisites";
+import { readKindNodeCapacity, readRequiredCrds } from "./components/prerequisites";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
@@ -38,7 +38,9 @@ const infra: AwsInfrastructure = createAwsInfrastructure("ducklake", config, {
 const pgInputs = decisions.postgres;
 // Prerequisites: the CRDs the releases render objects for (Prometheus Operator's with podMonitor), read
 // in preview so a missing one fails before anything is created.
-const prerequisites = readRequiredCrds(config, k8sProvider);
+// On kind, the node's allocatable CPU and memory are checked against the stack's requests the same way.
+const kindNode = readKindNodeCapacity(config, k8sProvider);
+const prerequisites = [...readRequiredCrds(config, k8sProvider), ...(kindNode ? [kindNode.read] : [])];
 const postgres = new PostgresCluster(
   "postgres",
   { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider, prerequisites },

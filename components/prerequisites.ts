@@ -2,7 +2,10 @@
  * What the stack needs from the cluster before anything is created, checked in `pulumi preview` with the
  * Kubernetes provider's reads.
  *
- * Today: the Prometheus Operator's CRDs when `ducklake:postgres.podMonitor` is on. The operator chart then
+ * The Prometheus Operator's CRDs when `ducklake:postgres.podMonitor` is on (below), and on kind the node's
+ * allocatable CPU and memory against the stack's requests (`readKindNodeCapacity`).
+ *
+ * The CRDs: The operator chart then
  * renders a PodMonitor (`monitoring.podMonitorEnabled`) and the cluster chart a PodMonitor and a
  * PrometheusRule (`cluster.monitoring.podMonitor`/`prometheusRule`); on a cluster without those CRDs the
  * operator release fails with `no matches for kind "PodMonitor"`, after the AWS resources and Secrets exist.
@@ -22,6 +25,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../config/schema";
+import { kindCapacityProblem, kindNodeName, type PodRequest, stackPodRequests } from "./kind-capacity";
 
 /** Helm repository of the `prometheus-operator-crds` chart (prometheus-community/helm-charts). */
 export const PROMETHEUS_COMMUNITY_HELM_REPO = "https://prometheus-community.github.io/helm-charts";
@@ -99,4 +103,47 @@ export function readRequiredCrds(config: Pick<StackConfig, "postgres">, provider
     void pulumi.log.info(crdPrerequisiteMessage(crd), read);
     return read;
   });
+}
+
+/** Logical name of the read of the kind node (names what it checks). */
+export const KIND_NODE_READ_NAME = "needs-kind-node-capacity-for-postgres.resources";
+
+/**
+ * On kind (`cluster.provider: kind` with a `kind-<cluster>` context), reads the node `<cluster>-control-plane` in
+ * `pulumi preview` and fails the program when the stack's pod requests plus kind's own exceed its allocatable CPU
+ * or memory (components/kind-capacity.ts). Under the offline plan's mocks the read answers without a status, so the
+ * check is skipped and the plan lists the read under "not checked offline". A kind cluster whose context was
+ * renamed gets no read (nothing to find the node by).
+ * The check throws inside an apply: in `pulumi preview` (which `pulumi up` runs first) that fails the program with
+ * the message before anything is created; the releases also depend on the read.
+ * @returns the read (give it to the releases as `dependsOn`) and the check's outcome (rejects with the message),
+ *   or undefined when there is nothing to check.
+ */
+export function readKindNodeCapacity(
+  config: Pick<StackConfig, "cluster" | "postgres" | "logging">,
+  provider: k8s.Provider,
+): { read: pulumi.Resource; checked: pulumi.Output<void> } | undefined {
+  if (config.cluster.provider !== "kind") return undefined;
+  const nodeName = kindNodeName(config.cluster.kubeContext);
+  if (nodeName === undefined) return undefined;
+  const node = k8s.core.v1.Node.get(KIND_NODE_READ_NAME, nodeName, { provider });
+  const pods = stackPodRequests(config);
+  const checked = node.status.apply((status) => checkKindNode(nodeName, status, pods));
+  return { read: node, checked };
+}
+
+/**
+ * The check `readKindNodeCapacity` runs on the node it read.
+ * @param status the node's `status` (undefined or without `allocatable` under the offline plan's mocks: not checked).
+ * @throws Error with `kindCapacityProblem`'s message when the stack does not fit.
+ */
+export function checkKindNode(
+  nodeName: string,
+  status: { allocatable?: unknown } | undefined,
+  pods: PodRequest[],
+): void {
+  const allocatable = status?.allocatable as Record<string, string> | undefined;
+  if (allocatable?.["cpu"] === undefined || allocatable["memory"] === undefined) return;
+  const problem = kindCapacityProblem(nodeName, { cpu: allocatable["cpu"], memory: allocatable["memory"] }, pods);
+  if (problem !== undefined) throw new Error(problem);
 }

@@ -34,6 +34,12 @@ export const ALLOY_TARGET_LABELS: ReadonlyArray<readonly [string, string]> = [
   [CNPG_CLUSTER_META_LABEL, CNPG_CLUSTER_LABEL],
 ];
 
+/** Alloy's pod resources (components/kind-capacity.ts sums the requests). */
+export const ALLOY_RESOURCES = {
+  requests: { cpu: "50m", memory: "128Mi" },
+  limits: { memory: "512Mi" },
+} as const;
+
 /** Host directory where Alloy keeps its read positions, so a restarted pod resumes where it stopped. */
 export const ALLOY_HOST_DATA_PATH = "/var/lib/alloy-ducklake";
 
@@ -126,10 +132,7 @@ export function buildAlloyValues(config: string): Record<string, unknown> {
         varlog: true,
         extra: [{ name: "alloy-data", mountPath: ALLOY_STORAGE_PATH }],
       },
-      resources: {
-        requests: { cpu: "50m", memory: "128Mi" },
-        limits: { memory: "512Mi" },
-      },
+      resources: ALLOY_RESOURCES,
     },
     controller: {
       type: "daemonset",

@@ -4,6 +4,12 @@
  * (`admin.existingSecret`), which the Logging component creates.
  */
 /** Keys of the admin Secret, as the chart expects them (values.yaml `admin.userKey` / `admin.passwordKey`). */
+/** Grafana's pod resources (components/kind-capacity.ts sums the requests). */
+export const GRAFANA_RESOURCES = {
+  requests: { cpu: "50m", memory: "128Mi" },
+  limits: { memory: "512Mi" },
+} as const;
+
 export const GRAFANA_ADMIN_KEYS = { user: "admin-user", password: "admin-password" } as const;
 
 /** Inputs of `buildGrafanaValues`. */
@@ -48,9 +54,6 @@ export function buildGrafanaValues(input: GrafanaValuesInput): Record<string, un
     },
     persistence: { enabled: false },
     testFramework: { enabled: false },
-    resources: {
-      requests: { cpu: "50m", memory: "128Mi" },
-      limits: { memory: "512Mi" },
-    },
+    resources: GRAFANA_RESOURCES,
   };
 }

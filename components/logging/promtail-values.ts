@@ -14,6 +14,12 @@ export interface PromtailValuesInput {
   readonly rules: CnpgParseRules;
 }
 
+/** Promtail's pod resources (components/kind-capacity.ts sums the requests). */
+export const PROMTAIL_RESOURCES = {
+  requests: { cpu: "50m", memory: "64Mi" },
+  limits: { memory: "256Mi" },
+} as const;
+
 /**
  * Promtail chart values. Keys are those of the chart's values.yaml (chart-keys/promtail-*.json).
  * - `config.snippets.pipelineStages` replaces the chart default (`[cri: {}]`) with cri + CNPG parsing;
@@ -36,9 +42,6 @@ export function buildPromtailValues(input: PromtailValuesInput): Record<string, 
       },
     },
     tolerations: [{ operator: "Exists" }],
-    resources: {
-      requests: { cpu: "50m", memory: "64Mi" },
-      limits: { memory: "256Mi" },
-    },
+    resources: PROMTAIL_RESOURCES,
   };
 }

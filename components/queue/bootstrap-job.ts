@@ -9,6 +9,12 @@ import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+/** The bootstrap Job's container resources (components/kind-capacity.ts sums the requests). */
+export const BOOTSTRAP_JOB_RESOURCES = {
+  requests: { cpu: "50m", memory: "64Mi" },
+  limits: { memory: "128Mi" },
+} as const;
+
 /**
  * Default image of the Job: CloudNativePG's minimal PostgreSQL image, which carries psql and
  * pg_isready and runs as the unprivileged user 26 (source: cloudnative-pg `pkg/versions/versions.go`
@@ -198,7 +204,7 @@ export class QueueBootstrap extends pulumi.ComponentResource {
                     { name: "SQL_SHA256", value: hash },
                   ],
                   volumeMounts: [{ name: "sql", mountPath: "/bootstrap", readOnly: true }],
-                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                  resources: BOOTSTRAP_JOB_RESOURCES,
                   securityContext: {
                     allowPrivilegeEscalation: false,
                     readOnlyRootFilesystem: true,
