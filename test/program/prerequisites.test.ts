@@ -5,13 +5,14 @@
  */
 import * as path from "path";
 import { parseStackConfig } from "../../components/stack";
-import { crdPrerequisiteMessage, crdReadName, requiredCrds } from "../../components/prerequisites";
+import { crdPrerequisiteMessage, crdReadName, KIND_NODE_READ_NAME, requiredCrds } from "../../components/prerequisites";
 import { installRecordingMocks, MockRecorder, settle } from "../../scripts/lib/mock-engine";
 import { notCheckedOffline } from "../../scripts/lib/plan-output";
 import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
 import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
 
 const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+const NODE_TYPE = "kubernetes:core/v1:Node";
 
 describe("requiredCrds", () => {
   test("prod (podMonitor: true): the Prometheus Operator's PodMonitor and PrometheusRule CRDs, for ducklake:postgres.podMonitor", () => {
@@ -51,7 +52,7 @@ async function runProgram(stack: string): Promise<MockRecorder> {
   return recorder;
 }
 
-describe("the program reads the required CRDs", () => {
+describe("the program reads its prerequisites", () => {
   let prod: MockRecorder;
   let dev: MockRecorder;
   beforeAll(async () => {
@@ -69,8 +70,11 @@ describe("the program reads the required CRDs", () => {
 
   // That both CloudNativePG releases depend on the reads: test/postgres/prerequisites.test.ts.
 
-  test("dev reads nothing", () => {
-    expect(dev.reads).toEqual([]);
+  test("dev reads no CRD, only the kind node whose capacity it checks (components/kind-capacity.ts)", () => {
+    expect(dev.reads.map((r) => [r.type, r.id, r.name])).toEqual([
+      [NODE_TYPE, "ducklake-control-plane", KIND_NODE_READ_NAME],
+    ]);
+    expect(dev.ofType(NODE_TYPE)).toEqual([]);
   });
 
   test("the offline plan's summary says the reads were not checked, naming each CRD and the key", () => {
@@ -79,6 +83,9 @@ describe("the program reads the required CRDs", () => {
       "  - CustomResourceDefinition podmonitors.monitoring.coreos.com (needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor)",
       "  - CustomResourceDefinition prometheusrules.monitoring.coreos.com (needs-crd-prometheusrules.monitoring.coreos.com-for-postgres.podMonitor)",
     ]);
-    expect(notCheckedOffline(dev.reads)).toEqual([]);
+    expect(notCheckedOffline(dev.reads)).toEqual([
+      "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
+      `  - Node ducklake-control-plane (${KIND_NODE_READ_NAME})`,
+    ]);
   });
 });
