@@ -13,6 +13,7 @@ import { Logging } from "./components/logging/logging";
 import { PostgresCluster } from "./components/postgres/cluster";
 import { resolveImage } from "./components/postgres/image";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
+import { PartitionMaintenance } from "./components/queue/partition-maintenance-job";
 import { readKindNodeCapacity, readRequiredCrds } from "./components/prerequisites";
 
 const { config, secrets } = loadConfig();
@@ -71,6 +72,23 @@ const bootstrap = new QueueBootstrap(
   { provider: k8sProvider, dependsOn: [postgres.clusterRelease] },
 );
 
+// Partitions follow each queue's sequence, not its rows (pg_partman's worker makes none for an empty
+// queue): a CronJob runs ops.run_partition_maintenance() as the owner every maintenance period.
+const partitionMaintenance = new PartitionMaintenance(
+  "partition-maintenance",
+  {
+    namespace: postgres.namespace,
+    host: postgres.rwHost,
+    port: postgres.port,
+    database: postgres.database,
+    ownerSecretName: postgres.ownerSecretName,
+    schedule: decisions.partitionMaintenance,
+    image: postgresImage.image,
+    runAsUser: postgresImage.postgresUid,
+  },
+  { provider: k8sProvider, dependsOn: [bootstrap] },
+);
+
 // ---- logs: Loki (single binary), the log agent, optional Grafana --------------------------------
 const logging = new Logging(
   "logging",
@@ -109,6 +127,9 @@ export const postgresSecretNamespace = postgres.namespace;
 export const postgresConnectionUri = postgres.connectionUri;
 /** Name of the Job that applied the current bootstrap SQL (its logs hold the output). */
 export const bootstrapJobName = bootstrap.jobName;
+/** The partition-maintenance CronJob (its Jobs' logs hold each run's NOTICEs) and its schedule (UTC). */
+export const partitionMaintenanceCronJob = partitionMaintenance.cronJobName;
+export const partitionMaintenanceSchedule = partitionMaintenance.schedule;
 /** Data-loss window of the stack's synchronous_commit setting. */
 export const durability = pgInputs.tuning.durability.summary;
 /** Names of the PGMQ queues the bootstrap creates (dead-letter queues included). */

@@ -10,6 +10,7 @@ import { GRAFANA_RESOURCES } from "./logging/grafana-values";
 import { PROMTAIL_RESOURCES } from "./logging/promtail-values";
 import { ALLOY_RESOURCES } from "./logging/alloy-config";
 import { BOOTSTRAP_JOB_RESOURCES } from "./queue/bootstrap-job";
+import { PARTITION_MAINTENANCE_RESOURCES } from "./queue/partition-maintenance-job";
 
 /** What one pod (or a group of identical pods) requests. */
 export interface PodRequest {
@@ -58,6 +59,7 @@ export function stackPodRequests(config: Pick<StackConfig, "postgres" | "logging
     request("loki", { requests: config.logging.loki.resources }),
     request(config.logging.agent, config.logging.agent === "alloy" ? ALLOY_RESOURCES : PROMTAIL_RESOURCES),
     request("queue bootstrap Job", BOOTSTRAP_JOB_RESOURCES),
+    request("partition-maintenance CronJob", PARTITION_MAINTENANCE_RESOURCES),
   ];
   if (config.logging.grafana.enabled) pods.push(request("grafana", GRAFANA_RESOURCES));
   return pods;

@@ -13,7 +13,7 @@ import {
 } from "../config/load";
 import { logAgentLifecycle, type RegisteredValidator } from "../config/validators";
 import { validateTuning } from "./postgres/tuning";
-import { validateQueues } from "./queue/runway";
+import { bgwIntervalSeconds, maintenanceSchedule, validateQueues, type MaintenanceSchedule } from "./queue/runway";
 import {
   postgresClusterInputs,
   postgresqlConfFor,
@@ -73,6 +73,8 @@ export interface StackDecisions {
   readonly postgresqlConf: string;
   /** The idempotent queue bootstrap SQL the Job applies. */
   readonly bootstrapSql: string;
+  /** When the partition-maintenance CronJob runs (from `pg_partman_bgw.interval`); the runway covers its period. */
+  readonly partitionMaintenance: MaintenanceSchedule;
   /** The log agent's own configuration text when it is Grafana Alloy (it lives inside the chart values too). */
   readonly alloyConfig?: string;
   /** PGMQ queues the bootstrap creates, dead-letter queues included. */
@@ -110,6 +112,7 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
     postgres,
     postgresqlConf,
     bootstrapSql,
+    partitionMaintenance: maintenanceSchedule(bgwIntervalSeconds(config).seconds),
     ...(alloyConfig !== undefined ? { alloyConfig } : {}),
     queueNames: config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name])),
     artifacts,

@@ -21,9 +21,9 @@ export const QueueSchema = z.strictObject({
   peakRateMsgsPerSecond: z.number().positive({ message: "must be > 0" }),
   /** Messages per partition (pg_partman numeric interval). Derived from the runway rule when absent. */
   partitionInterval: positiveInt.optional(),
-  /** Partitions pg_partman keeps made ahead of the newest msg_id. Derived from the runway rule when absent. */
+  /** Partitions kept made beyond the one holding the queue's next msg_id (its sequence) after every partition-maintenance run. Derived from the runway rule when absent. */
   premake: positiveInt.optional(),
-  /** Messages kept: partitions wholly below max(msg_id) − retention are dropped, for the queue and its archive. */
+  /** Messages kept: partitions wholly below the last msg_id handed out − retention are dropped, for the queue and its archive. */
   retentionMessages: positiveInt,
   /** Default visibility timeout in seconds for the read routine. Defaults to 30. */
   visibilityTimeoutSeconds: positiveInt.default(30),
@@ -81,7 +81,7 @@ export const QueuesSchema = z.strictObject({
    * template (so later partitions inherit them), the archive and the dead-letter queue.
    */
   tableAutovacuum: TableAutovacuumSchema,
-  /** Runway safety factor: partition_interval x premake must be >= peak rate x pg_partman_bgw.interval x this. Defaults to 3. */
+  /** Runway safety factor: partition_interval x premake must be >= peak rate x maintenance period (pg_partman_bgw.interval rounded up to whole minutes) x this. Defaults to 3. */
   runwaySafetyFactor: z.number().min(1, { message: "must be >= 1" }).default(3),
 });
 

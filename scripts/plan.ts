@@ -21,6 +21,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { deriveStack, parseStackConfig, type StackDecisions } from "../components/stack";
 import { confLine, summaryLines } from "../components/postgres/tuning";
+import { runwaySummaryLines } from "../components/queue/runway";
 import { ConfigError } from "../config/issues";
 import { installRecordingMocks, RecordedResource, redactSecrets, settle, sortKeys } from "./lib/mock-engine";
 import { notCheckedOffline, outDirRefusal, PLAN_MARKER } from "./lib/plan-output";
@@ -266,6 +267,7 @@ function keySettingsOf(decisions: StackDecisions): string[] {
     if (setting !== undefined) out.push(confLine(setting));
   }
   out.push(...summaryLines(tuning));
+  out.push(...runwaySummaryLines(decisions.config));
   return out;
 }
 

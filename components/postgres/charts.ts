@@ -22,6 +22,8 @@ export const POOLER_METRICS_PORT = 9127;
 
 /** Label of the queue bootstrap Job's pods; the NetworkPolicy lets pods with it reach Postgres. */
 export const BOOTSTRAP_ROLE_LABEL = { key: "ducklake.io/role", value: "queue-bootstrap" } as const;
+/** Label of the partition-maintenance CronJob's pods; the instance NetworkPolicy admits them to 5432. */
+export const PARTITION_MAINTENANCE_ROLE_LABEL = { key: "ducklake.io/role", value: "partition-maintenance" } as const;
 
 /** Name of the PgBouncer pooler in the cluster chart's `poolers` list (the Pooler is `<cluster>-pooler-rw`). */
 export const POOLER_NAME = "rw";

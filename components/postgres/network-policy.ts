@@ -6,6 +6,7 @@ import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import type { PostgresConfig } from "../../config/postgres";
 import {
   BOOTSTRAP_ROLE_LABEL,
+  PARTITION_MAINTENANCE_ROLE_LABEL,
   CNPG_OPERATOR_CHART,
   INSTANCE_METRICS_PORT,
   INSTANCE_STATUS_PORT,
@@ -32,7 +33,7 @@ function tcp(...ports: number[]): Array<{ protocol: string; port: number }> {
 
 /**
  * NetworkPolicy spec of the Postgres instance pods: ingress only from the application namespaces and
- * the bootstrap Job (5432), the operator (8000 and 5432, per
+ * the bootstrap Job and the partition-maintenance CronJob (5432), the operator (8000 and 5432, per
  * https://cloudnative-pg.io/documentation/current/networking/), the cluster's own pods (replication,
  * join jobs, pooler; 5432 and 8000) and the metrics namespaces (9187). Egress is not restricted.
  */
@@ -43,7 +44,14 @@ export function instanceNetworkPolicySpec(config: PostgresConfig): NetworkPolicy
     ingress: [
       { from: [namespacesIn(config.appNamespaces)], ports: tcp(POSTGRES_PORT) },
       {
-        from: [{ podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } }],
+        from: [
+          { podSelector: { matchLabels: { [BOOTSTRAP_ROLE_LABEL.key]: BOOTSTRAP_ROLE_LABEL.value } } },
+          {
+            podSelector: {
+              matchLabels: { [PARTITION_MAINTENANCE_ROLE_LABEL.key]: PARTITION_MAINTENANCE_ROLE_LABEL.value },
+            },
+          },
+        ],
         ports: tcp(POSTGRES_PORT),
       },
       {

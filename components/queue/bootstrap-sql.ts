@@ -30,7 +30,7 @@ import {
 import { deadLetterRoutesTableSql, readWithDlqSql } from "./dead-letter";
 import { monitoringSql } from "./monitoring";
 import { staticSql } from "./sql";
-import { bgwIntervalSeconds, planRunway, type RunwayPlan } from "./runway";
+import { bgwIntervalSeconds, maintenanceSchedule, planRunway, type RunwayPlan } from "./runway";
 import type { StackConfig } from "../../config/schema";
 import { isSupportedMajor, SUPPORTED_MAJORS } from "../../config/postgres";
 
@@ -38,8 +38,8 @@ import { isSupportedMajor, SUPPORTED_MAJORS } from "../../config/postgres";
 export interface BootstrapSqlInput {
   /** `ducklake:queues` (parsed). */
   queues: QueuesConfig;
-  /** `pg_partman_bgw.interval` in seconds, from postgres.tuning (an override wins over the seed); see `bgwIntervalSeconds`. */
-  bgwIntervalSeconds: number;
+  /** Longest time between two partition-maintenance runs, in seconds (`maintenanceSchedule(pg_partman_bgw.interval)`): the runway covers it. */
+  maintenancePeriodSeconds: number;
   /** Database holding the queues (`postgres.database`). */
   database: string;
   /** Role owning the database, pgmq and the queue tables (`postgres.ownerRole`); pg_partman's worker runs as it. */
@@ -100,7 +100,7 @@ function helperFunctionsSql(): string {
 function queueSql(
   queue: QueueConfig,
   plan: RunwayPlan,
-  bgwIntervalSeconds: number,
+  maintenancePeriodSeconds: number,
   safety: number,
   owner: string,
   app: string,
@@ -113,7 +113,7 @@ function queueSql(
   const lit = sqlLiteral(name);
   const lines = [
     `-- Queue ${name}: partitioned by msg_id, ${fmt(plan.partitionInterval)} messages per partition, premake ${plan.premake}${plan.derived ? " (derived)" : ""},`,
-    `-- runway ${fmt(plan.runwayMessages)} >= ${fmt(plan.requiredMessages)} = peak ${fmt(queue.peakRateMsgsPerSecond)} msgs/s x pg_partman_bgw.interval ${bgwIntervalSeconds} s x safety ${safety};`,
+    `-- runway ${fmt(plan.runwayMessages)} >= ${fmt(plan.requiredMessages)} = peak ${fmt(queue.peakRateMsgsPerSecond)} msgs/s x maintenance period ${maintenancePeriodSeconds} s x safety ${safety};`,
     `-- retention ${fmt(queue.retentionMessages)} messages for the queue and its archive.`,
     `DO $queue$`,
     `BEGIN`,
@@ -126,8 +126,10 @@ function queueSql(
     `$queue$;`,
     `SELECT ops.converge_partition_config('${q}', ${plan.partitionInterval}, ${plan.premake}, ${queue.retentionMessages}, ${plan.requiredMessages});`,
     `SELECT ops.converge_partition_config('${a}', ${plan.partitionInterval}, ${plan.premake}, ${queue.retentionMessages}, ${plan.requiredMessages});`,
-    `SELECT partman.run_maintenance(p_parent_table := '${q}', p_jobmon := false);`,
-    `SELECT partman.run_maintenance(p_parent_table := '${a}', p_jobmon := false);`,
+    `-- Partitions ahead of the queue's sequence now (not of its rows: see ops.maintain_partition_set), so a`,
+    `-- fresh queue has its whole runway from the first message.`,
+    `SELECT parent_table, next_msg_id, partition_upper_bound, runway_messages FROM ops.maintain_partition_set('${q}');`,
+    `SELECT parent_table, next_msg_id, partition_upper_bound, runway_messages FROM ops.maintain_partition_set('${a}');`,
     `SELECT ops.apply_queue_storage_parameters(${lit}, ${wanted}, ${managed}) AS tables_changed;`,
     ...grantSql(name, owner, app),
   ];
@@ -162,8 +164,8 @@ function grantSql(name: string, owner: string, app: string): string[] {
 }
 
 /**
- * The bootstrap input of a stack: its queues, the effective `pg_partman_bgw.interval` (an override
- * wins over the seed), database, owner and app roles, and major version.
+ * The bootstrap input of a stack: its queues, the maintenance period (from the effective
+ * `pg_partman_bgw.interval`, an override winning over the seed), database, owner and app roles, and major version.
  * @param config the parsed stack config.
  * @param overrides fields to replace (db:local runs another major, or an untuned twin without storage parameters).
  */
@@ -173,7 +175,7 @@ export function bootstrapSqlInputOf(
 ): BootstrapSqlInput {
   return {
     queues: config.queues,
-    bgwIntervalSeconds: bgwIntervalSeconds(config).seconds,
+    maintenancePeriodSeconds: maintenanceSchedule(bgwIntervalSeconds(config).seconds).periodSeconds,
     database: config.postgres.database,
     ownerRole: config.postgres.ownerRole,
     appRole: config.postgres.appUser,
@@ -184,7 +186,7 @@ export function bootstrapSqlInputOf(
 
 /**
  * Generates the idempotent bootstrap SQL.
- * @param input queues, `pg_partman_bgw.interval`, database, roles and major (see `BootstrapSqlInput`).
+ * @param input queues, maintenance period, database, roles and major (see `BootstrapSqlInput`).
  * @returns the SQL text (deterministic for the same input). Run it as a superuser, connected to
  *   `input.database`, in one transaction (`psql -v ON_ERROR_STOP=1 --single-transaction -f`).
  * @throws Error when a name is not a lowercase SQL identifier, a queue name repeats, the major is not
@@ -206,7 +208,7 @@ export function generateBootstrapSql(input: BootstrapSqlInput): string {
     }
   }
   const safety = input.queues.runwaySafetyFactor;
-  const plans = input.queues.definitions.map((q) => planRunway(q, input.bgwIntervalSeconds, safety));
+  const plans = input.queues.definitions.map((q) => planRunway(q, input.maintenancePeriodSeconds, safety));
   const wanted = textArray(storageParameterItems(input.queues.tableAutovacuum));
   const managed = textArray(TABLE_AUTOVACUUM_PARAMETERS);
   const routes = input.queues.definitions.filter((q) => q.deadLetter !== undefined);
@@ -315,8 +317,11 @@ END
 $pgmq$;
 CREATE SCHEMA IF NOT EXISTS ops;`,
 
-    `-- 4. Operations helpers (owner only).
+    `-- 4. Operations helpers (owner only), and partition maintenance that follows the queues' sequences.
 ${helperFunctionsSql()}
+${staticSql("partition-maintenance")}
+REVOKE ALL ON FUNCTION ops.maintain_partition_set(text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE ops.run_partition_maintenance() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ops.converge_partition_config(text, bigint, integer, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ops.converge_storage_parameters(regclass, text[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ops.apply_queue_storage_parameters(text, text[], text[]) FROM PUBLIC;`,
@@ -326,7 +331,7 @@ REVOKE ALL ON FUNCTION ops.apply_queue_storage_parameters(text, text[], text[]) 
 ${storageParameterComments(input.queues.tableAutovacuum).join("\n")}
 GRANT USAGE ON SCHEMA pgmq TO ${app};
 GRANT SELECT ON pgmq.meta TO ${app};
-${input.queues.definitions.map((q, i) => queueSql(q, plans[i] as RunwayPlan, input.bgwIntervalSeconds, safety, owner, app, wanted, managed)).join("\n\n")}
+${input.queues.definitions.map((q, i) => queueSql(q, plans[i] as RunwayPlan, input.maintenancePeriodSeconds, safety, owner, app, wanted, managed)).join("\n\n")}
 DO $unlisted$
 DECLARE
     v_unlisted text := (SELECT string_agg(queue_name, ', ' ORDER BY queue_name) FROM pgmq.meta

@@ -498,6 +498,32 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
         { partition_upper_bound: gauge("Exclusive upper bound of the highest partition") },
       ],
     },
+    ducklake_partition_maintenance: {
+      query:
+        "SELECT parent_table, coalesce(extract(epoch FROM now() - last_success_at), -1) AS seconds_since_success, (last_error_at IS NOT NULL AND (last_success_at IS NULL OR last_error_at > last_success_at))::int AS failing, partitions_created_total, partitions_dropped_total, rows_repaired_total FROM ops.partition_maintenance",
+      predicate_query: predicate,
+      primary: true,
+      metrics: [
+        { parent_table: label("Partitioned PGMQ table") },
+        {
+          seconds_since_success: gauge(
+            "Seconds since ops.maintain_partition_set last succeeded for the table (-1: never); above two maintenance periods the runway is shrinking",
+          ),
+        },
+        {
+          failing: gauge(
+            "1 when the table's last partition-maintenance run failed (ops.partition_maintenance.last_error)",
+          ),
+        },
+        { partitions_created_total: counter("Partitions made by the partition maintenance") },
+        { partitions_dropped_total: counter("Partitions dropped by its retention") },
+        {
+          rows_repaired_total: counter(
+            "Rows moved out of the default partition (each one means the runway was overrun)",
+          ),
+        },
+      ],
+    },
     ducklake_queue_table: {
       query:
         "SELECT a.relname, a.n_live_tup, a.n_dead_tup, a.autovacuum_count, a.autoanalyze_count, coalesce(extract(epoch FROM now() - a.last_autovacuum), -1) AS seconds_since_autovacuum, coalesce(b.estimated_bloat_bytes, 0) AS estimated_bloat_bytes, b.total_bytes FROM ops.queue_table_activity a JOIN ops.table_bloat b USING (relname)",

@@ -1,17 +1,22 @@
 /**
  * Partition runway of a PGMQ queue partitioned by `msg_id` (pg_partman numeric partitioning).
  *
- * pg_partman's background worker runs `run_maintenance()` every `pg_partman_bgw.interval` seconds; each
- * run makes partitions so that `premake` partitions of `partition_interval` ids exist ahead of the
- * partition holding the newest id. Between two runs a queue can therefore absorb at most
- * `partition_interval x premake` new messages; anything beyond lands in the default partition, and the
- * next run then fails with "updated partition constraint for default partition ... would be violated by
- * some row" (reproduced on a test server with batch producers; see issue 4 and
- * test/queue/queue.integration.test.ts). Sources: pg_partman `doc/pg_partman.md` (`p_premake`,
- * `run_maintenance`), `src/pg_partman_bgw.c` (`pg_partman_bgw.interval`, integer seconds, default 3600).
+ * Partitions are made by the project's partition maintenance (components/queue/sql/partition-maintenance.sql,
+ * `ops.run_partition_maintenance()`, run by the partition-maintenance CronJob every maintenance period):
+ * each run makes partitions so that `premake` partitions of `partition_interval` ids exist beyond the one
+ * holding the queue's **next id** (its sequence), whatever the queue's depth. pg_partman's own worker
+ * cannot be relied on for this: it extends from the newest id found in rows and makes nothing while the
+ * queue is empty, the normal state of a queue whose consumers keep up (issue 19; pg_partman
+ * sql/functions/run_maintenance.sql, "Partition set is completely empty. Nothing to do").
  *
- * The rule: `partition_interval x premake >= peak rate (msgs/s) x pg_partman_bgw.interval (s) x safety
- * factor`. The peak (burst) rate is used, not the average: producers send in batches.
+ * Between two runs a queue can therefore absorb at least `partition_interval x premake` new messages;
+ * anything beyond lands in the default partition (the next run moves it out again, but the messages sat
+ * in the default partition meanwhile; see docs/queue.md).
+ *
+ * The rule: `partition_interval x premake >= peak rate (msgs/s) x maintenance period (s) x safety
+ * factor`. The peak (burst) rate is used, not the average: producers send in batches. The maintenance
+ * period is `pg_partman_bgw.interval` (the seed's knob for how often partitions are maintained) rounded
+ * up to whole minutes, a CronJob's resolution (`maintenanceSchedule`).
  */
 import type { QueueConfig } from "../../config/queues";
 import type { StackConfig } from "../../config/schema";
@@ -27,15 +32,42 @@ export const DEFAULT_BGW_INTERVAL_SECONDS = 3600;
 /** Smallest numeric interval pg_partman accepts for range partitioning (create_parent: "must be >= 2"). */
 export const MIN_PARTITION_INTERVAL = 2;
 
+/** When the partition-maintenance CronJob runs, and the longest time between two runs. */
+export interface MaintenanceSchedule {
+  /** A Kubernetes CronJob schedule (cron syntax, minute resolution). */
+  readonly cron: string;
+  /** Longest time between two scheduled runs, in seconds: what the runway must cover. */
+  readonly periodSeconds: number;
+}
+
+/**
+ * The partition-maintenance CronJob's schedule for a `pg_partman_bgw.interval`: every N minutes with
+ * N = ceil(interval / 60) (`*\/N * * * *` for N < 60; runs at minutes 0, N, 2N, ... of each hour, so no
+ * two runs are more than N minutes apart), or every H hours with H = ceil(N / 60) for N >= 60
+ * (`0 *\/H * * *`), once a day at most. Cron syntax: https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax.
+ * @param bgwSeconds `pg_partman_bgw.interval` in seconds (>= 1).
+ * @throws Error when bgwSeconds is not a positive integer.
+ */
+export function maintenanceSchedule(bgwSeconds: number): MaintenanceSchedule {
+  if (!Number.isInteger(bgwSeconds) || bgwSeconds < 1) {
+    throw new Error(`pg_partman_bgw.interval must be a whole number of seconds >= 1 (got ${bgwSeconds})`);
+  }
+  const minutes = Math.ceil(bgwSeconds / 60);
+  if (minutes < 60) return { cron: minutes === 1 ? "* * * * *" : `*/${minutes} * * * *`, periodSeconds: minutes * 60 };
+  const hours = Math.min(24, Math.ceil(minutes / 60));
+  if (hours === 24) return { cron: "0 0 * * *", periodSeconds: 86_400 };
+  return { cron: hours === 1 ? "0 * * * *" : `0 */${hours} * * *`, periodSeconds: hours * 3600 };
+}
+
 /** What `planRunway` decides for one queue. */
 export interface RunwayPlan {
   /** Messages (msg_id values) per partition. */
   partitionInterval: number;
   /** Partitions kept made ahead of the newest msg_id. */
   premake: number;
-  /** `partitionInterval x premake`: messages the queue absorbs between two maintenance runs. */
+  /** `partitionInterval x premake`: messages the queue absorbs between two maintenance runs (at least). */
   runwayMessages: number;
-  /** `ceil(peakRateMsgsPerSecond x bgwIntervalSeconds x safetyFactor)`: messages the runway must cover. */
+  /** `ceil(peakRateMsgsPerSecond x maintenancePeriodSeconds x safetyFactor)`: messages the runway must cover. */
   requiredMessages: number;
   /** True when partitionInterval or premake was derived (absent from the config). */
   derived: boolean;
@@ -66,18 +98,18 @@ export function roundUpNice(n: number): number {
  * - only `premake`: interval = ceil(required / premake) rounded up to the 1-2-5 series;
  * - neither: premake = 4 (pg_partman's default), interval as above.
  * @param queue the queue's config (`peakRateMsgsPerSecond`, optional `partitionInterval`/`premake`).
- * @param bgwIntervalSeconds `pg_partman_bgw.interval` in seconds (see `bgwIntervalSeconds`).
+ * @param maintenancePeriodSeconds the longest time between two partition-maintenance runs (`maintenanceSchedule`).
  * @param safetyFactor `queues.runwaySafetyFactor` (>= 1).
- * @throws Error when bgwIntervalSeconds or safetyFactor is not a positive number.
+ * @throws Error when maintenancePeriodSeconds or safetyFactor is not a positive number.
  */
-export function planRunway(queue: QueueConfig, bgwIntervalSeconds: number, safetyFactor: number): RunwayPlan {
-  if (!(bgwIntervalSeconds > 0) || !Number.isFinite(bgwIntervalSeconds)) {
-    throw new Error(`pg_partman_bgw.interval must be a positive number of seconds (got ${bgwIntervalSeconds})`);
+export function planRunway(queue: QueueConfig, maintenancePeriodSeconds: number, safetyFactor: number): RunwayPlan {
+  if (!(maintenancePeriodSeconds > 0) || !Number.isFinite(maintenancePeriodSeconds)) {
+    throw new Error(`the maintenance period must be a positive number of seconds (got ${maintenancePeriodSeconds})`);
   }
   if (!(safetyFactor >= 1) || !Number.isFinite(safetyFactor)) {
     throw new Error(`runwaySafetyFactor must be >= 1 (got ${safetyFactor})`);
   }
-  const requiredMessages = Math.ceil(queue.peakRateMsgsPerSecond * bgwIntervalSeconds * safetyFactor);
+  const requiredMessages = Math.ceil(queue.peakRateMsgsPerSecond * maintenancePeriodSeconds * safetyFactor);
   let partitionInterval = queue.partitionInterval;
   let premake = queue.premake;
   const derived = partitionInterval === undefined || premake === undefined;
@@ -126,8 +158,8 @@ const fmt = (n: number): string => n.toLocaleString("en-US");
 
 /**
  * The queue rules that need the runway calculator (registered in components/stack.ts):
- * - `partitionInterval x premake` covers `peakRateMsgsPerSecond x pg_partman_bgw.interval x
- *   runwaySafetyFactor`, with every number in the message and the smallest fix;
+ * - `partitionInterval x premake` covers `peakRateMsgsPerSecond x maintenance period x
+ *   runwaySafetyFactor` (the period from `maintenanceSchedule`), with every number in the message and the smallest fix;
  * - `retentionMessages >= partitionInterval` (pg_partman drops partitions wholly below
  *   max(msg_id) - retention: a smaller retention drops every partition as soon as the next one fills);
  * - `pg_partman_bgw.interval` is an integer number of seconds.
@@ -144,10 +176,15 @@ export function validateQueues(config: StackConfig): SemanticResult {
   }
   const bgwFrom = bgw.path === undefined ? "pg_partman's default" : bgw.path.slice(0, 4).join(".");
   const safety = config.queues.runwaySafetyFactor;
+  const schedule = maintenanceSchedule(bgw.seconds);
+  const period =
+    schedule.periodSeconds === bgw.seconds
+      ? `maintenance period ${fmt(schedule.periodSeconds)} s (pg_partman_bgw.interval, ${bgwFrom})`
+      : `maintenance period ${fmt(schedule.periodSeconds)} s (pg_partman_bgw.interval ${fmt(bgw.seconds)} s, ${bgwFrom}, rounded up to the CronJob's "${schedule.cron}")`;
   config.queues.definitions.forEach((queue, i) => {
     const base = ["queues", "definitions", i];
-    const plan = planRunway(queue, bgw.seconds, safety);
-    const need = `peakRateMsgsPerSecond ${fmt(queue.peakRateMsgsPerSecond)} x pg_partman_bgw.interval ${fmt(bgw.seconds)} s (${bgwFrom}) x runwaySafetyFactor ${safety} = ${fmt(plan.requiredMessages)} messages`;
+    const plan = planRunway(queue, schedule.periodSeconds, safety);
+    const need = `peakRateMsgsPerSecond ${fmt(queue.peakRateMsgsPerSecond)} x ${period} x runwaySafetyFactor ${safety} = ${fmt(plan.requiredMessages)} messages`;
     if (plan.runwayMessages < plan.requiredMessages) {
       const premakeFix = Math.ceil(plan.requiredMessages / plan.partitionInterval);
       const intervalFix = Math.ceil(plan.requiredMessages / plan.premake);
@@ -156,8 +193,8 @@ export function validateQueues(config: StackConfig): SemanticResult {
         value: plan.premake,
         message:
           `queue "${queue.name}": partition runway partitionInterval ${fmt(plan.partitionInterval)} x premake ${plan.premake} = ${fmt(plan.runwayMessages)} messages ` +
-          `does not cover ${need}; between two pg_partman maintenance runs the overflow lands in the default partition and the next run fails ` +
-          `("updated partition constraint for default partition ... would be violated"). Raise premake to >= ${premakeFix}, or partitionInterval to >= ${fmt(intervalFix)}, ` +
+          `does not cover ${need}; between two partition-maintenance runs the overflow lands in the default partition ` +
+          `(the next run moves it out, but until then those messages sit in the default partition, and pg_partman's own maintenance fails on it). Raise premake to >= ${premakeFix}, or partitionInterval to >= ${fmt(intervalFix)}, ` +
           `or leave both unset to derive them`,
       });
     } else if (plan.derived) {
@@ -174,4 +211,23 @@ export function validateQueues(config: StackConfig): SemanticResult {
     }
   });
   return { errors, warnings };
+}
+
+/**
+ * One line per partitioned queue for the plan's summary: what the partition maintenance guarantees
+ * (partitions ahead of the sequence after every run) and what the runway covers.
+ * @param config the parsed stack config.
+ */
+export function runwaySummaryLines(config: StackConfig): string[] {
+  const bgw = bgwIntervalSeconds(config);
+  const schedule = maintenanceSchedule(bgw.seconds);
+  const safety = config.queues.runwaySafetyFactor;
+  return config.queues.definitions.map((queue) => {
+    const plan = planRunway(queue, schedule.periodSeconds, safety);
+    return (
+      `queue ${queue.name}: after every partition-maintenance run (CronJob "${schedule.cron}", UTC) at least ` +
+      `${fmt(plan.partitionInterval)} x premake ${plan.premake} = ${fmt(plan.runwayMessages)} ids are partitioned ahead of its sequence, ` +
+      `for the queue and its archive, whatever their depth; that covers peak ${fmt(queue.peakRateMsgsPerSecond)} msgs/s x ${fmt(schedule.periodSeconds)} s x safety ${safety} = ${fmt(plan.requiredMessages)}`
+    );
+  });
 }

@@ -15,11 +15,18 @@ import { readDucklakeConfig } from "../helpers/stack-files";
 const dev = parseStackConfig(readDucklakeConfig("dev"), "dev").config;
 
 describe("the arithmetic", () => {
-  test("dev requests what the README says: 2.65 CPU and 5.25 GiB, plus kind's 0.95 CPU and 290 MiB", () => {
+  test("dev requests what the README says: 2.7 CPU and 5.31 GiB, plus kind's 0.95 CPU and 290 MiB", () => {
     const pods = stackPodRequests(dev);
-    expect(pods.map((p) => p.what)).toEqual(["postgres", "loki", "promtail", "queue bootstrap Job", "grafana"]);
-    expect(pods.reduce((s, p) => s + p.cpuMillis, 0)).toBe(2650);
-    expect(pods.reduce((s, p) => s + p.memoryBytes, 0)).toBe((4096 + 1024 + 64 + 64 + 128) * 1024 ** 2);
+    expect(pods.map((p) => p.what)).toEqual([
+      "postgres",
+      "loki",
+      "promtail",
+      "queue bootstrap Job",
+      "partition-maintenance CronJob",
+      "grafana",
+    ]);
+    expect(pods.reduce((s, p) => s + p.cpuMillis, 0)).toBe(2700);
+    expect(pods.reduce((s, p) => s + p.memoryBytes, 0)).toBe((4096 + 1024 + 64 + 64 + 64 + 128) * 1024 ** 2);
     expect(KIND_SYSTEM_REQUESTS.cpuMillis).toBe(950);
     expect(KIND_SYSTEM_REQUESTS.memoryBytes).toBe(290 * 1024 ** 2);
   });
@@ -31,7 +38,13 @@ describe("the arithmetic", () => {
       logging: { ...dev.logging, agent: "alloy" as const, grafana: { ...dev.logging.grafana, enabled: false } },
     };
     const pods = stackPodRequests(cfg);
-    expect(pods.map((p) => p.what)).toEqual(["postgres x 3", "loki", "alloy", "queue bootstrap Job"]);
+    expect(pods.map((p) => p.what)).toEqual([
+      "postgres x 3",
+      "loki",
+      "alloy",
+      "queue bootstrap Job",
+      "partition-maintenance CronJob",
+    ]);
     expect(pods[0].cpuMillis).toBe(6000);
   });
 
@@ -40,15 +53,15 @@ describe("the arithmetic", () => {
     expect(kindCapacityProblem("ducklake-control-plane", { cpu: "4", memory: "8Gi" }, pods)).toBeUndefined();
     const problem = kindCapacityProblem("ducklake-control-plane", { cpu: "2", memory: "8029868Ki" }, pods);
     expect(problem).toContain(
-      "the kind node ducklake-control-plane is too small for the stack: CPU 3600m requested, 2000m allocatable (",
+      "the kind node ducklake-control-plane is too small for the stack: CPU 3650m requested, 2000m allocatable (",
     );
     expect(problem).toContain("postgres 2000m / 4096Mi");
-    expect(problem).not.toContain("memory 5666Mi requested");
+    expect(problem).not.toContain("memory 5730Mi requested");
     // The boundary: exactly the requests fit.
-    expect(kindCapacityProblem("n", { cpu: "3600m", memory: `${5666 * 1024}Ki` }, pods)).toBeUndefined();
-    expect(kindCapacityProblem("n", { cpu: "3599m", memory: `${5666 * 1024}Ki` }, pods)).toContain("CPU 3600m");
-    expect(kindCapacityProblem("n", { cpu: "4", memory: `${5666 * 1024 - 1}Ki` }, pods)).toContain(
-      "memory 5666Mi requested, 5666Mi allocatable",
+    expect(kindCapacityProblem("n", { cpu: "3650m", memory: `${5730 * 1024}Ki` }, pods)).toBeUndefined();
+    expect(kindCapacityProblem("n", { cpu: "3649m", memory: `${5730 * 1024}Ki` }, pods)).toContain("CPU 3650m");
+    expect(kindCapacityProblem("n", { cpu: "4", memory: `${5730 * 1024 - 1}Ki` }, pods)).toContain(
+      "memory 5730Mi requested, 5730Mi allocatable",
     );
   });
 
@@ -105,7 +118,7 @@ describe("the preview read", () => {
     const { checkKindNode } = await import("../../components/prerequisites");
     const pods = stackPodRequests(dev);
     expect(() => checkKindNode("ducklake-control-plane", { allocatable: { cpu: "2", memory: "16Gi" } }, pods)).toThrow(
-      "the kind node ducklake-control-plane is too small for the stack: CPU 3600m requested, 2000m allocatable",
+      "the kind node ducklake-control-plane is too small for the stack: CPU 3650m requested, 2000m allocatable",
     );
     expect(() => checkKindNode("n", { allocatable: { cpu: "8", memory: "16Gi" } }, pods)).not.toThrow();
     expect(() => checkKindNode("n", undefined, pods)).not.toThrow();

@@ -65,7 +65,7 @@ describe("generateBootstrapSql", () => {
   test("prod: the stack's own interval and premake, the guide's storage parameters", () => {
     const sql = generateBootstrapSql(inputFor("prod"));
     expect(sql).toContain("PERFORM pgmq.create_partitioned('lineage_events', '1000000', '100000000');");
-    // 60,000 msgs/s x pg_partman_bgw.interval 60 s x 3 = 10,800,000 needed; 1,000,000 x premake 11 configured
+    // 60,000 msgs/s x maintenance period 60 s x 3 = 10,800,000 needed; 1,000,000 x premake 11 configured
     expect(sql).toContain(
       "SELECT ops.converge_partition_config('pgmq.q_lineage_events', 1000000, 11, 100000000, 10800000);",
     );

@@ -39,7 +39,11 @@ const READER = "metrics_reader";
 
 /** The server views, and the metrics queries that read only them. */
 const SERVER_OBJECTS = MONITORING_OBJECTS.filter((o) => !o.needsPgmq);
-const QUEUE_OBJECT_NAMES = MONITORING_OBJECTS.filter((o) => o.needsPgmq).map((o) => o.name);
+const QUEUE_OBJECT_NAMES = [
+  ...MONITORING_OBJECTS.filter((o) => o.needsPgmq).map((o) => o.name),
+  // the partition maintenance's own record (components/queue/sql/partition-maintenance.sql), also queue-only
+  "ops.partition_maintenance",
+];
 
 interface Target {
   major: number;

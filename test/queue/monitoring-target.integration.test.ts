@@ -101,10 +101,10 @@ maybe(
 
     test("the dev stack's bootstrap runs twice, then every ops object and custom metrics query runs as a member of pg_monitor", async () => {
       const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-      // The stack's own input (queues with the guide's storage parameters, pg_partman_bgw.interval 60, roles), on MAJOR.
+      // The stack's own input (queues with the guide's storage parameters, maintenance period 60 s from pg_partman_bgw.interval 60, roles), on MAJOR.
       const input = bootstrapSqlInputOf(config, { majorVersion: MAJOR });
       expect(input).toMatchObject({
-        bgwIntervalSeconds: 60,
+        maintenancePeriodSeconds: 60,
         database: "ducklakedb",
         ownerRole: "lineage_owner",
         appRole: "lineage_app",

@@ -20,15 +20,12 @@ import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { MONITORING_OBJECTS, monitoringMetricsYaml, QUEUE_DEPTH_COLUMNS } from "../../components/queue/monitoring";
 import { planRunway, validateQueues } from "../../components/queue/runway";
 import {
-  extensionAvailable,
-  findPostgresBinaries,
   freeLoopbackPort,
-  libraryAvailable,
   startLocalPostgres,
   type LocalPostgres,
   type PostgresBinaries,
 } from "../../scripts/lib/local-postgres";
-import { binariesInDir, extensionDefaultVersion, extraPgBinDirs } from "../helpers/extra-postgres";
+import { installationTitle as title, queueInstallations, type Installation } from "../helpers/queue-installations";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { parse } from "yaml";
 
@@ -40,71 +37,7 @@ const APP = "lineage_app";
 /** The stacks' database (postgres.database's default, the seed guide's pg_partman_bgw.dbname). */
 const DATABASE = "ducklakedb";
 
-/** One PostgreSQL installation the suite runs on, or why it cannot. */
-interface Installation {
-  /** How the describe's title names it. */
-  name: string;
-  binaries?: PostgresBinaries;
-  /** The versions of pg_partman and pgmq it would create, for the title (listed directories only). */
-  versions?: { partman?: string; pgmq?: string };
-  /** What is missing ("; "-separated); undefined when the suite can run. */
-  why?: string;
-}
-
-/**
- * What the suite needs and these binaries lack, each with where it was looked for.
- * @param debian Debian's PostgreSQL 15 (its messages name the apt package).
- */
-function missingFor(bin: PostgresBinaries, debian: boolean): string | undefined {
-  const pg = `PostgreSQL ${debian ? bin.major : bin.version}`;
-  const out: string[] = [];
-  if (bin.major < 15 || bin.major > 18) out.push(`${pg}: the bootstrap supports PostgreSQL 15–18`);
-  if (!extensionAvailable(bin, "pg_partman"))
-    out.push(
-      `pg_partman not installed for ${pg} (${bin.sharedir}/extension${debian ? "; apt-get install postgresql-15-partman" : ""})`,
-    );
-  if (!libraryAvailable(bin, "pg_partman_bgw")) out.push(`pg_partman_bgw not installed for ${pg} (${bin.pkglibdir})`);
-  if (!extensionAvailable(bin, "pgmq"))
-    out.push(
-      `pgmq extension not installed for ${pg} (${bin.sharedir}/extension, pg_config --sharedir; see docs/queue.md)`,
-    );
-  if (!extensionAvailable(bin, "pg_stat_statements") || !libraryAvailable(bin, "pg_stat_statements")) {
-    out.push(`pg_stat_statements not installed for ${pg} (${bin.sharedir}/extension, ${bin.pkglibdir})`);
-  }
-  return out.length > 0 ? out.join("; ") : undefined;
-}
-
-/** Debian's PostgreSQL 15 (findPostgresBinaries' usual search for 15). */
-function debian15(): Installation {
-  const name = "PostgreSQL 15";
-  try {
-    const binaries = findPostgresBinaries(15);
-    return { name, binaries, why: missingFor(binaries, true) };
-  } catch (e) {
-    return { name, why: (e as Error).message };
-  }
-}
-
-/** A bin directory from DUCKLAKE_EXTRA_PG_BIN_DIRS, on whatever major it holds. */
-function listed(binDir: string): Installation {
-  try {
-    const binaries = binariesInDir(binDir);
-    const versions = {
-      partman: extensionDefaultVersion(binaries, "pg_partman"),
-      pgmq: extensionDefaultVersion(binaries, "pgmq"),
-    };
-    return {
-      name: `PostgreSQL ${binaries.version} (${binaries.binDir})`,
-      binaries,
-      versions,
-      why: missingFor(binaries, false),
-    };
-  } catch (e) {
-    return { name: `PostgreSQL in ${binDir}`, why: (e as Error).message };
-  }
-}
-
-const installations: Installation[] = [debian15(), ...extraPgBinDirs().map(listed)];
+const installations: Installation[] = queueInstallations();
 
 /** Test queues: small partitions so a few thousand messages cross several of them. */
 function testQueues(): QueuesConfig {
@@ -127,7 +60,7 @@ function testQueues(): QueuesConfig {
 function bootstrapSql(queues: QueuesConfig, database: string, majorVersion: number): string {
   return generateBootstrapSql({
     queues,
-    bgwIntervalSeconds: BGW_INTERVAL_SECONDS,
+    maintenancePeriodSeconds: BGW_INTERVAL_SECONDS,
     database,
     ownerRole: OWNER,
     appRole: APP,
@@ -201,11 +134,6 @@ async function convergingStatementsXid(client: Client, sql: string): Promise<str
   }
 }
 
-function title(inst: Installation): string {
-  const v = (x: string | undefined) => (x === undefined ? "" : ` ${x}`);
-  return `bootstrap on ${inst.name} with pg_partman${v(inst.versions?.partman)} and pgmq${v(inst.versions?.pgmq)}${inst.why === undefined ? "" : ` — SKIPPED: ${inst.why}`}`;
-}
-
 // The skip reason is in the title, so it shows in every jest report, not only when this file runs alone.
 for (const inst of installations) {
   if (inst.why !== undefined)
@@ -243,6 +171,14 @@ function suite(inst: Installation): void {
     admin = new Client({ connectionString: pg.url() });
     await admin.connect();
   });
+
+  /**
+   * Empties a queue between tests with DELETE, not pgmq.purge_queue: purge_queue TRUNCATEs, whose
+   * exclusive locks on every partition can deadlock with pg_partman's worker (seen: "deadlock detected").
+   */
+  async function emptyQueue(name: string): Promise<void> {
+    await admin.query(`DELETE FROM pgmq.${"q_" + name}`);
+  }
 
   afterAll(async () => {
     await admin?.end();
@@ -371,7 +307,7 @@ function suite(inst: Installation): void {
     const metrics = await admin.query("SELECT queue_length, total_messages FROM pgmq.metrics('lineage_events')");
     expect(Number(metrics.rows[0].queue_length)).toBe(total);
     expect(depth.rows[0].total_messages_sent).toBe(metrics.rows[0].total_messages);
-    await admin.query("SELECT pgmq.purge_queue('lineage_events')");
+    await emptyQueue("lineage_events");
   });
 
   test("a poison message reaches the DLQ after maxDeliveries reads; every message is accounted for", async () => {
@@ -418,8 +354,8 @@ function suite(inst: Installation): void {
     await a.connect();
     await b.connect();
     try {
-      await admin.query("SELECT pgmq.purge_queue('lineage_events')");
-      await admin.query("SELECT pgmq.purge_queue('lineage_events_dlq')");
+      await emptyQueue("lineage_events");
+      await emptyQueue("lineage_events_dlq");
       const sent = await a.query(
         "SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 20) g)) AS id",
       );
@@ -470,8 +406,8 @@ function suite(inst: Installation): void {
       await b.query("ROLLBACK").catch(() => undefined);
       await a.end();
       await b.end();
-      await admin.query("SELECT pgmq.purge_queue('lineage_events')");
-      await admin.query("SELECT pgmq.purge_queue('lineage_events_dlq')");
+      await emptyQueue("lineage_events");
+      await emptyQueue("lineage_events_dlq");
     }
   });
 
@@ -567,7 +503,7 @@ function suite(inst: Installation): void {
     let polling: Promise<unknown> | undefined;
     let blocked: Promise<unknown> | undefined;
     try {
-      await admin.query("SELECT pgmq.purge_queue('lineage_events')");
+      await emptyQueue("lineage_events");
       const [pollerPid, consumerPid, operatorPid] = [await pid(poller), await pid(consumer), await pid(operator)];
       const id = (await admin.query("SELECT pgmq.send('lineage_events', '{\"x\":1}') AS id")).rows[0].id as string;
       await consumer.query("BEGIN");
@@ -685,7 +621,7 @@ function suite(inst: Installation): void {
         postgres: { ...config.postgres, tuning: { ...config.postgres.tuning, overrides } },
       });
       expect(result.errors[0]?.message).toContain(
-        "partitionInterval 1,000 x premake 2 = 2,000 messages does not cover peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 1 s",
+        "partitionInterval 1,000 x premake 2 = 2,000 messages does not cover peakRateMsgsPerSecond 10,000 x maintenance period 60 s (pg_partman_bgw.interval 1 s",
       );
     } finally {
       await inc.end();

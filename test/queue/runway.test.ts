@@ -1,7 +1,13 @@
 import { ConfigError } from "../../config/issues";
 import { parseStackConfig } from "../../components/stack";
 import type { QueueConfig } from "../../config/queues";
-import { bgwIntervalSeconds, planRunway, roundUpNice, validateQueues } from "../../components/queue/runway";
+import {
+  bgwIntervalSeconds,
+  maintenanceSchedule,
+  planRunway,
+  roundUpNice,
+  validateQueues,
+} from "../../components/queue/runway";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 const queue = (over: Partial<QueueConfig>): QueueConfig => ({
@@ -66,8 +72,33 @@ describe("planRunway", () => {
   });
 
   test("refuses a non-positive interval or a safety factor below 1", () => {
-    expect(() => planRunway(queue({}), 0, 3)).toThrow(/pg_partman_bgw.interval/);
+    expect(() => planRunway(queue({}), 0, 3)).toThrow(
+      /maintenance period must be a positive number of seconds \(got 0\)/,
+    );
     expect(() => planRunway(queue({}), 60, 0.5)).toThrow(/runwaySafetyFactor/);
+  });
+});
+
+describe("maintenanceSchedule", () => {
+  test.each([
+    // pg_partman_bgw.interval s -> [cron, longest gap s]
+    [1, "* * * * *", 60],
+    [60, "* * * * *", 60],
+    [61, "*/2 * * * *", 120],
+    [300, "*/5 * * * *", 300],
+    [420, "*/7 * * * *", 420], // 7 does not divide 60: runs at :56 then :00, a shorter gap, never a longer one
+    [3540, "*/59 * * * *", 3540],
+    [3600, "0 * * * *", 3600],
+    [3601, "0 */2 * * *", 7200],
+    [86_400, "0 0 * * *", 86_400],
+    [1_000_000, "0 0 * * *", 86_400],
+  ])("pg_partman_bgw.interval %d s: %s, at most %d s apart", (bgw, cron, period) => {
+    expect(maintenanceSchedule(bgw)).toEqual({ cron, periodSeconds: period });
+  });
+
+  test("refuses a non-integer or non-positive interval", () => {
+    expect(() => maintenanceSchedule(0)).toThrow(/whole number of seconds >= 1 \(got 0\)/);
+    expect(() => maintenanceSchedule(1.5)).toThrow(/got 1.5/);
   });
 });
 
@@ -79,7 +110,7 @@ describe("validateQueues", () => {
       "dev",
     );
     expect(dev.warnings.join("\n")).toMatch(
-      /derived partitionInterval 500,000 x premake 4 = 2,000,000 messages .*10,000 x pg_partman_bgw.interval 60 s \(postgres\.tuning\.seed\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 1,800,000/,
+      /derived partitionInterval 500,000 x premake 4 = 2,000,000 messages .*10,000 x maintenance period 60 s \(pg_partman_bgw\.interval, postgres\.tuning\.seed\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 1,800,000/,
     );
     const prod = parseStackConfig(readDucklakeConfig("prod"), "prod");
     expect(validateQueues(prod.config).errors).toEqual([]);
@@ -102,43 +133,54 @@ describe("validateQueues", () => {
     expect(issues[0]?.path).toBe("ducklake:queues.definitions[0].premake");
     expect(issues[0]?.message).toContain("partitionInterval 100,000 x premake 4 = 400,000 messages");
     expect(issues[0]?.message).toContain(
-      "peakRateMsgsPerSecond 10,000 x pg_partman_bgw.interval 60 s (postgres.tuning.seed.pg_partman_bgw.interval) x runwaySafetyFactor 3 = 1,800,000 messages",
+      "peakRateMsgsPerSecond 10,000 x maintenance period 60 s (pg_partman_bgw.interval, postgres.tuning.seed.pg_partman_bgw.interval) x runwaySafetyFactor 3 = 1,800,000 messages",
     );
     expect(issues[0]?.message).toContain("Raise premake to >= 18, or partitionInterval to >= 450,000");
   });
 
-  test("an override of pg_partman_bgw.interval wins over the seed", () => {
+  test("an override of pg_partman_bgw.interval wins over the seed, and sets the maintenance period", () => {
     const base = (r: RawConfig) => {
-      r.queues.definitions[0]!.partitionInterval = 100_000;
+      r.queues.definitions[0]!.partitionInterval = 500_000;
       r.queues.definitions[0]!.premake = 4;
     };
-    // Without the override the same runway is refused (the incident's config above).
-    expect(() => parseStackConfig(devWith(base), "dev")).toThrow(/premake/);
-    const raw = devWith((r) => {
+    // 2,000,000 >= 10,000 x 60 s x 3 = 1,800,000 under the seed's 60 s
+    expect(validateQueues(parseStackConfig(devWith(base), "dev").config).errors).toEqual([]);
+    const slower = devWith((r) => {
       base(r);
-      // 10,000 x 10 x 3 = 300,000 <= 400,000; the stack's other overrides (pg_partman_bgw.role) stay.
+      // the stack's other overrides (pg_partman_bgw.role) stay
+      r.postgres.tuning.overrides = {
+        ...r.postgres.tuning.overrides,
+        "pg_partman_bgw.interval": { value: 120, reason: "maintenance every 2 minutes" },
+      };
+    });
+    expect(() => parseStackConfig(slower, "dev")).toThrow(
+      /maintenance period 120 s \(pg_partman_bgw\.interval, postgres\.tuning\.overrides\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 3,600,000 messages/,
+    );
+    const faster = devWith((r) => {
+      base(r);
       r.postgres.tuning.overrides = {
         ...r.postgres.tuning.overrides,
         "pg_partman_bgw.interval": { value: 10, reason: "maintenance every 10 s keeps the runway short" },
       };
     });
-    const parsed = parseStackConfig(raw, "dev");
+    const parsed = parseStackConfig(faster, "dev");
     expect(parsed.config.postgres.tuning.seed["pg_partman_bgw.interval"]).toBe(60);
     expect(bgwIntervalSeconds(parsed.config)).toEqual({
       seconds: 10,
       path: ["postgres", "tuning", "overrides", "pg_partman_bgw.interval", "value"],
     });
     expect(validateQueues(parsed.config).errors).toEqual([]);
-    // A too-short runway under the override names the override's key as the interval's source.
+    // below a minute the CronJob's resolution sets the period, and the message says so
     const tight = devWith((r) => {
-      base(r);
+      r.queues.definitions[0]!.partitionInterval = 100_000;
+      r.queues.definitions[0]!.premake = 4;
       r.postgres.tuning.overrides = {
         ...r.postgres.tuning.overrides,
-        "pg_partman_bgw.interval": { value: 40, reason: "maintenance every 40 s is what we measured" },
+        "pg_partman_bgw.interval": { value: 10, reason: "maintenance every 10 s" },
       };
     });
     expect(() => parseStackConfig(tight, "dev")).toThrow(
-      /pg_partman_bgw\.interval 40 s \(postgres\.tuning\.overrides\.pg_partman_bgw\.interval\) x runwaySafetyFactor 3 = 1,200,000 messages/,
+      'maintenance period 60 s (pg_partman_bgw.interval 10 s, postgres.tuning.overrides.pg_partman_bgw.interval, rounded up to the CronJob\'s "* * * * *") x runwaySafetyFactor 3 = 1,800,000 messages',
     );
   });
 
@@ -151,7 +193,7 @@ describe("validateQueues", () => {
     expect(bgwIntervalSeconds(parsed.config)).toEqual({ seconds: 3600 });
     // 10,000 x 3600 x 3 = 108,000,000 messages: / premake 4 = 27,000,000, rounded up to 50,000,000
     expect(parsed.warnings.join("\n")).toMatch(
-      /derived partitionInterval 50,000,000 x premake 4 = 200,000,000 messages .*pg_partman_bgw\.interval 3,600 s \(pg_partman's default\) x runwaySafetyFactor 3 = 108,000,000/,
+      /derived partitionInterval 50,000,000 x premake 4 = 200,000,000 messages .*maintenance period 3,600 s \(pg_partman_bgw\.interval, pg_partman's default\) x runwaySafetyFactor 3 = 108,000,000/,
     );
   });
 
