@@ -33,8 +33,16 @@ import { staticSql } from "./sql";
 /** Statement timeout of each custom metrics query in milliseconds (bounded scrape cost). */
 export const METRICS_STATEMENT_TIMEOUT_MS = 5000;
 
-/** Seconds CloudNativePG caches the result of a queue-table query (they count rows). */
-export const METRICS_CACHE_SECONDS = 30;
+/**
+ * Rows a queue-table metric reads at most per queue and scrape. CloudNativePG's exporter does not implement
+ * the Prometheus exporter's `cache_seconds` (cloudnative-pg docs/src/monitoring.md, "Differences with the
+ * Prometheus Postgres exporter"), so every scrape runs every query: a count over a whole queue table (10
+ * million rows when consumers are down) would cost seconds each time. Counts stop at this limit; above it
+ * `queue_length` is the planner's estimate (`pg_class.reltuples` of the partitions, kept fresh by the
+ * queue tables' aggressive autovacuum) and `counts_exact` is 0. The oldest and newest ages read one row
+ * each through the `msg_id` index.
+ */
+export const METRICS_EXACT_COUNT_LIMIT = 100_000;
 
 /** Rows kept by `ops.top_statements` and its metric (bounded label cardinality). */
 export const TOP_STATEMENTS = 20;
@@ -78,6 +86,7 @@ export const QUEUE_DEPTH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["oldest_message_age_seconds", "double precision"],
   ["newest_message_age_seconds", "double precision"],
   ["total_messages_sent", "bigint"],
+  ["counts_exact", "integer"],
 ];
 
 /** The queue-reading functions `ops.queue_workers` looks for in `pg_stat_activity.query`. */
@@ -96,6 +105,7 @@ export interface MonitoringObject {
 /** Every object `monitoringSql` creates, queue functions first (the order of the SQL). */
 export const MONITORING_OBJECTS: readonly MonitoringObject[] = [
   { name: "ops.queue_depth", select: "SELECT * FROM ops.queue_depth()", needsPgmq: true },
+  { name: "ops.metrics_count_limit", select: "SELECT ops.metrics_count_limit()", needsPgmq: true },
   { name: "ops.dead_letter_depth", select: "SELECT * FROM ops.dead_letter_depth()", needsPgmq: true },
   { name: "ops.dead_letter_newest", select: "SELECT * FROM ops.dead_letter_newest(5)", needsPgmq: true },
   { name: "ops.stuck_messages", select: "SELECT * FROM ops.stuck_messages()", needsPgmq: true },
@@ -157,6 +167,8 @@ export function queueMonitoringSql(): string {
   return `-- ops.queue_depth(): per queue, its current depth (queue_length: rows in the queue table), the visible
 -- ones (vt <= now()), oldest/newest age, and total_messages_sent: the queue's msg_id sequence, i.e.
 -- what pgmq.metrics() calls total_messages (ids handed out, rolled-back sends included), not a depth.
+-- Bounded per scrape: counts stop at ${METRICS_EXACT_COUNT_LIMIT.toLocaleString("en-US")} rows (counts_exact 0 above; queue_length is then the
+-- planner's estimate), ages read one row each through the msg_id index.
 ${replaceFunctionWithOtherColumns(
   "ops.queue_depth()",
   QUEUE_DEPTH_COLUMNS.map(([name]) => name),
@@ -167,19 +179,41 @@ LANGUAGE plpgsql STABLE
 AS $fn$
 DECLARE
     v_queue text;
+    v_limit constant bigint := ${METRICS_EXACT_COUNT_LIMIT};
+    v_len bigint;
+    v_visible bigint;
+    v_oldest timestamptz;
+    v_newest timestamptz;
+    v_sent bigint;
 BEGIN
     FOR v_queue IN SELECT m.queue_name::text FROM pgmq.meta m ORDER BY m.queue_name LOOP
-        RETURN QUERY EXECUTE format(
-            'SELECT %L::text, count(*), count(*) FILTER (WHERE vt <= now()),
-                    coalesce(extract(epoch FROM now() - min(enqueued_at))::double precision, 0),
-                    coalesce(extract(epoch FROM now() - max(enqueued_at))::double precision, 0),
-                    (SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM pgmq.%I s)
-               FROM pgmq.%I', v_queue, 'q_' || v_queue || '_msg_id_seq', 'q_' || v_queue);
+        -- bounded: at most v_limit + 1 rows counted, one row read for each age
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM pgmq.%I LIMIT %s) x', 'q_' || v_queue, v_limit + 1) INTO v_len;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM pgmq.%I WHERE vt <= now() LIMIT %s) x', 'q_' || v_queue, v_limit + 1) INTO v_visible;
+        EXECUTE format('SELECT enqueued_at FROM pgmq.%I ORDER BY msg_id LIMIT 1', 'q_' || v_queue) INTO v_oldest;
+        EXECUTE format('SELECT enqueued_at FROM pgmq.%I ORDER BY msg_id DESC LIMIT 1', 'q_' || v_queue) INTO v_newest;
+        EXECUTE format('SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM pgmq.%I s', 'q_' || v_queue || '_msg_id_seq') INTO v_sent;
+        queue_name := v_queue;
+        counts_exact := CASE WHEN v_len > v_limit THEN 0 ELSE 1 END;
+        IF v_len > v_limit THEN
+            -- the planner's estimate over the queue table's partitions (or the table itself), never below what was counted
+            SELECT greatest(v_len, coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint) INTO v_len
+              FROM pg_catalog.pg_class c
+             WHERE c.relkind = 'r'
+               AND (c.oid = format('pgmq.%I', 'q_' || v_queue)::regclass
+                    OR c.oid IN (SELECT i.relid FROM pg_catalog.pg_partition_tree(format('pgmq.%I', 'q_' || v_queue)::regclass) i));
+        END IF;
+        queue_length := v_len;
+        visible_messages := least(v_visible, v_len);
+        oldest_message_age_seconds := coalesce(extract(epoch FROM now() - v_oldest)::double precision, 0);
+        newest_message_age_seconds := coalesce(extract(epoch FROM now() - v_newest)::double precision, 0);
+        total_messages_sent := v_sent;
+        RETURN NEXT;
     END LOOP;
 END
 $fn$;
 
-${staticSql("queue-monitoring")}`;
+${staticSql("queue-monitoring").replace("@@METRICS_EXACT_COUNT_LIMIT@@", String(METRICS_EXACT_COUNT_LIMIT))}`;
 }
 
 /**
@@ -394,7 +428,6 @@ interface CustomQuery {
   query: string;
   predicate_query: string;
   primary?: boolean;
-  cache_seconds?: number;
   metrics: Array<Record<string, { usage: "LABEL" | "GAUGE" | "COUNTER"; description: string }>>;
 }
 
@@ -414,8 +447,9 @@ function quoteLiteral(s: string): string {
 /**
  * CloudNativePG custom queries (the YAML of a ConfigMap key referenced from the Cluster's
  * `spec.monitoring.customQueriesConfigMap`) exporting the `ops` monitoring functions as Prometheus
- * metrics. Each query is bounded by a 5 s statement timeout (`predicate_query`); queue-table queries are
- * cached 30 s and run on the primary only. Queue metrics are limited to the configured queues (and
+ * metrics. Each query is bounded by a 5 s statement timeout (`predicate_query`) and, for queue tables, by
+ * `METRICS_EXACT_COUNT_LIMIT` rows per queue (no `cache_seconds`: CloudNativePG does not implement it);
+ * queue-table queries run on the primary only. Queue metrics are limited to the configured queues (and
  * their dead-letter queues), so label cardinality stays bounded.
  * @param majorVersion 15–18 (checkpoint columns differ from 17).
  * @param queues `ducklake:queues`.
@@ -436,19 +470,27 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
   const counter = (description: string) => ({ usage: "COUNTER" as const, description });
   const queries: Record<string, CustomQuery> = {
     ducklake_queue: {
-      query: `SELECT queue_name, queue_length, visible_messages, oldest_message_age_seconds, newest_message_age_seconds, total_messages_sent FROM ops.queue_depth() WHERE queue_name IN (${inList})`,
+      query: `SELECT queue_name, queue_length, visible_messages, oldest_message_age_seconds, newest_message_age_seconds, total_messages_sent, counts_exact FROM ops.queue_depth() WHERE queue_name IN (${inList})`,
       predicate_query: predicate,
       primary: true,
-      cache_seconds: METRICS_CACHE_SECONDS,
       metrics: [
         { queue_name: label("PGMQ queue") },
-        { queue_length: gauge("Messages in the queue table now, visible or not (pgmq.metrics queue_length)") },
-        { visible_messages: gauge("Messages readable now (vt <= now())") },
+        {
+          queue_length: gauge(
+            `Messages in the queue table now, visible or not (pgmq.metrics queue_length); counted up to ${METRICS_EXACT_COUNT_LIMIT}, the planner's estimate above`,
+          ),
+        },
+        { visible_messages: gauge(`Messages readable now (vt <= now()), counted up to ${METRICS_EXACT_COUNT_LIMIT}`) },
         { oldest_message_age_seconds: gauge("Age of the oldest message in seconds") },
         { newest_message_age_seconds: gauge("Age of the newest message in seconds") },
         {
           total_messages_sent: counter(
             "msg_ids handed out by the queue's sequence, rolled-back sends included (pgmq.metrics total_messages)",
+          ),
+        },
+        {
+          counts_exact: gauge(
+            `1 when queue_length and visible_messages are exact (at most ${METRICS_EXACT_COUNT_LIMIT} rows), 0 above`,
           ),
         },
       ],
@@ -458,7 +500,6 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
         "SELECT queue_name, dead_letter_queue, dead_letters, newest_dead_letter_age_seconds FROM ops.dead_letter_depth()",
       predicate_query: predicate,
       primary: true,
-      cache_seconds: METRICS_CACHE_SECONDS,
       metrics: [
         { queue_name: label("Source queue") },
         { dead_letter_queue: label("Dead-letter queue") },
@@ -470,7 +511,6 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
       query: `SELECT queue_name, redelivered_messages, max_read_ct FROM ops.stuck_message_counts() WHERE queue_name IN (${inList})`,
       predicate_query: predicate,
       primary: true,
-      cache_seconds: METRICS_CACHE_SECONDS,
       metrics: [
         { queue_name: label("PGMQ queue") },
         { redelivered_messages: gauge("Messages read at least twice") },
@@ -481,7 +521,6 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
       query: "SELECT parent_table, row_count FROM ops.default_partition_rows()",
       predicate_query: predicate,
       primary: true,
-      cache_seconds: METRICS_CACHE_SECONDS,
       metrics: [
         { parent_table: label("Partitioned PGMQ table") },
         { row_count: gauge("Rows in the default partition (must be 0: the partition runway was overrun)") },

@@ -213,9 +213,10 @@ describe("monitoring", () => {
       "oldest_message_age_seconds",
       "newest_message_age_seconds",
       "total_messages_sent",
+      "counts_exact",
     ]);
     expect(sql).toContain(
-      "RETURNS TABLE (queue_name text, queue_length bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision, total_messages_sent bigint)",
+      "RETURNS TABLE (queue_name text, queue_length bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision, total_messages_sent bigint, counts_exact integer)",
     );
     const drop = sql.indexOf("DROP FUNCTION ops.queue_depth();");
     expect(drop).toBeGreaterThan(-1);
@@ -227,6 +228,18 @@ describe("monitoring", () => {
         .filter((l) => !l.startsWith("--"))
         .join("\n"),
     ).not.toMatch(/\btotal_messages\b/);
+  });
+
+  test("queue-table metrics read a bounded number of rows (CloudNativePG has no cache_seconds): no unbounded count over a queue table", () => {
+    const sql = queueMonitoringSql();
+    expect(sql).toContain(`SELECT @@METRICS_EXACT_COUNT_LIMIT@@`.replace("@@METRICS_EXACT_COUNT_LIMIT@@", "100000"));
+    expect(sql).not.toContain("@@");
+    // every count over a pgmq table goes through a LIMIT subquery
+    const counts = [...sql.matchAll(/count\(\*\)[^']*?FROM (\S+)/g)].map((m) => m[1]);
+    expect(counts.length).toBeGreaterThan(0);
+    for (const from of counts) expect(from).toMatch(/^\(SELECT/);
+    const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+    expect(monitoringMetricsYaml(17, config.queues)).not.toContain("cache_seconds");
   });
 
   test("metrics YAML: every query bounded by a statement timeout, schema-qualified, queues listed", () => {

@@ -81,6 +81,8 @@ DECLARE
     v_created integer := 0;
     v_dropped integer := 0;
     v_child record;
+    v_lock_timeout text;
+    v_locked boolean := false;
 BEGIN
     SELECT pc.partition_interval::bigint, pc.premake, pc.retention::bigint
       INTO v_step, v_premake, v_retention
@@ -100,64 +102,94 @@ BEGIN
     v_seq := pg_get_serial_sequence(format('pgmq.%I', 'q_' || substr(split_part(p_parent_table, '.', 2), 3)), 'msg_id')::regclass;
     EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', v_seq) INTO v_next;
 
-    -- 1. Repair the default partition: move its rows, one partition range at a time, into a partition made
-    -- for them. The EXCLUSIVE lock waits for inserts already routed to the default and keeps new ones out
-    -- until commit; inserts into other partitions go on.
+    -- What there is to do, read without DDL locks: most runs have nothing to do.
     SELECT p.partdefid::regclass INTO v_def
       FROM pg_partitioned_table p WHERE p.partrelid = v_parent AND p.partdefid <> 0;
     IF v_def IS NOT NULL THEN
-        EXECUTE format('LOCK TABLE %s IN EXCLUSIVE MODE', v_def);
         EXECUTE format('SELECT min(msg_id) FROM %s', v_def) INTO v_min;
-        IF v_min IS NOT NULL THEN
-            SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO v_cols
-              FROM pg_attribute a WHERE a.attrelid = v_parent AND a.attnum > 0 AND NOT a.attisdropped;
-            -- shaped like this parent (a queue and its archive differ): made afresh for each set
-            DROP TABLE IF EXISTS pg_temp.ops_partition_repair;
-            EXECUTE format('CREATE TEMP TABLE ops_partition_repair (LIKE %s) ON COMMIT DROP', v_parent);
-            WHILE v_min IS NOT NULL LOOP
-                v_lo := v_min - (v_min % v_step);
-                TRUNCATE pg_temp.ops_partition_repair;
-                EXECUTE format('WITH moved AS (DELETE FROM %s WHERE msg_id >= %s AND msg_id < %s RETURNING %s) '
-                               'INSERT INTO pg_temp.ops_partition_repair (%s) SELECT %s FROM moved',
-                               v_def, v_lo, v_lo + v_step, v_cols, v_cols, v_cols);
-                GET DIAGNOSTICS v_n = ROW_COUNT;
-                PERFORM partman.create_partition_id(p_parent_table := p_parent_table, p_partition_ids := ARRAY[v_lo]);
-                EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.ops_partition_repair',
-                               v_parent, v_cols, v_cols);
-                v_repaired := v_repaired + v_n;
-                RAISE WARNING '%: moved % rows from the default partition into msg_id range [%, %)', p_parent_table, v_n, v_lo, v_lo + v_step;
-                EXECUTE format('SELECT min(msg_id) FROM %s', v_def) INTO v_min;
-            END LOOP;
-            DROP TABLE pg_temp.ops_partition_repair;
-        END IF;
     END IF;
-
-    -- 2. Extend: premake partitions beyond the one holding the next id, contiguous from the highest
-    -- existing partition (ids handed out but not yet committed may sit in any gap), but not below what
-    -- retention would drop at once.
     SELECT count(*), max(b.upper_bound) INTO v_before, v_upper FROM ops.partition_bounds(v_parent) b;
     v_target := (v_next - (v_next % v_step)) + v_premake::bigint * v_step;
     v_from := coalesce(v_upper, v_next - (v_next % v_step));
     IF v_retention IS NOT NULL THEN
         v_from := greatest(v_from, (v_next - 1 - v_retention) - ((v_next - 1 - v_retention) % v_step));
     END IF;
+    SELECT count(*) INTO v_n FROM ops.partition_bounds(v_parent) b
+     WHERE v_retention IS NOT NULL AND b.upper_bound <= (v_next - 1) - v_retention;
+
+    IF v_min IS NOT NULL OR v_from <= v_target OR v_n > 0 THEN
+        -- Lock the parent first, in ACCESS EXCLUSIVE mode, before any partition: queries on the queue lock
+        -- the parent, then its partitions, and a DROP or ATTACH that locked a partition first deadlocks with
+        -- them ("deadlock detected", seen here with consumers reading and deleting while retention dropped a
+        -- partition). The lock waits behind running transactions and new ones queue behind it, so it is
+        -- tried for at most 200 ms at a time (producers wait no longer than that), up to 50 times, 200 ms
+        -- apart; then this run fails and the next one retries.
+        v_lock_timeout := pg_catalog.current_setting('lock_timeout');
+        FOR v_try IN 1..50 LOOP
+            BEGIN
+                PERFORM pg_catalog.set_config('lock_timeout', '200ms', true);
+                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v_parent);
+                v_locked := true;
+            EXCEPTION WHEN lock_not_available THEN
+                PERFORM pg_catalog.pg_sleep(0.2);
+            END;
+            EXIT WHEN v_locked;
+        END LOOP;
+        PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+        IF NOT v_locked THEN
+            RAISE EXCEPTION '%: could not lock the table within 50 tries of 200 ms (long transactions on it?); the next run retries', p_parent_table
+                USING ERRCODE = 'lock_not_available';
+        END IF;
+    END IF;
+
+    -- 1. Repair the default partition: move its rows, one partition range at a time, into a partition made
+    -- for them (the parent's lock keeps inserts out meanwhile).
+    IF v_min IS NOT NULL THEN
+        EXECUTE format('SELECT min(msg_id) FROM %s', v_def) INTO v_min;
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO v_cols
+          FROM pg_attribute a WHERE a.attrelid = v_parent AND a.attnum > 0 AND NOT a.attisdropped;
+        -- shaped like this parent (a queue and its archive differ): made afresh for each set
+        DROP TABLE IF EXISTS pg_temp.ops_partition_repair;
+        EXECUTE format('CREATE TEMP TABLE ops_partition_repair (LIKE %s) ON COMMIT DROP', v_parent);
+        WHILE v_min IS NOT NULL LOOP
+            v_lo := v_min - (v_min % v_step);
+            TRUNCATE pg_temp.ops_partition_repair;
+            EXECUTE format('WITH moved AS (DELETE FROM %s WHERE msg_id >= %s AND msg_id < %s RETURNING %s) '
+                           'INSERT INTO pg_temp.ops_partition_repair (%s) SELECT %s FROM moved',
+                           v_def, v_lo, v_lo + v_step, v_cols, v_cols, v_cols);
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+            PERFORM partman.create_partition_id(p_parent_table := p_parent_table, p_partition_ids := ARRAY[v_lo]);
+            EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.ops_partition_repair',
+                           v_parent, v_cols, v_cols);
+            v_repaired := v_repaired + v_n;
+            RAISE WARNING '%: moved % rows from the default partition into msg_id range [%, %)', p_parent_table, v_n, v_lo, v_lo + v_step;
+            EXECUTE format('SELECT min(msg_id) FROM %s', v_def) INTO v_min;
+        END LOOP;
+        DROP TABLE pg_temp.ops_partition_repair;
+    END IF;
+
+    -- 2. Extend: premake partitions beyond the one holding the next id, contiguous from the highest
+    -- existing partition (ids handed out but not yet committed may sit in any gap), but not below what
+    -- retention would drop at once.
+    SELECT max(b.upper_bound) INTO v_upper FROM ops.partition_bounds(v_parent) b;
+    v_from := greatest(coalesce(v_upper, v_from), v_from);
     IF v_from <= v_target THEN
         SELECT array_agg(g ORDER BY g) INTO v_ids FROM generate_series(v_from, v_target, v_step) g;
         PERFORM partman.create_partition_id(p_parent_table := p_parent_table, p_partition_ids := v_ids);
     END IF;
-    SELECT count(*) INTO v_after FROM ops.partition_bounds(v_parent);
-    v_created := v_after - v_before;
 
     -- 3. Retention: drop partitions wholly below (last id handed out - retention), never the one holding
     -- the next id (its upper bound is above it).
     IF v_retention IS NOT NULL THEN
-        FOR v_child IN SELECT b.child, b.upper_bound FROM ops.partition_bounds(v_parent) b
-                        WHERE b.upper_bound <= (v_next - 1) - v_retention AND b.upper_bound <= v_next
+        FOR v_child IN SELECT b.child FROM ops.partition_bounds(v_parent) b
+                        WHERE b.upper_bound <= (v_next - 1) - v_retention
                         ORDER BY b.lower_bound LOOP
             EXECUTE format('DROP TABLE %s', v_child.child);
             v_dropped := v_dropped + 1;
         END LOOP;
     END IF;
+    SELECT count(*) INTO v_after FROM ops.partition_bounds(v_parent);
+    v_created := v_after + v_dropped - v_before;
 
     -- 4. Record the run.
     INSERT INTO ops.partition_maintenance AS m (parent_table, last_success_at, partitions_created_total, partitions_dropped_total, rows_repaired_total)

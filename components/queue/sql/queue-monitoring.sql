@@ -1,4 +1,9 @@
--- ops.dead_letter_depth(): per routed queue, messages in its dead-letter queue and the newest one's age.
+-- ops.metrics_count_limit(): rows a queue-table metric counts at most per queue (METRICS_EXACT_COUNT_LIMIT
+-- in components/queue/monitoring.ts): CloudNativePG runs every metrics query on every scrape.
+CREATE OR REPLACE FUNCTION ops.metrics_count_limit() RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT @@METRICS_EXACT_COUNT_LIMIT@@::bigint';
+
+-- ops.dead_letter_depth(): per routed queue, messages in its dead-letter queue (counted up to
+-- ops.metrics_count_limit() + 1) and the newest one's age (one row through the msg_id index).
 CREATE OR REPLACE FUNCTION ops.dead_letter_depth()
 RETURNS TABLE (queue_name text, dead_letter_queue text, dead_letters bigint, newest_dead_letter_age_seconds double precision)
 LANGUAGE plpgsql STABLE
@@ -8,8 +13,10 @@ DECLARE
 BEGIN
     FOR r IN SELECT d.queue_name, d.dead_letter_queue FROM ops.dead_letter_routes d ORDER BY d.queue_name LOOP
         RETURN QUERY EXECUTE format(
-            'SELECT %L::text, %L::text, count(*), coalesce(extract(epoch FROM now() - max(enqueued_at))::double precision, 0) FROM pgmq.%I',
-            r.queue_name, r.dead_letter_queue, 'q_' || r.dead_letter_queue);
+            'SELECT %L::text, %L::text,
+                    (SELECT count(*) FROM (SELECT 1 FROM pgmq.%I LIMIT %s) x),
+                    coalesce((SELECT extract(epoch FROM now() - enqueued_at)::double precision FROM pgmq.%I ORDER BY msg_id DESC LIMIT 1), 0)',
+            r.queue_name, r.dead_letter_queue, 'q_' || r.dead_letter_queue, ops.metrics_count_limit() + 1, 'q_' || r.dead_letter_queue);
     END LOOP;
 END
 $fn$;
@@ -59,7 +66,8 @@ BEGIN
 END
 $fn$;
 
--- ops.stuck_message_counts(): per queue, messages read at least twice and the highest read count.
+-- ops.stuck_message_counts(): per queue, among its oldest ops.metrics_count_limit() messages (by msg_id,
+-- where redelivered messages sit), those read at least twice and the highest read count.
 CREATE OR REPLACE FUNCTION ops.stuck_message_counts()
 RETURNS TABLE (queue_name text, redelivered_messages bigint, max_read_ct integer)
 LANGUAGE plpgsql STABLE
@@ -69,14 +77,16 @@ DECLARE
 BEGIN
     FOR v_queue IN SELECT m.queue_name::text FROM pgmq.meta m ORDER BY 1 LOOP
         RETURN QUERY EXECUTE format(
-            'SELECT %L::text, count(*) FILTER (WHERE read_ct >= 2), coalesce(max(read_ct), 0) FROM pgmq.%I',
-            v_queue, 'q_' || v_queue);
+            'SELECT %L::text, count(*) FILTER (WHERE read_ct >= 2), coalesce(max(read_ct), 0)
+               FROM (SELECT read_ct FROM pgmq.%I ORDER BY msg_id LIMIT %s) x',
+            v_queue, 'q_' || v_queue, ops.metrics_count_limit());
     END LOOP;
 END
 $fn$;
 
--- ops.default_partition_rows(): rows in the default partition of every partitioned PGMQ table (must
--- stay 0: rows there mean the partition runway was overrun and maintenance will fail).
+-- ops.default_partition_rows(): rows in the default partition of every partitioned PGMQ table, counted
+-- up to ops.metrics_count_limit() + 1 (must stay 0: rows there mean the partition runway was overrun;
+-- the next partition maintenance moves them out).
 CREATE OR REPLACE FUNCTION ops.default_partition_rows()
 RETURNS TABLE (parent_table text, default_partition text, row_count bigint)
 LANGUAGE plpgsql STABLE
@@ -92,7 +102,7 @@ BEGIN
          WHERE n.nspname = 'pgmq' AND p.partdefid <> 0
          ORDER BY 1
     LOOP
-        RETURN QUERY EXECUTE format('SELECT %L::text, %L::text, count(*) FROM %s', r.parent, r.def::text, r.def) ;
+        RETURN QUERY EXECUTE format('SELECT %L::text, %L::text, count(*) FROM (SELECT 1 FROM %s LIMIT %s) x', r.parent, r.def::text, r.def, ops.metrics_count_limit() + 1);
     END LOOP;
 END
 $fn$;
