@@ -14,6 +14,7 @@ import { PostgresCluster } from "./components/postgres/cluster";
 import { resolveImage } from "./components/postgres/image";
 import { QueueBootstrap } from "./components/queue/bootstrap-job";
 import { PartitionMaintenance } from "./components/queue/partition-maintenance-job";
+import { QueueAlerts } from "./components/queue/queue-alerts";
 import { readKindNodeCapacity, readRequiredCrds } from "./components/prerequisites";
 
 const { config, secrets } = loadConfig();
@@ -88,6 +89,16 @@ const partitionMaintenance = new PartitionMaintenance(
   },
   { provider: k8sProvider, dependsOn: [bootstrap] },
 );
+
+// The queue's alert rules as a PrometheusRule where the Prometheus Operator is (podMonitor; its CRD is a
+// prerequisite read above); every stack's plan also writes them as a plain rules file.
+if (config.postgres.podMonitor) {
+  new QueueAlerts(
+    "queue-alerts",
+    { namespace: postgres.namespace, rules: decisions.alertRules },
+    { provider: k8sProvider, dependsOn: prerequisites },
+  );
+}
 
 // ---- logs: Loki (single binary), the log agent, optional Grafana --------------------------------
 const logging = new Logging(

@@ -21,6 +21,8 @@ import {
   type PostgresClusterInputs,
 } from "./postgres/cluster-inputs";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./queue/bootstrap-sql";
+import { queueAlertRules, type AlertRuleFile } from "./queue/alert-rules";
+import { stringify } from "yaml";
 import { alloyConfigFor } from "./logging/alloy-config";
 import type { StackConfig } from "../config/schema";
 
@@ -73,6 +75,8 @@ export interface StackDecisions {
   readonly postgresqlConf: string;
   /** The idempotent queue bootstrap SQL the Job applies. */
   readonly bootstrapSql: string;
+  /** The queue's Prometheus alert rules (docs/queue.md "Alerts"). */
+  readonly alertRules: AlertRuleFile;
   /** When the partition-maintenance CronJob runs (from `pg_partman_bgw.interval`); the runway covers its period. */
   readonly partitionMaintenance: MaintenanceSchedule;
   /** The log agent's own configuration text when it is Grafana Alloy (it lives inside the chart values too). */
@@ -97,9 +101,12 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
   const bootstrapSql = generateBootstrapSql(bootstrapSqlInputOf(config));
   const alloyConfig =
     config.logging.agent === "alloy" ? alloyConfigFor(config.logging.namespace, config.postgres.namespace) : undefined;
+  const alertRules = queueAlertRules(config);
   const artifacts = new Map<string, string>([
     ["postgresql.conf", postgresqlConf],
     ["bootstrap.sql", bootstrapSql],
+    // a plain Prometheus rules file: `promtool check rules`, or load it into any Prometheus
+    ["alert-rules.yaml", stringify(alertRules, { lineWidth: 0 })],
   ]);
   // The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive.
   if (postgres.monitoringQueriesYaml !== undefined)
@@ -113,6 +120,7 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
     postgresqlConf,
     bootstrapSql,
     partitionMaintenance: maintenanceSchedule(bgwIntervalSeconds(config).seconds),
+    alertRules,
     ...(alloyConfig !== undefined ? { alloyConfig } : {}),
     queueNames: config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name])),
     artifacts,

@@ -120,9 +120,10 @@ export async function topUpQueue(client: Client, queue: string, target: number):
 }
 
 /**
- * Runs pg_partman maintenance (premake and retention) for the queue and archive tables, as the
- * background worker would: the benchmark calls it between workloads so each starts with the full runway.
- * Does nothing when pg_partman is not installed.
+ * Runs partition maintenance (premake and retention) for the queue and archive tables, as the
+ * partition-maintenance CronJob does (`ops.run_partition_maintenance()`, as the tables' owner), or
+ * pg_partman's own `run_maintenance()` on a database bootstrapped before it existed: the benchmark calls it
+ * between workloads so each starts with the full runway. Does nothing when pg_partman is not installed.
  */
 export async function runPartitionMaintenance(client: Client): Promise<void> {
   const { rows } = await client.query<{ schema: string }>(
@@ -137,6 +138,21 @@ export async function runPartitionMaintenance(client: Client): Promise<void> {
        JOIN pg_catalog.pg_class c ON c.oid = p.parent_table::regclass ORDER BY p.parent_table LIMIT 1`,
   );
   const role = owner.rows[0]?.owner;
+  // The project's maintenance (components/queue/sql/partition-maintenance.sql) where the bootstrap made it:
+  // it keeps partitions ahead of the sequence even when the queue is empty, which pg_partman's does not.
+  const ours = await client.query<{ found: boolean }>(
+    "SELECT pg_catalog.to_regproc('ops.maintain_partition_set') IS NOT NULL AS found",
+  );
+  if (ours.rows[0]?.found === true) {
+    // a procedure that commits per partition set: called outside a transaction block
+    if (role !== undefined) await client.query(`SET ROLE ${quoteIdent(role)}`);
+    try {
+      await client.query("CALL ops.run_partition_maintenance()");
+    } finally {
+      if (role !== undefined) await client.query("RESET ROLE");
+    }
+    return;
+  }
   await client.query("BEGIN");
   try {
     if (role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdent(role)}`);

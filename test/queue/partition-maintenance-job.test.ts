@@ -8,6 +8,7 @@ import {
   partitionMaintenanceCronJobSpec,
 } from "../../components/queue/partition-maintenance-job";
 import { maintenanceSchedule } from "../../components/queue/runway";
+import { queueAlertRules } from "../../components/queue/alert-rules";
 import { instanceNetworkPolicySpec } from "../../components/postgres/network-policy";
 import { parseStackConfig } from "../../components/stack";
 import { installRecordingMocks, MockRecorder, settle } from "../../scripts/lib/mock-engine";
@@ -107,4 +108,19 @@ describe.each(["dev", "prod"])("the %s program", (stack) => {
     const user = env.find((e) => e.name === "PGUSER");
     expect(user?.valueFrom.secretKeyRef.name).toMatch(/-owner-credentials$/);
   });
+});
+
+describe("the queue's PrometheusRule", () => {
+  test("prod (podMonitor) creates it with the stack's rules, in the cluster's namespace; dev (podMonitor off) does not", async () => {
+    const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+    const prod = await runProgram("prod");
+    const rules = prod.ofType(PROMETHEUS_RULE).filter((r) => r.name === "queue-alerts-prometheusrule");
+    expect(rules).toHaveLength(1);
+    const inputs = rules[0]!.inputs as { metadata: { name: string }; spec: { groups: Array<{ rules: unknown[] }> } };
+    expect(inputs.metadata.name).toBe("ducklake-queue-alerts");
+    const config = parseStackConfig(readDucklakeConfig("prod"), "prod").config;
+    expect(inputs.spec.groups[0]!.rules).toEqual(queueAlertRules(config).groups[0]!.rules);
+    const dev = await runProgram("dev");
+    expect(dev.ofType(PROMETHEUS_RULE).filter((r) => r.name === "queue-alerts-prometheusrule")).toEqual([]);
+  }, 120_000);
 });

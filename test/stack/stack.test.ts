@@ -10,8 +10,11 @@ const parsed = (stack: "dev" | "prod") => parseStackConfig(readDucklakeConfig(st
 
 describe("deriveStack", () => {
   test.each([
-    ["dev", ["bootstrap.sql", "monitoring-queries.yaml", "postgresql.conf"]],
-    ["prod", ["bootstrap.sql", "logging/alloy-config.alloy", "monitoring-queries.yaml", "postgresql.conf"]],
+    ["dev", ["alert-rules.yaml", "bootstrap.sql", "monitoring-queries.yaml", "postgresql.conf"]],
+    [
+      "prod",
+      ["alert-rules.yaml", "bootstrap.sql", "logging/alloy-config.alloy", "monitoring-queries.yaml", "postgresql.conf"],
+    ],
   ] as const)("%s: the artifacts the plan writes, from the same decisions the program wires", (stack, paths) => {
     const config = parsed(stack);
     const d = deriveStack(config, stack);
