@@ -3,7 +3,7 @@
  * limit; the loader adds the key path (`ducklake:postgres.resources.memory`) and the bad value.
  */
 import { z } from "zod";
-import { KUBE_CPU_PATTERN, KUBE_MEMORY_PATTERN } from "./units";
+import { KUBE_CPU_PATTERN, KUBE_MEMORY_PATTERN, parseKubeCpuMillis } from "./units";
 
 /** A DNS-1123 label: Kubernetes names of namespaces, services, releases (max 63 characters). */
 export const dnsLabel = z
@@ -18,10 +18,15 @@ export const kubeMemory = z.string().regex(KUBE_MEMORY_PATTERN, {
   message: "must be a Kubernetes memory quantity such as 4Gi or 512Mi",
 });
 
-/** A Kubernetes CPU quantity such as `2` or `500m`. */
-export const kubeCpu = z.string().regex(KUBE_CPU_PATTERN, {
-  message: "must be a Kubernetes CPU quantity such as 2 or 500m",
-});
+/** A Kubernetes CPU quantity such as `2` or `500m`, above zero (a 0 CPU request would let the scheduler pack Postgres anywhere). */
+export const kubeCpu = z
+  .string()
+  .regex(KUBE_CPU_PATTERN, {
+    message: "must be a Kubernetes CPU quantity such as 2 or 500m",
+  })
+  .refine((v) => !KUBE_CPU_PATTERN.test(v) || parseKubeCpuMillis(v) >= 1, {
+    message: "must be at least 1m (1 millicore): a container needs some CPU",
+  });
 
 /** A positive integer. */
 export const positiveInt = z.number().int({ message: "must be an integer" }).positive({ message: "must be > 0" });
@@ -37,6 +42,15 @@ export const pgIdentifier = z
   .string()
   .max(47, { message: "must be at most 47 characters (PGMQ prefixes and pg_partman suffixes must fit in 63)" })
   .regex(/^[a-z_][a-z0-9_]*$/, { message: "must be a lowercase SQL identifier: [a-z_][a-z0-9_]*" });
+
+/**
+ * A role this project creates: a `pgIdentifier` not starting with `pg_`, which PostgreSQL reserves for
+ * its predefined roles ("The role name ... is reserved": CREATE ROLE refuses names beginning with pg_;
+ * https://www.postgresql.org/docs/current/predefined-roles.html).
+ */
+export const pgRoleName = pgIdentifier.refine((v) => !v.startsWith("pg_"), {
+  message: "must not start with pg_: PostgreSQL reserves that prefix for its predefined roles (CREATE ROLE refuses it)",
+});
 
 /** Kubernetes labels: a map of label key to value. */
 export const kubeLabels = z.record(

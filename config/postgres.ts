@@ -2,7 +2,7 @@
  * `ducklake:postgres`: the CloudNativePG cluster and its tuning.
  */
 import { z } from "zod";
-import { dnsLabel, kubeCpu, kubeMemory, pgIdentifier, positiveInt } from "./common";
+import { dnsLabel, kubeCpu, kubeMemory, pgIdentifier, pgRoleName, positiveInt } from "./common";
 
 /** PostgreSQL majors this project supports. Source: DESIGN.md ("17 by default, 15–18 accepted"). */
 export const SUPPORTED_MAJORS = [15, 16, 17, 18] as const;
@@ -12,10 +12,42 @@ export function isSupportedMajor(major: number): boolean {
   return (SUPPORTED_MAJORS as readonly number[]).includes(major);
 }
 
+/**
+ * Settings that make every session (or the server) load code from a file path. The stack has no use for
+ * them, and a value here is a way to run arbitrary code in every backend
+ * (https://www.postgresql.org/docs/current/runtime-config-client.html#RUNTIME-CONFIG-CLIENT-PRELOAD), so they
+ * are refused; `shared_preload_libraries` is limited to `KNOWN_PRELOAD_LIBRARIES`.
+ */
+export const CODE_LOADING_SETTINGS = [
+  "session_preload_libraries",
+  "local_preload_libraries",
+  "dynamic_library_path",
+] as const;
+
+/**
+ * Libraries `shared_preload_libraries` may name: the seed guide's two (pg_partman's background worker,
+ * pg_stat_statements) and two contrib modules every PostgreSQL image carries (auto_explain, pg_prewarm).
+ */
+export const KNOWN_PRELOAD_LIBRARIES = ["pg_partman_bgw", "pg_stat_statements", "auto_explain", "pg_prewarm"] as const;
+
 /** A GUC name as PostgreSQL spells it (`shared_buffers`, `pg_partman_bgw.interval`). */
-export const gucName = z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/, {
-  message: "must be a PostgreSQL setting name such as shared_buffers or pg_partman_bgw.interval",
-});
+export const gucName = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/, {
+    message: "must be a PostgreSQL setting name such as shared_buffers or pg_partman_bgw.interval",
+  })
+  .refine((v) => !(CODE_LOADING_SETTINGS as readonly string[]).includes(v), {
+    message: `loads code from a file path into every session; the stack does not set it (refused: ${CODE_LOADING_SETTINGS.join(", ")})`,
+  });
+
+/** The libraries of a `shared_preload_libraries` value that are not in `KNOWN_PRELOAD_LIBRARIES`. */
+export function unknownPreloadLibraries(value: unknown): string[] {
+  if (typeof value !== "string") return [];
+  return value
+    .split(",")
+    .map((l) => l.trim().replace(/^"|"$/g, ""))
+    .filter((l) => l.length > 0 && !(KNOWN_PRELOAD_LIBRARIES as readonly string[]).includes(l));
+}
 
 /**
  * A setting value: a number, a boolean, or text. Memory sizes are PostgreSQL units (`2GB`) or a share of
@@ -65,23 +97,38 @@ export const gucOverrideMap = z.record(gucName, gucOverride);
  * departures. What neither gives is derived by the tuning engine (components/postgres/tuning.ts), each with
  * its formula, or left at PostgreSQL's default.
  */
-export const TuningSchema = z.strictObject({
-  /** Which section of the seed guide `seed` transcribes: `development` or `production`. */
-  profile: z.enum(["development", "production"]),
-  /**
-   * The seed guide's values for this environment, exactly as the guide gives them (test/config/seed.test.ts
-   * compares them with the guide itself). Each seed value lives here and nowhere else.
-   */
-  seed: gucMap,
-  /**
-   * This stack's departures from the seed, each `{ value, reason }` (e.g. `synchronous_commit: { value: "on",
-   * reason: "prod promises no acknowledged message lost" }`), validated like the rest and rendered with origin
-   * `override` and its reason. Defaults to none.
-   */
-  overrides: gucOverrideMap.default({}),
-  /** Request huge pages for shared memory (`huge_pages = on`, pod requests `hugepages-2Mi`). Defaults to false (`huge_pages = off`). */
-  hugePages: z.boolean().default(false),
-});
+export const TuningSchema = z
+  .strictObject({
+    /** Which section of the seed guide `seed` transcribes: `development` or `production`. */
+    profile: z.enum(["development", "production"]),
+    /**
+     * The seed guide's values for this environment, exactly as the guide gives them (test/config/seed.test.ts
+     * compares them with the guide itself). Each seed value lives here and nowhere else.
+     */
+    seed: gucMap,
+    /**
+     * This stack's departures from the seed, each `{ value, reason }` (e.g. `synchronous_commit: { value: "on",
+     * reason: "prod promises no acknowledged message lost" }`), validated like the rest and rendered with origin
+     * `override` and its reason. Defaults to none.
+     */
+    overrides: gucOverrideMap.default({}),
+    /** Request huge pages for shared memory (`huge_pages = on`, pod requests `hugepages-2Mi`). Defaults to false (`huge_pages = off`). */
+    hugePages: z.boolean().default(false),
+  })
+  .superRefine((tuning, ctx) => {
+    const check = (value: unknown, path: (string | number)[]) => {
+      const unknown = unknownPreloadLibraries(value);
+      if (unknown.length > 0)
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `shared_preload_libraries may name only ${KNOWN_PRELOAD_LIBRARIES.join(", ")} (a library loaded into the server runs with its privileges); not ${unknown.join(", ")}`,
+        });
+    };
+    check(tuning.seed["shared_preload_libraries"], ["seed", "shared_preload_libraries"]);
+    const o = tuning.overrides["shared_preload_libraries"];
+    if (o !== undefined) check(o.value, ["overrides", "shared_preload_libraries", "value"]);
+  });
 
 /** The value a stack sets for one setting, where it was set, and why (overrides only). */
 export interface EffectiveSetting {
@@ -179,9 +226,9 @@ export const PostgresSchema = z.strictObject({
   /** Application database; pg_partman's worker maintains it (`pg_partman_bgw.dbname`). Defaults to `ducklakedb`, the seed guide's name. */
   database: pgIdentifier.default("ducklakedb"),
   /** Role that owns the database and the queue tables (CloudNativePG's initdb owner); pg_partman's background worker runs as it. Defaults to `lineage_owner`. */
-  ownerRole: pgIdentifier.default("lineage_owner"),
+  ownerRole: pgRoleName.default("lineage_owner"),
   /** Application role: send/read/archive/delete on its queues, nothing more. Defaults to `lineage_app`. */
-  appUser: pgIdentifier.default("lineage_app"),
+  appUser: pgRoleName.default("lineage_app"),
   /** Namespaces whose pods may reach Postgres (NetworkPolicy). Defaults to `[default]`. */
   appNamespaces: z.array(dnsLabel).min(1).default(["default"]),
   /** Namespaces whose pods may scrape the Postgres metrics port 9187 and PgBouncer's 9127 (NetworkPolicy). Defaults to `[monitoring]`. */

@@ -21,8 +21,16 @@ export const QueueSchema = z.strictObject({
   peakRateMsgsPerSecond: z.number().positive({ message: "must be > 0" }),
   /** Messages per partition (pg_partman numeric interval). Derived from the runway rule when absent. */
   partitionInterval: positiveInt.optional(),
-  /** Partitions kept made beyond the one holding the queue's next msg_id (its sequence) after every partition-maintenance run. Derived from the runway rule when absent. */
-  premake: positiveInt.optional(),
+  /**
+   * Partitions kept made beyond the one holding the queue's next msg_id (its sequence) after every partition-maintenance
+   * run. Derived from the runway rule when absent. At most 100.
+   */
+  premake: positiveInt
+    .max(100, {
+      message:
+        'must be at most 100: a maintenance run makes up to premake + 1 partitions in one transaction, each holding several locks (table, TOAST table and index, msg_id index) to its end, from a shared lock table of max_locks_per_transaction (64) x max_connections slots (dev: 64 x 18 = 1,152); premake 100,000 failed with "out of shared memory". Raise partitionInterval instead',
+    })
+    .optional(),
   /** Messages kept: partitions wholly below the last msg_id handed out − retention are dropped, for the queue and its archive. */
   retentionMessages: positiveInt,
   /** Default visibility timeout in seconds for the read routine. Defaults to 30. */
@@ -51,26 +59,83 @@ export const TABLE_AUTOVACUUM_PARAMETERS = [
 /** A storage parameter value: a number or a boolean (`autovacuum_enabled`). */
 const tableParameterValue = z.union([z.number(), z.boolean()]);
 
+/**
+ * What PostgreSQL accepts for each storage parameter: its type and range, from
+ * src/backend/access/common/reloptions.c (boolRelOpts, intRelOpts, realRelOpts: default, min, max) and
+ * CREATE TABLE's "Storage Parameters" (https://www.postgresql.org/docs/current/sql-createtable.html#SQL-CREATETABLE-STORAGE-PARAMETERS);
+ * the same in PostgreSQL 15–18. test/queue/table-parameters.integration.test.ts checks every bound on a real server.
+ */
+export const TABLE_PARAMETER_RULES: Readonly<
+  Record<
+    (typeof TABLE_AUTOVACUUM_PARAMETERS)[number],
+    { type: "boolean" | "integer" | "real"; min?: number; max?: number }
+  >
+> = {
+  autovacuum_enabled: { type: "boolean" },
+  autovacuum_vacuum_threshold: { type: "integer", min: 0, max: 2147483647 },
+  autovacuum_vacuum_scale_factor: { type: "real", min: 0, max: 100 },
+  autovacuum_vacuum_insert_threshold: { type: "integer", min: -1, max: 2147483647 },
+  autovacuum_vacuum_insert_scale_factor: { type: "real", min: 0, max: 100 },
+  autovacuum_analyze_threshold: { type: "integer", min: 0, max: 2147483647 },
+  autovacuum_analyze_scale_factor: { type: "real", min: 0, max: 100 },
+  autovacuum_vacuum_cost_delay: { type: "real", min: 0, max: 100 },
+  autovacuum_vacuum_cost_limit: { type: "integer", min: 1, max: 10000 },
+  autovacuum_freeze_min_age: { type: "integer", min: 0, max: 1000000000 },
+  autovacuum_freeze_max_age: { type: "integer", min: 100000, max: 2000000000 },
+  autovacuum_freeze_table_age: { type: "integer", min: 0, max: 2000000000 },
+  fillfactor: { type: "integer", min: 10, max: 100 },
+};
+
+/** Why a storage parameter value is refused, or undefined when PostgreSQL accepts it (`TABLE_PARAMETER_RULES`). */
+export function tableParameterProblem(
+  name: (typeof TABLE_AUTOVACUUM_PARAMETERS)[number],
+  value: number | boolean,
+): string | undefined {
+  const rule = TABLE_PARAMETER_RULES[name];
+  if (rule.type === "boolean")
+    return typeof value === "boolean" ? undefined : `${name} is a boolean (true or false), got ${String(value)}`;
+  if (typeof value !== "number") return `${name} is a number, got ${String(value)}`;
+  if (rule.type === "integer" && !Number.isInteger(value)) return `${name} is an integer, got ${value}`;
+  if ((rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max))
+    return `${name} must be between ${rule.min} and ${rule.max} (PostgreSQL reloptions.c), got ${value}`;
+  return undefined;
+}
+
 /** The per-queue-table storage parameters: the seed guide's, and this stack's departures with reasons. */
-export const TableAutovacuumSchema = z.strictObject({
-  /** The seed guide's `ALTER TABLE pgmq.q_lineage_events SET (...)` parameters, verbatim (test/config/seed.test.ts compares them with the guide). */
-  seed: z.partialRecord(z.enum(TABLE_AUTOVACUUM_PARAMETERS), tableParameterValue),
-  /** Departures from the seed, each `{ value, reason }`; rendered in bootstrap.sql with origin `override` and the reason. Defaults to none. */
-  overrides: z
-    .partialRecord(
-      z.enum(TABLE_AUTOVACUUM_PARAMETERS),
-      z.strictObject({
-        /** The value this stack uses instead. */
-        value: tableParameterValue,
-        /** Why the stack departs from the guide. */
-        reason: z
-          .string()
-          .trim()
-          .min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
-      }),
-    )
-    .default({}),
-});
+export const TableAutovacuumSchema = z
+  .strictObject({
+    /** The seed guide's `ALTER TABLE pgmq.q_lineage_events SET (...)` parameters, verbatim (test/config/seed.test.ts compares them with the guide). */
+    seed: z.partialRecord(z.enum(TABLE_AUTOVACUUM_PARAMETERS), tableParameterValue),
+    /** Departures from the seed, each `{ value, reason }`; rendered in bootstrap.sql with origin `override` and the reason. Defaults to none. */
+    overrides: z
+      .partialRecord(
+        z.enum(TABLE_AUTOVACUUM_PARAMETERS),
+        z.strictObject({
+          /** The value this stack uses instead. */
+          value: tableParameterValue,
+          /** Why the stack departs from the guide. */
+          reason: z
+            .string()
+            .trim()
+            .min(10, { message: "must say why the stack departs from the guide (at least 10 characters)" }),
+        }),
+      )
+      .default({}),
+  })
+  .superRefine((t, ctx) => {
+    for (const [name, value] of Object.entries(t.seed) as Array<
+      [(typeof TABLE_AUTOVACUUM_PARAMETERS)[number], number | boolean]
+    >) {
+      const problem = tableParameterProblem(name, value);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["seed", name], message: problem });
+    }
+    for (const [name, o] of Object.entries(t.overrides) as Array<
+      [(typeof TABLE_AUTOVACUUM_PARAMETERS)[number], { value: number | boolean }]
+    >) {
+      const problem = tableParameterProblem(name, o.value);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["overrides", name, "value"], message: problem });
+    }
+  });
 
 /** `ducklake:queues`. */
 export const QueuesSchema = z.strictObject({
