@@ -6,7 +6,6 @@ import { ConfigError } from "../../config/issues";
 import { parseStackConfig } from "../../components/stack";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
- 
 type Raw = any;
 
 const reason = "trying what the validator does with it";
