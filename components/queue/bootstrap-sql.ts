@@ -154,13 +154,84 @@ function queueSql(
   return lines.join("\n");
 }
 
+/**
+ * The app role's table privileges on one queue: read only. It changes rows only through the PGMQ API
+ * functions (`PGMQ_APP_FUNCTIONS`, run with the owner's rights) and `ops.read_with_dlq`, so it cannot
+ * delete every message, reset `read_ct` (which would evade the dead-letter limit), rewrite payloads, or
+ * insert rows with a chosen `msg_id` (`OVERRIDING SYSTEM VALUE`). Write privileges an older release
+ * granted are revoked.
+ */
 function grantSql(name: string, owner: string, app: string): string[] {
   void owner;
   return [
-    `GRANT SELECT, INSERT, UPDATE, DELETE ON pgmq.q_${name} TO ${app};`,
-    `GRANT SELECT, INSERT ON pgmq.a_${name} TO ${app};`,
+    `REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON pgmq.q_${name}, pgmq.a_${name} FROM ${app};`,
+    `GRANT SELECT ON pgmq.q_${name}, pgmq.a_${name} TO ${app};`,
     `GRANT SELECT ON SEQUENCE pgmq.q_${name}_msg_id_seq TO ${app};`,
   ];
+}
+
+/**
+ * The PGMQ functions the app role may call (every overload): what a producer and a consumer need, and
+ * what a real client calls (pgmq-js 1.3: send, send_batch, read, pop, archive, delete, set_vt, metrics,
+ * metrics_all, list_queues). Queue management (create, drop_queue, purge_queue, detach_archive, ...) stays
+ * with the owner.
+ */
+export const PGMQ_APP_FUNCTIONS = [
+  "send",
+  "send_batch",
+  "read",
+  "read_with_poll",
+  "pop",
+  "set_vt",
+  "archive",
+  "delete",
+  "metrics",
+  "metrics_all",
+  "list_queues",
+] as const;
+
+/** The read-only PGMQ functions `pg_monitor` may call as well (queue lengths and ages; no message content). */
+export const PGMQ_MONITOR_FUNCTIONS = ["metrics", "metrics_all", "list_queues"] as const;
+
+/**
+ * Makes the app's PGMQ functions run with the owner's rights (`SECURITY DEFINER`, search_path pinned to
+ * pg_catalog, pgmq, pg_temp: schemas only the owner and superusers can write), executable by the owner and the
+ * app role only; every other PGMQ function loses PUBLIC's EXECUTE. PGMQ's functions are SECURITY INVOKER,
+ * so without this the app needs INSERT, UPDATE and DELETE on the queue tables, which lets it bypass the API.
+ * The functions belong to the extension: `ALTER EXTENSION pgmq UPDATE` re-creates them as invokers, and the
+ * next bootstrap (it runs on every change) sets them again. Queue names reach the tables only through
+ * pgmq.format_table_name (which refuses `$`, `;`, `--` and single quotes) and `format('%I')`.
+ */
+function pgmqApiPrivilegesSql(owner: string, app: string): string {
+  return `DO $api$
+DECLARE
+    v_fn regprocedure;
+BEGIN
+    FOR v_fn IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+                 WHERE p.pronamespace = 'pgmq'::regnamespace ORDER BY 1 LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_fn);
+    END LOOP;
+    FOR v_fn IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+                 WHERE p.pronamespace = 'pgmq'::regnamespace
+                   AND p.proname = ANY (${textArray(PGMQ_APP_FUNCTIONS)})
+                   AND (NOT p.prosecdef OR p.proconfig IS DISTINCT FROM ARRAY['search_path=pg_catalog, pgmq, pg_temp'])
+                 ORDER BY 1 LOOP
+        EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, pgmq, pg_temp', v_fn);
+    END LOOP;
+    FOR v_fn IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+                 WHERE p.pronamespace = 'pgmq'::regnamespace AND p.proname = ANY (${textArray(PGMQ_APP_FUNCTIONS)})
+                 ORDER BY 1 LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ${app}', v_fn);
+    END LOOP;
+    -- the read-only ones for monitoring too
+    FOR v_fn IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+                 WHERE p.pronamespace = 'pgmq'::regnamespace AND p.proname = ANY (${textArray(PGMQ_MONITOR_FUNCTIONS)})
+                 ORDER BY 1 LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pg_monitor', v_fn);
+    END LOOP;
+END
+$api$;
+-- ${owner} owns the functions, so it keeps EXECUTE on all of them.`;
 }
 
 /**
@@ -360,12 +431,15 @@ ${readWithDlqSql()}`,
     `-- 7. Monitoring (PostgreSQL ${major}).
 ${monitoringSql(major)}`,
 
-    `-- 8. Privileges. The app role: send, read, archive, delete on its queues (granted above), the
--- dead-letter-aware read, nothing else: it owns nothing, so it cannot drop, alter or truncate queue
--- tables or create queues. pg_monitor (CloudNativePG's metrics exporter) reads the ops objects.
+    `-- 8. Privileges. The app role: the PGMQ API on its queues (send, read, archive, delete, ...; run with the
+-- owner's rights) and the dead-letter-aware read, and SELECT on the queue tables; no DML on them, and it
+-- owns nothing, so it cannot drop, alter or truncate queue tables or create queues. pg_monitor
+-- (CloudNativePG's metrics exporter) reads the ops objects.
 GRANT USAGE ON SCHEMA ops TO ${app}, pg_monitor;
 GRANT SELECT ON ops.dead_letter_routes TO ${app}, pg_monitor;
+REVOKE ALL ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) TO ${app};
+${pgmqApiPrivilegesSql(owner, app)}
 GRANT SELECT ON ALL TABLES IN SCHEMA pgmq TO pg_monitor;
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA pgmq TO pg_monitor;
 GRANT SELECT ON ALL TABLES IN SCHEMA ops TO pg_monitor;

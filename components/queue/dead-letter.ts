@@ -62,6 +62,10 @@ export function readWithDlqSql(): string {
 )
 RETURNS SETOF pgmq.message_record
 LANGUAGE plpgsql
+-- definer rights (the queue owner): the app role has no DML on the queue tables (docs/queue.md, "Least
+-- privilege"); every name below is schema-qualified and search_path is pinned to trusted schemas.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_dlq text;

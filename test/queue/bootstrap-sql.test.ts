@@ -55,7 +55,13 @@ describe("generateBootstrapSql", () => {
     expect(sql).toContain("pg_partman_bgw.role must name lineage_owner, pg_partman_bgw.dbname ducklakedb");
     expect(sql).toContain("IF current_database() <> 'ducklakedb' THEN");
     expect(sql).toContain("SET ROLE lineage_owner;\nCREATE EXTENSION IF NOT EXISTS pgmq;");
-    expect(sql).toContain("GRANT SELECT, INSERT, UPDATE, DELETE ON pgmq.q_lineage_events TO lineage_app;");
+    // the app role reads the queue tables and changes them only through the PGMQ API (definer rights)
+    expect(sql).toContain("GRANT SELECT ON pgmq.q_lineage_events, pgmq.a_lineage_events TO lineage_app;");
+    expect(sql).toContain(
+      "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON pgmq.q_lineage_events, pgmq.a_lineage_events FROM lineage_app;",
+    );
+    expect(sql).not.toMatch(/GRANT [A-Z, ]*(INSERT|UPDATE|DELETE)[A-Z, ]* ON pgmq\./);
+    expect(sql).toContain("ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, pgmq, pg_temp");
     expect(sql).not.toMatch(/PASSWORD\s*'/i); // roles are created without one
     // PostgreSQL 17: checkpoints from pg_stat_checkpointer
     expect(sql).toContain("FROM pg_catalog.pg_stat_checkpointer");

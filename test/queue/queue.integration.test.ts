@@ -432,6 +432,102 @@ function suite(inst: Installation): void {
     }
   });
 
+  test("the app role changes rows only through the PGMQ API: the five direct-DML bypasses are refused, every API call it needs works", async () => {
+    const app = new Client({ connectionString: pg.url().replace("postgres@", `${APP}@`) });
+    await app.connect();
+    try {
+      // the API, as a producer and a consumer use it
+      const one = Number((await app.query("SELECT * FROM pgmq.send('lineage_events', '{\"n\":1}')")).rows[0].send);
+      const batch = (
+        await app.query(
+          "SELECT * FROM pgmq.send_batch('lineage_events', ARRAY['{\"n\":2}','{\"n\":3}','{\"n\":4}']::jsonb[])",
+        )
+      ).rows.map((r: { send_batch: string }) => Number(r.send_batch));
+      expect(batch).toHaveLength(3);
+      const read = await app.query("SELECT msg_id FROM pgmq.read('lineage_events', 30, 2)");
+      expect(read.rows).toHaveLength(2);
+      await app.query("SELECT * FROM pgmq.set_vt('lineage_events', $1, 0)", [one]);
+      await app.query("SELECT * FROM pgmq.read_with_poll('lineage_events', 30, 1, 1, 100)");
+      await app.query("SELECT pgmq.archive('lineage_events', $1::bigint)", [batch[0]]);
+      await app.query("SELECT pgmq.delete('lineage_events', $1::bigint[])", [[batch[1]]]);
+      await app.query("SELECT * FROM pgmq.pop('lineage_events')");
+      await app.query("SELECT * FROM pgmq.metrics('lineage_events')");
+      await app.query("SELECT * FROM pgmq.metrics_all()");
+      await app.query("SELECT * FROM pgmq.list_queues()");
+      await app.query("SELECT * FROM ops.read_with_dlq('lineage_events', 30, 1)");
+      // the five bypasses the issue measured, each refused
+      for (const stmt of [
+        "DELETE FROM pgmq.q_lineage_events",
+        "UPDATE pgmq.q_lineage_events SET read_ct = 0",
+        "UPDATE pgmq.q_lineage_events SET message = '{}'",
+        "INSERT INTO pgmq.q_lineage_events (msg_id, vt, message) OVERRIDING SYSTEM VALUE VALUES (999999999, now(), '{}')",
+        "INSERT INTO pgmq.a_lineage_events (msg_id, vt, message) VALUES (999999999, now(), '{}')",
+        "UPDATE pgmq.a_lineage_events SET message = '{}'",
+        "DELETE FROM pgmq.a_lineage_events",
+        "SELECT msg_id FROM pgmq.q_lineage_events FOR UPDATE",
+        "SELECT pgmq.purge_queue('lineage_events')",
+        "SELECT pgmq.detach_archive('lineage_events')",
+        "SELECT pgmq.create_partitioned('rogue', '10000', '100000')",
+      ]) {
+        await expect(app.query(stmt)).rejects.toThrow(/permission denied|must be owner/);
+      }
+      // queue names cannot break out of the table name (pgmq.format_table_name and format('%I'))
+      for (const name of [
+        "lineage_events; DROP TABLE pgmq.meta; --",
+        "x' OR '1'='1",
+        'lineage_events" ; --',
+        "../meta",
+        "meta",
+      ]) {
+        await expect(app.query("SELECT * FROM pgmq.send($1, '{}')", [name])).rejects.toThrow();
+      }
+      expect((await admin.query("SELECT to_regclass('pgmq.meta') IS NOT NULL AS ok")).rows[0].ok).toBe(true);
+      // other roles (PUBLIC) lost EXECUTE on the definer functions
+      await admin.query(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stranger') THEN CREATE ROLE stranger LOGIN; END IF; END $$",
+      );
+      await admin.query(`GRANT CONNECT ON DATABASE ${DATABASE} TO stranger`);
+      await admin.query("GRANT USAGE ON SCHEMA pgmq TO stranger");
+      const stranger = new Client({ connectionString: pg.url().replace("postgres@", "stranger@") });
+      await stranger.connect();
+      try {
+        await expect(stranger.query("SELECT * FROM pgmq.send('lineage_events', '{}')")).rejects.toThrow(
+          /permission denied for function send/,
+        );
+        await expect(stranger.query("SELECT pgmq.delete('lineage_events', 1::bigint)")).rejects.toThrow(
+          /permission denied for function delete/,
+        );
+      } finally {
+        await stranger.end();
+      }
+    } finally {
+      await app.end();
+      await emptyQueue("lineage_events");
+    }
+  });
+
+  test("a real client, pgmq-js, works unchanged as the app role", async () => {
+    const { Pgmq } = await import("pgmq-js");
+    const url = new URL(pg.url());
+    const pgmq = await Pgmq.new(
+      { host: url.hostname, port: Number(url.port), database: DATABASE, user: APP, password: "", ssl: false },
+      { skipExtensionCreation: false },
+    );
+    try {
+      const id = await pgmq.msg.send("lineage_events", { eventType: "START" });
+      const ids = await pgmq.msg.sendBatch("lineage_events", [{ eventType: "RUNNING" }, { eventType: "COMPLETE" }]);
+      const got = await pgmq.msg.readBatch<{ eventType: string }>("lineage_events", 30, 10);
+      expect(got.map((m) => m.msgId).sort((a, b) => a - b)).toEqual([id, ...ids].sort((a, b) => a - b));
+      expect(await pgmq.msg.archive("lineage_events", id)).toBe(true);
+      expect(await pgmq.msg.deleteBatch("lineage_events", ids)).toEqual(ids);
+      expect((await pgmq.queue.getMetrics("lineage_events")).queueLength).toBe(0);
+      expect((await pgmq.queue.list()).map((q) => q.name)).toContain("lineage_events");
+      await expect(pgmq.queue.drop("lineage_events")).rejects.toThrow();
+    } finally {
+      await pgmq.close();
+    }
+  });
+
   test(`monitoring: every ops object (${MONITORING_OBJECTS.map((o) => o.name).join(", ")}) and every custom metrics query runs as a member of pg_monitor only, in a read-only transaction`, async () => {
     await admin.query(
       "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metrics_reader') THEN CREATE ROLE metrics_reader LOGIN IN ROLE pg_monitor; END IF; END $$",
