@@ -20,6 +20,30 @@ export interface QueueAlertsArgs {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** Name of the PrometheusRule. */
+export const QUEUE_ALERTS_NAME = "ducklake-queue-alerts";
+
+/**
+ * The PrometheusRule object (pure; the component creates it, test/queue/queue-alerts-crd.test.ts validates
+ * it against the Prometheus Operator's CRD).
+ */
+export function prometheusRuleObject(
+  namespace: string,
+  rules: AlertRuleFile,
+  labels: Readonly<Record<string, string>> = {},
+): { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: Record<string, unknown> } {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PrometheusRule",
+    metadata: {
+      name: QUEUE_ALERTS_NAME,
+      namespace,
+      labels: { ...labels, "app.kubernetes.io/part-of": "ducklake", "app.kubernetes.io/managed-by": "pulumi" },
+    },
+    spec: { groups: rules.groups.map((g) => ({ name: g.name, rules: g.rules.map((r) => ({ ...r })) })) },
+  };
+}
+
 /** The PrometheusRule `ducklake-queue-alerts`. Type token `ducklake:queue:QueueAlerts`. */
 export class QueueAlerts extends pulumi.ComponentResource {
   /** Name of the PrometheusRule. */
@@ -27,22 +51,10 @@ export class QueueAlerts extends pulumi.ComponentResource {
 
   constructor(name: string, args: QueueAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ducklake:queue:QueueAlerts", name, {}, opts);
+    const object = prometheusRuleObject("", args.rules, args.labels);
     const rule = new k8s.apiextensions.CustomResource(
       `${name}-prometheusrule`,
-      {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "PrometheusRule",
-        metadata: {
-          name: "ducklake-queue-alerts",
-          namespace: args.namespace,
-          labels: {
-            ...(args.labels ?? {}),
-            "app.kubernetes.io/part-of": "ducklake",
-            "app.kubernetes.io/managed-by": "pulumi",
-          },
-        },
-        spec: { groups: args.rules.groups.map((g) => ({ name: g.name, rules: g.rules.map((r) => ({ ...r })) })) },
-      },
+      { ...object, metadata: { ...object.metadata, namespace: args.namespace } },
       { parent: this },
     );
     this.ruleName = rule.metadata.name;
