@@ -8,10 +8,16 @@
  * A suite makes one describe per installation; one that cannot run is a skipped describe whose title
  * (`installationTitle`) names what is missing.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
   extensionAvailable,
   findPostgresBinaries,
+  freeLoopbackPort,
   libraryAvailable,
+  startLocalPostgres,
+  type LocalPostgres,
   type PostgresBinaries,
 } from "../../scripts/lib/local-postgres";
 import { binariesInDir, extensionDefaultVersion, extraPgBinDirs } from "./extra-postgres";
@@ -92,4 +98,30 @@ export function queueInstallations(): Installation[] {
 export function installationTitle(inst: Installation, what = "bootstrap"): string {
   const v = (x: string | undefined) => (x === undefined ? "" : ` ${x}`);
   return `${what} on ${inst.name} with pg_partman${v(inst.versions?.partman)} and pgmq${v(inst.versions?.pgmq)}${inst.why === undefined ? "" : ` — SKIPPED: ${inst.why}`}`;
+}
+
+/**
+ * Starts a PostgreSQL server for a queue suite on a free loopback port, in a fresh temporary data
+ * directory: pg_partman's background worker (every `bgwIntervalSeconds`, as `owner`, in `database`) and
+ * pg_stat_statements preloaded, as the stacks configure them.
+ * @returns the server and its data directory (remove it after `pg.stop()`).
+ */
+export async function startQueueServer(
+  binaries: PostgresBinaries,
+  opts: { prefix: string; database: string; owner: string; bgwIntervalSeconds: number },
+): Promise<{ pg: LocalPostgres; dataDir: string }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.prefix}-${binaries.major}-`));
+  const pg = await startLocalPostgres({
+    binaries,
+    dataDir,
+    port: await freeLoopbackPort(),
+    database: opts.database,
+    postgresqlConf: [
+      "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",
+      `pg_partman_bgw.interval = ${opts.bgwIntervalSeconds}`,
+      `pg_partman_bgw.role = '${opts.owner}'`,
+      `pg_partman_bgw.dbname = '${opts.database}'`,
+    ].join("\n"),
+  });
+  return { pg, dataDir };
 }

@@ -3,13 +3,12 @@
  * names the config key and how to get them, that the program reads them (as reads, not resources it
  * would create), and that the offline plan says it skipped them.
  */
-import * as path from "path";
 import { parseStackConfig } from "../../components/stack";
 import { crdPrerequisiteMessage, crdReadName, KIND_NODE_READ_NAME, requiredCrds } from "../../components/prerequisites";
-import { installRecordingMocks, MockRecorder, settle } from "../../scripts/lib/mock-engine";
+import type { MockRecorder } from "../../scripts/lib/mock-engine";
+import { runStackProgram } from "../helpers/program";
 import { notCheckedOffline } from "../../scripts/lib/plan-output";
-import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
-import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
+import { readDucklakeConfig } from "../helpers/stack-files";
 
 const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
 const NODE_TYPE = "kubernetes:core/v1:Node";
@@ -41,15 +40,7 @@ describe("requiredCrds", () => {
 
 /** Runs index.ts with a stack file's config in a fresh module registry. */
 async function runProgram(stack: string): Promise<MockRecorder> {
-  const file = readStackFileConfig(path.join(ROOT, `Pulumi.${stack}.yaml`));
-  const runtime = stackConfigForRuntime(file);
-  let recorder!: MockRecorder;
-  await jest.isolateModulesAsync(async () => {
-    recorder = installRecordingMocks({ stack, config: runtime.config, secretKeys: runtime.secretKeys });
-    await import("../../index");
-    await settle(recorder);
-  });
-  return recorder;
+  return (await runStackProgram(stack)).recorder;
 }
 
 describe("the program reads its prerequisites", () => {

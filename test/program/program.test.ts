@@ -6,33 +6,10 @@ import * as path from "path";
 import { installRecordingMocks, MockRecorder, redactSecrets, settle } from "../../scripts/lib/mock-engine";
 import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
 import { ROOT } from "../helpers/stack-files";
-
-type Program = Record<string, unknown>;
+import { runStackProgram, type Program } from "../helpers/program";
 
 /** Runs index.ts with a stack's config (optionally edited) in a fresh module registry. */
-async function runProgram(
-  stack: string,
-  edit?: (values: Record<string, unknown>) => void,
-  callResults?: Parameters<typeof installRecordingMocks>[0]["callResults"],
-): Promise<{ recorder: MockRecorder; program?: Program; error?: Error }> {
-  const file = readStackFileConfig(path.join(ROOT, `Pulumi.${stack}.yaml`));
-  const values = structuredClone(file.values);
-  edit?.(values);
-  const runtime = stackConfigForRuntime({ values, secureKeys: file.secureKeys });
-  let recorder!: MockRecorder;
-  let program: Program | undefined;
-  let error: Error | undefined;
-  await jest.isolateModulesAsync(async () => {
-    recorder = installRecordingMocks({ stack, config: runtime.config, secretKeys: runtime.secretKeys, callResults });
-    try {
-      program = (await import("../../index")) as Program;
-    } catch (err) {
-      error = err as Error;
-    }
-    await settle(recorder);
-  });
-  return { recorder, program, error };
-}
+const runProgram = runStackProgram;
 
 function outputValue<T>(program: Program, key: string): Promise<T> {
   const out = program[key] as { apply(f: (v: T) => T): unknown };

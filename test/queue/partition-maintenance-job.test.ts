@@ -2,7 +2,6 @@
  * The partition-maintenance CronJob (components/queue/partition-maintenance-job.ts): its spec, and that the
  * program creates it in both stacks, as the owner, on the schedule the runway rule assumes, after the bootstrap.
  */
-import * as path from "path";
 import {
   PARTITION_MAINTENANCE_CALL,
   partitionMaintenanceCronJobSpec,
@@ -11,9 +10,9 @@ import { maintenanceSchedule } from "../../components/queue/runway";
 import { queueAlertRules } from "../../components/queue/alert-rules";
 import { instanceNetworkPolicySpec } from "../../components/postgres/network-policy";
 import { parseStackConfig } from "../../components/stack";
-import { installRecordingMocks, MockRecorder, settle } from "../../scripts/lib/mock-engine";
-import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
-import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
+import type { MockRecorder } from "../../scripts/lib/mock-engine";
+import { runStackProgram } from "../helpers/program";
+import { readDucklakeConfig } from "../helpers/stack-files";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 
@@ -79,15 +78,7 @@ describe("partitionMaintenanceCronJobSpec", () => {
 });
 
 async function runProgram(stack: string): Promise<MockRecorder> {
-  const file = readStackFileConfig(path.join(ROOT, `Pulumi.${stack}.yaml`));
-  const runtime = stackConfigForRuntime(file);
-  let recorder!: MockRecorder;
-  await jest.isolateModulesAsync(async () => {
-    recorder = installRecordingMocks({ stack, config: runtime.config, secretKeys: runtime.secretKeys });
-    await import("../../index");
-    await settle(recorder);
-  });
-  return recorder;
+  return (await runStackProgram(stack)).recorder;
 }
 
 describe.each(["dev", "prod"])("the %s program", (stack) => {

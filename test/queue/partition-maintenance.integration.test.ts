@@ -12,15 +12,18 @@
  * `DUCKLAKE_STEADY_RUN_SECONDS=300 npx jest test/queue/partition-maintenance.integration.test.ts`).
  */
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import type { QueuesConfig } from "../../config/queues";
 import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { planRunway } from "../../components/queue/runway";
-import { freeLoopbackPort, startLocalPostgres, type LocalPostgres } from "../../scripts/lib/local-postgres";
-import { installationTitle, queueInstallations, type Installation } from "../helpers/queue-installations";
+import type { LocalPostgres } from "../../scripts/lib/local-postgres";
+import {
+  installationTitle,
+  queueInstallations,
+  startQueueServer,
+  type Installation,
+} from "../helpers/queue-installations";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
 const STEADY_SECONDS = Number(process.env["DUCKLAKE_STEADY_RUN_SECONDS"] ?? "20");
@@ -156,19 +159,12 @@ function suite(inst: Installation): void {
 
   beforeAll(async () => {
     if (inst.binaries === undefined) throw new Error(`no binaries: ${inst.why ?? ""}`);
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ducklake-partmaint-${inst.binaries.major}-`));
-    pg = await startLocalPostgres({
-      binaries: inst.binaries,
-      dataDir,
-      port: await freeLoopbackPort(),
+    ({ pg, dataDir } = await startQueueServer(inst.binaries, {
+      prefix: "ducklake-partmaint",
       database: DATABASE,
-      postgresqlConf: [
-        "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",
-        `pg_partman_bgw.interval = ${BGW_INTERVAL_SECONDS}`,
-        `pg_partman_bgw.role = '${OWNER}'`,
-        `pg_partman_bgw.dbname = '${DATABASE}'`,
-      ].join("\n"),
-    });
+      owner: OWNER,
+      bgwIntervalSeconds: BGW_INTERVAL_SECONDS,
+    }));
     admin = new Client({ connectionString: pg.url() });
     await admin.connect();
   });

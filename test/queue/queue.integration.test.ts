@@ -11,21 +11,19 @@
  * free loopback port, one after the other.
  */
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import type { QueuesConfig } from "../../config/queues";
 import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { MONITORING_OBJECTS, monitoringMetricsYaml, QUEUE_DEPTH_COLUMNS } from "../../components/queue/monitoring";
 import { planRunway, validateQueues } from "../../components/queue/runway";
+import type { LocalPostgres, PostgresBinaries } from "../../scripts/lib/local-postgres";
 import {
-  freeLoopbackPort,
-  startLocalPostgres,
-  type LocalPostgres,
-  type PostgresBinaries,
-} from "../../scripts/lib/local-postgres";
-import { installationTitle as title, queueInstallations, type Installation } from "../helpers/queue-installations";
+  installationTitle as title,
+  queueInstallations,
+  startQueueServer,
+  type Installation,
+} from "../helpers/queue-installations";
 import { readDucklakeConfig } from "../helpers/stack-files";
 import { parse } from "yaml";
 
@@ -155,19 +153,12 @@ function suite(inst: Installation): void {
   const major = (): number => binaries().major;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ducklake-queue-it-${binaries().major}-`));
-    pg = await startLocalPostgres({
-      binaries: binaries(),
-      dataDir,
-      port: await freeLoopbackPort(),
+    ({ pg, dataDir } = await startQueueServer(binaries(), {
+      prefix: "ducklake-queue-it",
       database: DATABASE,
-      postgresqlConf: [
-        "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",
-        `pg_partman_bgw.interval = ${BGW_INTERVAL_SECONDS}`,
-        `pg_partman_bgw.role = '${OWNER}'`,
-        `pg_partman_bgw.dbname = '${DATABASE}'`,
-      ].join("\n"),
-    });
+      owner: OWNER,
+      bgwIntervalSeconds: BGW_INTERVAL_SECONDS,
+    }));
     admin = new Client({ connectionString: pg.url() });
     await admin.connect();
   });
@@ -262,32 +253,47 @@ function suite(inst: Installation): void {
     expect(back.rows[0].reloptions).not.toContain("autovacuum_vacuum_threshold=250");
   });
 
-  test("messages cross several partitions with the worker maintaining them: nothing in a default partition; new partitions carry the storage parameters", async () => {
+  test("messages cross several partitions with the partition maintenance running every second (what the CronJob runs) beside pg_partman's worker: nothing in a default partition; new partitions carry the storage parameters", async () => {
     const plan = planRunway(queues.definitions[0]!, BGW_INTERVAL_SECONDS, queues.runwaySafetyFactor);
     const total = plan.partitionInterval * 8; // 16,000 messages: 8 partitions, twice the premade runway
     const batch = 250;
-    // at most the configured peak: 250 messages every 125 ms = 2,000 msgs/s
-    for (let sent = 0; sent < total; sent += batch) {
-      const started = Date.now();
-      await admin.query(
-        "SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, $1) g))",
-        [batch],
-      );
-      await new Promise((r) => setTimeout(r, Math.max(0, 125 - (Date.now() - started))));
+    const maint = new Client({ connectionString: pg.url().replace("postgres@", `${OWNER}@`) });
+    await maint.connect();
+    let sending = true;
+    // the CronJob's call, every BGW_INTERVAL_SECONDS (the runway rule's period here)
+    const maintaining = (async () => {
+      while (sending) {
+        await maint.query("CALL ops.run_partition_maintenance()");
+        await new Promise((r) => setTimeout(r, BGW_INTERVAL_SECONDS * 1000));
+      }
+    })();
+    try {
+      // at most the configured peak: 250 messages every 125 ms = 2,000 msgs/s
+      for (let sent = 0; sent < total; sent += batch) {
+        const started = Date.now();
+        await admin.query(
+          "SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, $1) g))",
+          [batch],
+        );
+        await new Promise((r) => setTimeout(r, Math.max(0, 125 - (Date.now() - started))));
+      }
+    } finally {
+      sending = false;
+      await maintaining;
+      await maint.end();
     }
-    await new Promise((r) => setTimeout(r, 2500)); // one more worker run
     const defaults = await admin.query("SELECT parent_table, row_count FROM ops.default_partition_rows()");
     expect(defaults.rows.map((r) => Number(r.row_count))).toEqual([0, 0]);
     const leaves = await admin.query(
       `SELECT c.relname, c.reloptions FROM pg_partition_tree('pgmq.q_lineage_events') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf`,
     );
-    // created by the worker after the bootstrap: beyond the initial premake
+    // created by the maintenance after the bootstrap: beyond the initial premake
     const later = leaves.rows.filter(
       (r) =>
         /_p(\d+)$/.test(r.relname) && Number(/_p(\d+)$/.exec(r.relname)![1]) > plan.partitionInterval * plan.premake,
     );
     expect(later.length).toBeGreaterThanOrEqual(3);
-    // The seed guide's "Queue-Specific Table Tuning", on every leaf (the bootstrap's and the worker's).
+    // The seed guide's "Queue-Specific Table Tuning", on every leaf (the bootstrap's and the maintenance's).
     const guide = [
       "autovacuum_vacuum_threshold=5",
       "autovacuum_vacuum_scale_factor=0.001",
