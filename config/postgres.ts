@@ -245,6 +245,17 @@ export const PostgresSchema = z.strictObject({
   }),
   /** Create a PodMonitor (needs the Prometheus Operator CRDs in the cluster). Defaults to false. */
   podMonitor: z.boolean().default(false),
+  /**
+   * The reason this stack accepts losing acknowledged messages on a crash of the primary: required when
+   * `synchronous_commit` is `off` (PostgreSQL then acknowledges commits before their WAL is flushed:
+   * https://www.postgresql.org/docs/current/wal-async-commit.html), refused otherwise. The product promises
+   * no acknowledged message lost; a stack that departs from it says so here, by name.
+   */
+  acceptDataLoss: z
+    .string()
+    .trim()
+    .min(10, { message: "must say why this stack may lose acknowledged messages (at least 10 characters)" })
+    .optional(),
   /** Namespace of the CloudNativePG operator. Defaults to `cnpg-system`. */
   operatorNamespace: dnsLabel.default("cnpg-system"),
   /** postgresql.conf tuning. */

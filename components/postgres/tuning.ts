@@ -923,6 +923,35 @@ export function tuningInputOfPostgres(pg: PostgresConfig): TuningInput {
 export function validateTuning(config: StackConfig): SemanticResult {
   try {
     const result = computeTuning(tuningInputOf(config));
+    // The product promises no acknowledged message lost: a stack that breaks it says so by name.
+    const accept = config.postgres.acceptDataLoss;
+    if (result.durability.lossWindowMs > 0 && accept === undefined) {
+      const set = effectiveSetting(config.postgres.tuning, "synchronous_commit");
+      return {
+        errors: [
+          {
+            path: set?.path ?? ["postgres", "tuning", "seed", "synchronous_commit"],
+            value: result.durability.synchronous_commit,
+            message:
+              `${result.durability.summary}. The product promises no acknowledged message lost: ` +
+              `set ducklake:postgres.acceptDataLoss to the reason this stack may lose them, or synchronous_commit to on`,
+          },
+        ],
+        warnings: [],
+      };
+    }
+    if (result.durability.lossWindowMs === 0 && accept !== undefined) {
+      return {
+        errors: [
+          {
+            path: ["postgres", "acceptDataLoss"],
+            value: accept,
+            message: `synchronous_commit = ${result.durability.synchronous_commit} loses no acknowledged message on a crash of the primary: remove acceptDataLoss (it would make a reader expect losses)`,
+          },
+        ],
+        warnings: [],
+      };
+    }
     return { errors: [], warnings: result.warnings };
   } catch (err) {
     if (!(err instanceof TuningError)) throw err;

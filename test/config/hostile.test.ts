@@ -184,6 +184,27 @@ const CASES: Array<[string, "dev" | "prod", (r: Raw) => void, string, string]> =
   ],
   ["fsync off", "prod", (r) => override(r, "fsync", "off"), "ducklake:postgres.tuning.overrides.fsync", "fsync"],
   [
+    "prod without synchronous_commit = on (the seed's off)",
+    "prod",
+    (r) => delete r.postgres.tuning.overrides.synchronous_commit,
+    "ducklake:postgres.tuning.seed.synchronous_commit",
+    "set ducklake:postgres.acceptDataLoss",
+  ],
+  [
+    "dev without its acceptDataLoss",
+    "dev",
+    (r) => delete r.postgres.acceptDataLoss,
+    "ducklake:postgres.tuning.seed.synchronous_commit",
+    "The product promises no acknowledged message lost",
+  ],
+  [
+    "an acceptDataLoss on a stack that loses nothing (prod)",
+    "prod",
+    (r) => (r.postgres.acceptDataLoss = "just in case we lose some"),
+    "ducklake:postgres.acceptDataLoss",
+    "remove acceptDataLoss",
+  ],
+  [
     "partitionInterval 1",
     "dev",
     (r) => (r.queues.definitions[0].partitionInterval = 1),
