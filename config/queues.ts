@@ -13,6 +13,14 @@ export const DeadLetterSchema = z.strictObject({
   maxDeliveries: positiveInt.default(5),
 });
 
+/**
+ * Most partitions made ahead (`premake`): a maintenance run makes up to premake + 1 partitions in one
+ * transaction, each holding several locks (table, TOAST table and index, msg_id index) to its end, from a
+ * shared lock table of max_locks_per_transaction (64) x max_connections slots (dev: 64 x 18 = 1,152);
+ * premake 100,000 failed with "out of shared memory" (issue 20).
+ */
+export const MAX_PREMAKE = 100;
+
 /** One PGMQ queue, partitioned by `msg_id` (numeric pg_partman partitioning). */
 export const QueueSchema = z.strictObject({
   /** Queue name (PGMQ tables are `pgmq.q_<name>` and `pgmq.a_<name>`). */
@@ -26,7 +34,7 @@ export const QueueSchema = z.strictObject({
    * run. Derived from the runway rule when absent. At most 100.
    */
   premake: positiveInt
-    .max(100, {
+    .max(MAX_PREMAKE, {
       message:
         'must be at most 100: a maintenance run makes up to premake + 1 partitions in one transaction, each holding several locks (table, TOAST table and index, msg_id index) to its end, from a shared lock table of max_locks_per_transaction (64) x max_connections slots (dev: 64 x 18 = 1,152); premake 100,000 failed with "out of shared memory". Raise partitionInterval instead',
     })

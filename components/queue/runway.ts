@@ -18,7 +18,7 @@
  * period is `pg_partman_bgw.interval` (the seed's knob for how often partitions are maintained) rounded
  * up to whole minutes, a CronJob's resolution (`maintenanceSchedule`).
  */
-import type { QueueConfig } from "../../config/queues";
+import { MAX_PREMAKE, type QueueConfig } from "../../config/queues";
 import type { StackConfig } from "../../config/schema";
 import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import { effectiveSetting } from "../../config/postgres";
@@ -185,16 +185,28 @@ export function validateQueues(config: StackConfig): SemanticResult {
     const base = ["queues", "definitions", i];
     const plan = planRunway(queue, schedule.periodSeconds, safety);
     const need = `peakRateMsgsPerSecond ${fmt(queue.peakRateMsgsPerSecond)} x ${period} x runwaySafetyFactor ${safety} = ${fmt(plan.requiredMessages)} messages`;
-    if (plan.runwayMessages < plan.requiredMessages) {
+    if (plan.premake > MAX_PREMAKE) {
+      errors.push({
+        path: [...base, "premake"],
+        value: plan.premake,
+        message:
+          `queue "${queue.name}": covering ${need} with partitionInterval ${fmt(plan.partitionInterval)} needs premake ${fmt(plan.premake)}, above the limit ${MAX_PREMAKE} ` +
+          `(one maintenance run makes up to premake + 1 partitions in one transaction); raise partitionInterval to >= ${fmt(roundUpNice(plan.requiredMessages / MAX_PREMAKE))}, or leave it unset to derive it`,
+      });
+    } else if (plan.runwayMessages < plan.requiredMessages) {
       const premakeFix = Math.ceil(plan.requiredMessages / plan.partitionInterval);
       const intervalFix = Math.ceil(plan.requiredMessages / plan.premake);
+      const fix =
+        premakeFix <= MAX_PREMAKE
+          ? `Raise premake to >= ${premakeFix}, or partitionInterval to >= ${fmt(intervalFix)}`
+          : `Raise partitionInterval to >= ${fmt(intervalFix)} (premake would have to be ${fmt(premakeFix)}, above its limit ${MAX_PREMAKE})`;
       errors.push({
         path: [...base, "premake"],
         value: plan.premake,
         message:
           `queue "${queue.name}": partition runway partitionInterval ${fmt(plan.partitionInterval)} x premake ${plan.premake} = ${fmt(plan.runwayMessages)} messages ` +
           `does not cover ${need}; between two partition-maintenance runs the overflow lands in the default partition ` +
-          `(the next run moves it out, but until then those messages sit in the default partition, and pg_partman's own maintenance fails on it). Raise premake to >= ${premakeFix}, or partitionInterval to >= ${fmt(intervalFix)}, ` +
+          `(the next run moves it out, but until then those messages sit in the default partition, and pg_partman's own maintenance fails on it). ${fix}, ` +
           `or leave both unset to derive them`,
       });
     } else if (plan.derived) {

@@ -225,3 +225,27 @@ describe("validateQueues", () => {
     );
   });
 });
+
+describe("premake's limit in the runway rule", () => {
+  test("a peak the configured interval cannot cover within premake 100 suggests only a larger interval", () => {
+    const raw = devWith((r) => {
+      r.queues.definitions[0]!.peakRateMsgsPerSecond = 1e9;
+      r.queues.definitions[0]!.partitionInterval = 2_000_000;
+      r.queues.definitions[0]!.premake = 14;
+      r.queues.definitions[0]!.retentionMessages = 100_000_000;
+    });
+    expect(() => parseStackConfig(raw, "dev")).toThrow(
+      /Raise partitionInterval to >= [\d,]+ \(premake would have to be [\d,]+, above its limit 100\)/,
+    );
+  });
+
+  test("a derived premake above 100 (only partitionInterval given) is refused, naming the interval to use", () => {
+    const raw = devWith((r) => {
+      r.queues.definitions[0]!.partitionInterval = 1000;
+      delete r.queues.definitions[0]!.premake;
+    });
+    expect(() => parseStackConfig(raw, "dev")).toThrow(
+      /needs premake 1,800, above the limit 100 .*raise partitionInterval to >= 20,000/,
+    );
+  });
+});
