@@ -9,6 +9,7 @@
  * (`installationTitle`) names what is missing.
  */
 import * as fs from "fs";
+import type { Client } from "pg";
 import * as os from "os";
 import * as path from "path";
 import {
@@ -124,4 +125,16 @@ export async function startQueueServer(
     ].join("\n"),
   });
   return { pg, dataDir };
+}
+
+/** Runs SQL (several statements) in one transaction, rolled back on error: how the bootstrap Job applies it (`psql --single-transaction`). */
+export async function runInTransaction(client: Client, sql: string): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query(sql);
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK");
+    throw e;
+  }
 }

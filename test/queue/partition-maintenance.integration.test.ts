@@ -21,6 +21,7 @@ import type { LocalPostgres } from "../../scripts/lib/local-postgres";
 import {
   installationTitle,
   queueInstallations,
+  runInTransaction,
   startQueueServer,
   type Installation,
 } from "../helpers/queue-installations";
@@ -111,16 +112,8 @@ async function maintain(c: Client): Promise<void> {
   }
 }
 
-async function run(client: Client, sql: string): Promise<void> {
-  await client.query("BEGIN");
-  try {
-    await client.query(sql);
-    await client.query("COMMIT");
-  } catch (e) {
-    await client.query("ROLLBACK");
-    throw e;
-  }
-}
+/** Runs SQL in one transaction (the bootstrap Job's way). */
+const run = runInTransaction;
 
 const installations = queueInstallations();
 for (const inst of installations) {

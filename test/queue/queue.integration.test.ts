@@ -21,6 +21,7 @@ import type { LocalPostgres, PostgresBinaries } from "../../scripts/lib/local-po
 import {
   installationTitle as title,
   queueInstallations,
+  runInTransaction,
   startQueueServer,
   type Installation,
 } from "../helpers/queue-installations";
@@ -66,16 +67,8 @@ function bootstrapSql(queues: QueuesConfig, database: string, majorVersion: numb
   });
 }
 
-async function run(client: Client, sql: string): Promise<void> {
-  await client.query("BEGIN");
-  try {
-    await client.query(sql);
-    await client.query("COMMIT");
-  } catch (e) {
-    await client.query("ROLLBACK");
-    throw e;
-  }
-}
+/** Runs SQL in one transaction (the bootstrap Job's way). */
+const run = runInTransaction;
 
 /**
  * What the bootstrap controls, as comparable text.
