@@ -162,7 +162,7 @@ export function queueAlertRules(config: StackConfig): AlertRuleFile {
 /**
  * Every metric name the stack's exporter defines: `cnpg_<query>_<column>` for each non-LABEL column of the
  * queue metrics (CloudNativePG's naming), and `CNPG_BUILTIN_METRICS`.
- * @param majorVersion the PostgreSQL major (the checkpoint queries differ).
+ * @param config the parsed stack config: its PostgreSQL major (the checkpoint queries differ) and queues.
  */
 export function exportedMetricNames(config: StackConfig): Set<string> {
   const doc = parse(monitoringMetricsYaml(config.postgres.majorVersion, config.queues)) as Record<

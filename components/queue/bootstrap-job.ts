@@ -55,7 +55,7 @@ export interface QueueBootstrapArgs {
   /** Seconds each attempt waits for the database to accept connections before failing. Defaults to 300. */
   readonly waitForDatabaseSeconds?: number;
   /** libpq `sslmode`. Defaults to `require` (CloudNativePG always serves TLS). */
-  readonly sslMode?: "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
+  readonly sslMode?: SslMode;
   /** Extra labels on the ConfigMap, Job and pod. Defaults to none. */
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -97,6 +97,44 @@ export function bootstrapScript(waitForDatabaseSeconds: number): string {
     'echo "queue bootstrap: done"',
   ].join("\n");
 }
+
+/** libpq `sslmode` values (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-SSLMODE). */
+export type SslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
+
+/**
+ * The libpq environment of a psql container (https://www.postgresql.org/docs/current/libpq-envars.html):
+ * host, port, database, the role's `username`/`password` read from a `kubernetes.io/basic-auth` Secret
+ * (never a value in the pod spec), `sslmode` (default `require`: CloudNativePG always serves TLS), a 5 s
+ * connect timeout and an application name that shows in `pg_stat_activity`. Used by the bootstrap Job and
+ * the partition-maintenance CronJob.
+ */
+export function libpqEnv(args: {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<string>;
+  database: pulumi.Input<string>;
+  secretName: pulumi.Input<string>;
+  sslMode?: SslMode;
+  applicationName: string;
+}): k8s.types.input.core.v1.EnvVar[] {
+  const secretKey = (key: "username" | "password") => ({ secretKeyRef: { name: args.secretName, key } });
+  return [
+    { name: "PGHOST", value: args.host },
+    { name: "PGPORT", value: args.port },
+    { name: "PGDATABASE", value: args.database },
+    { name: "PGUSER", valueFrom: secretKey("username") },
+    { name: "PGPASSWORD", valueFrom: secretKey("password") },
+    { name: "PGSSLMODE", value: args.sslMode ?? "require" },
+    { name: "PGCONNECT_TIMEOUT", value: "5" },
+    { name: "PGAPPNAME", value: args.applicationName },
+  ];
+}
+
+/** The psql containers' security context: no privilege escalation, read-only root filesystem, no capabilities. */
+export const PSQL_CONTAINER_SECURITY_CONTEXT: k8s.types.input.core.v1.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+};
 
 /**
  * The Job pod's security context: non-root, as the image's `postgres` user and group, default seccomp.
@@ -169,7 +207,6 @@ export class QueueBootstrap extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const secretKey = (key: "username" | "password") => ({ secretKeyRef: { name: args.superuserSecretName, key } });
     const job = new k8s.batch.v1.Job(
       `${name}-job`,
       {
@@ -193,23 +230,19 @@ export class QueueBootstrap extends pulumi.ComponentResource {
                   image: args.image ?? DEFAULT_BOOTSTRAP_IMAGE,
                   command: ["/bin/sh", "-c", bootstrapScript(waitSeconds)],
                   env: [
-                    { name: "PGHOST", value: args.host },
-                    { name: "PGPORT", value: pulumi.output(args.port ?? 5432).apply((p) => String(p)) },
-                    { name: "PGDATABASE", value: args.database },
-                    { name: "PGUSER", valueFrom: secretKey("username") },
-                    { name: "PGPASSWORD", valueFrom: secretKey("password") },
-                    { name: "PGSSLMODE", value: args.sslMode ?? "require" },
-                    { name: "PGCONNECT_TIMEOUT", value: "5" },
-                    { name: "PGAPPNAME", value: "ducklake-queue-bootstrap" },
+                    ...libpqEnv({
+                      host: args.host,
+                      port: pulumi.output(args.port ?? 5432).apply((p) => String(p)),
+                      database: args.database,
+                      secretName: args.superuserSecretName,
+                      sslMode: args.sslMode,
+                      applicationName: "ducklake-queue-bootstrap",
+                    }),
                     { name: "SQL_SHA256", value: hash },
                   ],
                   volumeMounts: [{ name: "sql", mountPath: "/bootstrap", readOnly: true }],
                   resources: BOOTSTRAP_JOB_RESOURCES,
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ["ALL"] },
-                  },
+                  securityContext: PSQL_CONTAINER_SECURITY_CONTEXT,
                 },
               ],
               volumes: [{ name: "sql", configMap: { name: configMap.metadata.name } }],

@@ -18,7 +18,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PARTITION_MAINTENANCE_ROLE_LABEL } from "../postgres/charts";
-import { bootstrapPodSecurityContext, BOOTSTRAP_JOB_RESOURCES, DEFAULT_BOOTSTRAP_IMAGE_UID } from "./bootstrap-job";
+import {
+  bootstrapPodSecurityContext,
+  BOOTSTRAP_JOB_RESOURCES,
+  DEFAULT_BOOTSTRAP_IMAGE_UID,
+  libpqEnv,
+  PSQL_CONTAINER_SECURITY_CONTEXT,
+  type SslMode,
+} from "./bootstrap-job";
 import type { MaintenanceSchedule } from "./runway";
 
 /** The CronJob container's resources: the bootstrap Job's (psql and one CALL). */
@@ -46,7 +53,7 @@ export interface PartitionMaintenanceArgs {
   /** UID and GID of the image's postgres user (see `bootstrapPodSecurityContext`). Defaults to 26. */
   readonly runAsUser?: number;
   /** libpq `sslmode`. Defaults to `require` (CloudNativePG always serves TLS). */
-  readonly sslMode?: "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
+  readonly sslMode?: SslMode;
 }
 
 /**
@@ -68,7 +75,6 @@ export function partitionMaintenanceCronJobSpec(
     ownerSecretName: pulumi.Input<string>;
   },
 ): k8s.types.input.batch.v1.CronJobSpec {
-  const secretKey = (key: "username" | "password") => ({ secretKeyRef: { name: args.ownerSecretName, key } });
   const labels = partitionMaintenanceLabels();
   return {
     schedule: args.schedule.cron,
@@ -92,22 +98,16 @@ export function partitionMaintenanceCronJobSpec(
                 name: "partition-maintenance",
                 image: args.image,
                 command: ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-c", PARTITION_MAINTENANCE_CALL],
-                env: [
-                  { name: "PGHOST", value: args.host },
-                  { name: "PGPORT", value: args.port },
-                  { name: "PGDATABASE", value: args.database },
-                  { name: "PGUSER", valueFrom: secretKey("username") },
-                  { name: "PGPASSWORD", valueFrom: secretKey("password") },
-                  { name: "PGSSLMODE", value: args.sslMode ?? "require" },
-                  { name: "PGCONNECT_TIMEOUT", value: "5" },
-                  { name: "PGAPPNAME", value: "ducklake-partition-maintenance" },
-                ],
+                env: libpqEnv({
+                  host: args.host,
+                  port: args.port,
+                  database: args.database,
+                  secretName: args.ownerSecretName,
+                  sslMode: args.sslMode,
+                  applicationName: "ducklake-partition-maintenance",
+                }),
                 resources: PARTITION_MAINTENANCE_RESOURCES,
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ["ALL"] },
-                },
+                securityContext: PSQL_CONTAINER_SECURITY_CONTEXT,
               },
             ],
           },

@@ -49,6 +49,11 @@ export class QueueAlerts extends pulumi.ComponentResource {
   /** Name of the PrometheusRule. */
   public readonly ruleName: pulumi.Output<string>;
 
+  /**
+   * @param name component name; the child is `${name}-prometheusrule`.
+   * @param args see `QueueAlertsArgs`.
+   * @param opts component options (pass the provider, and `dependsOn` the CRD read that checks the PrometheusRule CRD exists).
+   */
   constructor(name: string, args: QueueAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ducklake:queue:QueueAlerts", name, {}, opts);
     const object = prometheusRuleObject("", args.rules, args.labels);

@@ -125,11 +125,8 @@ BEGIN
          WHERE pc.parent_table LIKE 'pgmq.%' AND pc.control = 'msg_id'
          ORDER BY 1
     LOOP
-        SELECT max((regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), 'TO \(''?(-?\d+)''?\)'))[1]::bigint)
-          INTO v_upper
-          FROM pg_catalog.pg_inherits i
-          JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhparent = r.parent_table::regclass;
+        -- the bounds parsed once, by ops.partition_bounds (partition-maintenance.sql)
+        SELECT max(b.upper_bound) INTO v_upper FROM ops.partition_bounds(r.parent_table::regclass) b;
         -- The queue table's identity sequence numbers both the queue and its archive.
         EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pgmq.%I', r.qtable || '_msg_id_seq') INTO v_last;
         parent_table := r.parent_table;
