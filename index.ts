@@ -16,6 +16,7 @@ import { QueueBootstrap } from "./components/queue/bootstrap-job";
 import { PartitionMaintenance } from "./components/queue/partition-maintenance-job";
 import { QueueAlerts } from "./components/queue/queue-alerts";
 import { readKindNodeCapacity, readRequiredCrds } from "./components/prerequisites";
+import { BackupStorage } from "./components/aws/backup-storage";
 
 const { config, secrets } = loadConfig();
 const project = pulumi.getProject();
@@ -43,9 +44,38 @@ const pgInputs = decisions.postgres;
 // On kind, the node's allocatable CPU and memory are checked against the stack's requests the same way.
 const kindNode = readKindNodeCapacity(config, k8sProvider);
 const prerequisites = [...readRequiredCrds(config, k8sProvider), ...(kindNode ? [kindNode.read] : [])];
+// Backups and restores (EKS; the loader refuses them on kind): the S3 bucket and the IRSA role of the cluster's
+// ServiceAccount, used by the Barman Cloud plugin.
+const backupStorage =
+  (config.postgres.backups.enabled || config.postgres.recovery !== undefined) &&
+  config.cluster.provider === "eks" &&
+  eksOidc !== undefined
+    ? new BackupStorage(
+        "postgres-backups",
+        {
+          backups: config.postgres.backups,
+          recovery: config.postgres.recovery,
+          region: config.cluster.region,
+          namespace: config.postgres.namespace,
+          clusterName: config.postgres.clusterName,
+          oidcProviderArn: eksOidc.oidcProviderArn,
+          oidcIssuerUrl: eksOidc.oidcIssuerUrl,
+          project,
+          stack,
+          tags: config.tags,
+        },
+        { providers: awsProvider ? { aws: awsProvider } : undefined },
+      )
+    : undefined;
 const postgres = new PostgresCluster(
   "postgres",
-  { ...pgInputs, storageClassName: infra.storageClassName, provider: k8sProvider, prerequisites },
+  {
+    ...pgInputs,
+    storageClassName: infra.storageClassName,
+    provider: k8sProvider,
+    prerequisites,
+    backupDestination: backupStorage?.destination,
+  },
   // Volumes wait for their class and pods for their nodes.
   {
     provider: k8sProvider,
@@ -145,6 +175,9 @@ export const partitionMaintenanceSchedule = partitionMaintenance.schedule;
 export const durability = pgInputs.tuning.durability.summary;
 /** Names of the PGMQ queues the bootstrap creates (dead-letter queues included). */
 export const queueNames = decisions.queueNames;
+/** S3 bucket of the WAL archive and base backups (backups on), and the IRSA role barman-cloud uses. */
+export const backupBucketName = backupStorage?.bucketName;
+export const backupRoleArn = backupStorage?.roleArn;
 /** StorageClass of the Postgres volumes. */
 export const storageClassName = infra.storageClassName;
 /** Postgres node group (prod). */

@@ -49,23 +49,45 @@ const PROMETHEUS_OPERATOR_HOW_TO =
   `${PROMETHEUS_COMMUNITY_HELM_REPO} && helm install prometheus-operator-crds prometheus-community/prometheus-operator-crds\` ` +
   "(CRDs only), or install the Prometheus Operator itself (e.g. kube-prometheus-stack); or set `ducklake:postgres.podMonitor: false`";
 
+const CERT_MANAGER_HOW_TO =
+  "install cert-manager first (https://cert-manager.io/docs/installation/helm/: `helm install cert-manager " +
+  "oci://quay.io/jetstack/charts/cert-manager --namespace cert-manager --create-namespace --set crds.enabled=true`), " +
+  'which the Barman Cloud plugin chart needs to issue its TLS certificates (charts/plugin-barman-cloud README, "Prerequisites"); ' +
+  "or set `ducklake:postgres.backups.enabled: false` and remove `ducklake:postgres.recovery`";
+
 /**
  * The CRDs the stack renders objects for, which the cluster must already have: with `postgres.podMonitor`
  * on, `podmonitors.monitoring.coreos.com` (operator and cluster charts) and `prometheusrules.monitoring.coreos.com`
- * (cluster chart). CloudNativePG's own CRDs are not listed: the operator release installs them.
+ * (cluster chart); with backups or a restore, cert-manager's `issuers` and `certificates` (the Barman Cloud
+ * plugin chart renders an Issuer and two Certificates: templates/certificate-issuer.yaml, client-certificate.yaml,
+ * server-certificate.yaml). CloudNativePG's and the plugin's own CRDs are not listed: their releases install them.
  * @param config the parsed stack config.
  */
 export function requiredCrds(config: Pick<StackConfig, "postgres">): RequiredCrd[] {
-  if (!config.postgres.podMonitor) return [];
-  const common = {
-    key: "ducklake:postgres.podMonitor",
-    providedBy: "the Prometheus Operator",
-    howToGet: PROMETHEUS_OPERATOR_HOW_TO,
-  };
-  return [
-    { name: "podmonitors.monitoring.coreos.com", kind: "PodMonitor", ...common },
-    { name: "prometheusrules.monitoring.coreos.com", kind: "PrometheusRule", ...common },
-  ];
+  const crds: RequiredCrd[] = [];
+  if (config.postgres.podMonitor) {
+    const common = {
+      key: "ducklake:postgres.podMonitor",
+      providedBy: "the Prometheus Operator",
+      howToGet: PROMETHEUS_OPERATOR_HOW_TO,
+    };
+    crds.push(
+      { name: "podmonitors.monitoring.coreos.com", kind: "PodMonitor", ...common },
+      { name: "prometheusrules.monitoring.coreos.com", kind: "PrometheusRule", ...common },
+    );
+  }
+  if (config.postgres.backups.enabled || config.postgres.recovery !== undefined) {
+    const common = {
+      key: config.postgres.backups.enabled ? "ducklake:postgres.backups.enabled" : "ducklake:postgres.recovery",
+      providedBy: "cert-manager",
+      howToGet: CERT_MANAGER_HOW_TO,
+    };
+    crds.push(
+      { name: "issuers.cert-manager.io", kind: "Issuer", ...common },
+      { name: "certificates.cert-manager.io", kind: "Certificate", ...common },
+    );
+  }
+  return crds;
 }
 
 /**

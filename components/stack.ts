@@ -22,6 +22,7 @@ import {
 } from "./postgres/cluster-inputs";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./queue/bootstrap-sql";
 import { queueAlertRules, type AlertRuleFile } from "./queue/alert-rules";
+import { backupSummaryLines, validateBackups } from "./postgres/backups";
 import { stringify } from "yaml";
 import { alloyConfigFor } from "./logging/alloy-config";
 import type { StackConfig } from "../config/schema";
@@ -36,6 +37,7 @@ export const SEMANTIC_VALIDATORS: readonly RegisteredValidator[] = [
   { needs: ["postgres"], validate: validateTuning },
   { needs: ["postgres", "queues"], validate: validateQueues },
   { needs: ["postgres", "queues", "nodes"], validate: validatePostgresCluster },
+  { needs: ["cluster", "postgres"], validate: validateBackups },
 ];
 
 /**
@@ -83,6 +85,8 @@ export interface StackDecisions {
   readonly alloyConfig?: string;
   /** PGMQ queues the bootstrap creates, dead-letter queues included. */
   readonly queueNames: readonly string[];
+  /** What is backed up where, and what a restore does (plan summary lines). */
+  readonly backupSummary: readonly string[];
   /** Text files for review, by path under `plan/<stack>/`; the offline plan writes them. */
   readonly artifacts: ReadonlyMap<string, string>;
 }
@@ -123,6 +127,7 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
     alertRules,
     ...(alloyConfig !== undefined ? { alloyConfig } : {}),
     queueNames: config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name])),
+    backupSummary: backupSummaryLines(config),
     artifacts,
   };
 }

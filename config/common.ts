@@ -67,3 +67,34 @@ export const awsTags = z
     z.string().max(256, { message: "tag values are at most 256 characters" }),
   )
   .refine((tags) => Object.keys(tags).length <= 50, { message: "AWS allows at most 50 tags per resource" });
+
+/**
+ * Prefixes and suffixes S3 reserves for its own names (general purpose buckets). Source:
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+ */
+export const S3_RESERVED_PREFIXES = ["xn--", "sthree-", "amzn-s3-demo-"] as const;
+/** Suffixes S3 reserves (same source). */
+export const S3_RESERVED_SUFFIXES = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] as const;
+
+/**
+ * An S3 general purpose bucket name, by AWS's naming rules
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html): 3-63 characters of lowercase
+ * letters, digits, '.' and '-', starting and ending with a letter or digit, no two adjacent periods, not an IP
+ * address, none of the reserved prefixes and suffixes.
+ */
+export const s3BucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    message:
+      "must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit",
+  })
+  .refine((v) => !v.includes(".."), { message: "must not contain two adjacent periods (S3 bucket naming rules)" })
+  .refine((v) => !/^\d{1,3}(\.\d{1,3}){3}$/.test(v), {
+    message: "must not be formatted as an IP address (S3 bucket naming rules)",
+  })
+  .refine((v) => !S3_RESERVED_PREFIXES.some((p) => v.startsWith(p)), {
+    message: `must not start with ${S3_RESERVED_PREFIXES.join(", ")} (reserved by S3)`,
+  })
+  .refine((v) => !S3_RESERVED_SUFFIXES.some((s) => v.endsWith(s)), {
+    message: `must not end with ${S3_RESERVED_SUFFIXES.join(", ")} (reserved by S3)`,
+  });

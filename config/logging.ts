@@ -2,7 +2,7 @@
  * `ducklake:logging`: Loki (single binary) and the log agent that ships pod logs to it.
  */
 import { z } from "zod";
-import { dnsLabel, kubeCpu, kubeMemory, nonNegativeInt, positiveInt } from "./common";
+import { dnsLabel, kubeCpu, kubeMemory, nonNegativeInt, positiveInt, s3BucketName } from "./common";
 
 /** Loki's storage: a PVC (chunks on the filesystem), or an S3 bucket the stack creates (EKS only). */
 export const LokiStorageSchema = z.discriminatedUnion("type", [
@@ -16,10 +16,7 @@ export const LokiStorageSchema = z.discriminatedUnion("type", [
     /** Size in GiB of the PVC that holds Loki's WAL and index cache. Defaults to 10. */
     sizeGiB: positiveInt.default(10),
     /** Name of the bucket the stack creates; `<project>-<stack>-loki-<random>` when absent. */
-    bucketName: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be an S3 bucket name (3-63 lowercase characters)" })
-      .optional(),
+    bucketName: s3BucketName.optional(),
   }),
 ]);
 

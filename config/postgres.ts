@@ -3,6 +3,7 @@
  */
 import { z } from "zod";
 import { dnsLabel, kubeCpu, kubeMemory, pgIdentifier, pgRoleName, positiveInt } from "./common";
+import { BackupsSchema, RecoverySchema } from "./backups";
 
 /** PostgreSQL majors this project supports. Source: DESIGN.md ("17 by default, 15–18 accepted"). */
 export const SUPPORTED_MAJORS = [15, 16, 17, 18] as const;
@@ -256,6 +257,19 @@ export const PostgresSchema = z.strictObject({
     .trim()
     .min(10, { message: "must say why this stack may lose acknowledged messages (at least 10 characters)" })
     .optional(),
+  /**
+   * WAL archive and scheduled base backups to an S3 bucket the stack creates (EKS only). Defaults to off.
+   * Reference and restore runbook: docs/backups.md.
+   */
+  backups: BackupsSchema.default({
+    enabled: false,
+    schedule: "0 0 3 * * *",
+    retentionPolicy: "30d",
+    compression: "gzip",
+    walMaxParallel: 8,
+  }),
+  /** Create the cluster from a backup (restore); absent: an empty cluster (initdb). See docs/backups.md "Restore". */
+  recovery: RecoverySchema.optional(),
   /** Namespace of the CloudNativePG operator. Defaults to `cnpg-system`. */
   operatorNamespace: dnsLabel.default("cnpg-system"),
   /** postgresql.conf tuning. */

@@ -20,6 +20,7 @@ import * as storage from "../config/storage";
 import * as postgres from "../config/postgres";
 import * as queues from "../config/queues";
 import * as logging from "../config/logging";
+import * as backups from "../config/backups";
 import { readStackFileConfig } from "./lib/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -56,7 +57,7 @@ const defOf = (s: AnySchema): Def => (s as unknown as { _zod: { def: Def } })._z
 /** `Variable name -> schema` for every exported schema of the config modules. */
 function namedSchemas(): Map<AnySchema, string> {
   const out = new Map<AnySchema, string>();
-  for (const mod of [cluster, nodes, storage, postgres, queues, logging]) {
+  for (const mod of [cluster, nodes, storage, postgres, backups, queues, logging]) {
     for (const [name, value] of Object.entries(mod)) {
       if (name.endsWith("Schema") && value instanceof z.ZodType) out.set(value as unknown as AnySchema, name);
     }

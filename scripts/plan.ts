@@ -268,6 +268,7 @@ function keySettingsOf(decisions: StackDecisions): string[] {
   }
   out.push(...summaryLines(tuning));
   out.push(...runwaySummaryLines(decisions.config));
+  out.push(...decisions.backupSummary);
   return out;
 }
 

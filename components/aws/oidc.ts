@@ -22,7 +22,7 @@ export interface IrsaUse {
 
 /**
  * What in the stack uses IRSA: the EBS CSI driver with `storage.gp3.csiDriverIdentity: irsa` (the default
- * when `storage.gp3` is set) and Loki with S3 storage. Empty on kind, and on EKS when nothing does (then the
+ * when `storage.gp3` is set), Loki with S3 storage, and Postgres backups or a restore. Empty on kind, and on EKS when nothing does (then the
  * program never looks the provider up).
  * @param config the parsed stack config.
  */
@@ -37,6 +37,14 @@ export function irsaUses(config: StackConfig): IrsaUse[] {
   }
   if (config.logging.loki.storage.type === "s3") {
     uses.push({ key: "ducklake:logging.loki.storage.type: s3", what: "Loki's S3 access" });
+  }
+  if (config.postgres.backups.enabled) {
+    uses.push({
+      key: "ducklake:postgres.backups.enabled: true",
+      what: "the Postgres backups' S3 access (Barman Cloud plugin)",
+    });
+  } else if (config.postgres.recovery !== undefined) {
+    uses.push({ key: "ducklake:postgres.recovery", what: "the restore's S3 access (Barman Cloud plugin)" });
   }
   return uses;
 }
@@ -61,7 +69,7 @@ export function missingOidcProviderMessage(
     `create it with \`eksctl utils associate-iam-oidc-provider --cluster ${clusterName} --approve\` ` +
       "(https://docs.aws.amazon.com/eks/latest/userguide/enable-iam-roles-for-service-accounts.html), " +
       "or stop using IRSA: `ducklake:storage.gp3.csiDriverIdentity: pod-identity` (needs the eks-pod-identity-agent add-on) " +
-      "and `ducklake:logging.loki.storage.type: pvc`",
+      "and `ducklake:logging.loki.storage.type: pvc` (backups have no alternative to IRSA here)",
     ...(cause !== undefined && cause.trim() !== "" ? [`(lookup error: ${cause})`] : []),
   ].join("\n");
 }

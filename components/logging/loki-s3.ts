@@ -9,22 +9,17 @@
  */
 
 import { irsaTrustPolicy } from "../aws/gp3-storage";
+import { bucketNamePrefix, MAX_BUCKET_PREFIX_LENGTH } from "../aws/s3-names";
 
-/** Longest `bucketPrefix` AWS accepts (S3 adds a 26-character unique suffix to a 63-character name). */
-export const MAX_BUCKET_PREFIX_LENGTH = 37;
+export { MAX_BUCKET_PREFIX_LENGTH };
 
 /**
- * Name prefix of the bucket when the config names none: `<project>-<stack>-loki-`, lowercased, with
- * characters S3 refuses replaced by `-`, cut to 37 characters.
+ * Name prefix of the bucket when the config names none: `<project>-<stack>-loki-` (`bucketNamePrefix`).
  * @param project Pulumi project name.
  * @param stack Pulumi stack name.
  */
 export function lokiBucketPrefix(project: string, stack: string): string {
-  const clean = (s: string): string => s.toLowerCase().replace(/[^a-z0-9-]/g, "-");
-  const prefix = `${clean(project)}-${clean(stack)}-loki-`.replace(/^-+/, "");
-  return prefix.length <= MAX_BUCKET_PREFIX_LENGTH
-    ? prefix
-    : `${prefix.slice(0, MAX_BUCKET_PREFIX_LENGTH - 1).replace(/-+$/, "")}-`;
+  return bucketNamePrefix(project, stack, "loki");
 }
 
 /**

@@ -11,6 +11,18 @@ export const CNPG_OPERATOR_CHART = { chart: "cloudnative-pg", version: "0.29.0",
 /** Cluster chart `cluster`, pinned. Chart 0.8.1 has no appVersion; it renders `postgresql.cnpg.io/v1` objects for the operator above. */
 export const CNPG_CLUSTER_CHART = { chart: "cluster", version: "0.8.1" } as const;
 
+/**
+ * The Barman Cloud plugin's chart `plugin-barman-cloud`, pinned (backups and restores, ./backups.ts). Chart 0.7.0
+ * ships plugin v0.13.0 (needs CloudNativePG 1.26 or later; the operator above is 1.30.0) and requires cert-manager.
+ * It is installed in the operator's namespace, as its README's `helm upgrade --install plugin-barman-cloud
+ * --namespace cnpg-system` does.
+ */
+export const CNPG_BARMAN_PLUGIN_CHART = {
+  chart: "plugin-barman-cloud",
+  version: "0.7.0",
+  appVersion: "v0.13.0",
+} as const;
+
 /** PostgreSQL's port in CloudNativePG instances (fixed by the operator: `port` is a fixed parameter). */
 export const POSTGRES_PORT = 5432;
 /** Port of the instance manager's status endpoint the operator polls. Source: https://cloudnative-pg.io/documentation/current/networking/ */

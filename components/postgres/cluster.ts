@@ -15,7 +15,14 @@ import {
   serviceHosts,
   validateClusterInput,
 } from "./helm-values";
-import { CNPG_CLUSTER_CHART, CNPG_HELM_REPO, CNPG_OPERATOR_CHART, POSTGRES_PORT } from "./charts";
+import {
+  CNPG_BARMAN_PLUGIN_CHART,
+  CNPG_CLUSTER_CHART,
+  CNPG_HELM_REPO,
+  CNPG_OPERATOR_CHART,
+  POSTGRES_PORT,
+} from "./charts";
+import type { BackupDestination } from "./backups";
 import { CUSTOM_QUERIES_KEY, customQueriesSecretName } from "./custom-queries";
 import { instanceNetworkPolicySpec, poolerNetworkPolicySpec } from "./network-policy";
 import type { ClusterValuesInput } from "./helm-values";
@@ -36,6 +43,11 @@ export interface PostgresClusterArgs extends ClusterValuesInput {
    * fails the preview before either release is created. Defaults to none.
    */
   readonly prerequisites?: readonly pulumi.Resource[];
+  /**
+   * The backup bucket, its region and the IRSA role (`BackupStorage.destination`, ../aws/backup-storage.ts):
+   * required when `postgres.backups` is on or `postgres.recovery` is set, ignored otherwise.
+   */
+  readonly backupDestination?: pulumi.Input<BackupDestination>;
 }
 
 /**
@@ -75,6 +87,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
   public readonly operatorRelease: k8s.helm.v3.Release;
   /** Helm release of the cluster chart. */
   public readonly clusterRelease: k8s.helm.v3.Release;
+  /** Helm release of the Barman Cloud plugin (backups or a restore), in the operator's namespace. */
+  public readonly barmanPluginRelease?: k8s.helm.v3.Release;
 
   /**
    * @param name logical name; children are `${name}-<role>`.
@@ -95,7 +109,19 @@ export class PostgresCluster extends pulumi.ComponentResource {
       hugePages2Mi: args.hugePages2Mi,
       monitoringQueriesYaml: args.monitoringQueriesYaml,
     };
-    const validation = validateClusterInput(input);
+    const usesArchive = config.backups.enabled || config.recovery !== undefined;
+    const checked = validateClusterInput(input);
+    const validation = {
+      warnings: checked.warnings,
+      errors: [
+        ...checked.errors,
+        ...(usesArchive && args.backupDestination === undefined
+          ? [
+              "postgres.backups or postgres.recovery is set but no backupDestination (bucket, region, IRSA role) was given: create a BackupStorage and pass its destination",
+            ]
+          : []),
+      ],
+    };
     if (validation.errors.length > 0) {
       throw new pulumi.ResourceError(
         `PostgresCluster ${name}: ${validation.errors.length} invalid setting${validation.errors.length === 1 ? "" : "s"}; nothing was created:\n` +
@@ -103,11 +129,22 @@ export class PostgresCluster extends pulumi.ComponentResource {
         this,
       );
     }
-    let clusterValues: Record<string, unknown>;
+    let clusterValues: pulumi.Input<Record<string, unknown>>;
     try {
-      clusterValues = buildClusterValues(input, args.storageClassName);
+      // Built once now so a bad argument fails here, before any child; with an archive, again with the real destination.
+      const placeholder: BackupDestination = {
+        bucketName: "placeholder",
+        region: "placeholder",
+        roleArn: "placeholder",
+      };
+      clusterValues = buildClusterValues(input, args.storageClassName, usesArchive ? placeholder : undefined);
     } catch (err) {
       throw new pulumi.ResourceError(`PostgresCluster ${name}: ${(err as Error).message}`, this);
+    }
+    if (usesArchive) {
+      clusterValues = pulumi
+        .all([args.storageClassName, args.backupDestination as pulumi.Input<BackupDestination>])
+        .apply(([storageClassName, destination]) => buildClusterValues(input, storageClassName, destination));
     }
     for (const w of validation.warnings) void pulumi.log.warn(w, this);
 
@@ -188,6 +225,24 @@ export class PostgresCluster extends pulumi.ComponentResource {
       { ...childOpts, dependsOn: [...(args.prerequisites ?? [])] },
     );
 
+    // The Barman Cloud plugin (backups, restores): beside the operator, before the cluster release, whose
+    // pre-install hook creates the plugin's ObjectStore (the plugin release installs that CRD).
+    this.barmanPluginRelease = usesArchive
+      ? new k8s.helm.v3.Release(
+          `${name}-barman-cloud`,
+          {
+            name: CNPG_BARMAN_PLUGIN_CHART.chart,
+            chart: CNPG_BARMAN_PLUGIN_CHART.chart,
+            version: CNPG_BARMAN_PLUGIN_CHART.version,
+            repositoryOpts: { repo: CNPG_HELM_REPO },
+            namespace: config.operatorNamespace,
+            values: {},
+            timeout: 600,
+          },
+          { ...childOpts, dependsOn: [this.operatorRelease, ...(args.prerequisites ?? [])] },
+        )
+      : undefined;
+
     this.clusterRelease = new k8s.helm.v3.Release(
       `${name}-cluster`,
       {
@@ -203,6 +258,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         ...childOpts,
         dependsOn: [
           this.operatorRelease,
+          ...(this.barmanPluginRelease ? [this.barmanPluginRelease] : []),
           superuser.secret,
           owner.secret,
           app.secret,

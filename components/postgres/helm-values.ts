@@ -19,6 +19,7 @@ import { CNPG_FIXED_PARAMETERS } from "./tuning";
 import { POOLER_NAME } from "./charts";
 import { defaultImage, imageDigestWarning, imageTagMajor, resolveImage } from "./image";
 import { CUSTOM_QUERIES_KEY, customQueriesProblems, customQueriesSecretName } from "./custom-queries";
+import { backupChartValues, IRSA_ROLE_ANNOTATION, recoveryChartValues, type BackupDestination } from "./backups";
 
 /** Roles CloudNativePG reserves; the app and owner roles must not use them. Source: https://cloudnative-pg.io/documentation/current/declarative_role_management/ */
 export const RESERVED_ROLES: readonly string[] = ["postgres", "streaming_replica", "cnpg_pooler_pgbouncer"];
@@ -254,12 +255,30 @@ export function buildOperatorValues(config: PostgresConfig): Record<string, unkn
 /**
  * Values of the cluster chart `cluster` (keys from its values.yaml; pass-through objects use the
  * CloudNativePG `Cluster` API field names). Passwords never appear: Secrets are referenced by name.
+ * With `postgres.backups` on: the Barman Cloud plugin's WAL archive and scheduled base backups (./backups.ts);
+ * with `postgres.recovery`: `mode: recovery` from that archive, and the owner role managed by CloudNativePG so its
+ * password is the one in this stack's Secret, whatever the restored database had. Either binds the cluster's
+ * ServiceAccount to the backup role (IRSA annotation).
  * @param input the config, the tuning engine's output and placement.
  * @param storageClassName StorageClass of the data (and WAL) volumes; a string or a Pulumi Input.
- * @throws Error from resolveImage (PostgreSQL 18 without an image).
+ * @param backup the backup bucket, its region and the IRSA role; required when backups or recovery are set.
+ * @throws Error from resolveImage (PostgreSQL 18 without an image), or when backups or recovery lack `backup`.
  */
-export function buildClusterValues<S>(input: ClusterValuesInput, storageClassName: S): Record<string, unknown> {
+export function buildClusterValues<S>(
+  input: ClusterValuesInput,
+  storageClassName: S,
+  backup?: BackupDestination,
+): Record<string, unknown> {
   const { config } = input;
+  const usesArchive = config.backups.enabled || config.recovery !== undefined;
+  if (usesArchive && backup === undefined)
+    throw new Error("postgres.backups or postgres.recovery is set but no backup bucket and role were given");
+  const backupBucket = config.backups.enabled ? backup?.bucketName : undefined;
+  if (config.backups.enabled && backupBucket === undefined)
+    throw new Error("postgres.backups is on but the backup destination names no bucket");
+  const recoveryBucket = config.recovery?.bucketName ?? backupBucket;
+  if (config.recovery !== undefined && recoveryBucket === undefined)
+    throw new Error("postgres.recovery names no bucket and postgres.backups is off");
   const image = resolveImage(config);
   const names = secretNames(config.clusterName);
   const requiredAntiAffinity = config.instances > 1 && !config.allowColocatedInstances;
@@ -303,7 +322,7 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
   return {
     fullnameOverride: config.clusterName,
     type: "postgresql",
-    mode: "standalone",
+    mode: config.recovery === undefined ? "standalone" : "recovery",
     version: { postgresql: String(image.major) },
     // The image catalog tells the operator the major explicitly, whatever the tag says.
     imageCatalog: { create: true, images: [{ image: image.image, major: image.major }] },
@@ -334,7 +353,27 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
           replication: false,
           passwordSecret: { name: names.app },
         },
+        // A restored database keeps the source's owner password; managing the role sets this stack's.
+        ...(config.recovery !== undefined
+          ? [
+              {
+                name: config.ownerRole,
+                ensure: "present",
+                comment: "DuckLake lineage queue owner (restored; password from this stack's Secret)",
+                login: true,
+                superuser: false,
+                createdb: false,
+                createrole: false,
+                inherit: true,
+                replication: false,
+                passwordSecret: { name: names.owner },
+              },
+            ]
+          : []),
       ],
+      ...(usesArchive && backup !== undefined
+        ? { serviceAccountTemplate: { metadata: { annotations: { [IRSA_ROLE_ANNOTATION]: backup.roleArn } } } }
+        : {}),
       monitoring: {
         enabled: config.podMonitor,
         podMonitor: { enabled: config.podMonitor },
@@ -357,7 +396,21 @@ export function buildClusterValues<S>(input: ClusterValuesInput, storageClassNam
       },
     },
     poolers,
-    backups: { enabled: false },
+    backups:
+      config.backups.enabled && backup !== undefined && backupBucket !== undefined
+        ? backupChartValues(config.backups, { ...backup, bucketName: backupBucket })
+        : { enabled: false },
+    ...(config.recovery !== undefined && backup !== undefined && recoveryBucket !== undefined
+      ? {
+          recovery: recoveryChartValues(
+            config.recovery,
+            recoveryBucket,
+            backup.region,
+            config.database,
+            config.ownerRole,
+          ),
+        }
+      : {}),
   };
 }
 

@@ -17,17 +17,28 @@ function prodWith(edit: (raw: Record<string, Record<string, unknown>>) => void):
 }
 
 describe("irsaUses", () => {
-  test("prod as shipped: the EBS CSI driver (IRSA is the default identity), not Loki (PVC)", () => {
+  test("prod as shipped: the EBS CSI driver (IRSA is the default identity) and the backups, not Loki (PVC)", () => {
     expect(irsaUses(prodWith(() => undefined)).map((u) => u.key)).toEqual([
       "ducklake:storage.gp3.csiDriverIdentity: irsa",
+      "ducklake:postgres.backups.enabled: true",
     ]);
   });
 
-  test("Pod Identity driver and Loki on a PVC: nothing", () => {
+  test("Pod Identity driver, Loki on a PVC, no backups: nothing", () => {
     const config = prodWith((raw) => {
       (raw["storage"]["gp3"] as Record<string, unknown>)["csiDriverIdentity"] = "pod-identity";
+      (raw["postgres"]["backups"] as Record<string, unknown>)["enabled"] = false;
     });
     expect(irsaUses(config)).toEqual([]);
+  });
+
+  test("a restore without backups still reads S3 through IRSA", () => {
+    const config = prodWith((raw) => {
+      (raw["storage"]["gp3"] as Record<string, unknown>)["csiDriverIdentity"] = "pod-identity";
+      (raw["postgres"]["backups"] as Record<string, unknown>)["enabled"] = false;
+      raw["postgres"]["recovery"] = { sourceClusterName: "lineage-pg-old", bucketName: "old-backups" };
+    });
+    expect(irsaUses(config).map((u) => u.key)).toEqual(["ducklake:postgres.recovery"]);
   });
 
   test("dev (kind): nothing", () => {

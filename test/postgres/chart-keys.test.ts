@@ -35,6 +35,12 @@ const PASS_THROUGH: Record<string, string> = {
   "cluster.roles[]": "Cluster:spec.managed.roles[]",
   "cluster.resources": "Cluster:spec.resources",
   "cluster.monitoring.customQueriesSecret[]": "Cluster:spec.monitoring.customQueriesSecret[]",
+  "cluster.serviceAccountTemplate": "Cluster:spec.serviceAccountTemplate",
+  // The chart reads `backups.pluginConfiguration.name` (templates/_helpers.tpl) and copies the ScheduledBackups' verbatim.
+  "backups.pluginConfiguration": "ScheduledBackup:spec.pluginConfiguration",
+  "backups.scheduledBackups[].pluginConfiguration": "ScheduledBackup:spec.pluginConfiguration",
+  // `recovery.pluginConfiguration` becomes the recovery source's `plugin` (templates/_external_clusters.tpl).
+  "recovery.pluginConfiguration": "Cluster:spec.externalClusters[].plugin",
 };
 
 /** Maps whose keys are not chart keys by design: GUC names, PgBouncer settings. */
@@ -61,11 +67,7 @@ function unknownKeys(values: unknown, inv: Inventory, crdInv: Inventory["crds"])
     if (inv.keys.includes(p)) continue;
     if (FREE_MAPS.some((m) => p.startsWith(`${m}.`) || p.startsWith(`${m}[]`))) continue;
     const list = Object.keys(inv.itemKeys).find((l) => p.startsWith(`${l}.`));
-    if (list !== undefined) {
-      if (inv.itemKeys[list].includes(p.slice(list.length + 1))) continue;
-      bad.push(p);
-      continue;
-    }
+    if (list !== undefined && inv.itemKeys[list].includes(p.slice(list.length + 1))) continue;
     const mount = Object.keys(PASS_THROUGH).find((m) => p.startsWith(`${m}.`));
     if (mount !== undefined && crdInv !== undefined) {
       const [kind, root] = PASS_THROUGH[mount].split(":");
@@ -131,6 +133,9 @@ describe("chart key inventories", () => {
   });
 });
 
+/** The bucket, region and role BackupStorage hands over (prod has backups). */
+const BACKUP = { bucketName: "backups-bucket", region: "eu-west-1", roleArn: "arn:aws:iam::123456789012:role/backups" };
+
 describe.each(["dev", "prod"] as const)("values rendered for the %s stack", (stack) => {
   test("use only keys the cluster chart defines (values.yaml, templates, pass-through CRD fields)", () => {
     const extra: Partial<ClusterValuesInput> =
@@ -140,7 +145,7 @@ describe.each(["dev", "prod"] as const)("values rendered for the %s stack", (sta
             tolerations: [{ key: "ducklake.io/workload", operator: "Equal", value: "postgres", effect: "NoSchedule" }],
           }
         : {};
-    const values = buildClusterValues(input(stack, extra), "storage-class");
+    const values = buildClusterValues(input(stack, extra), "storage-class", BACKUP);
     expect(keyPaths(values).length).toBeGreaterThan(40);
     expect(unknownKeys(values, clusterInv, operatorInv.crds)).toEqual([]);
   });
@@ -154,6 +159,18 @@ describe.each(["dev", "prod"] as const)("values rendered for the %s stack", (sta
 test("huge pages and a pooler with monitoring also render known keys", () => {
   const base = input("prod");
   const config = { ...base.config, podMonitor: true, tuning: { ...base.config.tuning, hugePages: true } };
-  const values = buildClusterValues({ ...base, config, hugePages2Mi: "4200Mi" }, "gp3");
+  const values = buildClusterValues({ ...base, config, hugePages2Mi: "4200Mi" }, "gp3", BACKUP);
+  expect(unknownKeys(values, clusterInv, operatorInv.crds)).toEqual([]);
+});
+
+test("a restore (recovery mode, with backups of the restored cluster) renders known keys", () => {
+  const base = input("prod");
+  const config = {
+    ...base.config,
+    clusterName: "lineage-pg-restored",
+    recovery: { sourceClusterName: "lineage-pg", targetTime: "2026-12-04T05:00:00Z" },
+  };
+  const values = buildClusterValues({ ...base, config }, "gp3", BACKUP);
+  expect(values["mode"]).toBe("recovery");
   expect(unknownKeys(values, clusterInv, operatorInv.crds)).toEqual([]);
 });

@@ -69,6 +69,16 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
         nodeSelector,
         tolerations,
         monitoringQueriesYaml: QUERIES_YAML,
+        // What BackupStorage hands over when the stack has backups (prod).
+        ...(config.backups.enabled
+          ? {
+              backupDestination: {
+                bucketName: "backups-bucket",
+                region: "eu-west-1",
+                roleArn: "arn:aws:iam::123456789012:role/backups",
+              },
+            }
+          : {}),
       });
       await settle(recorder);
       // The texts the plan writes for this stack (postgresql.conf, bootstrap.sql, ...).

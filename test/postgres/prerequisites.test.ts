@@ -28,18 +28,21 @@ describe("PostgresCluster with prerequisites (prod: podMonitor on)", () => {
       sharedPreloadLibraries: ["pg_partman_bgw"],
       provider,
       prerequisites,
+      backupDestination: { bucketName: "b", region: "eu-west-1", roleArn: "arn:aws:iam::123456789012:role/b" },
     });
     await settle(recorder);
   });
 
   test("the CRDs are read by name", () => {
     expect(recorder.reads.map((r) => r.id).sort()).toEqual([
+      "certificates.cert-manager.io",
+      "issuers.cert-manager.io",
       "podmonitors.monitoring.coreos.com",
       "prometheusrules.monitoring.coreos.com",
     ]);
   });
 
-  test.each(["db-operator", "db-cluster"])("%s depends on every CRD read", (release) => {
+  test.each(["db-operator", "db-barman-cloud", "db-cluster"])("%s depends on every CRD read", (release) => {
     const deps = dependencies.get(release) ?? [];
     for (const read of recorder.reads)
       expect(deps).toContainEqual(

@@ -14,11 +14,28 @@ const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
 const NODE_TYPE = "kubernetes:core/v1:Node";
 
 describe("requiredCrds", () => {
-  test("prod (podMonitor: true): the Prometheus Operator's PodMonitor and PrometheusRule CRDs, for ducklake:postgres.podMonitor", () => {
+  test("prod (podMonitor, backups): the Prometheus Operator's PodMonitor and PrometheusRule CRDs, and cert-manager's for the Barman Cloud plugin", () => {
     const crds = requiredCrds(parseStackConfig(readDucklakeConfig("prod"), "prod").config);
     expect(crds.map((c) => [c.name, c.kind, c.key])).toEqual([
       ["podmonitors.monitoring.coreos.com", "PodMonitor", "ducklake:postgres.podMonitor"],
       ["prometheusrules.monitoring.coreos.com", "PrometheusRule", "ducklake:postgres.podMonitor"],
+      ["issuers.cert-manager.io", "Issuer", "ducklake:postgres.backups.enabled"],
+      ["certificates.cert-manager.io", "Certificate", "ducklake:postgres.backups.enabled"],
+    ]);
+    const certManager = crds[2]!;
+    expect(crdPrerequisiteMessage(certManager)).toContain("install cert-manager first");
+    expect(crdPrerequisiteMessage(certManager)).toContain("ducklake:postgres.backups.enabled: false");
+  });
+
+  test("a restore without backups needs cert-manager too, for ducklake:postgres.recovery", () => {
+    const raw = structuredClone(readDucklakeConfig("prod")) as Record<string, Record<string, unknown>>;
+    raw["postgres"]["podMonitor"] = false;
+    raw["postgres"]["backups"] = { enabled: false };
+    raw["postgres"]["recovery"] = { sourceClusterName: "lineage-pg-old", bucketName: "old-backups" };
+    const crds = requiredCrds(parseStackConfig(raw, "prod").config);
+    expect(crds.map((c) => [c.name, c.key])).toEqual([
+      ["issuers.cert-manager.io", "ducklake:postgres.recovery"],
+      ["certificates.cert-manager.io", "ducklake:postgres.recovery"],
     ]);
   });
 
@@ -51,8 +68,10 @@ describe("the program reads its prerequisites", () => {
     dev = await runProgram("dev");
   }, 120_000);
 
-  test("prod reads both CRDs by name, as reads (not resources it would create)", () => {
+  test("prod reads every CRD by name, as reads (not resources it would create)", () => {
     expect(prod.reads.map((r) => [r.type, r.id]).sort()).toEqual([
+      [CRD_TYPE, "certificates.cert-manager.io"],
+      [CRD_TYPE, "issuers.cert-manager.io"],
       [CRD_TYPE, "podmonitors.monitoring.coreos.com"],
       [CRD_TYPE, "prometheusrules.monitoring.coreos.com"],
     ]);
@@ -71,6 +90,8 @@ describe("the program reads its prerequisites", () => {
   test("the offline plan's summary says the reads were not checked, naming each CRD and the key", () => {
     expect(notCheckedOffline(prod.reads)).toEqual([
       "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
+      "  - CustomResourceDefinition certificates.cert-manager.io (needs-crd-certificates.cert-manager.io-for-postgres.backups.enabled)",
+      "  - CustomResourceDefinition issuers.cert-manager.io (needs-crd-issuers.cert-manager.io-for-postgres.backups.enabled)",
       "  - CustomResourceDefinition podmonitors.monitoring.coreos.com (needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor)",
       "  - CustomResourceDefinition prometheusrules.monitoring.coreos.com (needs-crd-prometheusrules.monitoring.coreos.com-for-postgres.podMonitor)",
     ]);

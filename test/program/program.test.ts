@@ -146,6 +146,7 @@ describe("the cluster's IAM OIDC provider (IRSA) is looked up only when somethin
   };
   const withoutIrsa = (values: Record<string, unknown>): void => {
     (values["ducklake:storage"] as { gp3: Record<string, unknown> }).gp3["csiDriverIdentity"] = "pod-identity";
+    (values["ducklake:postgres"] as { backups: Record<string, unknown> }).backups["enabled"] = false;
   };
 
   test("prod (EBS CSI driver with IRSA): looked up, and the driver role trusts the provider found", async () => {
@@ -159,7 +160,7 @@ describe("the cluster's IAM OIDC provider (IRSA) is looked up only when somethin
     });
   });
 
-  test("nothing uses IRSA (Pod Identity driver, Loki on a PVC): no lookup, and a cluster without a provider plans in full", async () => {
+  test("nothing uses IRSA (Pod Identity driver, Loki on a PVC, no backups): no lookup, and a cluster without a provider plans in full", async () => {
     const run = await runProgram("prod", withoutIrsa, noProvider);
     expect(run.error).toBeUndefined();
     expect(run.recorder.calls.filter((c) => c.token === GET_OIDC)).toEqual([]);

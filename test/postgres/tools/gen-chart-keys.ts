@@ -18,13 +18,20 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 
-/** CRD subtrees the cluster chart copies from values with `toYaml` (templates/cluster.yaml, _bootstrap.tpl). */
+/**
+ * CRD subtrees the cluster chart copies from values with `toYaml` (templates/cluster.yaml, _bootstrap.tpl,
+ * _external_clusters.tpl: `recovery.pluginConfiguration` becomes an external cluster's `plugin`;
+ * scheduled-backups.yaml: `pluginConfiguration`).
+ */
 const CRD_SUBTREES: ReadonlyArray<{ kind: string; path: string }> = [
   { kind: "Cluster", path: "spec.affinity" },
   { kind: "Cluster", path: "spec.bootstrap.initdb" },
   { kind: "Cluster", path: "spec.managed.roles" },
   { kind: "Cluster", path: "spec.resources" },
   { kind: "Cluster", path: "spec.monitoring.customQueriesSecret" },
+  { kind: "Cluster", path: "spec.serviceAccountTemplate" },
+  { kind: "Cluster", path: "spec.externalClusters[].plugin" },
+  { kind: "ScheduledBackup", path: "spec.pluginConfiguration" },
 ];
 
 /** Deepest path collected below a CRD subtree root (deeper fields are core Kubernetes types). */
@@ -152,8 +159,14 @@ function crdInventory(crdsPath: string): Record<string, CrdInventory> {
     if (!kind || !version?.schema?.openAPIV3Schema) continue;
     for (const subtree of CRD_SUBTREES.filter((s) => s.kind === kind)) {
       let node: Record<string, unknown> | undefined = version.schema.openAPIV3Schema;
-      for (const seg of subtree.path.split("."))
-        node = (node?.["properties"] as Record<string, Record<string, unknown>> | undefined)?.[seg];
+      for (const seg of subtree.path.split(".")) {
+        // `name[]`: the items of the array property `name`.
+        const list = seg.endsWith("[]");
+        node = (node?.["properties"] as Record<string, Record<string, unknown>> | undefined)?.[
+          list ? seg.slice(0, -2) : seg
+        ];
+        if (list) node = node?.["items"] as Record<string, unknown> | undefined;
+      }
       if (!node) throw new Error(`${kind} CRD has no ${subtree.path}`);
       const inv = { paths: new Set<string>(), open: new Set<string>() };
       schemaPaths(node, subtree.path, 0, inv);
