@@ -18,6 +18,7 @@
  */
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { Client } from "pg";
@@ -260,7 +261,20 @@ function serverOsUser(): { name: string; uid: number; gid: number } | undefined 
   return { name, uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
-/** Runs a server command, as the unprivileged user when this process is root. */
+/**
+ * A new empty directory under the system's temporary directory that the server's OS user owns (mode 0700): for
+ * what the server or its tools write outside a data directory (a WAL archive, a base backup).
+ * @param prefix the directory name's prefix.
+ */
+export function serverOwnedTempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o700);
+  const user = serverOsUser();
+  if (user !== undefined) fs.chownSync(dir, user.uid, user.gid);
+  return dir;
+}
+
+/** Runs a server command (initdb, pg_ctl, pg_basebackup, ...), as the unprivileged user when this process is root. */
 async function runServerCommand(
   binaries: PostgresBinaries,
   command: string,
