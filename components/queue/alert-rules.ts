@@ -15,11 +15,42 @@ import { parse } from "yaml";
 import type { StackConfig } from "../../config/schema";
 import { bgwIntervalSeconds, maintenanceSchedule } from "./runway";
 import { monitoringMetricsYaml } from "./monitoring";
+import { scheduleMaxGapSeconds } from "../postgres/backups";
 
 /** CloudNativePG's built-in metrics the rules use, with where they are defined. */
 export const CNPG_BUILTIN_METRICS: Readonly<Record<string, string>> = {
   cnpg_pg_replication_lag: "cloudnative-pg config/manager/default-monitoring.yaml, pg_replication.lag (seconds)",
+  cnpg_pg_stat_archiver_failed_count:
+    "cloudnative-pg config/manager/default-monitoring.yaml, pg_stat_archiver.failed_count (counter of failed archive_command runs)",
+  cnpg_collector_pg_wal_archive_status:
+    'cloudnative-pg instance collector, pg_wal_archive_status{value="ready"|"done"} (WAL segments waiting for archive_command, and archived)',
 };
+
+/**
+ * The Barman Cloud plugin's metrics (with backups on), exposed "through the native Prometheus exporter of the
+ * instance manager" (plugin-barman-cloud, web/docs/observability.md).
+ */
+export const BARMAN_PLUGIN_METRICS: Readonly<Record<string, string>> = {
+  barman_cloud_cloudnative_pg_io_last_available_backup_timestamp: "UNIX time of the most recent available base backup",
+  barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp: "UNIX time of the most recent failed base backup",
+};
+
+/**
+ * WAL segments waiting for archiving that page: four per parallel upload (`walMaxParallel`), sustained 15 minutes.
+ * A segment Postgres has not archived is never recycled, so a lasting backlog is pg_wal filling up. The
+ * project's choice.
+ */
+export const WAL_ARCHIVE_BACKLOG_PER_PARALLEL_UPLOAD = 4;
+
+/**
+ * The age past which the newest base backup pages: the longest gap between scheduled backups plus a quarter of it
+ * (at least an hour), for a backup that runs long. The project's choice.
+ * @param schedule `postgres.backups.schedule`.
+ */
+export function baseBackupAgeAlertSeconds(schedule: string): number {
+  const gap = scheduleMaxGapSeconds(schedule);
+  return Math.round(gap + Math.max(3_600, gap / 4));
+}
 
 /**
  * Oldest-message age that pages: 5 minutes. The product's latency target is sub-second for a consumer
@@ -156,12 +187,50 @@ export function queueAlertRules(config: StackConfig): AlertRuleFile {
       ),
     );
   }
+  if (config.postgres.backups.enabled) {
+    const backlog = WAL_ARCHIVE_BACKLOG_PER_PARALLEL_UPLOAD * config.postgres.backups.walMaxParallel;
+    const maxAge = baseBackupAgeAlertSeconds(config.postgres.backups.schedule);
+    rules.push(
+      rule(
+        "DucklakeWalArchiveFailing",
+        "increase(cnpg_pg_stat_archiver_failed_count[10m]) > 0",
+        "10m",
+        "critical",
+        "WAL archiving keeps failing",
+        "archive_command (the Barman Cloud plugin's upload) has failed within every 10 minutes for 10 minutes: point-in-time recovery stops at the last archived segment, and pg_wal grows until the volume is full.",
+      ),
+      rule(
+        "DucklakeWalArchiveBacklog",
+        `cnpg_collector_pg_wal_archive_status{value="ready"} > ${backlog}`,
+        "15m",
+        "critical",
+        "WAL segments are waiting to be archived",
+        `More than ${backlog} WAL segments (${WAL_ARCHIVE_BACKLOG_PER_PARALLEL_UPLOAD} per parallel upload, walMaxParallel ${config.postgres.backups.walMaxParallel}) have waited for archiving for 15 minutes: uploads fall behind the write rate and pg_wal grows.`,
+      ),
+      rule(
+        "DucklakeBaseBackupTooOld",
+        `time() - barman_cloud_cloudnative_pg_io_last_available_backup_timestamp > ${maxAge}`,
+        "10m",
+        "critical",
+        "No recent base backup",
+        `The newest base backup is older than ${maxAge} s (the schedule's longest gap plus a margin): a restore replays ever more WAL, and retention may have no backup to keep.`,
+      ),
+      rule(
+        "DucklakeBaseBackupFailed",
+        "barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp > barman_cloud_cloudnative_pg_io_last_available_backup_timestamp",
+        "0m",
+        "warning",
+        "The last base backup failed",
+        "The most recent base backup attempt failed after the last one that succeeded. See the Backup objects (kubectl get backups) and the plugin sidecar's log.",
+      ),
+    );
+  }
   return { groups: [{ name: "ducklake-queue", rules }] };
 }
 
 /**
  * Every metric name the stack's exporter defines: `cnpg_<query>_<column>` for each non-LABEL column of the
- * queue metrics (CloudNativePG's naming), and `CNPG_BUILTIN_METRICS`.
+ * queue metrics (CloudNativePG's naming), `CNPG_BUILTIN_METRICS`, and with backups on `BARMAN_PLUGIN_METRICS`.
  * @param config the parsed stack config: its PostgreSQL major (the checkpoint queries differ) and queues.
  */
 export function exportedMetricNames(config: StackConfig): Set<string> {
@@ -170,6 +239,7 @@ export function exportedMetricNames(config: StackConfig): Set<string> {
     { name?: string; metrics: Array<Record<string, { usage: string }>> }
   >;
   const names = new Set<string>(Object.keys(CNPG_BUILTIN_METRICS));
+  if (config.postgres.backups.enabled) for (const m of Object.keys(BARMAN_PLUGIN_METRICS)) names.add(m);
   for (const [key, q] of Object.entries(doc)) {
     for (const column of q.metrics) {
       for (const [col, spec] of Object.entries(column)) {

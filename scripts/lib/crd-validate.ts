@@ -18,7 +18,7 @@
  *   Operator's CRDs use) is not checked.
  */
 import Ajv from "ajv";
-import { parse } from "yaml";
+import { parse, type Tags } from "yaml";
 
 /** One object of a rendered manifest. */
 export interface ManifestObject {
@@ -27,9 +27,17 @@ export interface ManifestObject {
   readonly object: Record<string, unknown>;
 }
 
+/** YAML 1.1's tags without `timestamp` (see `splitManifests`). */
+const KUBERNETES_YAML_TAGS = (tags: Tags): Tags =>
+  tags.filter((t) => typeof t === "string" || t.tag !== "tag:yaml.org,2002:timestamp");
+
 /**
  * Splits a multi-document manifest (Helm's `template` output) into objects. Documents that are empty
- * or only comments are dropped; YAML 1.1 as Kubernetes reads it (`on` is a boolean there).
+ * or only comments are dropped; YAML 1.1 as Kubernetes reads it (`on` is a boolean there), except that a
+ * timestamp-like scalar stays a string: Helm and the API server decode manifests with sigs.k8s.io/yaml into
+ * `interface{}`, and its goyaml.v2 keeps timestamps as strings there ("for backward compatibility reasons we set
+ * it as a string", decode.go, `TODO(v3) Drop this`). A Cluster's unquoted `recoveryTarget.targetTime` (the cluster
+ * chart renders it unquoted) is a string to Kubernetes, so it is one here.
  * @throws Error naming the document's source when a document is not YAML or not a mapping.
  */
 export function splitManifests(text: string): ManifestObject[] {
@@ -40,7 +48,7 @@ export function splitManifests(text: string): ManifestObject[] {
     if (chunk.split("\n").every((l) => l.trim() === "" || l.trimStart().startsWith("#"))) continue;
     let doc: unknown;
     try {
-      doc = parse(chunk, { version: "1.1" });
+      doc = parse(chunk, { version: "1.1", customTags: KUBERNETES_YAML_TAGS });
     } catch (err) {
       throw new Error(`manifest document ${source ?? "(no # Source line)"} is not YAML: ${(err as Error).message}`);
     }

