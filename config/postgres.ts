@@ -184,6 +184,24 @@ export const PoolerSchema = z.strictObject({
   maxClientConn: positiveInt.default(1000),
 });
 
+/**
+ * Synchronous replication of the CloudNativePG cluster (`spec.postgresql.synchronous`; CRD of CloudNativePG 1.30,
+ * https://cloudnative-pg.io/documentation/current/replication/#synchronous-replication): a commit waits until
+ * `number` standbys have its WAL, so a failover loses no acknowledged message.
+ */
+export const SynchronousReplicationSchema = z.strictObject({
+  /** `any` (quorum: any `number` standbys) or `first` (priority order). Defaults to `any`. */
+  method: z.enum(["any", "first"]).default("any"),
+  /** Standbys every commit waits for. Defaults to 1. At most `instances - 1`. */
+  number: positiveInt.default(1),
+  /**
+   * `required`: with fewer healthy standbys than `number`, commits wait (no acknowledged message exists on one node
+   * only). `preferred`: CloudNativePG lowers the number to the healthy standbys, and then a failover can lose
+   * acknowledged commits. Defaults to `required`.
+   */
+  dataDurability: z.enum(["required", "preferred"]).default("required"),
+});
+
 /** `ducklake:postgres`. */
 export const PostgresSchema = z.strictObject({
   /** Namespace of the Postgres cluster, its Secrets and the bootstrap Job. Defaults to `ducklake-db`. */
@@ -234,6 +252,11 @@ export const PostgresSchema = z.strictObject({
   appNamespaces: z.array(dnsLabel).min(1).default(["default"]),
   /** Namespaces whose pods may scrape the Postgres metrics port 9187 and PgBouncer's 9127 (NetworkPolicy). Defaults to `[monitoring]`. */
   metricsNamespaces: z.array(dnsLabel).min(1).default(["monitoring"]),
+  /**
+   * Synchronous replication to the standbys (needs `instances` >= 2); absent: asynchronous, and a failover can lose
+   * the commits a standby had not received yet.
+   */
+  synchronousReplication: SynchronousReplicationSchema.optional(),
   /** Allow two instances on one node (no required anti-affinity); only for single-node test clusters. Defaults to false. */
   allowColocatedInstances: z.boolean().default(false),
   /** PgBouncer pooler. Defaults to disabled. */
@@ -280,3 +303,4 @@ export type PostgresConfig = z.output<typeof PostgresSchema>;
 export type TuningConfig = z.output<typeof TuningSchema>;
 export type GucValue = z.output<typeof gucValue>;
 export type GucOverride = z.output<typeof gucOverride>;
+export type SynchronousReplicationConfig = z.output<typeof SynchronousReplicationSchema>;

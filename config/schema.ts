@@ -76,6 +76,17 @@ export const StackConfigSchema = z
     // Required anti-affinity puts each instance on its own node: refuse more instances than nodes.
     const nodes = cfg.cluster.provider === "kind" ? cfg.cluster.nodeCount : cfg.nodes?.scaling.maxSize;
     const nodesKey = cfg.cluster.provider === "kind" ? "cluster.nodeCount" : "nodes.scaling.maxSize";
+    const sync = cfg.postgres.synchronousReplication;
+    if (sync !== undefined && sync.number > cfg.postgres.instances - 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["postgres", "synchronousReplication", "number"],
+        input: sync.number,
+        message:
+          `is ${sync.number} but postgres.instances is ${cfg.postgres.instances}: at most instances - 1 = ${cfg.postgres.instances - 1} standbys can confirm a commit` +
+          (cfg.postgres.instances === 1 ? "; a single instance has no standby (remove synchronousReplication or add instances)" : ""),
+      });
+    }
     if (nodes !== undefined && cfg.postgres.instances > nodes && !cfg.postgres.allowColocatedInstances) {
       ctx.addIssue({
         code: "custom",

@@ -384,6 +384,16 @@ export function buildClusterValues<S>(
             : [{ name: customQueriesSecretName(config.clusterName), key: CUSTOM_QUERIES_KEY }],
       },
       postgresql: {
+        ...(config.synchronousReplication !== undefined
+          ? {
+              // CloudNativePG's synchronous replication (Cluster spec.postgresql.synchronous): quorum, number, durability.
+              synchronous: {
+                method: config.synchronousReplication.method,
+                number: config.synchronousReplication.number,
+                dataDurability: config.synchronousReplication.dataDurability,
+              },
+            }
+          : {}),
         parameters: sorted(input.parameters),
         pg_hba: pgHbaRules(config),
         shared_preload_libraries: [...input.sharedPreloadLibraries],

@@ -7,7 +7,13 @@
  * integration tests all call `computeTuning`. Formulas and sources: docs/tuning.md.
  */
 import type { StackConfig } from "../../config/schema";
-import { effectiveSetting, type PostgresConfig, type TuningConfig, type GucValue } from "../../config/postgres";
+import {
+  effectiveSetting,
+  type PostgresConfig,
+  type SynchronousReplicationConfig,
+  type TuningConfig,
+  type GucValue,
+} from "../../config/postgres";
 import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import { formatKubeMemory, formatPgMemory, parseKubeMemoryBytes } from "../../config/units";
 import {
@@ -44,6 +50,11 @@ export interface TuningInput {
    * without a pooler. Used to derive `max_connections`.
    */
   poolerServerConnections?: number;
+  /**
+   * Instances of the cluster and their synchronous replication (`postgres.instances`,
+   * `postgres.synchronousReplication`), for the durability summary. Defaults to one instance.
+   */
+  replication?: { instances: number; synchronous?: SynchronousReplicationConfig };
 }
 
 /** One postgresql.conf line. */
@@ -120,7 +131,14 @@ export interface TuningResult {
   /** Whether the budget holds; when not, the term that breaks it, by how much, and what would fix it. */
   budgetVerdict: BudgetVerdict;
   /** synchronous_commit, the window of acknowledged commits a crash can lose, and a readable summary. */
-  durability: { synchronous_commit: string; lossWindowMs: number; summary: string };
+  durability: {
+    synchronous_commit: string;
+    /** Milliseconds of acknowledged commits a crash of the primary can lose (0: none). */
+    lossWindowMs: number;
+    /** Whether a failover to a standby can lose acknowledged commits (asynchronous standbys, or `preferred`). */
+    failoverCanLose: boolean;
+    summary: string;
+  };
   /** Warnings, each with its numbers. */
   warnings: string[];
 }
@@ -581,7 +599,7 @@ export function computeTuning(input: TuningInput): TuningResult {
       `effective_cache_size ${mib(ecs)} is above the pod memory limit ${input.resources.memory} (${mib(limitBytes)}): the page cache a pod can use is bounded by its cgroup limit, so the planner over-estimates cached data`,
     );
   }
-  const durability = durabilityOf(facts, parsed);
+  const durability = durabilityOf(facts, parsed, input.replication);
   if (durability.lossWindowMs > 0) warnings.push(durability.summary);
 
   const parameters: Record<string, string> = {};
@@ -821,30 +839,65 @@ export function memoryBudget(
 }
 
 /**
- * Durability of acknowledged commits. With `synchronous_commit = off` a commit is acknowledged before
- * its WAL is flushed; the WAL writer flushes within 3 x wal_writer_delay, so a crash can lose the
- * commits of that window (https://www.postgresql.org/docs/current/wal-async-commit.html: "the maximum
- * delay is three times wal_writer_delay"). The database stays consistent; acknowledged messages are lost.
+ * Durability of acknowledged commits, from every setting that decides it: `synchronous_commit` and the standbys.
+ * - With `synchronous_commit = off` a commit is acknowledged before its WAL is flushed; the WAL writer flushes
+ *   within 3 x wal_writer_delay, so a crash can lose the commits of that window
+ *   (https://www.postgresql.org/docs/current/wal-async-commit.html: "the maximum delay is three times
+ *   wal_writer_delay"). The database stays consistent; acknowledged messages are lost.
+ * - Standbys: asynchronous ones may lack the last commits when a failover promotes one. With synchronous
+ *   replication and `synchronous_commit` `on`, `remote_write` or `remote_apply`, a commit is acknowledged once
+ *   `number` standbys have its WAL (https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION);
+ *   `local` does not wait for them. With `dataDurability: preferred` CloudNativePG lowers the number to the healthy
+ *   standbys, so with none the primary acknowledges alone (Cluster CRD, `synchronous.dataDurability`).
+ * (`fsync` and `full_page_writes` off are refused by the tuning engine's rules, so they need no term here.)
+ * @param replication instances and synchronous replication; absent: one instance.
  */
-export function durabilityOf(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>): TuningResult["durability"] {
+export function durabilityOf(
+  facts: MajorFacts,
+  parsed: ReadonlyMap<string, ParsedValue>,
+  replication?: TuningInput["replication"],
+): TuningResult["durability"] {
   const sc = parsed.get("synchronous_commit")?.text ?? (facts.settings["synchronous_commit"]?.boot_val as string);
   const delayMs = parsed.get("wal_writer_delay")?.ms ?? Number(facts.settings["wal_writer_delay"]?.boot_val);
+  const instances = replication?.instances ?? 1;
+  const sync = replication?.synchronous;
+  const waitsForStandbys = sync !== undefined && ["on", "remote_write", "remote_apply"].includes(sc);
+  let failover: string;
+  let failoverCanLose: boolean;
+  if (instances <= 1) {
+    failover = "there is no standby to fail over to (a lost volume loses what no backup holds)";
+    failoverCanLose = false;
+  } else if (!waitsForStandbys) {
+    failover =
+      sync === undefined
+        ? `the ${instances - 1} standbys replicate asynchronously, so a failover can lose commits not yet replicated (set postgres.synchronousReplication)`
+        : `synchronous_commit = ${sc} does not wait for the synchronous standbys, so a failover can lose commits not yet replicated`;
+    failoverCanLose = true;
+  } else {
+    const quorum = `${sync.method === "any" ? "any" : "the first"} ${sync.number} of ${instances - 1} standbys`;
+    failover =
+      sync.dataDurability === "required"
+        ? `a commit is acknowledged only once ${quorum} have its WAL (dataDurability required: with fewer healthy standbys, commits wait), so a failover loses none`
+        : `a commit waits for ${quorum} while they are healthy, but with dataDurability preferred the primary acknowledges alone when none is, and a failover then can lose commits`;
+    failoverCanLose = sync.dataDurability !== "required";
+  }
   if (sc === "off") {
     const lossWindowMs = 3 * delayMs;
     return {
       synchronous_commit: sc,
       lossWindowMs,
+      failoverCanLose: instances > 1,
       summary:
         `synchronous_commit = off: a crash of the primary can lose messages acknowledged in the last ~${lossWindowMs} ms ` +
-        `(3 x wal_writer_delay ${delayMs} ms); the database stays consistent. Override synchronous_commit with { value: "on", reason } in tuning.overrides to lose no acknowledged message`,
+        `(3 x wal_writer_delay ${delayMs} ms); the database stays consistent. Override synchronous_commit with { value: "on", reason } in tuning.overrides to lose no acknowledged message` +
+        (instances > 1 ? `; a failover can lose them too` : ""),
     };
   }
   return {
     synchronous_commit: sc,
     lossWindowMs: 0,
-    summary:
-      `synchronous_commit = ${sc}: a commit is acknowledged after its WAL is flushed on the primary, so a crash loses no acknowledged message; ` +
-      `with asynchronous replicas a failover can still lose commits not yet replicated (CloudNativePG spec.postgresql.synchronous configures synchronous replicas)`,
+    failoverCanLose,
+    summary: `synchronous_commit = ${sc}: a commit is acknowledged after its WAL is flushed on the primary, so a crash loses no acknowledged message; ${failover}`,
   };
 }
 
@@ -912,6 +965,10 @@ export function tuningInputOfPostgres(pg: PostgresConfig): TuningInput {
     database: pg.database,
     ownerRole: pg.ownerRole,
     ...(pg.pooler.enabled ? { poolerServerConnections: pg.pooler.instances * pg.pooler.defaultPoolSize } : {}),
+    replication: {
+      instances: pg.instances,
+      ...(pg.synchronousReplication !== undefined ? { synchronous: pg.synchronousReplication } : {}),
+    },
   };
 }
 
@@ -940,13 +997,27 @@ export function validateTuning(config: StackConfig): SemanticResult {
         warnings: [],
       };
     }
-    if (result.durability.lossWindowMs === 0 && accept !== undefined) {
+    if (result.durability.failoverCanLose && accept === undefined) {
+      return {
+        errors: [
+          {
+            path: ["postgres", "synchronousReplication"],
+            value: config.postgres.synchronousReplication ?? "unset",
+            message:
+              `${result.durability.summary}. The product promises no acknowledged message lost: set postgres.synchronousReplication ` +
+              `(dataDurability required), or ducklake:postgres.acceptDataLoss to the reason this stack may lose them`,
+          },
+        ],
+        warnings: [],
+      };
+    }
+    if (result.durability.lossWindowMs === 0 && !result.durability.failoverCanLose && accept !== undefined) {
       return {
         errors: [
           {
             path: ["postgres", "acceptDataLoss"],
             value: accept,
-            message: `synchronous_commit = ${result.durability.synchronous_commit} loses no acknowledged message on a crash of the primary: remove acceptDataLoss (it would make a reader expect losses)`,
+            message: `${result.durability.summary}: nothing acknowledged can be lost, so remove acceptDataLoss (it would make a reader expect losses)`,
           },
         ],
         warnings: [],

@@ -275,7 +275,7 @@ export function serverOwnedTempDir(prefix: string): string {
 }
 
 /** Runs a server command (initdb, pg_ctl, pg_basebackup, ...), as the unprivileged user when this process is root. */
-async function runServerCommand(
+export async function runServerCommand(
   binaries: PostgresBinaries,
   command: string,
   args: string[],

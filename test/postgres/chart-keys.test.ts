@@ -36,6 +36,7 @@ const PASS_THROUGH: Record<string, string> = {
   "cluster.resources": "Cluster:spec.resources",
   "cluster.monitoring.customQueriesSecret[]": "Cluster:spec.monitoring.customQueriesSecret[]",
   "cluster.serviceAccountTemplate": "Cluster:spec.serviceAccountTemplate",
+  "cluster.postgresql.synchronous": "Cluster:spec.postgresql.synchronous",
   // The chart reads `backups.pluginConfiguration.name` (templates/_helpers.tpl) and copies the ScheduledBackups' verbatim.
   "backups.pluginConfiguration": "ScheduledBackup:spec.pluginConfiguration",
   "backups.scheduledBackups[].pluginConfiguration": "ScheduledBackup:spec.pluginConfiguration",

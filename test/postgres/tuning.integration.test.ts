@@ -174,19 +174,26 @@ describe.each(cases)("$stack on $which", ({ stack, which }) => {
     // postmaster's child process named "pg_partman master background worker" (pg_partman
     // src/pg_partman_bgw.c, bgw_name) and its start-up log line naming the role it runs as.
     const postmasterPid = fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0];
-    const workers = fs.readdirSync("/proc").filter((pid) => {
-      if (!/^\d+$/.test(pid)) return false;
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
-        return (
-          ppid === postmasterPid &&
-          fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pg_partman master background worker")
-        );
-      } catch {
-        return false;
-      }
-    });
+    const findWorkers = (): string[] =>
+      fs.readdirSync("/proc").filter((pid) => {
+        if (!/^\d+$/.test(pid)) return false;
+        try {
+          const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+          const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
+          return (
+            ppid === postmasterPid &&
+            fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pg_partman master background worker")
+          );
+        } catch {
+          return false;
+        }
+      });
+    // The postmaster starts the worker after it accepts connections; on a loaded machine that can take a while.
+    let workers = findWorkers();
+    for (let i = 0; i < 100 && workers.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      workers = findWorkers();
+    }
     expect(workers).toHaveLength(1);
     const log = fs.readFileSync(path.join(dataDir, "server.log"), "utf8");
     expect(log).toContain(

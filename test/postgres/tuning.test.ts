@@ -158,6 +158,35 @@ describe("computeTuning on the stacks", () => {
     expect(r.durability.lossWindowMs).toBe(0);
   });
 
+  test("durability names the standbys: none, asynchronous, synchronous required or preferred, or bypassed by local", () => {
+    const base = tuningInputOf(prod);
+    const sync = { method: "any" as const, number: 1, dataDurability: "required" as const };
+    const of = (
+      replication: NonNullable<typeof base.replication>,
+      overrides?: Record<string, { value: string; reason: string }>,
+    ) =>
+      computeTuning({
+        ...base,
+        replication,
+        ...(overrides ? { tuning: { ...base.tuning, overrides: { ...base.tuning.overrides, ...overrides } } } : {}),
+      }).durability;
+    expect(of({ instances: 1 })).toMatchObject({ failoverCanLose: false });
+    expect(of({ instances: 1 }).summary).toContain("there is no standby");
+    expect(of({ instances: 3 })).toMatchObject({ failoverCanLose: true });
+    expect(of({ instances: 3 }).summary).toContain("the 2 standbys replicate asynchronously");
+    expect(of({ instances: 3, synchronous: sync })).toMatchObject({ failoverCanLose: false, lossWindowMs: 0 });
+    expect(of({ instances: 3, synchronous: sync }).summary).toContain("only once any 1 of 2 standbys have its WAL");
+    expect(of({ instances: 3, synchronous: { ...sync, dataDurability: "preferred" } })).toMatchObject({
+      failoverCanLose: true,
+    });
+    const local = of(
+      { instances: 3, synchronous: sync },
+      { synchronous_commit: { value: "local", reason: "testing local commits" } },
+    );
+    expect(local).toMatchObject({ failoverCanLose: true });
+    expect(local.summary).toContain("synchronous_commit = local does not wait for the synchronous standbys");
+  });
+
   test("dev: synchronous_commit off has a 3 x wal_writer_delay loss window, warned with its numbers", () => {
     const r = computeTuning(tuningInputOf(dev));
     expect(r.durability).toMatchObject({ synchronous_commit: "off", lossWindowMs: 600 });

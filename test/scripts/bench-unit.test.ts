@@ -604,7 +604,7 @@ describe("db:local memory fit", () => {
       sharedPreloadLibraries: [],
       budget: budget(worst),
       budgetVerdict: { holds: true, overBytes: 0, terms: [], fixes: [], summary: "" },
-      durability: { synchronous_commit: "on", lossWindowMs: 0, summary: "" },
+      durability: { synchronous_commit: "on", lossWindowMs: 0, failoverCanLose: false, summary: "" },
       warnings: [],
     }) as TuningResult;
 

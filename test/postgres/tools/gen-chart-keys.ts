@@ -30,6 +30,7 @@ const CRD_SUBTREES: ReadonlyArray<{ kind: string; path: string }> = [
   { kind: "Cluster", path: "spec.resources" },
   { kind: "Cluster", path: "spec.monitoring.customQueriesSecret" },
   { kind: "Cluster", path: "spec.serviceAccountTemplate" },
+  { kind: "Cluster", path: "spec.postgresql.synchronous" },
   { kind: "Cluster", path: "spec.externalClusters[].plugin" },
   { kind: "ScheduledBackup", path: "spec.pluginConfiguration" },
 ];
