@@ -11,6 +11,13 @@ export const DeadLetterSchema = z.strictObject({
   queue: pgIdentifier,
   /** A message read more than this many times moves to the dead-letter queue. Defaults to 5. */
   maxDeliveries: positiveInt.default(5),
+  /**
+   * Hours a dead letter is kept before the partition-maintenance CronJob deletes it (`ops.purge_dead_letters()`).
+   * Defaults to 336 (14 days), the longest retention Amazon SQS allows a dead-letter queue
+   * (`MessageRetentionPeriod` up to 1,209,600 s: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+   * At most 8,760 (a year).
+   */
+  retentionHours: positiveInt.max(8_760, { message: "must be <= 8760 (a year)" }).default(336),
 });
 
 /**

@@ -84,7 +84,9 @@ export const StackConfigSchema = z
         input: sync.number,
         message:
           `is ${sync.number} but postgres.instances is ${cfg.postgres.instances}: at most instances - 1 = ${cfg.postgres.instances - 1} standbys can confirm a commit` +
-          (cfg.postgres.instances === 1 ? "; a single instance has no standby (remove synchronousReplication or add instances)" : ""),
+          (cfg.postgres.instances === 1
+            ? "; a single instance has no standby (remove synchronousReplication or add instances)"
+            : ""),
       });
     }
     if (nodes !== undefined && cfg.postgres.instances > nodes && !cfg.postgres.allowColocatedInstances) {

@@ -16,7 +16,7 @@
  * 5. the per-queue-table autovacuum storage parameters on every leaf partition and on pg_partman's
  *    template table, so partitions made later inherit them (pg_partman doc/pg_partman.md, "Child Table
  *    Property Inheritance": relation options come from the template on PostgreSQL 14+);
- * 6. `ops.read_with_dlq` and its routes; the monitoring functions and views;
+ * 6. `ops.read_with_dlq` and its routes, `ops.redrive` and `ops.purge_dead_letters`; the monitoring functions and views;
  * 7. least-privilege grants for the app role; read grants for pg_monitor.
  * Running it twice changes nothing; changing the config converges the database (see docs/queue.md for
  * what is deliberately not automatic: dropping queues, shrinking a partition interval in place).
@@ -418,15 +418,16 @@ $unlisted$;`,
 ${deadLetterRoutesTableSql()}
 ${
   routes.length > 0
-    ? `INSERT INTO ops.dead_letter_routes AS r (queue_name, dead_letter_queue, max_deliveries) VALUES
-${routes.map((q) => `    (${sqlLiteral(q.name)}, ${sqlLiteral(q.deadLetter?.queue ?? "")}, ${q.deadLetter?.maxDeliveries ?? 0})`).join(",\n")}
+    ? `INSERT INTO ops.dead_letter_routes AS r (queue_name, dead_letter_queue, max_deliveries, retention_seconds) VALUES
+${routes.map((q) => `    (${sqlLiteral(q.name)}, ${sqlLiteral(q.deadLetter?.queue ?? "")}, ${q.deadLetter?.maxDeliveries ?? 0}, ${(q.deadLetter?.retentionHours ?? 0) * 3600})`).join(",\n")}
 ON CONFLICT (queue_name) DO UPDATE
-   SET dead_letter_queue = EXCLUDED.dead_letter_queue, max_deliveries = EXCLUDED.max_deliveries
- WHERE (r.dead_letter_queue, r.max_deliveries) IS DISTINCT FROM (EXCLUDED.dead_letter_queue, EXCLUDED.max_deliveries);
+   SET dead_letter_queue = EXCLUDED.dead_letter_queue, max_deliveries = EXCLUDED.max_deliveries, retention_seconds = EXCLUDED.retention_seconds
+ WHERE (r.dead_letter_queue, r.max_deliveries, r.retention_seconds) IS DISTINCT FROM (EXCLUDED.dead_letter_queue, EXCLUDED.max_deliveries, EXCLUDED.retention_seconds);
 `
     : ""
 }DELETE FROM ops.dead_letter_routes WHERE queue_name <> ALL (${textArray(routes.map((q) => q.name).sort())});
-${readWithDlqSql()}`,
+${readWithDlqSql()}
+${staticSql("dead-letters")}`,
 
     `-- 7. Monitoring (PostgreSQL ${major}).
 ${monitoringSql(major)}`,

@@ -26,7 +26,7 @@
  */
 
 /**
- * SQL of the `ops.dead_letter_routes` table (queue -> dead-letter queue, max deliveries), kept in step
+ * SQL of the `ops.dead_letter_routes` table (queue -> dead-letter queue, max deliveries, retention), kept in step
  * with `ducklake:queues` by the bootstrap.
  */
 export function deadLetterRoutesTableSql(): string {
@@ -35,6 +35,8 @@ export function deadLetterRoutesTableSql(): string {
     dead_letter_queue text NOT NULL,
     max_deliveries integer NOT NULL CHECK (max_deliveries > 0)
 );
+-- Added after the first release: how long dead letters are kept (ops.purge_dead_letters).
+ALTER TABLE ops.dead_letter_routes ADD COLUMN IF NOT EXISTS retention_seconds bigint NOT NULL DEFAULT 1209600 CHECK (retention_seconds > 0);
 COMMENT ON TABLE ops.dead_letter_routes IS 'Dead-letter routing per queue, written by the queue bootstrap from ducklake:queues (do not edit by hand).';`;
 }
 

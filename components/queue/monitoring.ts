@@ -112,6 +112,7 @@ export const MONITORING_OBJECTS: readonly MonitoringObject[] = [
   { name: "ops.stuck_message_counts", select: "SELECT * FROM ops.stuck_message_counts()", needsPgmq: true },
   { name: "ops.default_partition_rows", select: "SELECT * FROM ops.default_partition_rows()", needsPgmq: true },
   { name: "ops.partition_runway", select: "SELECT * FROM ops.partition_runway()", needsPgmq: true },
+  { name: "ops.archive_size", select: "SELECT * FROM ops.archive_size()", needsPgmq: true },
   { name: "ops.queue_table_activity", select: "SELECT * FROM ops.queue_table_activity", needsPgmq: false },
   { name: "ops.vacuum_progress", select: "SELECT * FROM ops.vacuum_progress", needsPgmq: false },
   { name: "ops.table_bloat", select: "SELECT * FROM ops.table_bloat", needsPgmq: false },
@@ -160,7 +161,7 @@ export function reservedConnectionsExpr(majorVersion: number): string {
  * pg_partman in schema `partman` and `ops.dead_letter_routes` exist; `CREATE OR REPLACE`, so running it
  * again changes nothing): ops.queue_depth(), ops.dead_letter_depth(), ops.dead_letter_newest(limit),
  * ops.stuck_messages(min_read_ct), ops.stuck_message_counts(), ops.default_partition_rows(),
- * ops.partition_runway(). `ops.queue_depth()` is dropped first when an older release created it with
+ * ops.partition_runway(), ops.archive_size(). `ops.queue_depth()` is dropped first when an older release created it with
  * other result columns (it returned the depth as `total_messages` before).
  */
 export function queueMonitoringSql(): string {

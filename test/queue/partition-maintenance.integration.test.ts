@@ -274,6 +274,14 @@ function suite(inst: Installation): void {
         );
         expect(Number(lowest.rows[0].lo)).toBeGreaterThanOrEqual(s.nextMsgId - 1 - retention - interval);
       }
+      // Archived rows older than the retention are gone, and ops.archive_size() reports what is left.
+      const next = (await state(c, "a")).nextMsgId;
+      const size = (await c.query("SELECT * FROM ops.archive_size()")).rows[0];
+      expect(size.queue_name).toBe("lineage_events");
+      expect(Number(size.oldest_archived_msg_id)).toBeGreaterThanOrEqual(next - 1 - retention - interval);
+      expect(Number(size.archived_messages)).toBeGreaterThan(0);
+      expect(Number(size.archived_messages)).toBeLessThanOrEqual(retention + interval);
+      expect(Number(size.total_bytes)).toBeGreaterThan(0);
     } finally {
       await c.end();
     }

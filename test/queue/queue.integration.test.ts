@@ -50,7 +50,7 @@ function testQueues(): QueuesConfig {
         peakRateMsgsPerSecond: 2000,
         retentionMessages: 1_000_000,
         visibilityTimeoutSeconds: 30,
-        deadLetter: { queue: "lineage_events_dlq", maxDeliveries: 3 },
+        deadLetter: { queue: "lineage_events_dlq", maxDeliveries: 3, retentionHours: 336 },
       },
     ],
   };
@@ -406,6 +406,103 @@ function suite(inst: Installation): void {
       await a.end();
       await b.end();
       await emptyQueue("lineage_events");
+      await emptyQueue("lineage_events_dlq");
+    }
+  });
+
+  test("dead letters can be redriven by id, by age or all, back to their source queue with their history; a forged source is refused; the app role cannot redrive", async () => {
+    const app = new Client({ connectionString: pg.url().replace("postgres@", `${APP}@`) });
+    await app.connect();
+    const owner = new Client({ connectionString: pg.url().replace("postgres@", `${OWNER}@`) });
+    await owner.connect();
+    try {
+      await emptyQueue("lineage_events");
+      await emptyQueue("lineage_events_dlq");
+      const sent = await app.query(
+        "SELECT pgmq.send_batch('lineage_events', (SELECT array_agg(jsonb_build_object('i', g)) FROM generate_series(1, 6) g)) AS id",
+      );
+      const ids = sent.rows.map((r) => Number(r.id));
+      // Four reads with max_deliveries 3 dead-letter all six.
+      for (let i = 0; i < 4; i++) await app.query("SELECT * FROM ops.read_with_dlq('lineage_events', 0, 10)");
+      const dlq = await app.query("SELECT msg_id, headers FROM pgmq.q_lineage_events_dlq ORDER BY msg_id");
+      expect(dlq.rows.map((r) => Number(r.headers.dead_letter.source_msg_id))).toEqual(ids);
+      const depth = await app.query("SELECT * FROM ops.dead_letter_depth()");
+      expect(depth.rows[0]).toMatchObject({ queue_name: "lineage_events", dead_letters: "6" });
+      expect(depth.rows[0].oldest_dead_letter_age_seconds).toBeGreaterThanOrEqual(
+        depth.rows[0].newest_dead_letter_age_seconds,
+      );
+
+      // The app role may read the dead letters but not move them.
+      await expect(app.query("SELECT * FROM ops.redrive('lineage_events_dlq')")).rejects.toThrow(/permission denied/);
+
+      // By id: two of them, as new visible messages with read_ct 0 and the dead-letter history.
+      const dlqIds = dlq.rows.map((r) => Number(r.msg_id));
+      const byId = await owner.query("SELECT * FROM ops.redrive('lineage_events_dlq', $1::bigint[])", [
+        dlqIds.slice(0, 2),
+      ]);
+      expect(byId.rows.map((r) => [Number(r.dead_letter_msg_id), r.source_queue])).toEqual([
+        [dlqIds[0], "lineage_events"],
+        [dlqIds[1], "lineage_events"],
+      ]);
+      const back = await app.query(
+        "SELECT msg_id, read_ct, message, headers FROM pgmq.q_lineage_events ORDER BY msg_id",
+      );
+      expect(back.rows).toHaveLength(2);
+      for (const m of back.rows) {
+        expect(m.read_ct).toBe(0);
+        expect(m.headers.dead_letter).toBeUndefined();
+        expect(m.headers.redrives).toHaveLength(1);
+        expect(m.headers.redrives[0]).toMatchObject({ source_queue: "lineage_events", max_deliveries: 3 });
+      }
+      expect(back.rows.map((m) => Number(m.headers.redrives[0].source_msg_id))).toEqual(ids.slice(0, 2));
+
+      // Fails again: dead-lettered a second time, then redriven all: two entries of history.
+      for (let i = 0; i < 4; i++) await app.query("SELECT * FROM ops.read_with_dlq('lineage_events', 0, 10)");
+      // By age: nothing is older than an hour yet.
+      expect(
+        (await owner.query("SELECT * FROM ops.redrive('lineage_events_dlq', NULL, interval '1 hour')")).rowCount,
+      ).toBe(0);
+      // At most 3 now, then the rest.
+      expect(
+        (await owner.query("SELECT * FROM ops.redrive('lineage_events_dlq', NULL, interval '0 seconds', 3)")).rowCount,
+      ).toBe(3);
+      expect((await owner.query("SELECT * FROM ops.redrive('lineage_events_dlq')")).rowCount).toBe(3);
+      const all = await app.query("SELECT headers FROM pgmq.q_lineage_events ORDER BY msg_id");
+      expect(all.rows.map((r) => r.headers.redrives.length).sort()).toEqual([1, 1, 1, 1, 2, 2]);
+      expect((await app.query("SELECT count(*)::int AS n FROM pgmq.q_lineage_events_dlq")).rows[0].n).toBe(0);
+
+      // A dead letter whose header names a queue this DLQ does not serve: the whole call is refused.
+      await admin.query(
+        `INSERT INTO pgmq.q_lineage_events_dlq (vt, message, headers) VALUES (now(), '{}', '{"dead_letter": {"source_queue": "meta"}}')`,
+      );
+      await expect(owner.query("SELECT * FROM ops.redrive('lineage_events_dlq')")).rejects.toThrow(
+        /names source queue meta, which ops.dead_letter_routes does not route to it; nothing was redriven/,
+      );
+      await expect(owner.query("SELECT * FROM ops.redrive('lineage_events')")).rejects.toThrow(
+        /is not a dead-letter queue/,
+      );
+    } finally {
+      await emptyQueue("lineage_events");
+      await emptyQueue("lineage_events_dlq");
+      await app.end();
+      await owner.end();
+    }
+  });
+
+  test("dead letters past their retention are deleted by the partition maintenance; younger ones stay", async () => {
+    try {
+      await emptyQueue("lineage_events_dlq");
+      await admin.query(
+        `INSERT INTO pgmq.q_lineage_events_dlq (vt, enqueued_at, message, headers)
+         SELECT now(), now() - make_interval(hours => h), jsonb_build_object('h', h), '{}'::jsonb FROM unnest(ARRAY[1, 300, 400, 500]) h`,
+      );
+      await admin.query(`SET ROLE ${OWNER}`);
+      await admin.query("CALL ops.run_partition_maintenance()");
+      await admin.query("RESET ROLE");
+      const left = await admin.query("SELECT (message->>'h')::int AS h FROM pgmq.q_lineage_events_dlq ORDER BY 1");
+      expect(left.rows.map((r) => r.h)).toEqual([1, 300]); // retentionHours 336
+    } finally {
+      await admin.query("RESET ROLE");
       await emptyQueue("lineage_events_dlq");
     }
   });

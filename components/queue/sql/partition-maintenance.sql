@@ -214,7 +214,7 @@ END
 $fn$;
 
 -- ops.run_partition_maintenance(): ops.maintain_partition_set for every pgmq partition set, each in its
--- own transaction; a failure is recorded in ops.partition_maintenance (last_error, last_error_at), the
+-- own transaction, then the dead-letter retention (ops.purge_dead_letters); a failure is recorded in ops.partition_maintenance (last_error, last_error_at), the
 -- other sets still run, and the procedure then raises so the caller (the partition-maintenance CronJob)
 -- fails visibly. Locks wait at most 10 s: maintenance never queues long behind a long transaction and
 -- blocks producers behind it; the next run retries. No SET search_path clause: a procedure with one
@@ -248,6 +248,21 @@ BEGIN
         END;
         COMMIT;
     END LOOP;
+    -- Dead letters past their retention (ops.purge_dead_letters, components/queue/sql/dead-letters.sql).
+    IF pg_catalog.to_regprocedure('ops.purge_dead_letters()') IS NOT NULL THEN
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '10s', true);
+            FOR v_result IN SELECT * FROM ops.purge_dead_letters() LOOP
+                IF v_result.purged > 0 THEN
+                    RAISE NOTICE '%: % dead letters past their retention deleted', v_result.dead_letter_queue, v_result.purged;
+                END IF;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
+            v_failed := v_failed || format('dead-letter retention: %s', v_message);
+        END;
+        COMMIT;
+    END IF;
     IF cardinality(v_failed) > 0 THEN
         RAISE EXCEPTION 'partition maintenance failed for % of the partition sets: %', cardinality(v_failed), array_to_string(v_failed, '; ');
     END IF;

@@ -3,9 +3,18 @@
 CREATE OR REPLACE FUNCTION ops.metrics_count_limit() RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT @@METRICS_EXACT_COUNT_LIMIT@@::bigint';
 
 -- ops.dead_letter_depth(): per routed queue, messages in its dead-letter queue (counted up to
--- ops.metrics_count_limit() + 1) and the newest one's age (one row through the msg_id index).
+-- ops.metrics_count_limit() + 1), the newest and the oldest one's age (one row each through the msg_id index).
+-- Dropped first when an older release made it without the oldest age (its result columns cannot change in place).
+DO $replace$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.to_regprocedure('ops.dead_letter_depth()')
+                  AND NOT ('oldest_dead_letter_age_seconds' = ANY (p.proargnames))) THEN
+        DROP FUNCTION ops.dead_letter_depth();
+    END IF;
+END
+$replace$;
 CREATE OR REPLACE FUNCTION ops.dead_letter_depth()
-RETURNS TABLE (queue_name text, dead_letter_queue text, dead_letters bigint, newest_dead_letter_age_seconds double precision)
+RETURNS TABLE (queue_name text, dead_letter_queue text, dead_letters bigint, newest_dead_letter_age_seconds double precision, oldest_dead_letter_age_seconds double precision)
 LANGUAGE plpgsql STABLE
 AS $fn$
 DECLARE
@@ -15,8 +24,10 @@ BEGIN
         RETURN QUERY EXECUTE format(
             'SELECT %L::text, %L::text,
                     (SELECT count(*) FROM (SELECT 1 FROM pgmq.%I LIMIT %s) x),
-                    coalesce((SELECT extract(epoch FROM now() - enqueued_at)::double precision FROM pgmq.%I ORDER BY msg_id DESC LIMIT 1), 0)',
-            r.queue_name, r.dead_letter_queue, 'q_' || r.dead_letter_queue, ops.metrics_count_limit() + 1, 'q_' || r.dead_letter_queue);
+                    coalesce((SELECT extract(epoch FROM now() - enqueued_at)::double precision FROM pgmq.%I ORDER BY msg_id DESC LIMIT 1), 0),
+                    coalesce((SELECT extract(epoch FROM now() - enqueued_at)::double precision FROM pgmq.%I ORDER BY msg_id LIMIT 1), 0)',
+            r.queue_name, r.dead_letter_queue, 'q_' || r.dead_letter_queue, ops.metrics_count_limit() + 1,
+            'q_' || r.dead_letter_queue, 'q_' || r.dead_letter_queue);
     END LOOP;
 END
 $fn$;
@@ -136,6 +147,35 @@ BEGIN
         partition_interval := r.step;
         premake := r.premake;
         RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- ops.archive_size(): per queue, its archive: rows (counted up to ops.metrics_count_limit() + 1), the oldest and
+-- newest archived msg_id (one row each through the index), partitions and bytes on disk (the partitions' relation
+-- sizes, from the catalog). Retention keeps it bounded: partitions below (last msg_id - retentionMessages) are
+-- dropped by the partition maintenance.
+CREATE OR REPLACE FUNCTION ops.archive_size()
+RETURNS TABLE (queue_name text, archived_messages bigint, oldest_archived_msg_id bigint, newest_archived_msg_id bigint, partitions integer, total_bytes bigint)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_queue text;
+BEGIN
+    FOR v_queue IN SELECT m.queue_name::text FROM pgmq.meta m ORDER BY 1 LOOP
+        IF pg_catalog.to_regclass(pg_catalog.format('pgmq.%I', 'a_' || v_queue)) IS NULL THEN
+            CONTINUE;
+        END IF;
+        RETURN QUERY EXECUTE format(
+            'SELECT %L::text,
+                    (SELECT count(*) FROM (SELECT 1 FROM pgmq.%2$I LIMIT %3$s) x),
+                    (SELECT msg_id FROM pgmq.%2$I ORDER BY msg_id LIMIT 1),
+                    (SELECT msg_id FROM pgmq.%2$I ORDER BY msg_id DESC LIMIT 1),
+                    (SELECT count(*)::integer FROM pg_catalog.pg_inherits i WHERE i.inhparent = %4$L::regclass),
+                    coalesce((SELECT sum(pg_catalog.pg_total_relation_size(i.inhrelid))::bigint FROM pg_catalog.pg_inherits i
+                               WHERE i.inhparent = %4$L::regclass), 0)
+                    + pg_catalog.pg_total_relation_size(%4$L::regclass)',
+            v_queue, 'a_' || v_queue, ops.metrics_count_limit() + 1, pg_catalog.format('pgmq.%I', 'a_' || v_queue));
     END LOOP;
 END
 $fn$;
