@@ -50,6 +50,13 @@ export const QueueSchema = z.strictObject({
   retentionMessages: positiveInt,
   /** Default visibility timeout in seconds for the read routine. Defaults to 30. */
   visibilityTimeoutSeconds: positiveInt.default(30),
+  /**
+   * Seconds an idempotency key of `ops.send_idempotent` is remembered: a key sent again within it enqueues nothing.
+   * Defaults to 300, Amazon SQS FIFO's deduplication interval of 5 minutes
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html).
+   * At most 86,400 (a day).
+   */
+  deduplicationWindowSeconds: positiveInt.max(86_400, { message: "must be <= 86400 (a day)" }).default(300),
   /** Dead-letter routing; no DLQ when absent. */
   deadLetter: DeadLetterSchema.optional(),
 });

@@ -414,7 +414,7 @@ BEGIN
 END
 $unlisted$;`,
 
-    `-- 6. Dead-letter routes and the dead-letter-aware read.
+    `-- 6. Dead-letter routes, the dead-letter-aware read, redrive and retention; keyed (idempotent) sends.
 ${deadLetterRoutesTableSql()}
 ${
   routes.length > 0
@@ -427,7 +427,13 @@ ON CONFLICT (queue_name) DO UPDATE
     : ""
 }DELETE FROM ops.dead_letter_routes WHERE queue_name <> ALL (${textArray(routes.map((q) => q.name).sort())});
 ${readWithDlqSql()}
-${staticSql("dead-letters")}`,
+${staticSql("dead-letters")}
+${staticSql("idempotency")}
+INSERT INTO ops.deduplication_windows AS w (queue_name, window_seconds) VALUES
+${input.queues.definitions.map((q) => `    (${sqlLiteral(q.name)}, ${q.deduplicationWindowSeconds})`).join(",\n")}
+ON CONFLICT (queue_name) DO UPDATE SET window_seconds = EXCLUDED.window_seconds
+ WHERE w.window_seconds IS DISTINCT FROM EXCLUDED.window_seconds;
+DELETE FROM ops.deduplication_windows WHERE queue_name <> ALL (${textArray(input.queues.definitions.map((q) => q.name).sort())});`,
 
     `-- 7. Monitoring (PostgreSQL ${major}).
 ${monitoringSql(major)}`,
@@ -440,6 +446,7 @@ GRANT USAGE ON SCHEMA ops TO ${app}, pg_monitor;
 GRANT SELECT ON ops.dead_letter_routes TO ${app}, pg_monitor;
 REVOKE ALL ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) TO ${app};
+GRANT EXECUTE ON FUNCTION ops.send_idempotent(text, text, jsonb, jsonb, integer) TO ${app};
 ${pgmqApiPrivilegesSql(owner, app)}
 GRANT SELECT ON ALL TABLES IN SCHEMA pgmq TO pg_monitor;
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA pgmq TO pg_monitor;

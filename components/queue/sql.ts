@@ -11,7 +11,9 @@ const cache = new Map<string, string>();
  * The text of `./sql/<name>.sql`, without its final newline, read once.
  * @throws Error naming the file when it is missing (a packaging mistake: the files ship beside the code).
  */
-export function staticSql(name: "ops-admin" | "partition-maintenance" | "queue-monitoring" | "dead-letters"): string {
+export function staticSql(
+  name: "ops-admin" | "partition-maintenance" | "queue-monitoring" | "dead-letters" | "idempotency",
+): string {
   const hit = cache.get(name);
   if (hit !== undefined) return hit;
   const file = path.join(__dirname, "sql", `${name}.sql`);

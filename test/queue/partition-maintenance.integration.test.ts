@@ -50,6 +50,7 @@ function queuesWith(partitionInterval: number, premake: number, retentionMessage
         premake,
         retentionMessages,
         visibilityTimeoutSeconds: 30,
+        deduplicationWindowSeconds: 300,
       },
     ],
   };
@@ -339,6 +340,7 @@ function suite(inst: Installation): void {
           peakRateMsgsPerSecond: rate,
           retentionMessages: 1_000_000,
           visibilityTimeoutSeconds: 30,
+          deduplicationWindowSeconds: 300,
         },
         MAINTENANCE_PERIOD_SECONDS,
         3,

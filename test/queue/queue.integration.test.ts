@@ -50,6 +50,7 @@ function testQueues(): QueuesConfig {
         peakRateMsgsPerSecond: 2000,
         retentionMessages: 1_000_000,
         visibilityTimeoutSeconds: 30,
+        deduplicationWindowSeconds: 300,
         deadLetter: { queue: "lineage_events_dlq", maxDeliveries: 3, retentionHours: 336 },
       },
     ],
@@ -507,6 +508,78 @@ function suite(inst: Installation): void {
     }
   });
 
+  test("keyed sends: a key sent again within the window enqueues nothing and returns the first msg_id, also when two sends race; after the window it sends again; keys expire", async () => {
+    const url = pg.url().replace("postgres@", `${APP}@`);
+    const a = new Client({ connectionString: url });
+    const b = new Client({ connectionString: url });
+    await a.connect();
+    await b.connect();
+    try {
+      await emptyQueue("lineage_events");
+      const first = await a.query(
+        "SELECT * FROM ops.send_idempotent('lineage_events', 'run-1/START', '{\"eventType\":\"START\"}', '{\"source\": \"x\"}')",
+      );
+      expect(first.rows[0].duplicate).toBe(false);
+      const again = await a.query(
+        "SELECT * FROM ops.send_idempotent('lineage_events', 'run-1/START', '{\"other\":1}')",
+      );
+      expect(again.rows[0]).toEqual({ msg_id: first.rows[0].msg_id, duplicate: true });
+      const stored = await a.query("SELECT msg_id, message, headers FROM pgmq.q_lineage_events");
+      expect(stored.rows).toEqual([
+        {
+          msg_id: first.rows[0].msg_id,
+          message: { eventType: "START" },
+          headers: { source: "x", idempotency_key: "run-1/START" },
+        },
+      ]);
+
+      // Two producers send the same key in open transactions: the second waits for the first, then sees its msg_id.
+      await a.query("BEGIN");
+      await b.query("BEGIN");
+      const ra = await a.query("SELECT * FROM ops.send_idempotent('lineage_events', 'run-2/START', '{}')");
+      const rbPromise = b.query("SELECT * FROM ops.send_idempotent('lineage_events', 'run-2/START', '{}')");
+      await new Promise((r) => setTimeout(r, 200));
+      await a.query("COMMIT");
+      const rb = await rbPromise;
+      await b.query("COMMIT");
+      expect(rb.rows[0]).toEqual({ msg_id: ra.rows[0].msg_id, duplicate: true });
+      // A send that rolls back leaves no key: the retry enqueues.
+      await a.query("BEGIN");
+      await a.query("SELECT * FROM ops.send_idempotent('lineage_events', 'run-3/START', '{}')");
+      await a.query("ROLLBACK");
+      expect(
+        (await a.query("SELECT * FROM ops.send_idempotent('lineage_events', 'run-3/START', '{}')")).rows[0].duplicate,
+      ).toBe(false);
+      expect((await a.query("SELECT count(*)::int AS n FROM pgmq.q_lineage_events")).rows[0].n).toBe(3);
+
+      // The app role cannot write the keys directly, nor send keyed to a queue without a window.
+      await expect(a.query("DELETE FROM ops.idempotency_keys")).rejects.toThrow(/permission denied/);
+      await expect(a.query("SELECT * FROM ops.send_idempotent('lineage_events_dlq', 'k', '{}')")).rejects.toThrow(
+        /takes no keyed sends/,
+      );
+
+      // After the window the key sends again; the maintenance purges expired keys.
+      await admin.query("UPDATE ops.deduplication_windows SET window_seconds = 1 WHERE queue_name = 'lineage_events'");
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect(
+        (await a.query("SELECT * FROM ops.send_idempotent('lineage_events', 'run-1/START', '{}')")).rows[0].duplicate,
+      ).toBe(false);
+      await new Promise((r) => setTimeout(r, 1_100));
+      await admin.query(`SET ROLE ${OWNER}`);
+      await admin.query("CALL ops.run_partition_maintenance()");
+      await admin.query("RESET ROLE");
+      expect((await admin.query("SELECT count(*)::int AS n FROM ops.idempotency_keys")).rows[0].n).toBe(0);
+    } finally {
+      await admin.query("RESET ROLE");
+      await admin.query(
+        "UPDATE ops.deduplication_windows SET window_seconds = 300 WHERE queue_name = 'lineage_events'",
+      );
+      await emptyQueue("lineage_events");
+      await a.end();
+      await b.end();
+    }
+  });
+
   test("the app role can use its queues but cannot drop, alter or truncate them or create queues", async () => {
     const app = new Client({ connectionString: pg.url().replace("postgres@", `${APP}@`) });
     await app.connect();
@@ -788,6 +861,7 @@ function suite(inst: Installation): void {
             premake: 2,
             retentionMessages: 1_000_000,
             visibilityTimeoutSeconds: 30,
+            deduplicationWindowSeconds: 300,
           },
         ],
       };

@@ -14,6 +14,7 @@ const queue = (over: Partial<QueueConfig>): QueueConfig => ({
   peakRateMsgsPerSecond: 1000,
   retentionMessages: 10_000_000,
   visibilityTimeoutSeconds: 30,
+  deduplicationWindowSeconds: 300,
   ...over,
 });
 

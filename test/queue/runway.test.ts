@@ -15,6 +15,7 @@ const queue = (over: Partial<QueueConfig>): QueueConfig => ({
   peakRateMsgsPerSecond: 10_000,
   retentionMessages: 5_000_000,
   visibilityTimeoutSeconds: 30,
+  deduplicationWindowSeconds: 300,
   ...over,
 });
 

@@ -214,7 +214,7 @@ END
 $fn$;
 
 -- ops.run_partition_maintenance(): ops.maintain_partition_set for every pgmq partition set, each in its
--- own transaction, then the dead-letter retention (ops.purge_dead_letters); a failure is recorded in ops.partition_maintenance (last_error, last_error_at), the
+-- own transaction, then the dead-letter retention (ops.purge_dead_letters) and the expired idempotency keys; a failure is recorded in ops.partition_maintenance (last_error, last_error_at), the
 -- other sets still run, and the procedure then raises so the caller (the partition-maintenance CronJob)
 -- fails visibly. Locks wait at most 10 s: maintenance never queues long behind a long transaction and
 -- blocks producers behind it; the next run retries. No SET search_path clause: a procedure with one
@@ -260,6 +260,17 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
             v_failed := v_failed || format('dead-letter retention: %s', v_message);
+        END;
+        COMMIT;
+    END IF;
+    -- Idempotency keys past their window (ops.purge_idempotency_keys, components/queue/sql/idempotency.sql).
+    IF pg_catalog.to_regprocedure('ops.purge_idempotency_keys()') IS NOT NULL THEN
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '10s', true);
+            PERFORM ops.purge_idempotency_keys();
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
+            v_failed := v_failed || format('idempotency keys: %s', v_message);
         END;
         COMMIT;
     END IF;

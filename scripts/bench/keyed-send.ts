@@ -1,0 +1,172 @@
+/**
+ * `npm run bench:keyed-send -- [--seconds N] [--trials N] [--clients N] [--major N] [--bin-dir DIR]`
+ *
+ * What an idempotency key costs a send (issue 21 item 5, target: within 15% of `pgmq.send`): one local PostgreSQL
+ * with the dev stack's tuning fitted to this machine and its bootstrap, `--clients` producers sending single
+ * messages for `--seconds`, alternating `pgmq.send` and `ops.send_idempotent` with a fresh key per message
+ * (A B A B ...). Prints msgs/s and p99 per trial, the medians and their ratio. Needs a PostgreSQL with pgmq and
+ * pg_partman (docs/queue.md).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { performance } from "perf_hooks";
+import { parseArgs } from "util";
+import { Client } from "pg";
+import { parseStackConfig } from "../../components/stack";
+import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
+import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
+import { fitTuningToMachine } from "../db-local";
+import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
+import {
+  extensionAvailable,
+  findPostgresBinaries,
+  freeLoopbackPort,
+  serverOwnedTempDir,
+  startLocalPostgres,
+} from "../lib/local-postgres";
+
+const SENDS = {
+  plain: (queue: string) => ({
+    sql: 'SELECT pgmq.send($1, \'{"eventType":"COMPLETE"}\'::jsonb)',
+    args: (_p: number, _i: number) => [queue],
+  }),
+  keyed: (queue: string) => ({
+    sql: 'SELECT * FROM ops.send_idempotent($1, $2, \'{"eventType":"COMPLETE"}\'::jsonb)',
+    args: (p: number, i: number) => [queue, `bench-${process.pid}-${Date.now()}-${p}-${i}`],
+  }),
+} as const;
+type Mode = keyof typeof SENDS;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function run(url: string, queue: string, mode: Mode, clients: number, seconds: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const stopAt = performance.now() + seconds * 1000;
+  const send = SENDS[mode](queue);
+  await Promise.all(
+    Array.from({ length: clients }, async (_, p) => {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      try {
+        for (let i = 0; performance.now() < stopAt; i++) {
+          const t0 = performance.now();
+          await c.query(send.sql, send.args(p, i));
+          latencies.push(performance.now() - t0);
+        }
+      } finally {
+        await c.end();
+      }
+    }),
+  );
+  return latencies;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string", default: "5" },
+      trials: { type: "string", default: "3" },
+      clients: { type: "string", default: "4" },
+      major: { type: "string", default: "15" },
+      "bin-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help === true) {
+    console.log(
+      "usage: npm run bench:keyed-send -- [--seconds N] [--trials N] [--clients N] [--major N] [--bin-dir DIR]\n" +
+        "  e.g. npm run bench:keyed-send -- --seconds 5 --trials 3 --clients 4",
+    );
+    return 0;
+  }
+  const seconds = Number(values.seconds);
+  const trials = Number(values.trials);
+  const clients = Number(values.clients);
+  if (![seconds, trials, clients].every((x) => Number.isInteger(x) && x > 0)) {
+    console.error(
+      `--seconds, --trials and --clients must be positive integers (got ${values.seconds}, ${values.trials}, ${values.clients})`,
+    );
+    return 2;
+  }
+  const binaries = findPostgresBinaries(Number(values.major), values["bin-dir"]);
+  const missing = ["pgmq", "pg_partman"].filter((e) => !extensionAvailable(binaries, e));
+  if (missing.length > 0) {
+    console.error(
+      `PostgreSQL ${binaries.version} (${binaries.binDir}) lacks ${missing.join(", ")} (see docs/queue.md)`,
+    );
+    return 1;
+  }
+  const { config } = parseStackConfig(
+    ducklakeConfigOf(readStackFileConfig(path.join(__dirname, "..", "..", "Pulumi.dev.yaml"))).raw,
+    "dev",
+  );
+  const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: binaries.major });
+  const fitted = fitTuningToMachine(tuned, binaries.major, os.totalmem());
+  const dataDir = serverOwnedTempDir("ducklake-keyed-send-");
+  const pg = await startLocalPostgres({
+    binaries,
+    dataDir,
+    port: await freeLoopbackPort(),
+    database: config.postgres.database,
+    postgresqlConf: renderPostgresqlConf(fitted.tuning, `stack dev, PostgreSQL ${binaries.version}, bench:keyed-send`),
+  });
+  try {
+    const admin = new Client({ connectionString: pg.url() });
+    await admin.connect();
+    await admin.query("BEGIN");
+    await admin.query(generateBootstrapSql(bootstrapSqlInputOf(config, { majorVersion: binaries.major })));
+    await admin.query("COMMIT");
+    await admin.end();
+    const queue = config.queues.definitions[0]!.name;
+    console.log(
+      `PostgreSQL ${binaries.version}, dev tuning; ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, ${os.release()}, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}; ${clients} producers, single sends, ${seconds} s per trial`,
+    );
+    for (const mode of ["plain", "keyed"] as const) await run(pg.url(), queue, mode, clients, 1); // warm-up
+    const rate: Record<Mode, number[]> = { plain: [], keyed: [] };
+    const p99: Record<Mode, number[]> = { plain: [], keyed: [] };
+    for (let t = 0; t < trials; t++) {
+      for (const mode of ["plain", "keyed"] as const) {
+        const lat = (await run(pg.url(), queue, mode, clients, seconds)).sort((a, b) => a - b);
+        rate[mode].push(lat.length / seconds);
+        p99[mode].push(lat[Math.floor(0.99 * lat.length)] ?? NaN);
+        console.log(
+          `  trial ${t + 1} ${mode === "plain" ? "pgmq.send          " : "ops.send_idempotent"} ${Math.round(
+            lat.length / seconds,
+          )
+            .toLocaleString("en-US")
+            .padStart(7)} msgs/s  p99 ${p99[mode][t]!.toFixed(2)} ms`,
+        );
+      }
+    }
+    const spread = (xs: number[]) =>
+      `${Math.round(Math.min(...xs)).toLocaleString("en-US")}–${Math.round(Math.max(...xs)).toLocaleString("en-US")}`;
+    console.log(
+      `pgmq.send           median ${Math.round(median(rate.plain)).toLocaleString("en-US")} msgs/s (${spread(rate.plain)}), p99 ${median(p99.plain).toFixed(2)} ms`,
+    );
+    console.log(
+      `ops.send_idempotent median ${Math.round(median(rate.keyed)).toLocaleString("en-US")} msgs/s (${spread(rate.keyed)}), p99 ${median(p99.keyed).toFixed(2)} ms`,
+    );
+    const ratio = median(rate.keyed) / median(rate.plain);
+    console.log(`keyed / plain throughput ${ratio.toFixed(2)} (target >= 0.85): ${ratio >= 0.85 ? "PASS" : "FAIL"}`);
+    return 0;
+  } finally {
+    await pg.stop().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);
