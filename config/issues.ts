@@ -28,7 +28,11 @@ export class ConfigError extends Error {
 
 /** Renders one issue as `path: message (got value)`. */
 export function formatIssue(issue: ConfigIssue): string {
-  const got = issue.value === undefined ? "" : ` (got ${JSON.stringify(issue.value)})`;
+  // JSON.stringify writes Infinity and NaN as null, which would misreport a YAML `.inf` or `.nan` as "got null".
+  const got =
+    issue.value === undefined
+      ? ""
+      : ` (got ${JSON.stringify(issue.value, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v))})`;
   return `${issue.path}: ${issue.message}${got}`;
 }
 

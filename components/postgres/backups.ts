@@ -131,6 +131,7 @@ export function validateBackups(config: StackConfig): SemanticResult {
   if (recovery !== undefined && onKind) {
     errors.push({
       path: ["postgres", "recovery"],
+      value: recovery,
       message:
         "a restore reads an S3 archive through an IRSA role, which the stack wires on EKS only; remove postgres.recovery on kind",
     });
@@ -152,6 +153,7 @@ export function validateBackups(config: StackConfig): SemanticResult {
     if (recovery.bucketName === undefined && !backups.enabled) {
       errors.push({
         path: ["postgres", "recovery", "bucketName"],
+        value: "unset",
         message:
           "names no bucket to restore from, and postgres.backups is off so the stack has no backup bucket; set recovery.bucketName",
       });

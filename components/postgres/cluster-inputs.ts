@@ -88,6 +88,12 @@ export function validatePostgresCluster(config: StackConfig): SemanticResult {
  */
 export function clusterIssue(message: string): SemanticIssue {
   const m = /^ducklake:(postgres(?:\.[A-Za-z0-9_]+)*)(?::\s*|\s+)([\s\S]*)$/.exec(message);
-  if (m) return { path: (m[1] as string).split("."), message: m[2] as string };
+  if (m) {
+    const rest = m[2] as string;
+    // The value the message names first (`is "postgres", ...`, `(10) is below ...`), for the loader's "(got ...)".
+    const v = /^(?:is "([^"]*)"|\((\d+)\))/.exec(rest);
+    const value = v === null ? undefined : v[1] !== undefined ? v[1] : Number(v[2]);
+    return { path: (m[1] as string).split("."), message: rest, ...(value !== undefined ? { value } : {}) };
+  }
   return { path: ["postgres"], message };
 }

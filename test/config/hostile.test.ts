@@ -6,7 +6,7 @@ import { ConfigError } from "../../config/issues";
 import { parseStackConfig } from "../../components/stack";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
-type Raw = any;
+type Raw = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const reason = "trying what the validator does with it";
 const override = (r: Raw, name: string, value: unknown) => {
@@ -239,6 +239,307 @@ const CASES: Array<[string, "dev" | "prod", (r: Raw) => void, string, string]> =
     "ducklake:queues.definitions[0]",
     "partitionInterval",
   ],
+  // Backups and restores (issue 16)
+  [
+    "a five-field backup schedule",
+    "prod",
+    (r) => (r.postgres.backups.schedule = "0 3 * * *"),
+    "ducklake:postgres.backups.schedule",
+    "six, seconds first",
+  ],
+  [
+    "an hour 25 in the schedule",
+    "prod",
+    (r) => (r.postgres.backups.schedule = "0 0 25 * * *"),
+    "ducklake:postgres.backups.schedule",
+    "expected range 0-23",
+  ],
+  [
+    "an @every schedule",
+    "prod",
+    (r) => (r.postgres.backups.schedule = "@every 1h"),
+    "ducklake:postgres.backups.schedule",
+    "@daily",
+  ],
+  [
+    "February 30th",
+    "prod",
+    (r) => (r.postgres.backups.schedule = "0 0 0 30 2 *"),
+    "ducklake:postgres.backups.schedule",
+    "not a valid schedule",
+  ],
+  [
+    "retention in words",
+    "prod",
+    (r) => (r.postgres.backups.retentionPolicy = "30 days"),
+    "ducklake:postgres.backups.retentionPolicy",
+    "<n>d, <n>w or <n>m",
+  ],
+  [
+    "retention 0d",
+    "prod",
+    (r) => (r.postgres.backups.retentionPolicy = "0d"),
+    "ducklake:postgres.backups.retentionPolicy",
+    "<n>d, <n>w or <n>m",
+  ],
+  [
+    "retention no longer than the backup gap",
+    "prod",
+    (r) => Object.assign(r.postgres.backups, { schedule: "@weekly", retentionPolicy: "1w" }),
+    "ducklake:postgres.backups.retentionPolicy",
+    "not longer than the longest gap",
+  ],
+  [
+    "a bucket with a period",
+    "prod",
+    (r) => (r.postgres.backups.bucketName = "my.backups"),
+    "ducklake:postgres.backups.bucketName",
+    "must not contain '.'",
+  ],
+  [
+    "a bucket named like an IP",
+    "prod",
+    (r) => (r.postgres.backups.bucketName = "10.0.0.1"),
+    "ducklake:postgres.backups.bucketName",
+    "IP address",
+  ],
+  [
+    "a bucket with S3's reserved prefix",
+    "prod",
+    (r) => (r.postgres.backups.bucketName = "xn--backups"),
+    "ducklake:postgres.backups.bucketName",
+    "reserved by S3",
+  ],
+  [
+    "a bucket with S3's reserved suffix",
+    "prod",
+    (r) => (r.postgres.backups.bucketName = "backups-s3alias"),
+    "ducklake:postgres.backups.bucketName",
+    "reserved by S3",
+  ],
+  [
+    "an uppercase bucket",
+    "prod",
+    (r) => (r.postgres.backups.bucketName = "Backups"),
+    "ducklake:postgres.backups.bucketName",
+    "3-63 lowercase",
+  ],
+  [
+    "a two-letter bucket",
+    "prod",
+    (r) => (r.postgres.backups.bucketName = "ab"),
+    "ducklake:postgres.backups.bucketName",
+    "3-63 lowercase",
+  ],
+  [
+    "walMaxParallel 0",
+    "prod",
+    (r) => (r.postgres.backups.walMaxParallel = 0),
+    "ducklake:postgres.backups.walMaxParallel",
+    "must be > 0",
+  ],
+  [
+    "walMaxParallel 65",
+    "prod",
+    (r) => (r.postgres.backups.walMaxParallel = 65),
+    "ducklake:postgres.backups.walMaxParallel",
+    "must be <= 64",
+  ],
+  [
+    "compression zstd",
+    "prod",
+    (r) => (r.postgres.backups.compression = "zstd"),
+    "ducklake:postgres.backups.compression",
+    "gzip",
+  ],
+  [
+    "backups on kind",
+    "dev",
+    (r) => (r.postgres.backups = { enabled: true }),
+    "ducklake:postgres.backups.enabled",
+    "EKS only",
+  ],
+  [
+    "a restore on kind",
+    "dev",
+    (r) => (r.postgres.recovery = { sourceClusterName: "old", bucketName: "some-bucket" }),
+    "ducklake:postgres.recovery",
+    "EKS only",
+  ],
+  [
+    "a restore from no bucket",
+    "prod",
+    (r) => {
+      r.postgres.backups = { enabled: false };
+      r.postgres.recovery = { sourceClusterName: "old" };
+    },
+    "ducklake:postgres.recovery.bucketName",
+    "set recovery.bucketName",
+  ],
+  [
+    "a restore into its own archive",
+    "prod",
+    (r) => (r.postgres.recovery = { sourceClusterName: "lineage-pg" }),
+    "ducklake:postgres.clusterName",
+    "a new postgres.clusterName",
+  ],
+  [
+    "a target time without its zone",
+    "prod",
+    (r) => (r.postgres.recovery = { sourceClusterName: "old", targetTime: "2026-12-04 05:00" }),
+    "ducklake:postgres.recovery.targetTime",
+    "RFC 3339",
+  ],
+  [
+    "a target time that is no date",
+    "prod",
+    (r) => (r.postgres.recovery = { sourceClusterName: "old", targetTime: "2026-13-45T05:00:00Z" }),
+    "ducklake:postgres.recovery.targetTime",
+    "not a real date",
+  ],
+  [
+    "a source cluster name with underscores",
+    "prod",
+    (r) => (r.postgres.recovery = { sourceClusterName: "old_cluster" }),
+    "ducklake:postgres.recovery.sourceClusterName",
+    "DNS-1123",
+  ],
+  // Queues: dead letters and keyed sends (issue 21)
+  [
+    "dead-letter retention 0 hours",
+    "dev",
+    (r) => (r.queues.definitions[0].deadLetter.retentionHours = 0),
+    "ducklake:queues.definitions[0].deadLetter.retentionHours",
+    "must be > 0",
+  ],
+  [
+    "dead-letter retention over a year",
+    "dev",
+    (r) => (r.queues.definitions[0].deadLetter.retentionHours = 10_000),
+    "ducklake:queues.definitions[0].deadLetter.retentionHours",
+    "<= 8760",
+  ],
+  [
+    "maxDeliveries 0",
+    "dev",
+    (r) => (r.queues.definitions[0].deadLetter.maxDeliveries = 0),
+    "ducklake:queues.definitions[0].deadLetter.maxDeliveries",
+    "must be > 0",
+  ],
+  [
+    "a deduplication window of 0",
+    "dev",
+    (r) => (r.queues.definitions[0].deduplicationWindowSeconds = 0),
+    "ducklake:queues.definitions[0].deduplicationWindowSeconds",
+    "must be > 0",
+  ],
+  [
+    "a deduplication window over a day",
+    "dev",
+    (r) => (r.queues.definitions[0].deduplicationWindowSeconds = 100_000),
+    "ducklake:queues.definitions[0].deduplicationWindowSeconds",
+    "<= 86400",
+  ],
+  [
+    "a queue name with a dash",
+    "dev",
+    (r) => (r.queues.definitions[0].name = "lineage-events"),
+    "ducklake:queues.definitions[0].name",
+    "lowercase SQL identifier",
+  ],
+  [
+    "a 48-character queue name",
+    "dev",
+    (r) => (r.queues.definitions[0].name = "q".repeat(48)),
+    "ducklake:queues.definitions[0].name",
+    "at most 47",
+  ],
+  // The cluster
+  ["cpu 0", "dev", (r) => (r.postgres.resources.cpu = "0"), "ducklake:postgres.resources.cpu", "at least 1m"],
+  [
+    "memory in words",
+    "dev",
+    (r) => (r.postgres.resources.memory = "lots"),
+    "ducklake:postgres.resources.memory",
+    "Kubernetes memory quantity",
+  ],
+  ["0 instances", "prod", (r) => (r.postgres.instances = 0), "ducklake:postgres.instances", "must be >= 1"],
+  ["10 instances", "prod", (r) => (r.postgres.instances = 10), "ducklake:postgres.instances", "must be <= 9"],
+  [
+    "infinitely many instances (.inf)",
+    "prod",
+    (r) => (r.postgres.instances = Infinity),
+    "ducklake:postgres.instances",
+    "Infinity",
+  ],
+  ["PostgreSQL 14", "dev", (r) => (r.postgres.majorVersion = 14), "ducklake:postgres.majorVersion", "15, 16, 17, 18"],
+  [
+    "a namespace with an underscore",
+    "dev",
+    (r) => (r.postgres.namespace = "ducklake_db"),
+    "ducklake:postgres.namespace",
+    "DNS-1123",
+  ],
+  [
+    "a 64-character cluster name",
+    "dev",
+    (r) => (r.postgres.clusterName = "a".repeat(64)),
+    "ducklake:postgres.clusterName",
+    "at most 63",
+  ],
+  [
+    "a database with a dash",
+    "dev",
+    (r) => (r.postgres.database = "ducklake-db"),
+    "ducklake:postgres.database",
+    "lowercase SQL identifier",
+  ],
+  [
+    "the database postgres",
+    "dev",
+    (r) => {
+      r.postgres.database = "postgres";
+      override(r, "pg_partman_bgw.dbname", "postgres");
+    },
+    "ducklake:postgres.database",
+    "every instance already has",
+  ],
+  [
+    "the app role is the owner",
+    "dev",
+    (r) => (r.postgres.appUser = "lineage_owner"), // postgres.ownerRole's default
+    "ducklake:postgres.appUser",
+    "must not own the queue tables",
+  ],
+  [
+    "the app role is postgres",
+    "dev",
+    (r) => (r.postgres.appUser = "postgres"),
+    "ducklake:postgres.appUser",
+    "CloudNativePG reserves",
+  ],
+  [
+    "a data volume of 0 GiB",
+    "dev",
+    (r) => (r.postgres.storage.sizeGiB = 0),
+    "ducklake:postgres.storage.sizeGiB",
+    "must be > 0",
+  ],
+  [
+    "a pooler that could never fill",
+    "prod",
+    (r) => (r.postgres.pooler.maxClientConn = 10),
+    "ducklake:postgres.pooler",
+    "below defaultPoolSize",
+  ],
+  [
+    "log retention 0 hours",
+    "dev",
+    (r) => (r.logging.loki.retentionHours = 0),
+    "ducklake:logging.loki.retentionHours",
+    "must be > 0",
+  ],
+  ["gp3 IOPS below the seed's 3000", "prod", (r) => (r.storage.gp3.iops = 1000), "ducklake:storage.gp3.iops", "3000"],
 ];
 
 describe("hostile and mistaken settings are refused with key, value and limit", () => {

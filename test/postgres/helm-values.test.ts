@@ -252,6 +252,7 @@ describe("cluster argument errors in the loader's report", () => {
     expect(clusterIssue('ducklake:postgres.appUser is "x", the same as ownerRole: no')).toEqual({
       path: ["postgres", "appUser"],
       message: 'is "x", the same as ownerRole: no',
+      value: "x",
     });
     expect(clusterIssue("ducklake:postgres.pooler: 2 PgBouncer pods")).toEqual({
       path: ["postgres", "pooler"],
