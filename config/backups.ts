@@ -41,7 +41,7 @@ export function scheduleProblem(schedule: string): string | undefined {
   const fields = text.split(/\s+/);
   if (fields.length === 5)
     return (
-      `"${schedule}" has five fields, but CloudNativePG's schedule has six, seconds first: it would read this as ` +
+      `has five fields, but CloudNativePG's schedule has six, seconds first: it would read this as ` +
       `second ${fields[0]}, minute ${fields[1]}, hour ${fields[2]} (write "0 ${text}" for the crontab meaning)`
     );
   if (fields.length !== 6)

@@ -201,7 +201,7 @@ async function main(): Promise<number> {
   const keySettings = keySettingsOf(decisions);
   if (keySettings.length > 0) lines.push("key settings:", ...keySettings.map((l) => `  ${l}`));
   if (warnings.length > 0) lines.push("warnings:", ...warnings.map((w) => `  - ${w}`));
-  lines.push(...notCheckedOffline(recorder.reads));
+  lines.push(...notCheckedOffline(recorder.reads, recorder.calls));
   let renderErrors: string[] = [];
   if (values.render) {
     const report = renderReleases({

@@ -115,9 +115,13 @@ export class BackupStorage extends pulumi.ComponentResource {
       `${name}-role`,
       {
         description: `Postgres backups of ${args.project}/${args.stack}: barman-cloud in ${args.namespace}/${args.clusterName} (IRSA)`,
-        assumeRolePolicy: pulumi
-          .all([args.oidcProviderArn, args.oidcIssuerUrl])
-          .apply(([arn, issuer]) => backupTrustPolicy(arn, issuer, args.namespace, args.clusterName)),
+        assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcIssuerUrl]).apply(([arn, issuer]) =>
+          backupTrustPolicy(arn, issuer, args.namespace, [
+            args.clusterName,
+            // during a restore the source cluster keeps archiving until Pulumi deletes it
+            ...(args.recovery !== undefined ? [args.recovery.sourceClusterName] : []),
+          ]),
+        ),
         tags,
       },
       child,

@@ -21,7 +21,6 @@ import { CronExpressionParser } from "cron-parser";
 import type { StackConfig } from "../../config/schema";
 import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import type { BackupsConfig, RecoveryConfig } from "../../config/backups";
-import { irsaTrustPolicy } from "../aws/gp3-storage";
 
 /** The Barman Cloud plugin's name in `Cluster.spec.plugins` and `pluginConfiguration` (plugin docs, usage.md). */
 export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";
@@ -158,6 +157,12 @@ export function validateBackups(config: StackConfig): SemanticResult {
           "names no bucket to restore from, and postgres.backups is off so the stack has no backup bucket; set recovery.bucketName",
       });
     }
+    if (recovery.bucketName === undefined && backups.enabled && backups.bucketName === undefined) {
+      warnings.push(
+        `ducklake:postgres.recovery names no bucketName, so the restore reads this stack's own backup bucket (generated name): ` +
+          `right for restoring this stack's cluster in place, wrong for a new or copied stack, whose bucket is new and empty; set recovery.bucketName to restore another stack's backups`,
+      );
+    }
     const sameArchive =
       recovery.bucketName === undefined ||
       (backups.bucketName !== undefined && recovery.bucketName === backups.bucketName);
@@ -263,20 +268,40 @@ export function recoveryChartValues(
 export const IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
 
 /**
- * Trust policy of the backup role: only the Postgres cluster's ServiceAccount, which CloudNativePG names after the
- * cluster (`serviceAccountTemplate` adds metadata to it: https://cloudnative-pg.io/documentation/current/cloudnative-pg.v1/#postgresql-cnpg-io-v1-ServiceAccountTemplate).
+ * Trust policy of the backup role: only the Postgres clusters' ServiceAccounts, which CloudNativePG names after the
+ * cluster (`serviceAccountTemplate` adds metadata to it: https://cloudnative-pg.io/documentation/current/cloudnative-pg.v1/#postgresql-cnpg-io-v1-ServiceAccountTemplate),
+ * through the EKS cluster's OIDC provider (IRSA: https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html;
+ * a `StringEquals` condition with a list matches any of its values).
  * @param oidcProviderArn the cluster's IAM OIDC provider.
  * @param oidcIssuerUrl its issuer URL.
  * @param namespace `postgres.namespace`.
- * @param clusterName `postgres.clusterName`.
+ * @param clusterNames `postgres.clusterName`, and during a restore also the source cluster, so it keeps archiving
+ *   WAL until Pulumi deletes it.
  */
 export function backupTrustPolicy(
   oidcProviderArn: string,
   oidcIssuerUrl: string,
   namespace: string,
-  clusterName: string,
+  clusterNames: readonly string[],
 ): string {
-  return irsaTrustPolicy(oidcProviderArn, oidcIssuerUrl, { namespace, name: clusterName });
+  const issuer = oidcIssuerUrl.replace(/^https:\/\//, "");
+  const subjects = [...new Set(clusterNames)].map((c) => `system:serviceaccount:${namespace}:${c}`);
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Federated: oidcProviderArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+          StringEquals: {
+            [`${issuer}:aud`]: "sts.amazonaws.com",
+            [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects,
+          },
+        },
+      },
+    ],
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { RecordedRead } from "./mock-engine";
+import type { RecordedCall, RecordedRead } from "./mock-engine";
 
 /** File marking a directory as a plan's output: only such a directory (or an empty one) is ever deleted. */
 export const PLAN_MARKER = ".ducklake-plan";
@@ -31,12 +31,21 @@ export function outDirRefusal(outDir: string, planRoot: string): string | undefi
  * kind, id and logical name (which names the config key that needs it).
  * @returns no lines when the program read nothing.
  */
-export function notCheckedOffline(reads: readonly RecordedRead[]): string[] {
-  if (reads.length === 0) return [];
+export function notCheckedOffline(reads: readonly RecordedRead[], calls: readonly RecordedCall[] = []): string[] {
+  // The cluster's IAM OIDC provider (IRSA) is looked up by a provider call, not a read; it is a prerequisite too.
+  const oidc = calls.filter((c) => c.token === OIDC_PROVIDER_LOOKUP);
+  if (reads.length === 0 && oidc.length === 0) return [];
   return [
     "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
     ...[...reads]
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((r) => `  - ${r.type.slice(r.type.lastIndexOf(":") + 1)} ${r.id} (${r.name})`),
+    ...oidc.map(
+      (c) =>
+        `  - the EKS cluster's IAM OIDC provider for IRSA (aws.iam.getOpenIdConnectProvider ${String(c.inputs["url"] ?? "")})`,
+    ),
   ];
 }
+
+/** Token of the lookup of the EKS cluster's IAM OIDC provider (components/aws/oidc.ts). */
+export const OIDC_PROVIDER_LOOKUP = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider";

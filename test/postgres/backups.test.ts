@@ -48,7 +48,7 @@ describe("the schedule (CloudNativePG: six fields, seconds first)", () => {
 
   test("a five-field crontab line is refused with what CloudNativePG would read and the six-field spelling", () => {
     expect(scheduleProblem("0 3 * * *")).toBe(
-      '"0 3 * * *" has five fields, but CloudNativePG\'s schedule has six, seconds first: it would read this as second 0, minute 3, hour * (write "0 0 3 * * *" for the crontab meaning)',
+      'has five fields, but CloudNativePG\'s schedule has six, seconds first: it would read this as second 0, minute 3, hour * (write "0 0 3 * * *" for the crontab meaning)',
     );
   });
 
@@ -169,6 +169,17 @@ describe("the loader refuses, naming the keys", () => {
     ).toEqual([
       "ducklake:postgres.recovery: a restore reads an S3 archive through an IRSA role, which the stack wires on EKS only; remove postgres.recovery on kind",
     ]);
+  });
+
+  test("a restore from this stack's own generated bucket is allowed, with a warning for copied stacks", () => {
+    const result = validateBackups(
+      parsed("prod", (raw) => {
+        raw["postgres"]["clusterName"] = "lineage-pg-2";
+        raw["postgres"]["recovery"] = { sourceClusterName: "lineage-pg" };
+      }),
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.join("\n")).toContain("wrong for a new or copied stack");
   });
 
   test("validateBackups on its own: prod as shipped has nothing to say", () => {

@@ -183,6 +183,17 @@ describe("prod restored to a point in time (postgres.recovery, a new clusterName
     ]);
   });
 
+  test("the role trusts the new cluster and, until it is deleted, the source", () => {
+    const trust = JSON.parse(
+      run.recorder.get("aws:iam/role:Role", "postgres-backups-role").inputs["assumeRolePolicy"] as string,
+    );
+    const conditions = trust.Statement[0].Condition.StringEquals as Record<string, unknown>;
+    expect(Object.entries(conditions).find(([k]) => k.endsWith(":sub"))?.[1]).toEqual([
+      "system:serviceaccount:ducklake-db:lineage-pg-2",
+      "system:serviceaccount:ducklake-db:lineage-pg",
+    ]);
+  });
+
   test("the role may read the source bucket, and write only its own", () => {
     const policy = JSON.parse(
       run.recorder.get("aws:iam/rolePolicy:RolePolicy", "postgres-backups-s3-access").inputs["policy"] as string,

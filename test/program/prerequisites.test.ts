@@ -88,12 +88,13 @@ describe("the program reads its prerequisites", () => {
   });
 
   test("the offline plan's summary says the reads were not checked, naming each CRD and the key", () => {
-    expect(notCheckedOffline(prod.reads)).toEqual([
+    expect(notCheckedOffline(prod.reads, prod.calls)).toEqual([
       "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
       "  - CustomResourceDefinition certificates.cert-manager.io (needs-crd-certificates.cert-manager.io-for-postgres.backups.enabled)",
       "  - CustomResourceDefinition issuers.cert-manager.io (needs-crd-issuers.cert-manager.io-for-postgres.backups.enabled)",
       "  - CustomResourceDefinition podmonitors.monitoring.coreos.com (needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor)",
       "  - CustomResourceDefinition prometheusrules.monitoring.coreos.com (needs-crd-prometheusrules.monitoring.coreos.com-for-postgres.podMonitor)",
+      "  - the EKS cluster's IAM OIDC provider for IRSA (aws.iam.getOpenIdConnectProvider https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF)",
     ]);
     expect(notCheckedOffline(dev.reads)).toEqual([
       "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
