@@ -71,7 +71,8 @@ export interface Setting {
 
 /**
  * The memory budget, in bytes. Formula (docs/tuning.md "Memory budget"):
- * fixed = shared_buffers + wal_buffers (shared memory allocated at start);
+ * fixed = shared_buffers + wal_buffers + max_connections x the shared memory of one connection (what the server
+ *   allocates at start; `connectionSharedMemoryBytes`);
  * worst case = fixed + max_connections x work_mem + autovacuum_max_workers x autovacuum_work_mem
  *   + maintenance_work_mem.
  */
@@ -80,7 +81,11 @@ export interface MemoryBudget {
   sharedBuffersBytes: number;
   /** `wal_buffers` in bytes (resolved: -1 is shared_buffers/32, at least 64kB, at most one WAL segment of 16MB). */
   walBuffersBytes: number;
-  /** shared_buffers + wal_buffers. */
+  /** `max_locks_per_transaction`. */
+  maxLocksPerTransaction: number;
+  /** Shared memory the connections take whether used or not: max_connections x `connectionSharedMemoryBytes`. */
+  connectionSharedBytes: number;
+  /** shared_buffers + wal_buffers + connectionSharedBytes: the shared memory the server allocates at start. */
   fixedBytes: number;
   /** `max_connections`. */
   maxConnections: number;
@@ -548,11 +553,17 @@ export function computeTuning(input: TuningInput): TuningResult {
         message: `shared_buffers (${mib(budget.sharedBuffersBytes)}) must be below the pod memory request ${input.resources.memory} (${mib(budget.requestBytes)}): CloudNativePG's webhook rejects a larger value and the server needs memory beyond it`,
       });
     } else if (budget.fixedBytes > budget.limitBytes) {
+      // Name the term that is not shared_buffers and weighs most: connections' shared memory or wal_buffers.
+      const byConnections = budget.connectionSharedBytes >= budget.walBuffersBytes;
+      const name = byConnections ? "max_connections" : "wal_buffers";
       problems.push({
-        path: pathOf("wal_buffers"),
-        setting: "wal_buffers",
-        value: candidates.get("wal_buffers")?.raw,
-        message: `fixed memory shared_buffers + wal_buffers = ${mib(budget.fixedBytes)} exceeds the pod memory limit ${input.resources.memory} (${mib(budget.limitBytes)})`,
+        path: pathOf(name),
+        setting: name,
+        value: candidates.get(name)?.raw ?? (byConnections ? budget.maxConnections : undefined),
+        message:
+          `shared memory at start, shared_buffers ${mib(budget.sharedBuffersBytes)} + wal_buffers ${mib(budget.walBuffersBytes)} + ` +
+          `max_connections ${budget.maxConnections} x ${(connectionSharedMemoryBytes(budget.maxLocksPerTransaction) / 1024).toFixed(1)} KiB per connection ` +
+          `(max_locks_per_transaction ${budget.maxLocksPerTransaction}) = ${mib(budget.fixedBytes)}, exceeds the pod memory limit ${input.resources.memory} (${mib(budget.limitBytes)}): the server would not start`,
       });
     }
   }
@@ -684,10 +695,14 @@ function deriveBudgetSettings(
   const out: Candidate[] = [];
   const MB = 2 ** 20;
   let autovacuumWorkMemBytes = b.autovacuumWorkMemBytes;
+  // Each connection costs work_mem when it sorts and its share of shared memory always; the rest of fixed is not per connection.
+  const perConnectionShared = connectionSharedMemoryBytes(b.maxLocksPerTransaction);
+  const sharedWithoutConnections = b.sharedBuffersBytes + b.walBuffersBytes;
   if (!candidates.has("autovacuum_work_mem")) {
     const conns = candidates.has("max_connections") ? b.maxConnections : need.count;
+    const fixedBytes = sharedWithoutConnections + conns * perConnectionShared;
     const share = Math.floor(
-      (limitBytes - b.fixedBytes - b.maintenanceBytes - conns * b.workMemBytes) / b.autovacuumWorkers,
+      (limitBytes - fixedBytes - b.maintenanceBytes - conns * b.workMemBytes) / b.autovacuumWorkers,
     );
     autovacuumWorkMemBytes = Math.max(
       MIN_DERIVED_AUTOVACUUM_WORK_MEM_BYTES,
@@ -699,13 +714,14 @@ function deriveBudgetSettings(
       origin: "derived",
       path: [],
       note:
-        `min(maintenance_work_mem, (limit ${mib(limitBytes)} - fixed ${mib(b.fixedBytes)} - maintenance_work_mem ${mib(b.maintenanceBytes)} - ${conns} connections x work_mem ${mib(b.workMemBytes)}) / ${b.autovacuumWorkers} workers), >= 16MB; ` +
+        `min(maintenance_work_mem, (limit ${mib(limitBytes)} - fixed ${mib(sharedWithoutConnections + (candidates.has("max_connections") ? b.maxConnections : need.count) * perConnectionShared)} - maintenance_work_mem ${mib(b.maintenanceBytes)} - ${conns} connections x work_mem ${mib(b.workMemBytes)}) / ${b.autovacuumWorkers} workers), >= 16MB; ` +
         `holds ~${Math.floor(autovacuumWorkMemBytes / 6 / 1e6)} million dead tuple ids (6 bytes each)`,
     });
   }
   if (!candidates.has("max_connections")) {
-    const free = limitBytes - b.fixedBytes - b.maintenanceBytes - b.autovacuumWorkers * autovacuumWorkMemBytes;
-    const byBudget = Math.floor(free / b.workMemBytes);
+    const free =
+      limitBytes - sharedWithoutConnections - b.maintenanceBytes - b.autovacuumWorkers * autovacuumWorkMemBytes;
+    const byBudget = Math.floor(free / (b.workMemBytes + perConnectionShared));
     const upper = Math.max(need.count, Number(facts.settings["max_connections"]?.boot_val ?? 100));
     const value = Math.min(Math.max(byBudget, need.count), upper);
     out.push({
@@ -714,7 +730,7 @@ function deriveBudgetSettings(
       origin: "derived",
       path: [],
       note:
-        `(limit - fixed - maintenance_work_mem - autovacuum) / work_mem = ${byBudget > 0 ? byBudget : "none (the memory is spent before any connection)"}, ` +
+        `(limit - shared_buffers - wal_buffers - maintenance_work_mem - autovacuum) / (work_mem + ${(perConnectionShared / 1024).toFixed(1)} KiB shared per connection) = ${byBudget > 0 ? byBudget : "none (the memory is spent before any connection)"}, ` +
         `at least the ${need.count} the stack needs (${need.why}), at most ${upper}${byBudget < need.count ? "; the memory cannot cover that need (see the budget)" : ""}`,
     });
   }
@@ -734,7 +750,7 @@ export function verdictOf(
 ): BudgetVerdict {
   const terms = [
     {
-      term: "shared_buffers + wal_buffers",
+      term: "shared memory (shared_buffers + wal_buffers + the connections' share)",
       bytes: b.fixedBytes,
       origins: `shared_buffers ${originOf("shared_buffers")}, wal_buffers ${originOf("wal_buffers")}`,
     },
@@ -797,6 +813,24 @@ function countOf(facts: MajorFacts, parsed: ReadonlyMap<string, ParsedValue>, na
   return parsed.get(name)?.units ?? Number((facts.settings[name] as PgSettingFact).boot_val);
 }
 
+/** Shared memory per allowed connection with no lock slots: PGPROC, its semaphores, snapshot arrays and the like. */
+export const CONNECTION_SHARED_BASE_BYTES = 24_000;
+/** Shared memory per allowed connection per `max_locks_per_transaction` slot (lock and proclock hash entries). */
+export const CONNECTION_SHARED_PER_LOCK_BYTES = 402;
+
+/**
+ * Shared memory one allowed connection costs, allocated at start whether it is used or not: 24,000 bytes plus 402
+ * per `max_locks_per_transaction`. Fitted to PostgreSQL's own figure, `postgres -C shared_memory_size` (a runtime
+ * GUC since 15: https://www.postgresql.org/docs/current/runtime-config-preset.html#GUC-SHARED-MEMORY-SIZE), between
+ * 1,000 and 11,000 connections with max_locks_per_transaction 64 and 256, on 15.20 and 17.10 (identical): 48.6 KiB
+ * per connection at 64 locks, 123.9 KiB at 256. `test/postgres/tuning.integration.test.ts` checks it against the running
+ * server's `shared_memory_size`.
+ * @param maxLocksPerTransaction `max_locks_per_transaction`.
+ */
+export function connectionSharedMemoryBytes(maxLocksPerTransaction: number): number {
+  return CONNECTION_SHARED_BASE_BYTES + CONNECTION_SHARED_PER_LOCK_BYTES * maxLocksPerTransaction;
+}
+
 /**
  * The memory budget (see `MemoryBudget`); settings not set take the server's default for the major.
  * -1 sentinels resolve as PostgreSQL documents: autovacuum_work_mem -1 = maintenance_work_mem
@@ -818,12 +852,16 @@ export function memoryBudget(
   const workMemBytes = bytesOf(facts, parsed, "work_mem");
   const maxConnections = countOf(facts, parsed, "max_connections");
   const autovacuumWorkers = countOf(facts, parsed, "autovacuum_max_workers");
-  const fixedBytes = sharedBuffersBytes + walBuffersBytes;
+  const maxLocksPerTransaction = countOf(facts, parsed, "max_locks_per_transaction");
+  const connectionSharedBytes = maxConnections * connectionSharedMemoryBytes(maxLocksPerTransaction);
+  const fixedBytes = sharedBuffersBytes + walBuffersBytes + connectionSharedBytes;
   const connectionsBytes = maxConnections * workMemBytes;
   const autovacuumBytes = autovacuumWorkers * autovacuumWorkMemBytes;
   return {
     sharedBuffersBytes,
     walBuffersBytes,
+    maxLocksPerTransaction,
+    connectionSharedBytes,
     fixedBytes,
     maxConnections,
     workMemBytes,
@@ -914,7 +952,7 @@ export function summaryLines(result: TuningResult): string[] {
   return [
     `Durability: ${result.durability.summary}`,
     `Memory budget (pod limit ${mib(b.limitBytes)}, request ${mib(b.requestBytes)}):`,
-    `  fixed      = shared_buffers ${mib(b.sharedBuffersBytes)} + wal_buffers ${mib(b.walBuffersBytes)} = ${mib(b.fixedBytes)}`,
+    `  fixed      = shared_buffers ${mib(b.sharedBuffersBytes)} + wal_buffers ${mib(b.walBuffersBytes)} + max_connections ${b.maxConnections} x ${(connectionSharedMemoryBytes(b.maxLocksPerTransaction) / 1024).toFixed(1)} KiB per connection (${mib(b.connectionSharedBytes)}) = ${mib(b.fixedBytes)}`,
     `  worst case = fixed + max_connections ${b.maxConnections} x work_mem ${mib(b.workMemBytes)} + autovacuum_max_workers ${b.autovacuumWorkers} x autovacuum_work_mem ${mib(b.autovacuumWorkMemBytes)} + maintenance_work_mem ${mib(b.maintenanceBytes)} = ${mib(b.worstCaseBytes)}`,
   ];
 }
@@ -1061,6 +1099,7 @@ export function scaleMemorySettings(result: TuningResult, majorVersion: number, 
     ...b,
     sharedBuffersBytes: scaledBytes(b.sharedBuffersBytes),
     walBuffersBytes: scaledBytes(b.walBuffersBytes),
+    connectionSharedBytes: scaledBytes(b.connectionSharedBytes),
     fixedBytes: scaledBytes(b.fixedBytes),
     workMemBytes: scaledBytes(b.workMemBytes),
     connectionsBytes: scaledBytes(b.connectionsBytes),

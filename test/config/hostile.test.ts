@@ -455,6 +455,13 @@ const CASES: Array<[string, "dev" | "prod", (r: Raw) => void, string, string]> =
     "at most 47",
   ],
   // The cluster
+  [
+    "max_connections 100000 in a 4 GiB pod",
+    "dev",
+    (r) => override(r, "max_connections", 100000),
+    "ducklake:postgres.tuning.overrides.max_connections",
+    "the server would not start",
+  ],
   ["cpu 0", "dev", (r) => (r.postgres.resources.cpu = "0"), "ducklake:postgres.resources.cpu", "at least 1m"],
   [
     "memory in words",

@@ -7,6 +7,7 @@ import { ConfigError } from "../../config/issues";
 import {
   CNPG_FIXED_PARAMETERS,
   computeTuning,
+  connectionSharedMemoryBytes,
   renderPostgresqlConf,
   scaleMemorySettings,
   TuningError,
@@ -199,8 +200,9 @@ describe("computeTuning on the stacks", () => {
     const r = computeTuning(tuningInputOf(dev));
     const b = r.budget;
     const MiB = 2 ** 20;
-    expect(b.fixedBytes).toBe(2048 * MiB + 16 * MiB); // shared_buffers 2GB + wal_buffers -1 = min(2GB/32, 16MB)
-    // needed = 3 reserved + 5 operational + 10 app = 18; autovacuum share = (4096 - 2064 - 512 - 18 x 64) / 3 = 122.67 -> 122MB
+    // shared_buffers 2GB + wal_buffers -1 = min(2GB/32, 16MB) + 18 connections x 48.6 KiB of shared memory
+    expect(b.fixedBytes).toBe(2048 * MiB + 16 * MiB + 18 * connectionSharedMemoryBytes(64));
+    // needed = 3 reserved + 5 operational + 10 app = 18; autovacuum share = (4096 - 2064.85 - 512 - 18 x 64) / 3 = 122.4 -> 122MB
     expect(b.autovacuumWorkMemBytes).toBe(122 * MiB);
     expect(b.maxConnections).toBe(18); // (4096 - 2064 - 512 - 366) / 64 = 18.03
     expect(b.worstCaseBytes).toBe(b.fixedBytes + 18 * 64 * MiB + 3 * 122 * MiB + 512 * MiB);
@@ -224,7 +226,7 @@ describe("computeTuning on the stacks", () => {
     // Given by the stack: kept, and the derivation of autovacuum_work_mem uses it.
     const given = computeTuning(input({ overrides: { max_connections: 20 } })).budget;
     expect(given.maxConnections).toBe(20);
-    expect(given.autovacuumWorkMemBytes).toBe(80 * MiB); // min(512, (4096 - 2064 - 512 - 20 x 64) / 3 = 80)
+    expect(given.autovacuumWorkMemBytes).toBe(79 * MiB); // min(512, (4096 - 2064.95 - 512 - 20 x 64) / 3 = 79.7)
   });
 
   test("memory budget: -1 sentinels resolve as PostgreSQL documents", () => {
@@ -237,11 +239,12 @@ describe("computeTuning on the stacks", () => {
     const r = computeTuning(tuningInputOf(prod));
     const v = r.budgetVerdict;
     expect(v.holds).toBe(false);
-    // 12GB + 256MB + 108 x 128MB + 12 x 1GB + 2GB = 40704 MiB against 16384 MiB
-    expect(r.budget.worstCaseBytes).toBe(40704 * 2 ** 20);
-    expect(v.overBytes).toBe((40704 - 16384) * 2 ** 20);
+    // 12GB + 256MB + 108 connections' shared memory + 108 x 128MB + 12 x 1GB + 2GB = 40709.1 MiB against 16384 MiB
+    const shared = 108 * connectionSharedMemoryBytes(64);
+    expect(r.budget.worstCaseBytes).toBe(40704 * 2 ** 20 + shared);
+    expect(v.overBytes).toBe((40704 - 16384) * 2 ** 20 + shared);
     expect(v.terms.map((t) => t.term)[0]).toMatch(/^max_connections 108 x work_mem/);
-    expect(v.summary).toMatch(/exceeds the pod limit 16Gi \(16384\.0 MiB\) by 24320\.0 MiB/);
+    expect(v.summary).toMatch(/exceeds the pod limit 16Gi \(16384\.0 MiB\) by 24325\.1 MiB/);
     expect(v.summary).toMatch(
       /autovacuum_max_workers 12 x autovacuum_work_mem 1024\.0 MiB = 12288\.0 MiB \(autovacuum_max_workers seed, autovacuum_work_mem seed\)/,
     );
@@ -275,7 +278,9 @@ describe("computeTuning on the stacks", () => {
       input({ resources: { memory: "1Gi", cpu: "2" }, seed: { shared_buffers: "1000MB", wal_buffers: "64MB" } }),
     );
     expect(p.map((x) => x.setting)).toEqual(["wal_buffers"]);
-    expect(p[0]!.message).toMatch(/1064\.0 MiB exceeds the pod memory limit 1Gi/);
+    expect(p[0]!.message).toMatch(
+      /= 1064\.9 MiB, exceeds the pod memory limit 1Gi \(1024\.0 MiB\): the server would not start/,
+    );
   });
 
   test("sizes as a share of the limit are derived and noted", () => {
@@ -419,7 +424,7 @@ describe("renderPostgresqlConf", () => {
   test("durability and budget at the top", () => {
     expect(text.startsWith("# stack prod\n")).toBe(true);
     expect(text).toMatch(/^# Durability: synchronous_commit = on/m);
-    expect(text).toMatch(/^# {3}worst case = .* = 40704\.0 MiB$/m);
+    expect(text).toMatch(/^# {3}worst case = .* = 40709\.1 MiB$/m);
     expect(text).toMatch(/^# WARNING: memory budget does not hold/m);
   });
 
