@@ -941,7 +941,9 @@ export function durabilityOf(
 
 /** Quotes a value for postgresql.conf: numbers bare, everything else in single quotes. */
 function confValue(value: string): string {
-  return /^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/'/g, "''")}'`;
+  // postgresql.conf's quoted strings take '' for a quote and read backslash escapes (\n, \t, \\, octal: guc-file.l,
+  // GUC_scanstr), so a backslash is doubled first; control characters never get here (config/postgres.ts refuses them).
+  return /^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
 /**
