@@ -56,11 +56,23 @@ export class StackFileError extends Error {
  */
 export function readStackFileConfig(file: string): StackFileConfig {
   let doc: { config?: unknown };
+  const text = fs.readFileSync(file, "utf8");
   try {
     // yaml refuses duplicate keys, undefined aliases and tabs with a message naming line and column.
-    doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: unknown };
+    doc = (parse(text) ?? {}) as { config?: unknown };
   } catch (err) {
-    throw new StackFileError(`${file} is not valid YAML: ${(err as Error).message}`);
+    const alias = /Unresolved alias[^:]*: (\S+)/.exec((err as Error).message);
+    const line = alias === null ? -1 : text.split("\n").findIndex((l) => l.includes(`*${alias[1]}`));
+    throw new StackFileError(
+      `${file} is not valid YAML: ${(err as Error).message}${line >= 0 ? ` (line ${line + 1}: ${text.split("\n")[line]!.trim()})` : ""}`,
+    );
+  }
+  // YAML 1.1's merge key: YAML 1.2 readers (this one) take it as a plain key named "<<", others merge; refuse it.
+  const merge = text.split("\n").findIndex((l) => /^\s*<<\s*:/.test(l));
+  if (merge >= 0) {
+    throw new StackFileError(
+      `${file} line ${merge + 1}: YAML merge keys (<<) are not supported in stack files (readers disagree on them); write the keys out: ${text.split("\n")[merge]!.trim()}`,
+    );
   }
   const config = doc.config ?? {};
   if (config === null || typeof config !== "object" || Array.isArray(config)) {

@@ -28,7 +28,16 @@ describe("readStackFileConfig", () => {
       "config:\n  ducklake:storage: {}\n  ducklake:storage: {}\n",
       /is not valid YAML: Map keys must be unique/,
     ],
-    ["an undefined alias", "config:\n  ducklake:storage: *nowhere\n", /is not valid YAML: .*nowhere/s],
+    [
+      "an undefined alias",
+      "config:\n  ducklake:storage: *nowhere\n",
+      /is not valid YAML: .*nowhere.*\(line 2: ducklake:storage: \*nowhere\)/s,
+    ],
+    [
+      "a merge key",
+      "config:\n  ducklake:postgres:\n    <<: {podMonitor: true}\n",
+      /line 3: YAML merge keys \(<<\) are not supported/,
+    ],
     ["a config that is a list", "config:\n  - a\n", /"config" must be a map of key to value/],
   ])("%s is a StackFileError naming the file", (_what, text, message) => {
     const file = write("Pulumi.bad.yaml", text);
