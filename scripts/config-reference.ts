@@ -286,6 +286,17 @@ export function renderReference(): string {
 }
 
 if (require.main === module) {
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(
+      "usage: npm run docs:config\n\nRegenerates docs/configuration.md from the zod schemas in config/ and the stack files (no options).",
+    );
+    process.exit(0);
+  }
+  if (args.length > 0) {
+    console.error(`docs:config: unexpected argument "${args[0]}" (it takes none; --help)`);
+    process.exit(2);
+  }
   const target = path.join(ROOT, "docs", "configuration.md");
   fs.writeFileSync(target, renderReference());
   console.log(`wrote ${path.relative(process.cwd(), target)}`);

@@ -21,6 +21,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
+import { runCli, UsageError, usageErrorOf } from "./lib/cli";
 import { Client } from "pg";
 import { parseStackConfig } from "../components/stack";
 import type { StackConfig } from "../config/schema";
@@ -365,33 +366,55 @@ export async function resetLocalDatabase(opts: LocalDatabaseOptions): Promise<vo
   fs.rmSync(stackDirOf(opts), { recursive: true, force: true });
 }
 
-/** Parses `db:local`'s command line. @throws Error with the usage when the stack is missing or a value is invalid. */
+/** `db:local`'s usage line. */
+export const DB_LOCAL_USAGE =
+  "usage: npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]";
+
+/** `--help`: the usage, what it does, and examples. */
+export const DB_LOCAL_HELP = `${DB_LOCAL_USAGE}
+
+Starts (or reuses) a local PostgreSQL on loopback with the stack's tuning (fitted to this machine's memory), pg_partman,
+pgmq and the stack's queue bootstrap, and prints its connection URLs. --untuned starts PostgreSQL's defaults beside it
+(for npm run bench -- <stack> --compare-default); --stop stops it, keeping the data; --reset deletes it. docs/bench.md.
+
+examples:
+  npm run db:local -- dev
+  npm run db:local -- dev --major 15            # Debian's PostgreSQL 15 with postgresql-15-partman
+  npm run db:local -- dev --bin-dir /opt/pg17/bin
+  npm run db:local -- dev --stop`;
+
+/** Parses `db:local`'s command line. @throws UsageError when the stack is missing or a value is invalid. */
 export function parseDbLocalArgs(
   argv: readonly string[],
 ): LocalDatabaseOptions & { readonly action: "start" | "stop" | "reset" } {
-  const usage =
-    "usage: npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]";
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      stop: { type: "boolean" },
-      reset: { type: "boolean" },
-      untuned: { type: "boolean" },
-      "bin-dir": { type: "string" },
-      major: { type: "string" },
-      port: { type: "string" },
-    },
-  });
+  const options = {
+    stop: { type: "boolean" },
+    reset: { type: "boolean" },
+    untuned: { type: "boolean" },
+    "bin-dir": { type: "string" },
+    major: { type: "string" },
+    port: { type: "string" },
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options });
+  } catch (err) {
+    throw usageErrorOf(err, Object.keys(options));
+  }
+  const { values, positionals } = parsed;
   const stack = positionals[0];
-  if (stack === undefined) throw new Error(usage);
-  assertStackName(stack);
-  if (positionals.length > 1) throw new Error(`unexpected argument "${positionals[1]}"\n${usage}`);
-  if (values.stop === true && values.reset === true) throw new Error(`--stop and --reset exclude each other\n${usage}`);
+  if (stack === undefined) throw new UsageError("missing <stack>");
+  try {
+    assertStackName(stack);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  if (values.stop === true && values.reset === true) throw new UsageError("--stop and --reset exclude each other");
   const int = (name: string, text: string | undefined) => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
     return n;
   };
   return {
@@ -420,11 +443,5 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(`db:local: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
+  runCli("db:local", DB_LOCAL_HELP, main);
 }

@@ -16,6 +16,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
+import { usageErrorOf } from "./lib/cli";
 import * as pulumi from "@pulumi/pulumi";
 // YAML 1.1 quoting, as Helm reads YAML 1.1: the string "on" is written "on", not on (a boolean there).
 import { stringify } from "yaml";
@@ -47,17 +48,23 @@ function parentOf(r: RecordedResource): string | null {
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2),
-    allowPositionals: true,
-    options: {
-      out: { type: "string" },
-      render: { type: "boolean" },
-      charts: { type: "string" },
-      crds: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const options = {
+    out: { type: "string" },
+    render: { type: "boolean" },
+    charts: { type: "string" },
+    crds: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, options });
+  } catch (err) {
+    console.error(
+      `plan: ${usageErrorOf(err, Object.keys(options)).message}\nusage: npm run plan -- <stack> [--out DIR] [--render [--charts DIR] [--crds DIR]]`,
+    );
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const stack = positionals[0];
   if (values.help || !stack) {
     const stacks = fs

@@ -17,6 +17,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
+import { runCli, UsageError, usageErrorOf } from "../lib/cli";
 import { Client } from "pg";
 import { CpuSplit, meanCpuSplit } from "./cpu";
 import {
@@ -80,17 +81,31 @@ export interface BenchOptions {
   readonly skipDlq: boolean;
   /** Messages to have queued per second of a read run (prefill). */
   readonly prefillPerSecond: number;
+  /** Exit 0 even when a check fails (`--report-only`); otherwise a failed check exits 1. */
+  readonly reportOnly: boolean;
 }
 
 const USAGE =
   "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] [--compare STACK[,STACK]] [--trials N] " +
   "[--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
-  "[--prefill-per-second N] [--bin-dir DIR] [--major N]";
+  "[--prefill-per-second N] [--bin-dir DIR] [--major N] [--report-only]";
+
+/** `--help`: the usage, what it does, and examples. */
+export const BENCH_HELP = `${USAGE}
+
+Benchmarks the stack's queue on a local PostgreSQL (the one npm run db:local started, or --url): capacity
+workloads, paced latency, the dead-letter-aware read, an optional soak; prints PASS/FAIL against the stack's
+targets and exits 1 when a check fails (--report-only: exit 0 anyway). docs/bench.md has every flag.
+
+examples:
+  npm run db:local -- dev && npm run bench -- dev --duration 10 --clients 1,2,4
+  npm run bench -- dev --compare-default --trials 3 --json bench.json
+  npm run bench -- dev --bin-dir /opt/pg17/bin --no-latency --report-only`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${text}"`);
   return n;
 }
 
@@ -101,46 +116,61 @@ function positive(name: string, text: string | undefined, fallback: number): num
  * @throws Error with the usage when the stack is missing or a value is invalid.
  */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      url: { type: "string" },
-      duration: { type: "string" },
-      clients: { type: "string" },
-      batch: { type: "string" },
-      json: { type: "string" },
-      "compare-default": { type: "boolean" },
-      compare: { type: "string" },
-      trials: { type: "string" },
-      soak: { type: "string" },
-      "soak-side-by-side": { type: "boolean" },
-      "latency-seconds": { type: "string" },
-      rate: { type: "string" },
-      workloads: { type: "string" },
-      "no-latency": { type: "boolean" },
-      "no-dlq": { type: "boolean" },
-      "prefill-per-second": { type: "string" },
-      "bin-dir": { type: "string" },
-      major: { type: "string" },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: BENCH_OPTIONS });
+  } catch (err) {
+    throw usageErrorOf(err, Object.keys(BENCH_OPTIONS));
+  }
+  const { values, positionals } = parsed;
+  return benchOptionsOf(values, positionals);
+}
+
+const BENCH_OPTIONS = {
+  url: { type: "string" },
+  duration: { type: "string" },
+  clients: { type: "string" },
+  batch: { type: "string" },
+  json: { type: "string" },
+  "compare-default": { type: "boolean" },
+  compare: { type: "string" },
+  trials: { type: "string" },
+  soak: { type: "string" },
+  "soak-side-by-side": { type: "boolean" },
+  "latency-seconds": { type: "string" },
+  rate: { type: "string" },
+  workloads: { type: "string" },
+  "no-latency": { type: "boolean" },
+  "no-dlq": { type: "boolean" },
+  "prefill-per-second": { type: "string" },
+  "bin-dir": { type: "string" },
+  major: { type: "string" },
+  "report-only": { type: "boolean" },
+} as const;
+
+function benchOptionsOf(
+  values: {
+    [K in keyof typeof BENCH_OPTIONS]?: (typeof BENCH_OPTIONS)[K]["type"] extends "boolean" ? boolean : string;
+  },
+  positionals: string[],
+): BenchOptions {
   const stack = positionals[0];
-  if (stack === undefined) throw new Error(USAGE);
+  if (stack === undefined) throw new UsageError("missing <stack>");
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const trials = values.trials === undefined ? 3 : Number(values.trials);
   if (!Number.isInteger(trials) || trials < 1)
-    throw new Error(`--trials must be an integer >= 1, got "${values.trials}"`);
+    throw new UsageError(`--trials must be an integer >= 1, got "${values.trials}"`);
   const clients = (values.clients ?? "1,2,4").split(",").map((c) => {
     const n = Number(c);
     if (!Number.isInteger(n) || n < 1)
-      throw new Error(`--clients must be a comma-separated list of integers >= 1, got "${values.clients}"`);
+      throw new UsageError(`--clients must be a comma-separated list of integers >= 1, got "${values.clients}"`);
     return n;
   });
   const workloads =
     values.workloads === undefined ? [...CAPACITY_WORKLOADS] : values.workloads.split(",").filter((w) => w.length > 0);
   for (const w of workloads) {
     if (!(CAPACITY_WORKLOADS as readonly string[]).includes(w))
-      throw new Error(`--workloads: unknown workload "${w}"; known: ${CAPACITY_WORKLOADS.join(", ")}`);
+      throw new UsageError(`--workloads: unknown workload "${w}"; known: ${CAPACITY_WORKLOADS.join(", ")}`);
   }
   return {
     stack,
@@ -162,6 +192,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     skipLatency: values["no-latency"] ?? false,
     skipDlq: values["no-dlq"] ?? false,
     prefillPerSecond: Math.round(positive("prefill-per-second", values["prefill-per-second"], 60000)),
+    reportOnly: values["report-only"] ?? false,
   };
 }
 
@@ -788,11 +819,14 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
+  runCli("bench", BENCH_HELP, async (argv) => {
+    const report = await main(argv);
+    const failed = report.checks.filter((c) => !c.pass);
+    if (failed.length === 0) return 0;
+    const reportOnly = argv.includes("--report-only");
+    console.error(
+      `bench: ${failed.length} check(s) failed (${failed.map((c) => c.name).join("; ")})${reportOnly ? "; --report-only: exit 0" : ""}`,
+    );
+    return reportOnly ? 0 : 1;
+  });
 }

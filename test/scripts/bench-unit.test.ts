@@ -26,6 +26,7 @@ import {
   targetsFor,
 } from "../../scripts/bench/report";
 import { parseBenchArgs } from "../../scripts/bench/bench";
+import { didYouMean, UsageError } from "../../scripts/lib/cli";
 import {
   assignPorts,
   compareCapacity,
@@ -373,7 +374,11 @@ describe("command lines", () => {
       latencySeconds: 60,
     });
     expect(o.workloads).toContain("read_archive_batch");
-    expect(() => parseBenchArgs([])).toThrow(/usage/);
+    expect(() => parseBenchArgs([])).toThrow(/missing <stack>/);
+    expect(() => parseBenchArgs(["dev", "--duraton", "5"])).toThrow(
+      "unknown option --duraton; did you mean --duration?",
+    );
+    expect(() => parseBenchArgs(["dev", "--duraton", "5"])).toThrow(UsageError);
     expect(() => parseBenchArgs(["dev", "--clients", "0"])).toThrow(/--clients/);
     expect(() => parseBenchArgs(["dev", "--workloads", "nope"])).toThrow(/unknown workload "nope"/);
   });
@@ -664,4 +669,19 @@ test("autovacuum runs between snapshots are counted per table: a dropped partiti
   expect(autovacuumRunsBetween(before, after)).toBe(3);
   // Statistics reset (a count going down) is not a negative number of runs.
   expect(autovacuumRunsBetween({ autovacuumByTable: { t: 9 } }, { autovacuumByTable: { t: 2 } })).toBe(0);
+});
+
+describe("command-line conventions (scripts/lib/cli.ts)", () => {
+  test("a misspelled flag gets the nearest known one; a far one gets none", () => {
+    expect(didYouMean("duraton", ["duration", "clients"])).toBe("duration");
+    expect(didYouMean("compare-defualt", ["compare-default", "compare"])).toBe("compare-default");
+    expect(didYouMean("xyzzy-frobnicate", ["duration", "clients"])).toBeUndefined();
+  });
+
+  test("db:local's usage mistakes are UsageErrors (exit 2), naming the flag", () => {
+    expect(() => parseDbLocalArgs(["dev", "--stp"])).toThrow("unknown option --stp; did you mean --stop?");
+    expect(() => parseDbLocalArgs([])).toThrow(UsageError);
+    expect(() => parseDbLocalArgs(["dev", "--stop", "--reset"])).toThrow(UsageError);
+    expect(() => parseDbLocalArgs(["dev", "--port", "x"])).toThrow('--port must be a positive integer, got "x"');
+  });
 });
