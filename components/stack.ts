@@ -23,6 +23,7 @@ import {
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./queue/bootstrap-sql";
 import { queueAlertRules, type AlertRuleFile } from "./queue/alert-rules";
 import { backupSummaryLines, validateBackups } from "./postgres/backups";
+import { queueDashboard } from "./queue/dashboard";
 import { stringify } from "yaml";
 import { alloyConfigFor } from "./logging/alloy-config";
 import type { StackConfig } from "../config/schema";
@@ -111,6 +112,8 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
     ["bootstrap.sql", bootstrapSql],
     // a plain Prometheus rules file: `promtool check rules`, or load it into any Prometheus
     ["alert-rules.yaml", stringify(alertRules, { lineWidth: 0 })],
+    // the queue's Grafana dashboard (import it; dashboards/ducklake-queue.json is prod's)
+    ["grafana-dashboard.json", `${JSON.stringify(queueDashboard(config, stack), null, 2)}\n`],
   ]);
   // The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive.
   if (postgres.monitoringQueriesYaml !== undefined)

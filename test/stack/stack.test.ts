@@ -10,10 +10,20 @@ const parsed = (stack: "dev" | "prod") => parseStackConfig(readDucklakeConfig(st
 
 describe("deriveStack", () => {
   test.each([
-    ["dev", ["alert-rules.yaml", "bootstrap.sql", "monitoring-queries.yaml", "postgresql.conf"]],
+    [
+      "dev",
+      ["alert-rules.yaml", "bootstrap.sql", "grafana-dashboard.json", "monitoring-queries.yaml", "postgresql.conf"],
+    ],
     [
       "prod",
-      ["alert-rules.yaml", "bootstrap.sql", "logging/alloy-config.alloy", "monitoring-queries.yaml", "postgresql.conf"],
+      [
+        "alert-rules.yaml",
+        "bootstrap.sql",
+        "grafana-dashboard.json",
+        "logging/alloy-config.alloy",
+        "monitoring-queries.yaml",
+        "postgresql.conf",
+      ],
     ],
   ] as const)("%s: the artifacts the plan writes, from the same decisions the program wires", (stack, paths) => {
     const config = parsed(stack);
