@@ -196,7 +196,10 @@ export function dashboardPanels(config: StackConfig): DashboardPanel[] {
     targets: [
       {
         // the log pipeline's own selector, narrowed to the severities that mean a failed statement or worse
-        expr: cnpgParseRules(config.postgres.namespace).selector.replace(/\}$/, ', error_severity=~"ERROR|FATAL|PANIC"}'),
+        expr: cnpgParseRules(config.postgres.namespace).selector.replace(
+          /\}$/,
+          ', error_severity=~"ERROR|FATAL|PANIC"}',
+        ),
         legend: "",
       },
     ],

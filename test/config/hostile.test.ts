@@ -6,7 +6,7 @@ import { ConfigError } from "../../config/issues";
 import { parseStackConfig } from "../../components/stack";
 import { readDucklakeConfig } from "../helpers/stack-files";
 
-type Raw = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Raw = any;
 
 const reason = "trying what the validator does with it";
 const override = (r: Raw, name: string, value: unknown) => {
