@@ -126,21 +126,25 @@ export function oidcProviderArnFromIssuer(partition: string, accountId: string, 
 }
 
 /**
- * IRSA trust policy: exactly one Kubernetes service account may assume the role through the cluster's
- * IAM OIDC provider, with audience `sts.amazonaws.com`.
+ * IRSA trust policy: the given Kubernetes service accounts (one, usually) may assume the role through the cluster's
+ * IAM OIDC provider, with audience `sts.amazonaws.com`; a `StringEquals` condition with a list matches any of them.
  * Source: https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html
  * @param oidcProviderArn the cluster's IAM OIDC provider ARN.
  * @param issuerUrl the cluster's OIDC issuer URL, with or without `https://` (its host and path prefix the condition keys).
- * @param serviceAccount the service account; defaults to the EBS CSI controller's
+ * @param serviceAccount the service account, or several; defaults to the EBS CSI controller's
  *   (`system:serviceaccount:kube-system:ebs-csi-controller-sa`).
  * @returns the policy document as JSON text.
  */
 export function irsaTrustPolicy(
   oidcProviderArn: string,
   issuerUrl: string,
-  serviceAccount: { readonly namespace: string; readonly name: string } = EBS_CSI_CONTROLLER_SERVICE_ACCOUNT,
+  serviceAccount:
+    | { readonly namespace: string; readonly name: string }
+    | ReadonlyArray<{ readonly namespace: string; readonly name: string }> = EBS_CSI_CONTROLLER_SERVICE_ACCOUNT,
 ): string {
   const issuer = issuerUrl.replace(/^https:\/\//, "");
+  const accounts = Array.isArray(serviceAccount) ? serviceAccount : [serviceAccount];
+  const subjects = [...new Set(accounts.map((a) => `system:serviceaccount:${a.namespace}:${a.name}`))];
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
@@ -151,7 +155,7 @@ export function irsaTrustPolicy(
         Condition: {
           StringEquals: {
             [`${issuer}:aud`]: "sts.amazonaws.com",
-            [`${issuer}:sub`]: `system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}`,
+            [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects,
           },
         },
       },

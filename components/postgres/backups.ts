@@ -21,6 +21,7 @@ import { CronExpressionParser } from "cron-parser";
 import type { StackConfig } from "../../config/schema";
 import type { SemanticIssue, SemanticResult } from "../../config/issues";
 import type { BackupsConfig, RecoveryConfig } from "../../config/backups";
+import { irsaTrustPolicy } from "../aws/gp3-storage";
 
 /** The Barman Cloud plugin's name in `Cluster.spec.plugins` and `pluginConfiguration` (plugin docs, usage.md). */
 export const BARMAN_CLOUD_PLUGIN = "barman-cloud.cloudnative-pg.io";
@@ -284,24 +285,11 @@ export function backupTrustPolicy(
   namespace: string,
   clusterNames: readonly string[],
 ): string {
-  const issuer = oidcIssuerUrl.replace(/^https:\/\//, "");
-  const subjects = [...new Set(clusterNames)].map((c) => `system:serviceaccount:${namespace}:${c}`);
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Federated: oidcProviderArn },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${issuer}:aud`]: "sts.amazonaws.com",
-            [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects,
-          },
-        },
-      },
-    ],
-  });
+  return irsaTrustPolicy(
+    oidcProviderArn,
+    oidcIssuerUrl,
+    clusterNames.map((name) => ({ namespace, name })),
+  );
 }
 
 /**

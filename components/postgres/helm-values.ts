@@ -231,6 +231,25 @@ export function pgHbaRules(config: PostgresConfig): string[] {
   ];
 }
 
+/**
+ * A CloudNativePG managed role that logs in with the password of a `kubernetes.io/basic-auth` Secret and has no
+ * other attribute (Cluster `spec.managed.roles[]`: https://cloudnative-pg.io/documentation/current/declarative_role_management/).
+ */
+function loginRole(name: string, comment: string, passwordSecret: string): Record<string, unknown> {
+  return {
+    name,
+    ensure: "present",
+    comment,
+    login: true,
+    superuser: false,
+    createdb: false,
+    createrole: false,
+    inherit: true,
+    replication: false,
+    passwordSecret: { name: passwordSecret },
+  };
+}
+
 /** Keys of an object in sorted order (deterministic values: parameters, node selectors). */
 function sorted<T>(record: Readonly<Record<string, T>>): Record<string, T> {
   return Object.fromEntries(
@@ -341,33 +360,15 @@ export function buildClusterValues<S>(
       // CNPG creates the PodDisruptionBudget; with one instance it would block node drains.
       enablePDB: config.instances > 1,
       roles: [
-        {
-          name: config.appUser,
-          ensure: "present",
-          comment: "DuckLake lineage queue application role",
-          login: true,
-          superuser: false,
-          createdb: false,
-          createrole: false,
-          inherit: true,
-          replication: false,
-          passwordSecret: { name: names.app },
-        },
+        loginRole(config.appUser, "DuckLake lineage queue application role", names.app),
         // A restored database keeps the source's owner password; managing the role sets this stack's.
         ...(config.recovery !== undefined
           ? [
-              {
-                name: config.ownerRole,
-                ensure: "present",
-                comment: "DuckLake lineage queue owner (restored; password from this stack's Secret)",
-                login: true,
-                superuser: false,
-                createdb: false,
-                createrole: false,
-                inherit: true,
-                replication: false,
-                passwordSecret: { name: names.owner },
-              },
+              loginRole(
+                config.ownerRole,
+                "DuckLake lineage queue owner (restored; password from this stack's Secret)",
+                names.owner,
+              ),
             ]
           : []),
       ],

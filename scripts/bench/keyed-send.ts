@@ -11,20 +11,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { parseArgs } from "util";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
 import { fitTuningToMachine } from "../db-local";
 import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
-import {
-  extensionAvailable,
-  findPostgresBinaries,
-  freeLoopbackPort,
-  serverOwnedTempDir,
-  startLocalPostgres,
-} from "../lib/local-postgres";
+import { freeLoopbackPort, serverOwnedTempDir, startLocalPostgres } from "../lib/local-postgres";
+import { runCli } from "../lib/cli";
+import { median, parseSideBySideArgs, sideBySideUsage } from "./side-by-side";
 
 const SENDS = {
   plain: (queue: string) => ({
@@ -37,12 +32,6 @@ const SENDS = {
   }),
 } as const;
 type Mode = keyof typeof SENDS;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function run(url: string, queue: string, mode: Mode, clients: number, seconds: number): Promise<number[]> {
   const latencies: number[] = [];
@@ -66,41 +55,8 @@ async function run(url: string, queue: string, mode: Mode, clients: number, seco
   return latencies;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      seconds: { type: "string", default: "5" },
-      trials: { type: "string", default: "3" },
-      clients: { type: "string", default: "4" },
-      major: { type: "string", default: "15" },
-      "bin-dir": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help === true) {
-    console.log(
-      "usage: npm run bench:keyed-send -- [--seconds N] [--trials N] [--clients N] [--major N] [--bin-dir DIR]\n" +
-        "  e.g. npm run bench:keyed-send -- --seconds 5 --trials 3 --clients 4",
-    );
-    return 0;
-  }
-  const seconds = Number(values.seconds);
-  const trials = Number(values.trials);
-  const clients = Number(values.clients);
-  if (![seconds, trials, clients].every((x) => Number.isInteger(x) && x > 0)) {
-    console.error(
-      `--seconds, --trials and --clients must be positive integers (got ${values.seconds}, ${values.trials}, ${values.clients})`,
-    );
-    return 2;
-  }
-  const binaries = findPostgresBinaries(Number(values.major), values["bin-dir"]);
-  const missing = ["pgmq", "pg_partman"].filter((e) => !extensionAvailable(binaries, e));
-  if (missing.length > 0) {
-    console.error(
-      `PostgreSQL ${binaries.version} (${binaries.binDir}) lacks ${missing.join(", ")} (see docs/queue.md)`,
-    );
-    return 1;
-  }
+async function main(argv: readonly string[]): Promise<number> {
+  const { seconds, trials, clients, binaries } = parseSideBySideArgs(argv, 5);
   const { config } = parseStackConfig(
     ducklakeConfigOf(readStackFileConfig(path.join(__dirname, "..", "..", "Pulumi.dev.yaml"))).raw,
     "dev",
@@ -163,10 +119,8 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
+runCli(
+  "bench:keyed-send",
+  `${sideBySideUsage("bench:keyed-send")}\n\nPlain pgmq.send against ops.send_idempotent, interleaved trials; prints msgs/s, p99 and the ratio.\n  e.g. npm run bench:keyed-send -- --seconds 5 --trials 3 --clients 4`,
+  main,
 );

@@ -17,7 +17,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { parseArgs } from "util";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
@@ -25,14 +24,14 @@ import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../compon
 import { fitTuningToMachine } from "../db-local";
 import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
 import {
-  extensionAvailable,
-  findPostgresBinaries,
   freeLoopbackPort,
   runServerCommand,
   serverOwnedTempDir,
   startLocalPostgres,
   type LocalPostgres,
 } from "../lib/local-postgres";
+import { runCli } from "../lib/cli";
+import { median, parseSideBySideArgs, sideBySideUsage } from "./side-by-side";
 
 const STANDBY_NAME = "standby1";
 const MODES = { async: "", sync: `ANY 1 (${STANDBY_NAME})` } as const;
@@ -48,12 +47,6 @@ interface Trial {
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** `clients` producers sending single messages for `seconds`; every send's latency recorded. */
@@ -100,38 +93,11 @@ async function setMode(admin: Client, mode: Mode): Promise<void> {
   );
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      seconds: { type: "string", default: "10" },
-      trials: { type: "string", default: "3" },
-      clients: { type: "string", default: "4" },
-      major: { type: "string", default: "15" },
-      "bin-dir": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help === true) {
-    console.log(
-      "usage: npm run bench:sync-replication -- [--seconds N] [--trials N] [--clients N] [--major N] [--bin-dir DIR]\n" +
-        "  e.g. npm run bench:sync-replication -- --seconds 10 --trials 3 --clients 4",
-    );
-    return 0;
-  }
-  const seconds = Number(values.seconds);
-  const trials = Number(values.trials);
-  const clients = Number(values.clients);
-  if (![seconds, trials, clients].every((x) => Number.isInteger(x) && x > 0)) {
+async function main(argv: readonly string[]): Promise<number> {
+  const { seconds, trials, clients, binaries } = parseSideBySideArgs(argv, 10);
+  if (!fs.existsSync(path.join(binaries.binDir, "pg_basebackup"))) {
     console.error(
-      `--seconds, --trials and --clients must be positive integers (got ${values.seconds}, ${values.trials}, ${values.clients})`,
-    );
-    return 2;
-  }
-  const binaries = findPostgresBinaries(Number(values.major), values["bin-dir"]);
-  const missing = ["pgmq", "pg_partman"].filter((e) => !extensionAvailable(binaries, e));
-  if (missing.length > 0 || !fs.existsSync(path.join(binaries.binDir, "pg_basebackup"))) {
-    console.error(
-      `PostgreSQL ${binaries.version} (${binaries.binDir}) lacks ${[...missing, ...(fs.existsSync(path.join(binaries.binDir, "pg_basebackup")) ? [] : ["pg_basebackup"])].join(", ")} (see docs/queue.md)`,
+      `PostgreSQL ${binaries.version} (${binaries.binDir}) has no pg_basebackup (Debian's PostgreSQL has it; the npm builds do not)`,
     );
     return 1;
   }
@@ -227,10 +193,8 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
+runCli(
+  "bench:sync-replication",
+  `${sideBySideUsage("bench:sync-replication")}\n\nA primary and a streaming standby on loopback, asynchronous against synchronous (ANY 1), interleaved trials.\n  e.g. npm run bench:sync-replication -- --seconds 10 --trials 3 --clients 4`,
+  main,
 );
