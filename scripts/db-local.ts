@@ -22,6 +22,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { runCli, UsageError, usageErrorOf } from "./lib/cli";
+import { SUPPORTED_MAJORS } from "../config/postgres";
 import { Client } from "pg";
 import { parseStackConfig } from "../components/stack";
 import type { StackConfig } from "../config/schema";
@@ -226,11 +227,35 @@ function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "loca
 }
 
 /** The major to run and the binaries: `--bin-dir`'s own major, else `--major`, else the stack's. */
-function resolveBinaries(
-  opts: LocalDatabaseOptions,
+export function resolveBinaries(
+  opts: Pick<LocalDatabaseOptions, "major" | "binDir">,
   config: StackConfig,
 ): { binaries: PostgresBinaries; notes: string[] } {
   const stackMajor = config.postgres.majorVersion;
+  if (opts.major === undefined && opts.binDir === undefined) {
+    // Neither asked for: the stack's major when it has pg_partman and pgmq here, else the first installed supported
+    // major that has them, saying so; when none does, the stack's major, whose missing pieces the caller names.
+    const usable = (major: number): PostgresBinaries | undefined => {
+      try {
+        const b = findPostgresBinaries(major);
+        return missingPieces(b).length === 0 ? b : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const own = usable(stackMajor);
+    if (own !== undefined) return { binaries: own, notes: [] };
+    for (const major of SUPPORTED_MAJORS) {
+      const other = major === stackMajor ? undefined : usable(major);
+      if (other !== undefined)
+        return {
+          binaries: other,
+          notes: [
+            `PostgreSQL ${other.version} instead of the stack's ${stackMajor}: no PostgreSQL ${stackMajor} here has pg_partman and pgmq, ${other.version} has both (settings validated for ${other.major}; --major ${stackMajor} to insist)`,
+          ],
+        };
+    }
+  }
   const binaries =
     opts.major === undefined && opts.binDir !== undefined
       ? binariesInDir(opts.binDir)

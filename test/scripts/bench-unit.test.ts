@@ -43,8 +43,10 @@ import {
   findStackFile,
   fitTuningToMachine,
   loadStack,
+  missingPieces,
   parseDbLocalArgs,
   REPO_ROOT,
+  resolveBinaries,
   untunedConf,
 } from "../../scripts/db-local";
 import type { TuningResult } from "../../components/postgres/tuning";
@@ -683,5 +685,25 @@ describe("command-line conventions (scripts/lib/cli.ts)", () => {
     expect(() => parseDbLocalArgs([])).toThrow(UsageError);
     expect(() => parseDbLocalArgs(["dev", "--stop", "--reset"])).toThrow(UsageError);
     expect(() => parseDbLocalArgs(["dev", "--port", "x"])).toThrow('--port must be a positive integer, got "x"');
+  });
+});
+
+describe("db:local picks a PostgreSQL that can run the queue", () => {
+  test("the stack's major when it has pg_partman and pgmq, else an installed one that has both, saying so", () => {
+    const { config } = loadStack("dev");
+    const { binaries, notes } = resolveBinaries({}, config);
+    if (binaries.major === config.postgres.majorVersion) {
+      // either it has everything, or no installed major does (the caller then names what is missing)
+      expect(notes).toEqual([]);
+    } else {
+      expect(missingPieces(binaries)).toEqual([]);
+      expect(notes.join("\n")).toContain(
+        `instead of the stack's ${config.postgres.majorVersion}: no PostgreSQL ${config.postgres.majorVersion} here has pg_partman and pgmq`,
+      );
+    }
+    // an explicit --major is taken as asked
+    expect(resolveBinaries({ major: config.postgres.majorVersion }, config).binaries.major).toBe(
+      config.postgres.majorVersion,
+    );
   });
 });
