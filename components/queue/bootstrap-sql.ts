@@ -29,7 +29,7 @@ import {
 } from "../../config/queues";
 import { deadLetterRoutesTableSql, readWithDlqSql } from "./dead-letter";
 import { monitoringSql } from "./monitoring";
-import { staticSql } from "./sql";
+import { sqlLiteral, staticSql } from "./sql";
 import { bgwIntervalSeconds, maintenanceSchedule, planRunway, type RunwayPlan } from "./runway";
 import type { StackConfig } from "../../config/schema";
 import { isSupportedMajor, SUPPORTED_MAJORS } from "../../config/postgres";
@@ -59,10 +59,8 @@ function ident(name: string, what: string): string {
   return name;
 }
 
-/** Quotes a SQL string literal. */
-export function sqlLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+/** The one SQL string-literal quoting function (./sql.ts), re-exported for the generators' callers. */
+export { sqlLiteral };
 
 /**
  * The storage parameters as `name=value` items in the order of TABLE_AUTOVACUUM_PARAMETERS (stable

@@ -28,7 +28,7 @@
 import { stringify } from "yaml";
 import type { QueuesConfig } from "../../config/queues";
 import { isSupportedMajor, SUPPORTED_MAJORS } from "../../config/postgres";
-import { staticSql } from "./sql";
+import { sqlLiteral, staticSql } from "./sql";
 
 /** Statement timeout of each custom metrics query in milliseconds (bounded scrape cost). */
 export const METRICS_STATEMENT_TIMEOUT_MS = 5000;
@@ -133,10 +133,10 @@ export const MONITORING_OBJECTS: readonly MonitoringObject[] = [
  * @param columns the result column names in order (`pg_proc.proargnames` of a RETURNS TABLE function).
  */
 export function replaceFunctionWithOtherColumns(signature: string, columns: readonly string[]): string {
-  const wanted = `ARRAY[${columns.map(quoteLiteral).join(", ")}]::text[]`;
+  const wanted = `ARRAY[${columns.map(sqlLiteral).join(", ")}]::text[]`;
   return `DO $replace$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.to_regprocedure(${quoteLiteral(signature)})
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.to_regprocedure(${sqlLiteral(signature)})
                   AND p.proargnames IS DISTINCT FROM ${wanted}) THEN
         DROP FUNCTION ${signature};
         RAISE NOTICE '${signature} had other result columns: dropped, created again below';
@@ -360,7 +360,7 @@ SELECT b.pid,
            AND a.datname = pg_catalog.current_database()
            AND a.pid <> pg_catalog.pg_backend_pid()
            AND a.state <> 'idle') b
- WHERE b.queue_function IN (${QUEUE_FUNCTIONS.map(quoteLiteral).join(", ")});
+ WHERE b.queue_function IN (${QUEUE_FUNCTIONS.map(sqlLiteral).join(", ")});
 
 -- Per queue-reading function: sessions running it now, sessions idle in the transaction it ran in, and
 -- the longest running call.
@@ -369,7 +369,7 @@ SELECT f.queue_function,
        count(b.pid) FILTER (WHERE b.state = 'active') AS workers,
        count(b.pid) FILTER (WHERE b.state LIKE 'idle in transaction%') AS idle_in_transaction,
        coalesce(max(b.running_seconds) FILTER (WHERE b.state = 'active'), 0) AS longest_running_seconds
-  FROM (VALUES ${QUEUE_FUNCTIONS.map((f) => `(${quoteLiteral(f)})`).join(", ")}) AS f (queue_function)
+  FROM (VALUES ${QUEUE_FUNCTIONS.map((f) => `(${sqlLiteral(f)})`).join(", ")}) AS f (queue_function)
   LEFT JOIN ops.queue_worker_backends b ON b.queue_function = f.queue_function
  GROUP BY f.queue_function
  ORDER BY f.queue_function;
@@ -441,10 +441,6 @@ export function statementTimeoutPredicate(timeoutMs: number = METRICS_STATEMENT_
   return `SELECT pg_catalog.set_config('statement_timeout', '${Math.floor(timeoutMs)}', true) IS NOT NULL`;
 }
 
-function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
 /**
  * CloudNativePG custom queries (the YAML of a ConfigMap key referenced from the Cluster's
  * `spec.monitoring.customQueriesConfigMap`) exporting the `ops` monitoring functions as Prometheus
@@ -464,7 +460,7 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
     names.push(q.name);
     if (q.deadLetter) names.push(q.deadLetter.queue);
   }
-  const inList = names.map(quoteLiteral).join(", ");
+  const inList = names.map(sqlLiteral).join(", ");
   const predicate = statementTimeoutPredicate();
   const label = (description: string) => ({ usage: "LABEL" as const, description });
   const gauge = (description: string) => ({ usage: "GAUGE" as const, description });

@@ -22,3 +22,15 @@ export function staticSql(
   cache.set(name, text);
   return text;
 }
+
+/**
+ * A SQL string literal: the one quoting function of every generator here. Single quotes are doubled; with
+ * `standard_conforming_strings` on (PostgreSQL's default since 9.1, never changed by this stack) a backslash is an
+ * ordinary character in '...' literals (https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-STRINGS).
+ * test/postgres/conf-escaping.integration.test.ts round-trips hostile strings through a real server.
+ * @throws Error for a NUL character, which no PostgreSQL text can hold.
+ */
+export function sqlLiteral(text: string): string {
+  if (text.includes("\u0000")) throw new Error("a SQL literal cannot hold a NUL character");
+  return `'${text.replace(/'/g, "''")}'`;
+}

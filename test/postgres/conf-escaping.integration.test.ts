@@ -3,15 +3,20 @@
  * tuning engine's postgresql.conf writer (`confLine`) must come back from PostgreSQL's own parser unchanged, whatever
  * it holds (quotes, backslashes, comment characters, `include`, `=`), and must never set anything else. Checked with
  * `postgres -C` on a fresh data directory whose configuration includes the rendered line, then a second setting the
- * value tries to inject. Debian's 15 and the npm package's 17.
+ * value tries to inject. The same strings go through the generators' SQL literal (`sqlLiteral`) into a real server and
+ * must come back unchanged. Debian's 15 and the npm package's 17.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { Client } from "pg";
 import { confLine } from "../../components/postgres/tuning";
+import { sqlLiteral } from "../../components/queue/sql";
 import {
   findPostgresBinaries,
+  freeLoopbackPort,
   runServerCommand,
   serverOwnedTempDir,
+  startLocalPostgres,
   type PostgresBinaries,
 } from "../../scripts/lib/local-postgres";
 
@@ -63,6 +68,22 @@ for (const major of [15, 17]) {
           (await runServerCommand(bin!, "postgres", ["-D", path.join(dir, "d"), "-C", name], dir)).replace(/\n$/, "");
         expect(await show("log_line_prefix")).toBe(value);
         expect(await show("fsync")).toBe("on");
+      });
+
+      test("every string comes back unchanged through sqlLiteral on a running server", async () => {
+        const dataDir = path.join(dir, "sql");
+        const pg = await startLocalPostgres({ binaries: bin!, dataDir, port: await freeLoopbackPort() });
+        const c = new Client({ connectionString: pg.url() });
+        await c.connect();
+        try {
+          for (const value of HOSTILE) {
+            const r = await c.query(`SELECT ${sqlLiteral(value)} AS v`);
+            expect(r.rows[0].v).toBe(value);
+          }
+        } finally {
+          await c.end();
+          await pg.stop();
+        }
       });
     },
   );
