@@ -164,8 +164,10 @@ export const postgresUser = postgres.appUser;
 export const postgresSecretName = postgres.appSecretName;
 /** Namespace of that Secret. */
 export const postgresSecretNamespace = postgres.namespace;
-/** Connection URI of the application role (a Pulumi secret). */
+/** Connection URI of the application role to the primary, bypassing the pooler (a Pulumi secret). */
 export const postgresConnectionUri = postgres.connectionUri;
+/** Connection URI of the application role through the PgBouncer pooler, when enabled (a Pulumi secret). */
+export const postgresPooledConnectionUri = postgres.pooledConnectionUri;
 /** Name of the Job that applied the current bootstrap SQL (its logs hold the output). */
 export const bootstrapJobName = bootstrap.jobName;
 /** The partition-maintenance CronJob (its Jobs' logs hold each run's NOTICEs) and its schedule (UTC). */

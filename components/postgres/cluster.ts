@@ -81,8 +81,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
   public readonly ownerSecretName: pulumi.Output<string>;
   /** Secret of the `postgres` superuser, in `namespace` (the bootstrap Job needs it for CREATE EXTENSION). */
   public readonly superuserSecretName: pulumi.Output<string>;
-  /** `postgresql://<app>:<password>@<rwHost>:5432/<database>`, a Pulumi secret. */
+  /** `postgresql://<app>:<password>@<rwHost>:5432/<database>`, a Pulumi secret: the primary, bypassing the pooler. */
   public readonly connectionUri: pulumi.Output<string>;
+  /** The same through the PgBouncer pooler (`<poolerHost>`), a Pulumi secret; only with the pooler. */
+  public readonly pooledConnectionUri?: pulumi.Output<string>;
   /** Helm release of the CloudNativePG operator chart. */
   public readonly operatorRelease: k8s.helm.v3.Release;
   /** Helm release of the cluster chart. */
@@ -302,14 +304,17 @@ export class PostgresCluster extends pulumi.ComponentResource {
     this.appSecretName = app.secret.metadata.name;
     this.ownerSecretName = owner.secret.metadata.name;
     this.superuserSecretName = superuser.secret.metadata.name;
-    this.connectionUri = pulumi.secret(
-      pulumi
-        .all([app.password, this.rwHost])
-        .apply(
-          ([password, host]) =>
-            `postgresql://${encodeURIComponent(config.appUser)}:${encodeURIComponent(password)}@${host}:${POSTGRES_PORT}/${encodeURIComponent(config.database)}`,
-        ),
-    );
+    const uriFor = (host: pulumi.Output<string>): pulumi.Output<string> =>
+      pulumi.secret(
+        pulumi
+          .all([app.password, host])
+          .apply(
+            ([password, h]) =>
+              `postgresql://${encodeURIComponent(config.appUser)}:${encodeURIComponent(password)}@${h}:${POSTGRES_PORT}/${encodeURIComponent(config.database)}`,
+          ),
+      );
+    this.connectionUri = uriFor(this.rwHost);
+    this.pooledConnectionUri = this.poolerHost === undefined ? undefined : uriFor(this.poolerHost);
 
     this.registerOutputs({
       namespace: this.namespace,
@@ -324,6 +329,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       ownerSecretName: this.ownerSecretName,
       superuserSecretName: this.superuserSecretName,
       connectionUri: this.connectionUri,
+      pooledConnectionUri: this.pooledConnectionUri,
       operatorRelease: this.operatorRelease,
       clusterRelease: this.clusterRelease,
     });

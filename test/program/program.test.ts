@@ -130,6 +130,17 @@ describe("prod stack (EKS)", () => {
     expect(values.cluster.postgresql.parameters["pg_partman_bgw.role"]).toBe("lineage_owner");
   });
 
+  test("exports the app's URI to the primary and, separately, through the pooler, both as secrets", async () => {
+    const program = run.program!;
+    const pulumi = await import("@pulumi/pulumi");
+    for (const key of ["postgresConnectionUri", "postgresPooledConnectionUri"])
+      expect(await pulumi.isSecret(program[key] as never)).toBe(true);
+    const direct = await outputValue<string>(program, "postgresConnectionUri");
+    const pooled = await outputValue<string>(program, "postgresPooledConnectionUri");
+    expect(direct).toMatch(/@lineage-pg-rw\.ducklake-db\.svc\.cluster\.local:5432\/ducklakedb$/);
+    expect(pooled).toMatch(/@lineage-pg-pooler-rw\.ducklake-db\.svc\.cluster\.local:5432\/ducklakedb$/);
+  });
+
   test("ships logs with Alloy, not the end-of-life Promtail", () => {
     const charts = run.recorder.ofType("kubernetes:helm.sh/v3:Release").map((r) => r.inputs["chart"]);
     expect(charts).toContain("alloy");
