@@ -20,11 +20,16 @@ export function committedDashboardText(): string {
 }
 
 if (require.main === module) {
-  if (process.argv.length > 2) {
-    console.log(
-      "usage: npm run dashboard\n\nWrites prod's queue dashboard to dashboards/ducklake-queue.json (no options).",
-    );
-    process.exit(process.argv.includes("--help") || process.argv.includes("-h") ? 0 : 2);
+  const usage =
+    "usage: npm run dashboard\n\nWrites prod's queue dashboard to dashboards/ducklake-queue.json (no options).";
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    process.exit(0);
+  }
+  if (args.length > 0) {
+    console.error(`dashboard: unexpected argument "${args[0]}"\n${usage.split("\n")[0]}`);
+    process.exit(2);
   }
   const target = path.join(ROOT, "dashboards", "ducklake-queue.json");
   fs.writeFileSync(target, committedDashboardText());

@@ -112,6 +112,28 @@ export interface FittedTuning {
 }
 
 /**
+ * A stack's tuning for a local server of `major`, fitted to this machine (`fitTuningToMachine`), and its
+ * postgresql.conf text: what db:local starts, and what the benches and queue integration tests run on.
+ * @param config the parsed stack config.
+ * @param major the local server's PostgreSQL major (settings are validated for it).
+ * @param header the postgresql.conf header comment.
+ * @param machineBytes memory the server may assume, bytes; defaults to the machine's (os.totalmem()).
+ */
+export function localTuning(
+  config: StackConfig,
+  major: number,
+  header: string,
+  machineBytes: number = os.totalmem(),
+): FittedTuning & { readonly conf: string } {
+  const fitted = fitTuningToMachine(
+    computeTuning({ ...tuningInputOf(config), majorVersion: major }),
+    major,
+    machineBytes,
+  );
+  return { ...fitted, conf: renderPostgresqlConf(fitted.tuning, header) };
+}
+
+/**
  * Scales memory settings down only when they do not fit: the stack's memory worst case
  * (`TuningResult.budget.worstCaseBytes`, docs/tuning.md) must fit in half of this machine's memory
  * (the other half for the OS page cache, the benchmark and the rest of the machine — a choice of this
@@ -226,7 +248,15 @@ function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "loca
   );
 }
 
-/** The major to run and the binaries: `--bin-dir`'s own major, else `--major`, else the stack's. */
+/**
+ * The PostgreSQL to run: `--bin-dir`'s own major, else `--major`; with neither, the stack's major when it has
+ * pg_partman and pgmq here, else the first installed supported major (config/postgres.ts SUPPORTED_MAJORS) that has
+ * both, with a note saying so; when none has them, the stack's major (the caller then names what is missing).
+ * @param opts `--major` and `--bin-dir`, when given.
+ * @param config the parsed stack config.
+ * @returns the binaries and notes for the report.
+ * @throws MissingPostgresError when no binaries of the asked major exist.
+ */
 export function resolveBinaries(
   opts: Pick<LocalDatabaseOptions, "major" | "binDir">,
   config: StackConfig,
@@ -299,10 +329,9 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
     );
   const major = binaries.major;
   const pg = config.postgres;
-  const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: major });
-  const fitted = fitTuningToMachine(tuned, major, opts.machineBytes ?? os.totalmem());
   const header = `stack ${opts.stack}, PostgreSQL ${binaries.version} (${binaries.source}), npm run db:local${opts.untuned === true ? " --untuned" : ""}`;
-  const conf = opts.untuned === true ? untunedConf(fitted.tuning) : renderPostgresqlConf(fitted.tuning, header);
+  const fitted = localTuning(config, major, header, opts.machineBytes ?? os.totalmem());
+  const conf = opts.untuned === true ? untunedConf(fitted.tuning) : fitted.conf;
   const stackDir = stackDirOf(opts);
   const dataDir = path.join(stackDir, "data");
   fs.mkdirSync(stackDir, { recursive: true });

@@ -22,14 +22,17 @@ export interface BackupStorageArgs {
   readonly recovery?: RecoveryConfig;
   /** The region of the bucket (`cluster.region`). */
   readonly region: string;
-  /** Namespace and name of the Postgres cluster: its ServiceAccount (`<namespace>/<clusterName>`) assumes the role. */
+  /** Namespace of the Postgres cluster (`postgres.namespace`): its ServiceAccount lives there. */
   readonly namespace: string;
+  /** Name of the Postgres cluster (`postgres.clusterName`): CloudNativePG names its ServiceAccount after it, and that assumes the role. */
   readonly clusterName: string;
-  /** The EKS cluster's IAM OIDC provider ARN and issuer URL (IRSA). */
+  /** ARN of the EKS cluster's IAM OIDC provider (`lookUpOidcProviderArn`, ./oidc.ts): the role's federated principal. */
   readonly oidcProviderArn: pulumi.Input<string>;
+  /** The EKS cluster's OIDC issuer URL, with or without `https://`: prefixes the trust policy's condition keys. */
   readonly oidcIssuerUrl: pulumi.Input<string>;
-  /** Pulumi project and stack, for the generated bucket name and the role's description. */
+  /** Pulumi project, for the generated bucket name (`<project>-<stack>-pgbackup-`) and the role's description. */
   readonly project: string;
+  /** Pulumi stack, likewise. */
   readonly stack: string;
   /** Tags of every AWS resource (`ducklake:tags`). */
   readonly tags?: Readonly<Record<string, string>>;

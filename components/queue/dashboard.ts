@@ -21,10 +21,15 @@ import { cnpgParseRules } from "../logging/cnpg-pipeline";
 
 /** One panel: a title, its PromQL (or LogQL) targets with legends, the unit, and its grid position. */
 export interface DashboardPanel {
+  /** The panel's title. */
   readonly title: string;
+  /** What it shows, in the panel's info tooltip. */
   readonly description: string;
+  /** The data source it queries: Prometheus (PromQL) or Loki (LogQL). */
   readonly datasource: "prometheus" | "loki";
+  /** The queries, each with its series legend (Grafana's `{{label}}` templating; "" for none). */
   readonly targets: ReadonlyArray<{ readonly expr: string; readonly legend: string }>;
+  /** Grafana's unit id (`ops` per second, `s`, `short`, `percentunit`, `m` minutes); "" for a logs panel. */
   readonly unit: string;
 }
 

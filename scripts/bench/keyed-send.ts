@@ -14,8 +14,7 @@ import { performance } from "perf_hooks";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
-import { fitTuningToMachine } from "../db-local";
+import { localTuning } from "../db-local";
 import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
 import { freeLoopbackPort, serverOwnedTempDir, startLocalPostgres } from "../lib/local-postgres";
 import { runCli } from "../lib/cli";
@@ -61,15 +60,14 @@ async function main(argv: readonly string[]): Promise<number> {
     ducklakeConfigOf(readStackFileConfig(path.join(__dirname, "..", "..", "Pulumi.dev.yaml"))).raw,
     "dev",
   );
-  const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: binaries.major });
-  const fitted = fitTuningToMachine(tuned, binaries.major, os.totalmem());
   const dataDir = serverOwnedTempDir("ducklake-keyed-send-");
   const pg = await startLocalPostgres({
     binaries,
     dataDir,
     port: await freeLoopbackPort(),
     database: config.postgres.database,
-    postgresqlConf: renderPostgresqlConf(fitted.tuning, `stack dev, PostgreSQL ${binaries.version}, bench:keyed-send`),
+    postgresqlConf: localTuning(config, binaries.major, `stack dev, PostgreSQL ${binaries.version}, bench:keyed-send`)
+      .conf,
   });
   try {
     const admin = new Client({ connectionString: pg.url() });

@@ -20,8 +20,7 @@ import { performance } from "perf_hooks";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
-import { fitTuningToMachine } from "../db-local";
+import { localTuning } from "../db-local";
 import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
 import {
   freeLoopbackPort,
@@ -105,14 +104,14 @@ async function main(argv: readonly string[]): Promise<number> {
     ducklakeConfigOf(readStackFileConfig(path.join(__dirname, "..", "..", "Pulumi.prod.yaml"))).raw,
     "prod",
   );
-  const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: binaries.major });
-  const fitted = fitTuningToMachine(tuned, binaries.major, os.totalmem() / 2); // two servers share the machine
-  const conf = [
-    renderPostgresqlConf(fitted.tuning, `stack prod, PostgreSQL ${binaries.version}, bench:sync-replication`),
-    "wal_level = replica",
-    "max_wal_senders = 4",
-    "hot_standby = on",
-  ].join("\n");
+  // two servers share the machine
+  const fitted = localTuning(
+    config,
+    binaries.major,
+    `stack prod, PostgreSQL ${binaries.version}, bench:sync-replication`,
+    os.totalmem() / 2,
+  );
+  const conf = [fitted.conf, "wal_level = replica", "max_wal_senders = 4", "hot_standby = on"].join("\n");
   const primaryDir = serverOwnedTempDir("ducklake-sync-primary-");
   const standbyDir = serverOwnedTempDir("ducklake-sync-standby-");
   let primary: LocalPostgres | undefined;

@@ -4,7 +4,7 @@
  * installs it) passes a firing and a quiet case for every alert of both stacks, and fails a wrong one.
  * Without promtool the promtool tests are a skipped describe naming what is missing.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,6 +18,7 @@ import {
 } from "../../components/queue/alert-rules";
 import { parseStackConfig } from "../../components/stack";
 import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
+import { PROMTOOL_MISSING, promtoolPath } from "../helpers/promtool";
 
 const stacks = ["dev", "prod"] as const;
 const configOf = (stack: string) => parseStackConfig(readDucklakeConfig(stack), stack).config;
@@ -372,17 +373,8 @@ function promtoolTests(rules: readonly AlertRule[], rulesFile: string, flip?: st
   return stringify({ rule_files: [rulesFile], evaluation_interval: "1m", tests });
 }
 
-function promtoolPath(): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", "command -v promtool"], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const promtool = promtoolPath();
-const why =
-  promtool === undefined ? "promtool not found (apt-get install prometheus; Debian's package ships it)" : undefined;
+const why = PROMTOOL_MISSING;
 if (why !== undefined) console.warn(`SKIPPED test/queue/alert-rules (promtool): ${why}`);
 
 (why === undefined ? describe : describe.skip)(

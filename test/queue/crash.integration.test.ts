@@ -15,12 +15,11 @@
  * DUCKLAKE_CRASH_RUNS (default 5) runs per mode.
  */
 import * as fs from "fs";
-import * as os from "os";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
-import { fitTuningToMachine } from "../../scripts/db-local";
+import { computeTuning, tuningInputOf } from "../../components/postgres/tuning";
+import { localTuning } from "../../scripts/db-local";
 import { freeLoopbackPort, serverOwnedTempDir, startLocalPostgres } from "../../scripts/lib/local-postgres";
 import {
   installationTitle,
@@ -64,6 +63,35 @@ function serverPids(dataDir: string): number[] {
   return [postmaster, ...children];
 }
 
+/**
+ * SIGKILL to the postmaster and every child at once (a pod dying), then wait until they are gone and remove the lock
+ * files: a restarted pod has a fresh PID namespace, so PostgreSQL finds no process behind its stale lock files; here
+ * the killed postmaster's PID can still answer for a moment (a zombie not yet reaped).
+ */
+async function killServer(dataDir: string): Promise<void> {
+  const pids = serverPids(dataDir);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 200; i++) {
+    const alive = pids.filter((pid) => {
+      try {
+        return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    });
+    if (alive.length === 0) break;
+    await sleep(25);
+  }
+  for (const f of fs.readdirSync(dataDir).filter((f) => f === "postmaster.pid" || /^\.s\.PGSQL\.\d+(\.lock)?$/.test(f)))
+    fs.rmSync(`${dataDir}/${f}`, { force: true });
+}
+
 async function producer(url: string, batch: boolean, acks: Ack[], stop: { now: boolean }): Promise<void> {
   const c = new Client({ connectionString: url });
   c.on("error", () => undefined); // the server dies under it
@@ -101,8 +129,7 @@ function suite(inst: Installation): void {
   /** A server with the dev stack's tuning and `synchronous_commit`, bootstrapped; `restart` comes back after a crash. */
   async function server(synchronousCommit: "on" | "off") {
     const binaries = inst.binaries!;
-    const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: binaries.major });
-    const conf = `${renderPostgresqlConf(fitTuningToMachine(tuned, binaries.major, os.totalmem()).tuning)}\nsynchronous_commit = '${synchronousCommit}'\n`;
+    const conf = `${localTuning(config, binaries.major, `stack dev, PostgreSQL ${binaries.version}, crash test`).conf}\nsynchronous_commit = '${synchronousCommit}'\n`;
     const dataDir = serverOwnedTempDir(`ducklake-crash-${synchronousCommit}-${binaries.major}-`);
     dirs.push(dataDir);
     const port = await freeLoopbackPort();
@@ -131,34 +158,9 @@ function suite(inst: Installation): void {
     ]);
     await sleep(LOAD_MS);
     const killedMs = Date.now();
-    const pids = serverPids(srv.dataDir);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    await killServer(srv.dataDir);
     stop.now = true;
-    // Wait until every killed process is gone (a dying postmaster still looks alive to pg_ctl status).
-    for (let i = 0; i < 200; i++) {
-      const alive = pids.filter((pid) => {
-        try {
-          return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-        } catch {
-          return false;
-        }
-      });
-      if (alive.length === 0) break;
-      await sleep(25);
-    }
     await work;
-    // A restarted pod has a fresh PID namespace, so PostgreSQL finds no process behind its stale lock files; here the
-    // killed postmaster's PID can still answer (a zombie not yet reaped), so the lock files and socket go first.
-    for (const f of fs
-      .readdirSync(srv.dataDir)
-      .filter((f) => f === "postmaster.pid" || /^\.s\.PGSQL\.\d+(\.lock)?$/.test(f)))
-      fs.rmSync(`${srv.dataDir}/${f}`, { force: true });
     await srv.start(); // crash recovery
     const c = new Client({ connectionString: url });
     await c.connect();
@@ -231,20 +233,9 @@ function suite(inst: Installation): void {
     };
     const work = Promise.all([keyed(0), keyed(1)]);
     await sleep(LOAD_MS);
-    for (const pid of serverPids(srv.dataDir)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+    await killServer(srv.dataDir);
     stop.now = true;
     await work;
-    await sleep(200);
-    for (const f of fs
-      .readdirSync(srv.dataDir)
-      .filter((f) => f === "postmaster.pid" || /^\.s\.PGSQL\.\d+(\.lock)?$/.test(f)))
-      fs.rmSync(`${srv.dataDir}/${f}`, { force: true });
     await srv.start();
     const c = new Client({ connectionString: url });
     await c.connect();

@@ -3,7 +3,7 @@
  * recording rules: `promtool check rules`) and names only metrics the exporter defines; the Loki panel uses the log
  * pipeline's labels; the committed dashboards/ducklake-queue.json is current (`npm run dashboard`).
  */
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -14,6 +14,7 @@ import { cnpgParseRules } from "../../components/logging/cnpg-pipeline";
 import { parseStackConfig } from "../../components/stack";
 import { committedDashboardText } from "../../scripts/dashboard";
 import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
+import { PROMTOOL_MISSING, promtoolPath } from "../helpers/promtool";
 
 const stacks = ["dev", "prod"] as const;
 const configOf = (stack: string) => parseStackConfig(readDucklakeConfig(stack), stack).config;
@@ -67,15 +68,8 @@ describe("the queue dashboard", () => {
   });
 });
 
-function promtoolPath(): string | undefined {
-  try {
-    return execFileSync("sh", ["-c", "command -v promtool"], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 const promtool = promtoolPath();
-const why = promtool === undefined ? "promtool not found (apt-get install prometheus)" : undefined;
+const why = PROMTOOL_MISSING;
 
 (why === undefined ? describe : describe.skip)(
   `the dashboard's PromQL through promtool${why === undefined ? "" : ` — SKIPPED: ${why}`}`,

@@ -16,13 +16,11 @@
  * message (docs/backups.md, "WAL volume").
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { computeTuning, renderPostgresqlConf, tuningInputOf } from "../../components/postgres/tuning";
-import { fitTuningToMachine } from "../../scripts/db-local";
+import { localTuning } from "../../scripts/db-local";
 import {
   freeLoopbackPort,
   serverOwnedTempDir,
@@ -122,10 +120,8 @@ async function lowLevelBaseBackup(url: string, dataDir: string, backupDir: strin
 /** The prod stack's postgresql.conf for this major, fitted to this machine, plus WAL archiving to `archiveDir`. */
 function confWithArchive(major: number, archiveDir: string): { conf: string; database: string } {
   const { config } = parseStackConfig(readDucklakeConfig("prod"), "prod");
-  const tuned = computeTuning({ ...tuningInputOf(config), majorVersion: major });
-  const fitted = fitTuningToMachine(tuned, major, os.totalmem());
   const conf = [
-    renderPostgresqlConf(fitted.tuning, `stack prod, PostgreSQL ${major}, test/queue/pitr.integration.test.ts`),
+    localTuning(config, major, `stack prod, PostgreSQL ${major}, test/queue/pitr.integration.test.ts`).conf,
     "# WAL archiving (what the Barman Cloud plugin's archive_command does, to a local directory)",
     "wal_level = replica",
     "archive_mode = on",

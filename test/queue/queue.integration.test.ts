@@ -520,10 +520,14 @@ function suite(inst: Installation): void {
         "SELECT * FROM ops.send_idempotent('lineage_events', 'run-1/START', '{\"eventType\":\"START\"}', '{\"source\": \"x\"}')",
       );
       expect(first.rows[0].duplicate).toBe(false);
+      const seq = "SELECT last_value FROM pgmq.q_lineage_events_msg_id_seq";
+      const before = (await admin.query(seq)).rows[0].last_value;
       const again = await a.query(
         "SELECT * FROM ops.send_idempotent('lineage_events', 'run-1/START', '{\"other\":1}')",
       );
       expect(again.rows[0]).toEqual({ msg_id: first.rows[0].msg_id, duplicate: true });
+      // a duplicate is not a send: the sequence (pgmq's total_messages) does not move
+      expect((await admin.query(seq)).rows[0].last_value).toBe(before);
       const stored = await a.query("SELECT msg_id, message, headers FROM pgmq.q_lineage_events");
       expect(stored.rows).toEqual([
         {

@@ -92,15 +92,24 @@ COMMENT ON FUNCTION ops.redrive(text, bigint[], interval, integer) IS
 
 -- ops.purge_dead_letters(): deletes dead letters older than their route's retention (ops.dead_letter_routes.
 -- retention_seconds, from ducklake:queues.definitions[].deadLetter.retentionHours), at most 100,000 per dead-letter
--- queue per call so one run never holds its locks long; returns what it deleted. The partition-maintenance
--- CronJob calls it after the partition sets.
+-- queue per call so one run never holds its locks long; a NOTICE per queue, and returns how many it deleted. The
+-- partition-maintenance CronJob calls it after the partition sets. (An earlier form returned a row per queue: dropped.)
+DO $replace$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.to_regprocedure('ops.purge_dead_letters()')
+                  AND p.prorettype <> 'bigint'::regtype) THEN
+        DROP FUNCTION ops.purge_dead_letters();
+    END IF;
+END
+$replace$;
 CREATE OR REPLACE FUNCTION ops.purge_dead_letters()
-RETURNS TABLE (dead_letter_queue text, purged bigint)
+RETURNS bigint
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
     r record;
     v_n bigint;
+    v_total bigint := 0;
 BEGIN
     FOR r IN SELECT d.dead_letter_queue AS dlq, min(d.retention_seconds) AS keep
                FROM ops.dead_letter_routes d GROUP BY d.dead_letter_queue ORDER BY 1 LOOP
@@ -111,10 +120,12 @@ BEGIN
              SELECT count(*) FROM gone', 'q_' || r.dlq)
         INTO v_n
         USING r.keep;
-        dead_letter_queue := r.dlq;
-        purged := v_n;
-        RETURN NEXT;
+        IF v_n > 0 THEN
+            RAISE NOTICE '%: % dead letters past their retention deleted', r.dlq, v_n;
+        END IF;
+        v_total := v_total + v_n;
     END LOOP;
+    RETURN v_total;
 END
 $fn$;
 REVOKE ALL ON FUNCTION ops.purge_dead_letters() FROM PUBLIC;

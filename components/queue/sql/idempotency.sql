@@ -25,7 +25,8 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_sent_at ON ops.idempotency_keys (sen
 -- ops.send_idempotent(queue_name, idempotency_key, msg, headers, delay): pgmq.send with a key. The first send of a
 -- key within the queue's window enqueues the message (its headers gain "idempotency_key") and returns (msg_id,
 -- false); a later send of the same key within the window enqueues nothing and returns the first msg_id with
--- duplicate = true. The key row is written first, with the msg_id taken from the queue's sequence: a concurrent
+-- duplicate = true, leaving the queue's sequence alone. A new key's row is written first, with the msg_id taken from the
+-- queue's sequence: a concurrent
 -- send of the same key waits on it (ON CONFLICT) and then sees it, and a send that rolls back leaves no key. Definer
 -- rights (the owner): the app role has no DML on the queue tables; names come from ops.deduplication_windows and
 -- are quoted with %I; search_path is pinned.
@@ -57,6 +58,18 @@ BEGIN
     IF delay < 0 THEN
         RAISE EXCEPTION 'delay is %: it must be >= 0 seconds', delay;
     END IF;
+    -- A key already sent (and committed) within the window: its msg_id, without touching the sequence, so retries are
+    -- not counted as sends (the sequence is pgmq's total_messages).
+    SELECT k.msg_id INTO v_id FROM ops.idempotency_keys k
+     WHERE k.queue_name = send_idempotent.queue_name AND k.idempotency_key = send_idempotent.idempotency_key
+       AND k.sent_at >= v_now - make_interval(secs => v_window);
+    IF FOUND THEN
+        msg_id := v_id;
+        duplicate := true;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    -- A new key (or one whose send is still in flight in another transaction: the INSERT below waits for it).
     v_id := nextval(format('pgmq.%I', 'q_' || send_idempotent.queue_name || '_msg_id_seq')::regclass);
     INSERT INTO ops.idempotency_keys AS k (queue_name, idempotency_key, msg_id, sent_at)
     VALUES (send_idempotent.queue_name, send_idempotent.idempotency_key, v_id, v_now)

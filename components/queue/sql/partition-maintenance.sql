@@ -228,6 +228,8 @@ DECLARE
     v_failed text[] := '{}';
     v_result record;
     v_message text;
+    v_purge text;
+    v_deleted bigint;
 BEGIN
     FOR v_parent IN SELECT pc.parent_table FROM partman.part_config pc
                      WHERE pc.parent_table ~ '^pgmq\.[qa]_[a-z0-9_]+$' AND pc.control = 'msg_id'
@@ -248,32 +250,23 @@ BEGIN
         END;
         COMMIT;
     END LOOP;
-    -- Dead letters past their retention (ops.purge_dead_letters, components/queue/sql/dead-letters.sql).
-    IF pg_catalog.to_regprocedure('ops.purge_dead_letters()') IS NOT NULL THEN
+    -- Housekeeping after the partition sets, each in its own transaction: dead letters past their retention
+    -- (components/queue/sql/dead-letters.sql) and idempotency keys past their window (idempotency.sql). Each
+    -- returns how many rows it deleted.
+    FOREACH v_purge IN ARRAY ARRAY['ops.purge_dead_letters', 'ops.purge_idempotency_keys'] LOOP
+        CONTINUE WHEN pg_catalog.to_regprocedure(v_purge || '()') IS NULL;
         BEGIN
             PERFORM pg_catalog.set_config('lock_timeout', '10s', true);
-            FOR v_result IN SELECT * FROM ops.purge_dead_letters() LOOP
-                IF v_result.purged > 0 THEN
-                    RAISE NOTICE '%: % dead letters past their retention deleted', v_result.dead_letter_queue, v_result.purged;
-                END IF;
-            END LOOP;
+            EXECUTE format('SELECT %s()', v_purge) INTO v_deleted;
+            IF v_deleted > 0 THEN
+                RAISE NOTICE '%: % rows deleted', v_purge, v_deleted;
+            END IF;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
-            v_failed := v_failed || format('dead-letter retention: %s', v_message);
+            v_failed := v_failed || format('%s: %s', v_purge, v_message);
         END;
         COMMIT;
-    END IF;
-    -- Idempotency keys past their window (ops.purge_idempotency_keys, components/queue/sql/idempotency.sql).
-    IF pg_catalog.to_regprocedure('ops.purge_idempotency_keys()') IS NOT NULL THEN
-        BEGIN
-            PERFORM pg_catalog.set_config('lock_timeout', '10s', true);
-            PERFORM ops.purge_idempotency_keys();
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
-            v_failed := v_failed || format('idempotency keys: %s', v_message);
-        END;
-        COMMIT;
-    END IF;
+    END LOOP;
     IF cardinality(v_failed) > 0 THEN
         RAISE EXCEPTION 'partition maintenance failed for % of the partition sets: %', cardinality(v_failed), array_to_string(v_failed, '; ');
     END IF;
