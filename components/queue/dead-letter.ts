@@ -54,8 +54,38 @@ COMMENT ON TABLE ops.dead_letter_routes IS 'Dead-letter routing per queue, writt
  * `source_msg_id`, `read_ct`, `max_deliveries`, `enqueued_at`, `dead_lettered_at`.
  * Raises when the queue has no route in `ops.dead_letter_routes`, and when the limit is below 1.
  * Needs pgmq >= 1.5.0 (the `headers` column of `pgmq.message_record`).
+ *
+ * The two shapes of `pgmq.message_record`: pgmq 1.5–1.9 (msg_id, read_ct, enqueued_at, vt, message, headers) and
+ * pgmq >= 1.10 (`last_read_at` after `enqueued_at`, set by every read: pgmq-extension/sql/pgmq--1.9.0--1.10.0.sql).
+ * The upgrade script to 1.10.0 drops the type with CASCADE, which drops `ops.read_with_dlq` too: the bootstrap
+ * runs `ALTER EXTENSION pgmq UPDATE` and this in one transaction, so no consumer sees it missing.
  */
 export function readWithDlqSql(): string {
+  return `DO $read_with_dlq$
+BEGIN
+    -- the routine's RETURNING follows the installed pgmq.message_record (last_read_at since pgmq 1.10.0)
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+                WHERE attrelid = (SELECT typrelid FROM pg_catalog.pg_type WHERE oid = 'pgmq.message_record'::regtype)
+                  AND attname = 'last_read_at' AND NOT attisdropped) THEN
+        EXECUTE $with_last_read_at$
+${readWithDlqFunctionSql(true)}
+$with_last_read_at$;
+    ELSE
+        EXECUTE $without_last_read_at$
+${readWithDlqFunctionSql(false)}
+$without_last_read_at$;
+    END IF;
+END
+$read_with_dlq$;
+COMMENT ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) IS
+    'pgmq.read with a maximum delivery count: picked messages already read max_deliveries times move to the dead-letter queue (same transaction, rows locked throughout), the rest are returned with visibility timeout vt seconds.';`;
+}
+
+/**
+ * `CREATE OR REPLACE FUNCTION ops.read_with_dlq` for one shape of `pgmq.message_record`.
+ * @param lastReadAt pgmq >= 1.10.0: the record has `last_read_at`, which a read sets, as `pgmq.read` does there.
+ */
+function readWithDlqFunctionSql(lastReadAt: boolean): string {
   return `CREATE OR REPLACE FUNCTION ops.read_with_dlq(
     queue_name text,
     vt integer,
@@ -98,10 +128,10 @@ BEGIN
         )
         UPDATE pgmq.%1$I m
            SET vt = clock_timestamp() + make_interval(secs => $2),
-               read_ct = m.read_ct + 1
+               read_ct = m.read_ct + 1${lastReadAt ? ",\n               last_read_at = clock_timestamp()" : ""}
           FROM picked p
          WHERE m.msg_id = p.msg_id
-        RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers
+        RETURNING m.msg_id, m.read_ct, m.enqueued_at, ${lastReadAt ? "m.last_read_at, " : ""}m.vt, m.message, m.headers
         $sql$,
         'q_' || read_with_dlq.queue_name)
     USING qty, vt
@@ -142,7 +172,5 @@ BEGIN
         USING v_dead, v_max, read_with_dlq.queue_name;
     END IF;
 END
-$fn$;
-COMMENT ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) IS
-    'pgmq.read with a maximum delivery count: picked messages already read max_deliveries times move to the dead-letter queue (same transaction, rows locked throughout), the rest are returned with visibility timeout vt seconds.';`;
+$fn$;`;
 }

@@ -619,7 +619,8 @@ function suite(inst: Installation): void {
       expect(batch).toHaveLength(3);
       const read = await app.query("SELECT msg_id FROM pgmq.read('lineage_events', 30, 2)");
       expect(read.rows).toHaveLength(2);
-      await app.query("SELECT * FROM pgmq.set_vt('lineage_events', $1, 0)", [one]);
+      // pgmq >= 1.8 also has set_vt(text, bigint[], integer) (pgmq--1.7.1--1.8.0.sql): an untyped id is ambiguous
+      await app.query("SELECT * FROM pgmq.set_vt('lineage_events', $1::bigint, 0)", [one]);
       await app.query("SELECT * FROM pgmq.read_with_poll('lineage_events', 30, 1, 1, 100)");
       await app.query("SELECT pgmq.archive('lineage_events', $1::bigint)", [batch[0]]);
       await app.query("SELECT pgmq.delete('lineage_events', $1::bigint[])", [[batch[1]]]);
