@@ -10,6 +10,8 @@
  * 3. extensions: pg_stat_statements, pg_partman in schema `partman` (superuser), then pgmq created *as
  *    the owner role* (pgmq.control has `superuser = false`), so the owner owns pgmq, every queue table
  *    and partition, and pg_partman's background worker (`pg_partman_bgw.role` = owner) can maintain them;
+ *    when the image carries newer versions, `ALTER EXTENSION ... UPDATE` upgrades pgmq (any newer version) and
+ *    pg_partman (within its major) in place, in the same transaction as the re-created routines and grants;
  * 4. each queue: `pgmq.create_partitioned(name, partition_interval, retention)` (numeric: partitions by
  *    msg_id, source pgmq-extension/sql/pgmq.sql), then its pg_partman config (premake, retention) is
  *    converged; dead-letter queues are plain `pgmq.create` queues;
@@ -179,6 +181,14 @@ export const PGMQ_APP_FUNCTIONS = [
   "send_batch",
   "read",
   "read_with_poll",
+  // FIFO per message group (x-pgmq-group header): pgmq >= 1.9.0 (pgmq--1.8.1--1.9.0.sql: read_grouped, the
+  // round-robin read_grouped_rr, both with _with_poll), read_grouped_head in 1.11.1; on older versions
+  // nothing matches these names.
+  "read_grouped",
+  "read_grouped_with_poll",
+  "read_grouped_rr",
+  "read_grouped_rr_with_poll",
+  "read_grouped_head",
   "pop",
   "set_vt",
   "archive",
@@ -289,6 +299,9 @@ export function generateBootstrapSql(input: BootstrapSqlInput): string {
 -- Run as a superuser in one transaction: psql -v ON_ERROR_STOP=1 --single-transaction -f bootstrap.sql
 -- Idempotent: a second run changes nothing; a changed config converges the database to it.
 SET lock_timeout = '60s';
+-- A consumer in a transaction that deadlocks with this one (an in-place upgrade locks the queue tables) is the
+-- one that waits 1 s and detects it: it rolls back and retries; the bootstrap goes on (deadlock_timeout, superuser).
+SET deadlock_timeout = '10s';
 SET client_min_messages = notice;`,
 
     `-- 1. Preconditions: the right database, server major and privileges.
@@ -334,6 +347,26 @@ BEGIN
     END IF;
 END
 $partman$;
+-- Upgrade in place: when the image carries a newer pg_partman of the same major, update to it. A new major
+-- (4 -> 5) changes pg_partman's API and config tables and has its own migration (pg_partman's
+-- doc/pg_partman_5.0.1_upgrade.md): reported, never run here.
+DO $partman_update$
+DECLARE
+    v_installed text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_partman');
+    v_available text := (SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pg_partman');
+BEGIN
+    IF v_installed = v_available THEN
+        RETURN;
+    ELSIF split_part(v_installed, '.', 1) <> split_part(v_available, '.', 1) THEN
+        RAISE WARNING 'pg_partman % is installed and the image carries %: a new major is pg_partman''s own migration (doc/pg_partman_5.0.1_upgrade.md), not run by this bootstrap', v_installed, v_available;
+    ELSIF string_to_array(v_installed, '.')::integer[] > string_to_array(v_available, '.')::integer[] THEN
+        RAISE EXCEPTION 'pg_partman % is installed but the image carries the older %: use an image with pg_partman >= %', v_installed, v_available, v_installed;
+    ELSE
+        ALTER EXTENSION pg_partman UPDATE;
+        RAISE NOTICE 'pg_partman updated in place from % to %', v_installed, v_available;
+    END IF;
+END
+$partman_update$;
 -- The owner runs pg_partman (doc: "non-superuser" setup): its template tables live in schema partman.
 GRANT USAGE, CREATE ON SCHEMA partman TO ${owner};
 DO $partman_grants$
@@ -371,6 +404,25 @@ END
 $owner_repair$;
 SET ROLE ${owner};
 CREATE EXTENSION IF NOT EXISTS pgmq;
+-- Upgrade in place: when the image carries a newer pgmq than the database, run its upgrade scripts (as the
+-- owner, who owns the extension, so objects they create are the owner's too). In this transaction, with
+-- everything below: the scripts may drop and re-create functions and types (1.9.0 -> 1.10.0 drops
+-- pgmq.message_record with CASCADE, taking ops.read_with_dlq along), and sections 6 and 8 re-create them and
+-- re-apply the privileges before anyone else sees the change. Queue rows are never rewritten by it.
+DO $pgmq_update$
+DECLARE
+    v_installed text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pgmq');
+    v_available text := (SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pgmq');
+BEGIN
+    IF v_installed = v_available THEN
+        RETURN;
+    ELSIF string_to_array(split_part(v_installed, '-', 1), '.')::integer[] > string_to_array(split_part(v_available, '-', 1), '.')::integer[] THEN
+        RAISE EXCEPTION 'pgmq % is installed but the image carries the older %: PGMQ ships no downgrade scripts; use an image with pgmq >= %', v_installed, v_available, v_installed;
+    END IF;
+    ALTER EXTENSION pgmq UPDATE;
+    RAISE NOTICE 'pgmq updated in place from % to %', v_installed, v_available;
+END
+$pgmq_update$;
 DO $pgmq$
 DECLARE
     v_owner text := (SELECT extowner::regrole::text FROM pg_catalog.pg_extension WHERE extname = 'pgmq');
@@ -445,6 +497,14 @@ GRANT SELECT ON ops.dead_letter_routes TO ${app}, pg_monitor;
 REVOKE ALL ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) TO ${app};
 GRANT EXECUTE ON FUNCTION ops.send_idempotent(text, text, jsonb, jsonb, integer) TO ${app};
+DO $grouped_grants$
+BEGIN
+    IF pg_catalog.to_regprocedure('ops.read_grouped_with_dlq(text, integer, integer, integer)') IS NOT NULL THEN
+        REVOKE ALL ON FUNCTION ops.read_grouped_with_dlq(text, integer, integer, integer) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION ops.read_grouped_with_dlq(text, integer, integer, integer) TO ${app};
+    END IF;
+END
+$grouped_grants$;
 ${pgmqApiPrivilegesSql(owner, app)}
 GRANT SELECT ON ALL TABLES IN SCHEMA pgmq TO pg_monitor;
 GRANT SELECT ON ALL SEQUENCES IN SCHEMA pgmq TO pg_monitor;

@@ -75,6 +75,15 @@ $with_last_read_at$;
 ${readWithDlqFunctionSql(false)}
 $without_last_read_at$;
     END IF;
+    -- FIFO per message group (header x-pgmq-group) with dead letters: pgmq.read_grouped exists since pgmq 1.9.0
+    IF pg_catalog.to_regprocedure('pgmq.read_grouped(text, integer, integer)') IS NOT NULL THEN
+        EXECUTE $grouped$
+${readGroupedWithDlqSql()}
+$grouped$;
+    ELSE
+        RAISE NOTICE 'pgmq % has no pgmq.read_grouped (pgmq >= 1.9.0): ops.read_grouped_with_dlq not created',
+            (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pgmq');
+    END IF;
 END
 $read_with_dlq$;
 COMMENT ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) IS
@@ -82,11 +91,14 @@ COMMENT ON FUNCTION ops.read_with_dlq(text, integer, integer, integer) IS
 }
 
 /**
- * `CREATE OR REPLACE FUNCTION ops.read_with_dlq` for one shape of `pgmq.message_record`.
- * @param lastReadAt pgmq >= 1.10.0: the record has `last_read_at`, which a read sets, as `pgmq.read` does there.
+ * `CREATE OR REPLACE FUNCTION ops.<name>(queue_name, vt, qty, max_deliveries)`: a read that moves messages
+ * delivered `max_deliveries` times to the queue's dead-letter queue instead of returning them.
+ * @param name the function's name in schema ops.
+ * @param pick the loop source that picks, locks and makes invisible a batch (`FOR v_msg IN <pick> LOOP`);
+ *   it may use `queue_name`, `vt` and `qty` qualified by the function's name.
  */
-function readWithDlqFunctionSql(lastReadAt: boolean): string {
-  return `CREATE OR REPLACE FUNCTION ops.read_with_dlq(
+function dlqAwareReadSql(name: string, pick: string): string {
+  return `CREATE OR REPLACE FUNCTION ops.${name}(
     queue_name text,
     vt integer,
     qty integer,
@@ -105,36 +117,17 @@ DECLARE
     v_msg pgmq.message_record;
     v_dead bigint[] := '{}';
 BEGIN
-    SELECT r.dead_letter_queue, coalesce(read_with_dlq.max_deliveries, r.max_deliveries)
+    SELECT r.dead_letter_queue, coalesce(${name}.max_deliveries, r.max_deliveries)
       INTO v_dlq, v_max
       FROM ops.dead_letter_routes r
-     WHERE r.queue_name = read_with_dlq.queue_name;
+     WHERE r.queue_name = ${name}.queue_name;
     IF v_dlq IS NULL THEN
-        RAISE EXCEPTION 'queue "%" has no dead-letter route in ops.dead_letter_routes', read_with_dlq.queue_name;
+        RAISE EXCEPTION 'queue "%" has no dead-letter route in ops.dead_letter_routes', ${name}.queue_name;
     END IF;
     IF v_max < 1 THEN
         RAISE EXCEPTION 'max_deliveries is %: it must be at least 1 (a message must be delivered before it can be dead-lettered)', v_max;
     END IF;
-    -- pgmq.read's statement: pick, lock, make invisible, count the delivery.
-    FOR v_msg IN EXECUTE format(
-        $sql$
-        WITH picked AS (
-            SELECT msg_id
-              FROM pgmq.%1$I
-             WHERE vt <= clock_timestamp()
-             ORDER BY msg_id
-             LIMIT $1
-               FOR UPDATE SKIP LOCKED
-        )
-        UPDATE pgmq.%1$I m
-           SET vt = clock_timestamp() + make_interval(secs => $2),
-               read_ct = m.read_ct + 1${lastReadAt ? ",\n               last_read_at = clock_timestamp()" : ""}
-          FROM picked p
-         WHERE m.msg_id = p.msg_id
-        RETURNING m.msg_id, m.read_ct, m.enqueued_at, ${lastReadAt ? "m.last_read_at, " : ""}m.vt, m.message, m.headers
-        $sql$,
-        'q_' || read_with_dlq.queue_name)
-    USING qty, vt
+    FOR v_msg IN ${pick}
     LOOP
         IF v_msg.read_ct > v_max THEN
             v_dead := v_dead || v_msg.msg_id;
@@ -167,10 +160,56 @@ BEGIN
               FROM dead d
              ORDER BY d.msg_id
             $sql$,
-            'q_' || read_with_dlq.queue_name,
+            'q_' || ${name}.queue_name,
             'q_' || v_dlq)
-        USING v_dead, v_max, read_with_dlq.queue_name;
+        USING v_dead, v_max, ${name}.queue_name;
     END IF;
 END
 $fn$;`;
+}
+
+/**
+ * `ops.read_with_dlq` for one shape of `pgmq.message_record`: pgmq.read's statement (pick, lock, make invisible,
+ * count the delivery).
+ * @param lastReadAt pgmq >= 1.10.0: the record has `last_read_at`, which a read sets, as `pgmq.read` does there.
+ */
+function readWithDlqFunctionSql(lastReadAt: boolean): string {
+  return dlqAwareReadSql(
+    "read_with_dlq",
+    `EXECUTE format(
+        $sql$
+        WITH picked AS (
+            SELECT msg_id
+              FROM pgmq.%1$I
+             WHERE vt <= clock_timestamp()
+             ORDER BY msg_id
+             LIMIT $1
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE pgmq.%1$I m
+           SET vt = clock_timestamp() + make_interval(secs => $2),
+               read_ct = m.read_ct + 1${lastReadAt ? ",\n               last_read_at = clock_timestamp()" : ""}
+          FROM picked p
+         WHERE m.msg_id = p.msg_id
+        RETURNING m.msg_id, m.read_ct, m.enqueued_at, ${lastReadAt ? "m.last_read_at, " : ""}m.vt, m.message, m.headers
+        $sql$,
+        'q_' || read_with_dlq.queue_name)
+    USING qty, vt`,
+  );
+}
+
+/**
+ * `ops.read_grouped_with_dlq(queue_name, vt, qty, max_deliveries)`: `pgmq.read_grouped` (FIFO within each message
+ * group, the `x-pgmq-group` header; SQS FIFO-style batches that fill from the oldest group first; pgmq >= 1.9.0,
+ * pgmq-extension/sql/pgmq--1.8.1--1.9.0.sql) with the same dead-letter rule as `ops.read_with_dlq`. A group's head
+ * that has been delivered `max_deliveries` times moves to the dead-letter queue instead of blocking its group
+ * for ever: the group's next message becomes its head at the next read (as an SQS FIFO queue's redrive policy does).
+ * pgmq.read_grouped runs with the owner's rights (it is in the app's PGMQ functions), so the picked rows are
+ * locked by the caller's transaction until the move.
+ */
+function readGroupedWithDlqSql(): string {
+  return dlqAwareReadSql(
+    "read_grouped_with_dlq",
+    `SELECT * FROM pgmq.read_grouped(read_grouped_with_dlq.queue_name, read_grouped_with_dlq.vt, read_grouped_with_dlq.qty)`,
+  );
 }

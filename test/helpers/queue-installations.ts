@@ -117,14 +117,19 @@ export async function startQueueServer(
     dataDir,
     port: await freeLoopbackPort(),
     database: opts.database,
-    postgresqlConf: [
-      "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",
-      `pg_partman_bgw.interval = ${opts.bgwIntervalSeconds}`,
-      `pg_partman_bgw.role = '${opts.owner}'`,
-      `pg_partman_bgw.dbname = '${opts.database}'`,
-    ].join("\n"),
+    postgresqlConf: queueServerConf(opts),
   });
   return { pg, dataDir };
+}
+
+/** The postgresql.conf lines of `startQueueServer`: pg_partman's worker and pg_stat_statements preloaded. */
+export function queueServerConf(opts: { database: string; owner: string; bgwIntervalSeconds: number }): string {
+  return [
+    "shared_preload_libraries = 'pg_partman_bgw, pg_stat_statements'",
+    `pg_partman_bgw.interval = ${opts.bgwIntervalSeconds}`,
+    `pg_partman_bgw.role = '${opts.owner}'`,
+    `pg_partman_bgw.dbname = '${opts.database}'`,
+  ].join("\n");
 }
 
 /** Runs SQL (several statements) in one transaction, rolled back on error: how the bootstrap Job applies it (`psql --single-transaction`). */
