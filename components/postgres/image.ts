@@ -5,7 +5,7 @@
 import type { PostgresConfig } from "../../config/postgres";
 
 /**
- * pgmq version of the default image and of images/postgres/Dockerfile's default `PGMQ_VERSION`.
+ * pgmq version of the default image (images/postgres/Dockerfile defaults to {@link NEWEST_VERIFIED_PGMQ_VERSION}).
  *
  * Provenance of `ghcr.io/pgmq/pg<major>-pgmq:v1.5.1` (read in pgmq's git history, github.com/pgmq/pgmq):
  * - At tag v1.5.1 (2025-02-22) the release job (.github/workflows/extension_ci.yml `build_and_push`) pushed
@@ -20,6 +20,27 @@ import type { PostgresConfig } from "../../config/postgres";
  * (PostgreSQL 17; docs/queue.md).
  */
 export const DEFAULT_PGMQ_VERSION = "1.5.1";
+
+/**
+ * The newest pgmq this project has run its queue suite and upgrade test on, and images/postgres/Dockerfile's default
+ * `PGMQ_VERSION` (issue 22). Newer releases exist (1.12.x, 1.13.x), but their SQL is not complete in any source this
+ * project can reach: the public index holds pgmq--1.11.0--1.12.0.sql, 1.12.0--1.12.1 and 1.13.0--1.13.1, but no
+ * 1.12.1--1.13.0 and no full pgmq.sql of 1.12 or later, so neither a fresh install nor the upgrade chain of those can
+ * be run here.
+ *
+ * What "1.11.1" is here: pgmq-extension/sql/pgmq.sql and every upgrade script from 1.5.1 to 1.11.0 as vendored by
+ * github.com/shinzui/pgmq-hs (vendor/pgmq/pgmq-extension, pgmq.control `default_version = '1.11.0'`, snapshot of
+ * 2026-06-03), plus pgmq's own pgmq--1.11.0--1.11.1.sql (github.com/pgmq/pgmq commit 2a366bc): `CREATE EXTENSION`
+ * walks 1.11.0 -> 1.11.1, as `ALTER EXTENSION pgmq UPDATE` does from 1.5.1 through 1.5.2, 1.6.0, ... 1.11.0.
+ * The default image stays {@link DEFAULT_PGMQ_VERSION}: public projects run `ghcr.io/pgmq/pg17-pgmq:v1.11.1` and
+ * `pg18-pgmq:v1.11.1` by tag, but no digest of them is published anywhere this project can read, and the registry is
+ * not reachable from the build machines, so moving the default would trade a digest-pinned image for a tag
+ * (docs/queue.md, "PGMQ versions and upgrades").
+ */
+export const NEWEST_VERIFIED_PGMQ_VERSION = "1.11.1";
+
+/** pgmq versions the queue integration suite and the upgrade test run on (1.5.1 -> 1.11.1 in place). */
+export const SUPPORTED_PGMQ_VERSIONS: readonly string[] = [DEFAULT_PGMQ_VERSION, NEWEST_VERIFIED_PGMQ_VERSION];
 
 /** Majors with a known public image carrying pgmq and pg_partman (see DEFAULT_PGMQ_VERSION). */
 export const DEFAULT_IMAGE_MAJORS: readonly number[] = [15, 16, 17];

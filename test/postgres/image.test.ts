@@ -8,6 +8,8 @@ import { join } from "path";
 import {
   CNPG_IMAGE_POSTGRES_UID,
   DEFAULT_PGMQ_VERSION,
+  NEWEST_VERIFIED_PGMQ_VERSION,
+  SUPPORTED_PGMQ_VERSIONS,
   defaultImage,
   imageDigestWarning,
   imageTagMajor,
@@ -18,8 +20,10 @@ import { SUPPORTED_MAJORS } from "../../config/postgres";
 const dockerfile = readFileSync(join(__dirname, "..", "..", "images", "postgres", "Dockerfile"), "utf8");
 const instructions = dockerfile.split("\n").filter((l) => /^[A-Z]+\s/.test(l));
 
-test("pgmq version defaults to the one of the default image", () => {
-  expect(instructions).toContain(`ARG PGMQ_VERSION=${DEFAULT_PGMQ_VERSION}`);
+test("the recipe builds the newest pgmq the suite ran on; the default image keeps its digest-pinned one", () => {
+  expect(instructions).toContain(`ARG PGMQ_VERSION=${NEWEST_VERIFIED_PGMQ_VERSION}`);
+  expect(SUPPORTED_PGMQ_VERSIONS).toEqual([DEFAULT_PGMQ_VERSION, NEWEST_VERIFIED_PGMQ_VERSION]);
+  expect(defaultImage(17)).toContain(`:v${DEFAULT_PGMQ_VERSION}@sha256:`);
 });
 
 test("the base is CloudNativePG's standard image for PG_MAJOR, and the default major is supported", () => {
