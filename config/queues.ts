@@ -57,6 +57,15 @@ export const QueueSchema = z.strictObject({
    * At most 86,400 (a day).
    */
   deduplicationWindowSeconds: positiveInt.max(86_400, { message: "must be <= 86400 (a day)" }).default(300),
+  /**
+   * FIFO per message group (the `x-pgmq-group` header, e.g. an OpenLineage job's namespace and name): the bootstrap
+   * builds the index pgmq's grouped reads need, `(COALESCE(headers->>'x-pgmq-group', '_default_fifo_group'), msg_id)`,
+   * and consumers may call `ops.read_grouped_with_dlq` (pgmq >= 1.11.1, docs/queue.md "FIFO per job"). Without the
+   * index, `pgmq.read_grouped` scanned the whole queue once per group: 29–40 s per read of 100 at 72,000 messages in
+   * 1,000 groups (PostgreSQL 15, pgmq 1.11.1, measured 2026-12-04). The index costs every send an index insert
+   * (`npm run bench:fifo-read`), so it is off by default. Defaults to false.
+   */
+  fifoGroups: z.boolean().default(false),
   /** Dead-letter routing; no DLQ when absent. */
   deadLetter: DeadLetterSchema.optional(),
 });

@@ -131,6 +131,7 @@ function queueSql(
     `SELECT parent_table, next_msg_id, partition_upper_bound, runway_messages FROM ops.maintain_partition_set('${q}');`,
     `SELECT parent_table, next_msg_id, partition_upper_bound, runway_messages FROM ops.maintain_partition_set('${a}');`,
     `SELECT ops.apply_queue_storage_parameters(${lit}, ${wanted}, ${managed}) AS tables_changed;`,
+    ...fifoGroupIndexSql(name, queue.fifoGroups),
     ...grantSql(name, owner, app),
   ];
   if (queue.deadLetter) {
@@ -152,6 +153,24 @@ function queueSql(
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * The message-group index of a queue (`fifoGroups`), or its removal: the key expression is pgmq's own
+ * (`COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')` in read_grouped, read_grouped_rr and read_grouped_head,
+ * pgmq-extension/sql/pgmq--1.8.1--1.9.0.sql and pgmq--1.11.0--1.11.1.sql), so the planner can use it for their
+ * per-group heads and lookups. Built on the partitioned parent, so every partition has it and pg_partman's new
+ * partitions get it (PostgreSQL: an index on a partitioned table is created on each partition, present and future).
+ * `CREATE INDEX` on the parent cannot be CONCURRENTLY: turning it on for a deep queue blocks sends while it builds.
+ * Index name: `q_<name>_fifo_idx`, at most 2 + 47 + 9 = 58 characters (pgmq's queue-name limit is 47).
+ */
+function fifoGroupIndexSql(name: string, on: boolean): string[] {
+  return on
+    ? [
+        `-- FIFO per message group (fifoGroups): the index pgmq's grouped reads need.`,
+        `CREATE INDEX IF NOT EXISTS q_${name}_fifo_idx ON pgmq.q_${name} ((COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')), msg_id);`,
+      ]
+    : [`DROP INDEX IF EXISTS pgmq.q_${name}_fifo_idx; -- fifoGroups is off`];
 }
 
 /**

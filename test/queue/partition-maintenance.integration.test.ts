@@ -51,6 +51,7 @@ function queuesWith(partitionInterval: number, premake: number, retentionMessage
         retentionMessages,
         visibilityTimeoutSeconds: 30,
         deduplicationWindowSeconds: 300,
+        fifoGroups: false,
       },
     ],
   };
@@ -341,6 +342,7 @@ function suite(inst: Installation): void {
           retentionMessages: 1_000_000,
           visibilityTimeoutSeconds: 30,
           deduplicationWindowSeconds: 300,
+          fifoGroups: false,
         },
         MAINTENANCE_PERIOD_SECONDS,
         3,

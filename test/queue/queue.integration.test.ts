@@ -51,6 +51,7 @@ function testQueues(): QueuesConfig {
         retentionMessages: 1_000_000,
         visibilityTimeoutSeconds: 30,
         deduplicationWindowSeconds: 300,
+        fifoGroups: false,
         deadLetter: { queue: "lineage_events_dlq", maxDeliveries: 3, retentionHours: 336 },
       },
     ],
@@ -867,6 +868,7 @@ function suite(inst: Installation): void {
             retentionMessages: 1_000_000,
             visibilityTimeoutSeconds: 30,
             deduplicationWindowSeconds: 300,
+            fifoGroups: false,
           },
         ],
       };

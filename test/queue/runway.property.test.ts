@@ -15,6 +15,7 @@ const queue = (over: Partial<QueueConfig>): QueueConfig => ({
   retentionMessages: 10_000_000,
   visibilityTimeoutSeconds: 30,
   deduplicationWindowSeconds: 300,
+  fifoGroups: false,
   ...over,
 });
 

@@ -16,6 +16,7 @@ const queue = (over: Partial<QueueConfig>): QueueConfig => ({
   retentionMessages: 5_000_000,
   visibilityTimeoutSeconds: 30,
   deduplicationWindowSeconds: 300,
+  fifoGroups: false,
   ...over,
 });
 

@@ -9,7 +9,8 @@
  * - every message from before is where it was with its read count, or was read once more and deleted by a consumer;
  * - every message a producer had acknowledged is in the queue or was consumed, exactly once;
  * - producers and consumers made progress during the upgrade (their errors are counted and printed);
- * - the new version's FIFO read with dead letters (`ops.read_grouped_with_dlq`, pgmq >= 1.9.0) works for the app role.
+ * - the new version's FIFO read with dead letters (`ops.read_grouped_with_dlq`, pgmq >= 1.11.1) works for the app role, on
+ *   the group index the bootstrap built (`fifoGroups`).
  *
  * Pairs come from test/helpers/queue-installations.ts: Debian's 15 and every DUCKLAKE_EXTRA_PG_BIN_DIRS entry; two
  * installations pair when they share the major and pg_partman's version and differ in pgmq's. docs/queue.md
@@ -97,7 +98,15 @@ if (pairs.length === 0) {
 
 for (const [from, to] of pairs) {
   describe(`pgmq ${from.pgmq} -> ${to.pgmq} in place on PostgreSQL ${to.binaries.version} (${from.binaries.binDir} -> ${to.binaries.binDir})`, () => {
-    const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+    const { config: dev } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+    // FIFO per job on the lineage queue (fifoGroups: its group index), as a stack that uses it configures it
+    const config = {
+      ...dev,
+      queues: {
+        ...dev.queues,
+        definitions: dev.queues.definitions.map((q) => (q.name === QUEUE ? { ...q, fifoGroups: true } : q)),
+      },
+    };
     const database = config.postgres.database;
     const owner = config.postgres.ownerRole;
     const app = config.postgres.appUser;
@@ -287,15 +296,23 @@ for (const [from, to] of pairs) {
           ),
         ).toEqual([]);
 
-        // 7. What the new version brings: FIFO per message group with dead letters, for the app role.
+        // 7. What the new version brings: FIFO per message group with dead letters, for the app role, on the group index.
+        expect(
+          (
+            await su.query(
+              `SELECT indexdef FROM pg_indexes WHERE schemaname = 'pgmq' AND indexname = 'q_${QUEUE}_fifo_idx'`,
+            )
+          ).rows[0]?.indexdef,
+        ).toContain("COALESCE((headers ->> 'x-pgmq-group'::text), '_default_fifo_group'::text), msg_id");
         const fifo = new Client({ connectionString: appUrl });
         await fifo.connect();
         try {
-          const grouped = await su.query(
-            "SELECT to_regprocedure('pgmq.read_grouped(text, integer, integer)') IS NOT NULL AS has",
+          const head = await su.query(
+            "SELECT to_regprocedure('pgmq.read_grouped_head(text, integer, integer)') IS NOT NULL AS has",
           );
-          if (grouped.rows[0].has) {
+          if (head.rows[0].has) {
             await su.query(`SELECT pgmq.purge_queue($1)`, [QUEUE]);
+            const ids: Record<string, string> = {};
             for (const [job, step] of [
               ["a", 1],
               ["b", 1],
@@ -303,19 +320,36 @@ for (const [from, to] of pairs) {
               ["b", 2],
               ["a", 3],
             ] as const)
-              await fifo.query(`SELECT pgmq.send($1, $2::jsonb, $3::jsonb)`, [
-                QUEUE,
-                JSON.stringify({ job, step }),
-                JSON.stringify({ "x-pgmq-group": `ns/${job}` }),
-              ]);
-            // FIFO: while a's head is being processed (invisible), no later message of a is handed out
-            const first = await fifo.query(`SELECT message FROM ops.read_grouped_with_dlq($1, 30, 1)`, [QUEUE]);
-            expect(first.rows.map((r) => r.message)).toEqual([{ job: "a", step: 1 }]);
-            const next = await fifo.query(`SELECT message FROM ops.read_grouped_with_dlq($1, 30, 10)`, [QUEUE]);
-            expect(next.rows.map((r) => r.message)).toEqual([
-              { job: "b", step: 1 },
-              { job: "b", step: 2 },
-            ]);
+              ids[`${job}${step}`] = (
+                await fifo.query(`SELECT pgmq.send($1, $2::jsonb, $3::jsonb) AS id`, [
+                  QUEUE,
+                  JSON.stringify({ job, step }),
+                  JSON.stringify({ "x-pgmq-group": `ns/${job}` }),
+                ])
+              ).rows[0].id;
+            const read = async (maxDeliveries?: number) =>
+              (
+                await fifo.query(`SELECT message FROM ops.read_grouped_with_dlq($1, 30, 10, $2)`, [
+                  QUEUE,
+                  maxDeliveries ?? null,
+                ])
+              ).rows.map((r) => `${r.message.job}${r.message.step}`);
+            expect(await read()).toEqual(["a1", "b1"]); // each group's oldest
+            expect(await read()).toEqual([]); // both heads are being processed: nothing later is handed out
+            await fifo.query(`SELECT pgmq.delete($1, $2::bigint)`, [QUEUE, ids["a1"]]);
+            expect(await read()).toEqual(["a2"]);
+            // b1 comes back (visibility timeout over) after one delivery: with a limit of 1 it moves to the DLQ
+            await fifo.query(`SELECT * FROM pgmq.set_vt($1, $2::bigint, 0)`, [QUEUE, ids["b1"]]);
+            expect(await read(1)).toEqual([]);
+            expect(
+              (
+                await su.query(
+                  `SELECT count(*)::int AS n FROM pgmq.q_${DLQ} WHERE headers->'dead_letter'->>'source_msg_id' = $1`,
+                  [ids["b1"]],
+                )
+              ).rows[0].n,
+            ).toBe(1);
+            expect(await read()).toEqual(["b2"]); // the group goes on behind its dead letter
           }
         } finally {
           await fifo.end();
