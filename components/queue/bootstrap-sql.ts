@@ -162,15 +162,19 @@ function queueSql(
  * per-group heads and lookups. Built on the partitioned parent, so every partition has it and pg_partman's new
  * partitions get it (PostgreSQL: an index on a partitioned table is created on each partition, present and future).
  * `CREATE INDEX` on the parent cannot be CONCURRENTLY: turning it on for a deep queue blocks sends while it builds.
- * Index name: `q_<name>_fifo_idx`, at most 2 + 47 + 9 = 58 characters (pgmq's queue-name limit is 47).
+ * Index name: `q_<name>_group_idx`, at most 2 + 47 + 10 = 59 characters (pgmq's queue-name limit is 47); not pgmq's
+ * own `q_<name>_fifo_idx`, which `pgmq.create_fifo_index` (pgmq >= 1.9.0) builds as a GIN index on `headers`: GIN's
+ * jsonb_ops serves `@>` and `?`, not the `headers->>'x-pgmq-group'` equality the grouped reads filter by, and measured
+ * so (72,000 messages, 1,000 groups, PostgreSQL 15, pgmq 1.11.1): read_grouped 28.5 s per read with it, as without;
+ * read_grouped_head 43–87 ms with it, 33 ms with this index.
  */
 function fifoGroupIndexSql(name: string, on: boolean): string[] {
   return on
     ? [
         `-- FIFO per message group (fifoGroups): the index pgmq's grouped reads need.`,
-        `CREATE INDEX IF NOT EXISTS q_${name}_fifo_idx ON pgmq.q_${name} ((COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')), msg_id);`,
+        `CREATE INDEX IF NOT EXISTS q_${name}_group_idx ON pgmq.q_${name} ((COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')), msg_id);`,
       ]
-    : [`DROP INDEX IF EXISTS pgmq.q_${name}_fifo_idx; -- fifoGroups is off`];
+    : [`DROP INDEX IF EXISTS pgmq.q_${name}_group_idx; -- fifoGroups is off`];
 }
 
 /**

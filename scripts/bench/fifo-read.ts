@@ -165,8 +165,8 @@ async function main(argv: readonly string[]): Promise<number> {
         await admin.query("SELECT pgmq.purge_queue($1)", [queue]);
         await admin.query(
           mode === "with"
-            ? `CREATE INDEX IF NOT EXISTS q_${queue}_fifo_idx ON pgmq.q_${queue} ((COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')), msg_id)`
-            : `DROP INDEX IF EXISTS pgmq.q_${queue}_fifo_idx`,
+            ? `CREATE INDEX IF NOT EXISTS q_${queue}_group_idx ON pgmq.q_${queue} ((COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')), msg_id)`
+            : `DROP INDEX IF EXISTS pgmq.q_${queue}_group_idx`,
         );
         sendRate[mode].push(await produce(pg.url(), queue, clients, seconds));
         console.log(

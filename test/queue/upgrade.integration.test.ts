@@ -300,7 +300,7 @@ for (const [from, to] of pairs) {
         expect(
           (
             await su.query(
-              `SELECT indexdef FROM pg_indexes WHERE schemaname = 'pgmq' AND indexname = 'q_${QUEUE}_fifo_idx'`,
+              `SELECT indexdef FROM pg_indexes WHERE schemaname = 'pgmq' AND indexname = 'q_${QUEUE}_group_idx'`,
             )
           ).rows[0]?.indexdef,
         ).toContain("COALESCE((headers ->> 'x-pgmq-group'::text), '_default_fifo_group'::text), msg_id");
