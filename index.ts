@@ -143,6 +143,8 @@ const logging = new Logging(
     postgresNamespace: config.postgres.namespace,
     postgresClusterName: config.postgres.clusterName,
     grafanaAdminPassword: secrets.grafanaAdminPassword,
+    // with logging.prometheus (dev): its /alerts page shows the queue's alerts, Grafana provisions the dashboard
+    metrics: { alertRules: decisions.alertRules, dashboards: { "ducklake-queue.json": decisions.dashboardJson } },
   },
   { providers: awsProvider ? { kubernetes: k8sProvider, aws: awsProvider } : { kubernetes: k8sProvider } },
 );
