@@ -23,7 +23,11 @@ const DERIVATION =
   "Every mapping key path of the values.yaml (dotted; a key that is not [A-Za-z0-9_-]+ is written [key]) under the listed top-level sections; arrays and scalars are leaves. open: paths whose default is {} or whose comment says @schema additionalProperties:true / skipProperties:true (free-form maps: any key below is accepted); keys below an open path are not listed. depthLimit: sections listed only to that many segments. documented: keys the chart reads that values.yaml only shows in comments.";
 
 function schemaOpen(comment: string | null | undefined): boolean {
-  return comment !== undefined && comment !== null && /@schema[\s\S]*(additionalProperties|skipProperties):\s*true/.test(comment);
+  return (
+    comment !== undefined &&
+    comment !== null &&
+    /@schema[\s\S]*(additionalProperties|skipProperties):\s*true/.test(comment)
+  );
 }
 
 function walk(
@@ -46,7 +50,8 @@ function walk(
       open.push(p);
       continue;
     }
-    if (isMap(value) && (limit === undefined || depth + 1 < limit)) walk(value, p, depth + 1, limit, keys, open, extraOpen);
+    if (isMap(value) && (limit === undefined || depth + 1 < limit))
+      walk(value, p, depth + 1, limit, keys, open, extraOpen);
   }
 }
 
@@ -62,7 +67,9 @@ function main(): void {
     },
   });
   if (positionals.length !== 1 || flags.source === undefined || flags.section.length === 0) {
-    throw new Error("usage: gen-chart-keys.ts <chart dir> --source TEXT --section NAME [...] [--open PATH] [--depth S=N] [--documented PATH=SOURCE]");
+    throw new Error(
+      "usage: gen-chart-keys.ts <chart dir> --source TEXT --section NAME [...] [--open PATH] [--depth S=N] [--documented PATH=SOURCE]",
+    );
   }
   const dir = positionals[0];
   const meta = parse(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8")) as { name: string; version: string };
