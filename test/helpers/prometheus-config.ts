@@ -53,7 +53,8 @@ export function withStaticTargets(config: Record<string, unknown>, target: strin
   return {
     ...config,
     scrape_configs: jobs.map((j) => {
-      const { kubernetes_sd_configs: _sd, ...rest } = j;
+      const rest = { ...j };
+      delete rest["kubernetes_sd_configs"];
       return { ...rest, static_configs: [{ targets: [target] }] };
     }),
   };
