@@ -770,7 +770,8 @@ function suite(inst: Installation): void {
       await admin.query("DELETE FROM pgmq.q_lineage_events");
       const send = async (delaySeconds: number): Promise<number> =>
         Number(
-          (await admin.query("SELECT pgmq.send('lineage_events', '{}'::jsonb, $1) AS id", [delaySeconds])).rows[0].id,
+          (await admin.query("SELECT pgmq.send('lineage_events', '{}'::jsonb, $1::integer) AS id", [delaySeconds]))
+            .rows[0].id,
         );
       const [a, b] = [await send(0), await send(0)];
       await send(60); // delayed: readable only in a minute
