@@ -130,7 +130,7 @@ if (config.postgres.podMonitor) {
   );
 }
 
-// ---- logs: Loki (single binary), the log agent, optional Grafana --------------------------------
+// ---- logs and dev's metrics: Loki (single binary), the log agent, optional Prometheus and Grafana ---
 const logging = new Logging(
   "logging",
   {
