@@ -130,7 +130,7 @@ if (config.postgres.podMonitor) {
   );
 }
 
-// ---- logs: Loki (single binary), the log agent, optional Grafana --------------------------------
+// ---- logs and dev's metrics: Loki (single binary), the log agent, optional Prometheus and Grafana ---
 const logging = new Logging(
   "logging",
   {
@@ -143,6 +143,8 @@ const logging = new Logging(
     postgresNamespace: config.postgres.namespace,
     postgresClusterName: config.postgres.clusterName,
     grafanaAdminPassword: secrets.grafanaAdminPassword,
+    // with logging.prometheus (dev): its /alerts page shows the queue's alerts, Grafana provisions the dashboard
+    metrics: { alertRules: decisions.alertRules, dashboards: { "ducklake-queue.json": decisions.dashboardJson } },
   },
   { providers: awsProvider ? { kubernetes: k8sProvider, aws: awsProvider } : { kubernetes: k8sProvider } },
 );

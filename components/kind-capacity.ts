@@ -9,6 +9,7 @@ import { parseKubeCpuMillis, parseKubeMemoryBytes } from "../config/units";
 import { GRAFANA_RESOURCES } from "./logging/grafana-values";
 import { PROMTAIL_RESOURCES } from "./logging/promtail-values";
 import { ALLOY_RESOURCES } from "./logging/alloy-config";
+import { PROMETHEUS_RELOADER_RESOURCES, PROMETHEUS_RESOURCES } from "./logging/prometheus-values";
 import { BOOTSTRAP_JOB_RESOURCES } from "./queue/bootstrap-job";
 import { PARTITION_MAINTENANCE_RESOURCES } from "./queue/partition-maintenance-job";
 
@@ -48,8 +49,8 @@ function request(what: string, r: ResourceRequests, count = 1): PodRequest {
 
 /**
  * The requests of every pod the stack puts on a single-node cluster: the Postgres instances (request = limit,
- * `postgres.resources`), Loki (`logging.loki.resources`), Grafana when enabled, the log agent (one DaemonSet pod
- * per node), and the queue bootstrap Job. The CloudNativePG operator and the PgBouncer pods request nothing
+ * `postgres.resources`), Loki (`logging.loki.resources`), the Prometheus server pod (server + config reloader) and
+ * Grafana when enabled, the log agent (one DaemonSet pod per node), and the queue bootstrap Job. The CloudNativePG operator and the PgBouncer pods request nothing
  * (their charts set no requests; seen in `npm run plan -- dev --render`).
  */
 export function stackPodRequests(config: Pick<StackConfig, "postgres" | "logging">): PodRequest[] {
@@ -61,6 +62,18 @@ export function stackPodRequests(config: Pick<StackConfig, "postgres" | "logging
     request("queue bootstrap Job", BOOTSTRAP_JOB_RESOURCES),
     request("partition-maintenance CronJob", PARTITION_MAINTENANCE_RESOURCES),
   ];
+  if (config.logging.prometheus.enabled) {
+    // the server and its config-reloader sidecar, one pod
+    pods.push({
+      what: "prometheus",
+      cpuMillis:
+        parseKubeCpuMillis(PROMETHEUS_RESOURCES.requests.cpu) +
+        parseKubeCpuMillis(PROMETHEUS_RELOADER_RESOURCES.requests.cpu),
+      memoryBytes:
+        parseKubeMemoryBytes(PROMETHEUS_RESOURCES.requests.memory) +
+        parseKubeMemoryBytes(PROMETHEUS_RELOADER_RESOURCES.requests.memory),
+    });
+  }
   if (config.logging.grafana.enabled) pods.push(request("grafana", GRAFANA_RESOURCES));
   return pods;
 }

@@ -80,6 +80,8 @@ export interface StackDecisions {
   readonly bootstrapSql: string;
   /** The queue's Prometheus alert rules (docs/queue.md "Alerts"). */
   readonly alertRules: AlertRuleFile;
+  /** The queue's Grafana dashboard (JSON text; docs/queue.md "Dashboard"), provisioned by dev's Grafana. */
+  readonly dashboardJson: string;
   /** When the partition-maintenance CronJob runs (from `pg_partman_bgw.interval`); the runway covers its period. */
   readonly partitionMaintenance: MaintenanceSchedule;
   /** The log agent's own configuration text when it is Grafana Alloy (it lives inside the chart values too). */
@@ -107,13 +109,14 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
   const alloyConfig =
     config.logging.agent === "alloy" ? alloyConfigFor(config.logging.namespace, config.postgres.namespace) : undefined;
   const alertRules = queueAlertRules(config);
+  const dashboardJson = `${JSON.stringify(queueDashboard(config, stack), null, 2)}\n`;
   const artifacts = new Map<string, string>([
     ["postgresql.conf", postgresqlConf],
     ["bootstrap.sql", bootstrapSql],
     // a plain Prometheus rules file: `promtool check rules`, or load it into any Prometheus
     ["alert-rules.yaml", stringify(alertRules, { lineWidth: 0 })],
     // the queue's Grafana dashboard (import it; dashboards/ducklake-queue.json is prod's)
-    ["grafana-dashboard.json", `${JSON.stringify(queueDashboard(config, stack), null, 2)}\n`],
+    ["grafana-dashboard.json", dashboardJson],
   ]);
   // The queue metrics live in a Secret (the chart's only by-name reference); they are not sensitive.
   if (postgres.monitoringQueriesYaml !== undefined)
@@ -128,6 +131,7 @@ export function deriveStack(config: StackConfig, stack: string): StackDecisions 
     bootstrapSql,
     partitionMaintenance: maintenanceSchedule(bgwIntervalSeconds(config).seconds),
     alertRules,
+    dashboardJson,
     ...(alloyConfig !== undefined ? { alloyConfig } : {}),
     queueNames: config.queues.definitions.flatMap((q) => (q.deadLetter ? [q.name, q.deadLetter.queue] : [q.name])),
     backupSummary: backupSummaryLines(config),

@@ -59,6 +59,22 @@ export const LoggingSchema = z.strictObject({
       })
       .optional(),
   }),
+  /**
+   * A small Prometheus (the prometheus-community `prometheus` chart, server only) in the logging namespace that
+   * scrapes the CloudNativePG instances' metrics port and holds the series for Grafana: for a cluster without a
+   * Prometheus of its own (dev on kind). prod expects an existing Prometheus Operator (`postgres.podMonitor`).
+   * Defaults to disabled.
+   */
+  prometheus: z
+    .strictObject({
+      /** Install the Prometheus server. Defaults to false. */
+      enabled: z.boolean().default(false),
+      /** How long it keeps samples, in hours (`--storage.tsdb.retention.time`). Defaults to 72. */
+      retentionHours: positiveInt.default(72),
+      /** Size of its PVC in GiB (the stack's storage class). Defaults to 2. */
+      sizeGiB: positiveInt.default(2),
+    })
+    .default({ enabled: false, retentionHours: 72, sizeGiB: 2 }),
   /** Optional Grafana with Loki as a data source. Defaults to disabled. */
   grafana: z
     .strictObject({

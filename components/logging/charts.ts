@@ -64,12 +64,25 @@ export const GRAFANA_CHART: PinnedChart = {
   source: "grafana-community/helm-charts@grafana-12.11.1:charts/grafana",
 };
 
+/**
+ * Prometheus (server only: the chart's alertmanager, kube-state-metrics, node-exporter and pushgateway subcharts are
+ * turned off), the metrics store of a stack without a Prometheus of its own (`logging.prometheus`).
+ */
+export const PROMETHEUS_CHART: PinnedChart = {
+  chart: "prometheus",
+  version: "29.27.0",
+  appVersion: "v3.14.0",
+  repo: "https://prometheus-community.github.io/helm-charts",
+  source: "prometheus-community/helm-charts@prometheus-29.27.0:charts/prometheus",
+};
+
 /** Helm release names (fixed, so Service names and URLs are predictable). */
 export const RELEASE_NAMES = {
   loki: "loki",
   promtail: "promtail",
   alloy: "alloy",
   grafana: "grafana",
+  prometheus: "prometheus",
 } as const;
 
 /** Loki's HTTP port (chart `loki.server.http_listen_port`, default 3100). */

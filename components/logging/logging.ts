@@ -1,24 +1,35 @@
 /**
  * `Logging`: Loki (single binary) from its Helm chart, the log agent the stack names (Promtail or
- * Grafana Alloy) as a DaemonSet, and optionally Grafana with Loki as its data source. On EKS Loki can
+ * Grafana Alloy) as a DaemonSet, optionally a small Prometheus scraping the Postgres instances (for a cluster
+ * without one: dev), and optionally Grafana with Loki (and that Prometheus, with the queue dashboard) as its data
+ * sources. On EKS Loki can
  * store in an S3 bucket the component creates (encrypted, public access blocked, expiring after the
  * retention), reached through an IAM role for Loki's service account; no static keys anywhere.
  *
  * The decisions are in the pure builders beside this file (loki-values.ts, promtail-values.ts,
- * alloy-config.ts, grafana-values.ts, cnpg-pipeline.ts, loki-s3.ts, validate.ts).
+ * alloy-config.ts, grafana-values.ts, prometheus-values.ts, cnpg-pipeline.ts, loki-s3.ts, validate.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { LoggingConfig } from "../../config/logging";
-import { ALLOY_CHART, GRAFANA_CHART, LOKI_CHART, PROMTAIL_CHART, PinnedChart, RELEASE_NAMES } from "./charts";
+import {
+  ALLOY_CHART,
+  GRAFANA_CHART,
+  LOKI_CHART,
+  PROMETHEUS_CHART,
+  PROMTAIL_CHART,
+  PinnedChart,
+  RELEASE_NAMES,
+} from "./charts";
 import { cnpgParseRules } from "./cnpg-pipeline";
 import { LOKI_SERVICE_ACCOUNT, buildLokiValues, lokiCacheSizes, lokiUrls, s3ExpirationDays } from "./loki-values";
 import { lokiBucketAccessPolicy, lokiBucketPrefix, lokiIrsaTrustPolicy } from "./loki-s3";
 import { buildPromtailValues } from "./promtail-values";
 import { alloyConfigFor, buildAlloyValues } from "./alloy-config";
 import { GRAFANA_ADMIN_KEYS, buildGrafanaValues } from "./grafana-values";
+import { PROMETHEUS_SCRAPE_INTERVAL, buildPrometheusValues, prometheusUrl } from "./prometheus-values";
 import { validateLoggingArgs } from "./validate";
 
 /** Arguments of `Logging`. */
@@ -48,6 +59,15 @@ export interface LoggingArgs {
   readonly postgresClusterName: string;
   /** Grafana admin password (a secret). Defaults to a generated 32-character password. Ignored when Grafana is disabled. */
   readonly grafanaAdminPassword?: pulumi.Output<string>;
+  /**
+   * What the stack's Prometheus (`config.prometheus.enabled`) loads and Grafana shows: a Prometheus rules file
+   * (`{groups}`) for its /alerts page, and dashboard JSON files by file name (e.g. `ducklake-queue.json`), which
+   * Grafana provisions from a ConfigMap when it is enabled too. Ignored without the Prometheus.
+   */
+  readonly metrics?: {
+    readonly alertRules?: unknown;
+    readonly dashboards?: Readonly<Record<string, string>>;
+  };
 }
 
 /** Loki, the log agent and optional Grafana. Type token `ducklake:logging:Logging`. */
@@ -64,6 +84,12 @@ export class Logging extends pulumi.ComponentResource {
   public readonly agentRelease: k8s.helm.v3.Release;
   /** The Grafana Helm release, when `config.grafana.enabled`. */
   public readonly grafanaRelease?: k8s.helm.v3.Release;
+  /** The Prometheus Helm release, when `config.prometheus.enabled`. */
+  public readonly prometheusRelease?: k8s.helm.v3.Release;
+  /** The Prometheus server's in-cluster URL (Grafana's Prometheus data source), when it is enabled. */
+  public readonly prometheusUrl?: pulumi.Output<string>;
+  /** Name of the ConfigMap of the dashboards Grafana provisions, when Grafana and Prometheus are enabled. */
+  public readonly dashboardsConfigMapName?: pulumi.Output<string>;
   /** Name of the Secret holding Grafana's admin user and password, when Grafana is enabled. */
   public readonly grafanaAdminSecretName?: pulumi.Output<string>;
   /** Name of Loki's S3 bucket, when storage is `s3`. */
@@ -225,6 +251,23 @@ export class Logging extends pulumi.ComponentResource {
       ]);
     }
 
+    // Optional Prometheus (server only), scraping the Postgres instances' metrics port for Grafana.
+    const prom = cfg.prometheus;
+    if (prom.enabled) {
+      const values = pulumi.output(args.storageClassName).apply((storageClassName) =>
+        buildPrometheusValues({
+          postgresNamespace: args.postgresNamespace,
+          postgresClusterName: args.postgresClusterName,
+          retentionHours: prom.retentionHours,
+          sizeGiB: prom.sizeGiB,
+          storageClassName,
+          alertRules: args.metrics?.alertRules,
+        }),
+      );
+      this.prometheusRelease = release("prometheus", PROMETHEUS_CHART, RELEASE_NAMES.prometheus, values, [namespace]);
+      this.prometheusUrl = pulumi.output(prometheusUrl(ns));
+    }
+
     // Optional Grafana: admin credentials in a Secret, referenced by name from the values.
     if (cfg.grafana.enabled) {
       const password =
@@ -241,14 +284,36 @@ export class Logging extends pulumi.ComponentResource {
         { parent: this },
       );
       this.grafanaAdminSecretName = adminSecret.metadata.name;
-      const values = adminSecret.metadata.name.apply((adminSecretName) =>
-        buildGrafanaValues({ lokiQueryUrl: urls.queryUrl, adminSecretName }),
-      );
-      this.grafanaRelease = release("grafana", GRAFANA_CHART, RELEASE_NAMES.grafana, values, [
-        namespace,
-        adminSecret,
-        this.lokiRelease,
-      ]);
+      const grafanaDeps: pulumi.Resource[] = [namespace, adminSecret, this.lokiRelease];
+      // The stack's dashboards, with the Prometheus they query: a ConfigMap the chart mounts (dashboardsConfigMaps).
+      const dashboards = args.metrics?.dashboards ?? {};
+      let dashboardsConfigMap: pulumi.Output<string | undefined> = pulumi.output(undefined);
+      if (prom.enabled && Object.keys(dashboards).length > 0) {
+        const cm = new k8s.core.v1.ConfigMap(
+          `${name}-grafana-dashboards`,
+          {
+            metadata: { name: "grafana-dashboards-ducklake", namespace: namespace.metadata.name },
+            data: { ...dashboards },
+          },
+          { parent: this },
+        );
+        grafanaDeps.push(cm);
+        this.dashboardsConfigMapName = cm.metadata.name;
+        dashboardsConfigMap = cm.metadata.name;
+      }
+      const values = pulumi
+        .all([adminSecret.metadata.name, dashboardsConfigMap])
+        .apply(([adminSecretName, dashboardsConfigMap]) =>
+          buildGrafanaValues({
+            lokiQueryUrl: urls.queryUrl,
+            adminSecretName,
+            ...(prom.enabled
+              ? { prometheus: { url: prometheusUrl(ns), scrapeInterval: PROMETHEUS_SCRAPE_INTERVAL } }
+              : {}),
+            ...(dashboardsConfigMap !== undefined ? { dashboardsConfigMap } : {}),
+          }),
+        );
+      this.grafanaRelease = release("grafana", GRAFANA_CHART, RELEASE_NAMES.grafana, values, grafanaDeps);
     }
 
     this.pushUrl = pulumi.output(urls.pushUrl);
@@ -263,6 +328,9 @@ export class Logging extends pulumi.ComponentResource {
       lokiRelease: this.lokiRelease,
       agentRelease: this.agentRelease,
       grafanaRelease: this.grafanaRelease,
+      prometheusRelease: this.prometheusRelease,
+      prometheusUrl: this.prometheusUrl,
+      dashboardsConfigMapName: this.dashboardsConfigMapName,
       grafanaAdminSecretName: this.grafanaAdminSecretName,
       bucketName: this.bucketName,
     });

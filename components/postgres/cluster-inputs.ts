@@ -10,12 +10,16 @@ import { computeTuning, renderPostgresqlConf, tuningInputOf, TuningError, Tuning
 import { ClusterValuesInput, validateClusterInput } from "./helm-values";
 import { kubernetesToleration } from "../placement";
 import { monitoringMetricsYaml } from "../queue/monitoring";
+import { prometheusScraperPeer } from "../logging/prometheus-values";
+import type { NetworkPolicyPeer } from "./network-policy";
 import { formatKubeMemory } from "../../config/units";
 
 /** `ClusterValuesInput` for the stack, plus the tuning result it came from. */
 export interface PostgresClusterInputs extends ClusterValuesInput {
   /** The tuning engine's result (settings with origins, budget, durability, warnings). */
   readonly tuning: TuningResult;
+  /** Pods besides `metricsNamespaces` that scrape the instances' metrics port: the stack's own Prometheus (`logging.prometheus`). */
+  readonly metricsScrapers: readonly NetworkPolicyPeer[];
 }
 
 /** Size of a huge page (x86_64 default, `hugepages-2Mi`). */
@@ -43,6 +47,7 @@ export function postgresClusterInputs(config: StackConfig): PostgresClusterInput
   return {
     tuning,
     config: config.postgres,
+    metricsScrapers: config.logging.prometheus.enabled ? [prometheusScraperPeer(config.logging.namespace)] : [],
     parameters: tuning.parameters,
     sharedPreloadLibraries: tuning.sharedPreloadLibraries,
     nodeSelector: config.nodes?.labels,

@@ -24,7 +24,7 @@ import {
 } from "./charts";
 import type { BackupDestination } from "./backups";
 import { CUSTOM_QUERIES_KEY, customQueriesSecretName } from "./custom-queries";
-import { instanceNetworkPolicySpec, poolerNetworkPolicySpec } from "./network-policy";
+import { instanceNetworkPolicySpec, poolerNetworkPolicySpec, type NetworkPolicyPeer } from "./network-policy";
 import type { ClusterValuesInput } from "./helm-values";
 
 /**
@@ -48,6 +48,11 @@ export interface PostgresClusterArgs extends ClusterValuesInput {
    * required when `postgres.backups` is on or `postgres.recovery` is set, ignored otherwise.
    */
   readonly backupDestination?: pulumi.Input<BackupDestination>;
+  /**
+   * Pods, besides those of `metricsNamespaces`, that may reach the instances' metrics port 9187 (NetworkPolicy
+   * peers): the stack's own Prometheus (`PostgresClusterInputs.metricsScrapers`). Defaults to none.
+   */
+  readonly metricsScrapers?: readonly NetworkPolicyPeer[];
 }
 
 /**
@@ -274,7 +279,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       `${name}-instances-netpol`,
       {
         metadata: { name: `${config.clusterName}-instances`, namespace: ns.metadata.name },
-        spec: instanceNetworkPolicySpec(config),
+        spec: instanceNetworkPolicySpec(config, args.metricsScrapers),
       },
       childOpts,
     );

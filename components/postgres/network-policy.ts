@@ -17,7 +17,8 @@ import {
 /** networking.k8s.io/v1 `NetworkPolicySpec` (type only; the values are plain data). */
 export type NetworkPolicySpec = k8sInput.networking.v1.NetworkPolicySpec;
 /** A NetworkPolicy ingress peer (networking.k8s.io/v1 `NetworkPolicyPeer`). */
-type Peer = k8sInput.networking.v1.NetworkPolicyPeer;
+export type NetworkPolicyPeer = k8sInput.networking.v1.NetworkPolicyPeer;
+type Peer = NetworkPolicyPeer;
 
 function namespacesIn(names: readonly string[]): Peer {
   return {
@@ -35,9 +36,13 @@ function tcp(...ports: number[]): Array<{ protocol: string; port: number }> {
  * NetworkPolicy spec of the Postgres instance pods: ingress only from the application namespaces and
  * the bootstrap Job and the partition-maintenance CronJob (5432), the operator (8000 and 5432, per
  * https://cloudnative-pg.io/documentation/current/networking/), the cluster's own pods (replication,
- * join jobs, pooler; 5432 and 8000) and the metrics namespaces (9187). Egress is not restricted.
+ * join jobs, pooler; 5432 and 8000), the metrics namespaces and the given scrapers (9187). Egress is not restricted.
+ * @param scrapers pods outside `metricsNamespaces` that scrape the metrics port (the stack's own Prometheus).
  */
-export function instanceNetworkPolicySpec(config: PostgresConfig): NetworkPolicySpec {
+export function instanceNetworkPolicySpec(
+  config: PostgresConfig,
+  scrapers: readonly NetworkPolicyPeer[] = [],
+): NetworkPolicySpec {
   return {
     podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName, "cnpg.io/podRole": "instance" } },
     policyTypes: ["Ingress"],
@@ -67,7 +72,7 @@ export function instanceNetworkPolicySpec(config: PostgresConfig): NetworkPolicy
         from: [{ podSelector: { matchLabels: { "cnpg.io/cluster": config.clusterName } } }],
         ports: tcp(POSTGRES_PORT, INSTANCE_STATUS_PORT),
       },
-      { from: [namespacesIn(config.metricsNamespaces)], ports: tcp(INSTANCE_METRICS_PORT) },
+      { from: [namespacesIn(config.metricsNamespaces), ...scrapers], ports: tcp(INSTANCE_METRICS_PORT) },
     ],
   };
 }

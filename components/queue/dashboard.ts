@@ -1,6 +1,7 @@
 /**
  * The queue's Grafana dashboard (issue 17), generated from the stack's config so every panel queries only metrics the
- * stack exports (`exportedMetricNames`): throughput in and out, depth and oldest age, dead letters and redeliveries,
+ * stack exports (`exportedMetricNames`): throughput in and out, depth and oldest age, latency (the wait of the next
+ * message to be read, `oldest_unread_wait_seconds`: nothing records each message's send→read time), dead letters and redeliveries,
  * partition runway and maintenance, dead tuples and autovacuum, checkpoints, cache hit ratio, connections and lock
  * waits, replication, WAL archiving and base backups (with backups on), and the Postgres errors the log pipeline
  * labels (Loki, `error_severity`: ./../logging/cnpg-pipeline.ts).
@@ -81,6 +82,16 @@ export function dashboardPanels(config: StackConfig): DashboardPanel[] {
       datasource: "prometheus",
       targets: [
         { expr: "max by (queue_name) (cnpg_ducklake_queue_oldest_message_age_seconds)", legend: "{{queue_name}}" },
+      ],
+      unit: "s",
+    },
+    {
+      title: "Latency: how long the next message to be read has waited (send → read)",
+      description:
+        "seconds the first readable, never-read message (lowest msg_id) has been readable: reads take readable messages in msg_id order, so in a backlog this is the send→read latency of the messages being read now; 0 when none waits. Sampled at each scrape: a wait that starts and ends between two scrapes does not show. The product's target is sub-second",
+      datasource: "prometheus",
+      targets: [
+        { expr: "max by (queue_name) (cnpg_ducklake_queue_oldest_unread_wait_seconds)", legend: "{{queue_name}}" },
       ],
       unit: "s",
     },

@@ -44,6 +44,16 @@ export const METRICS_STATEMENT_TIMEOUT_MS = 5000;
  */
 export const METRICS_EXACT_COUNT_LIMIT = 100_000;
 
+/**
+ * The statement of `ops.queue_depth()`'s `oldest_unread_wait_seconds`, as a `format()` string (`%I` the queue table in
+ * schema pgmq, `%s` the bound): the `vt` of the first readable, never-read message among the bound's oldest messages
+ * in msg_id order, read through the msg_id index and stopping at the first match. pgmq.read takes readable messages
+ * in msg_id order (`ORDER BY msg_id ... FOR UPDATE SKIP LOCKED`, pgmq 1.5.1 pgmq.read), so this is the message the next
+ * read returns, unless a redelivered one is ahead of it.
+ */
+export const OLDEST_UNREAD_VT_FORMAT =
+  "SELECT h.vt FROM (SELECT msg_id, vt, read_ct FROM pgmq.%I ORDER BY msg_id LIMIT %s) h WHERE h.read_ct = 0 AND h.vt <= now() ORDER BY h.msg_id LIMIT 1";
+
 /** Rows kept by `ops.top_statements` and its metric (bounded label cardinality). */
 export const TOP_STATEMENTS = 20;
 
@@ -85,6 +95,7 @@ export const QUEUE_DEPTH_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["visible_messages", "bigint"],
   ["oldest_message_age_seconds", "double precision"],
   ["newest_message_age_seconds", "double precision"],
+  ["oldest_unread_wait_seconds", "double precision"],
   ["total_messages_sent", "bigint"],
   ["counts_exact", "integer"],
 ];
@@ -168,8 +179,13 @@ export function queueMonitoringSql(): string {
   return `-- ops.queue_depth(): per queue, its current depth (queue_length: rows in the queue table), the visible
 -- ones (vt <= now()), oldest/newest age, and total_messages_sent: the queue's msg_id sequence, i.e.
 -- what pgmq.metrics() calls total_messages (ids handed out, rolled-back sends included), not a depth.
+-- oldest_unread_wait_seconds: how long the first never-read readable message (read_ct = 0, vt <= now(), lowest msg_id)
+-- has been readable (now() - vt; vt is when a send, delayed or not, makes it readable): the wait of the message the
+-- next pgmq.read returns (reads take readable messages in msg_id order), 0 when none waits, -1 when unknown (the
+-- queue is deeper than the bound and every message within it is being processed or delayed).
 -- Bounded per scrape: counts stop at ${METRICS_EXACT_COUNT_LIMIT.toLocaleString("en-US")} rows (counts_exact 0 above; queue_length is then the
--- planner's estimate), ages read one row each through the msg_id index.
+-- planner's estimate), ages read one row each through the msg_id index, the unread wait at most as many rows
+-- (messages being processed or delayed at the head of the queue are skipped, one index row each).
 ${replaceFunctionWithOtherColumns(
   "ops.queue_depth()",
   QUEUE_DEPTH_COLUMNS.map(([name]) => name),
@@ -185,6 +201,7 @@ DECLARE
     v_visible bigint;
     v_oldest timestamptz;
     v_newest timestamptz;
+    v_unread_vt timestamptz;
     v_sent bigint;
 BEGIN
     FOR v_queue IN SELECT m.queue_name::text FROM pgmq.meta m ORDER BY m.queue_name LOOP
@@ -193,6 +210,8 @@ BEGIN
         EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM pgmq.%I WHERE vt <= now() LIMIT %s) x', 'q_' || v_queue, v_limit + 1) INTO v_visible;
         EXECUTE format('SELECT enqueued_at FROM pgmq.%I ORDER BY msg_id LIMIT 1', 'q_' || v_queue) INTO v_oldest;
         EXECUTE format('SELECT enqueued_at FROM pgmq.%I ORDER BY msg_id DESC LIMIT 1', 'q_' || v_queue) INTO v_newest;
+        -- bounded: the first readable, never-read message among the v_limit + 1 oldest, in msg_id order
+        EXECUTE format(${sqlLiteral(OLDEST_UNREAD_VT_FORMAT)}, 'q_' || v_queue, v_limit + 1) INTO v_unread_vt;
         EXECUTE format('SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END FROM pgmq.%I s', 'q_' || v_queue || '_msg_id_seq') INTO v_sent;
         queue_name := v_queue;
         counts_exact := CASE WHEN v_len > v_limit THEN 0 ELSE 1 END;
@@ -208,6 +227,11 @@ BEGIN
         visible_messages := least(v_visible, v_len);
         oldest_message_age_seconds := coalesce(extract(epoch FROM now() - v_oldest)::double precision, 0);
         newest_message_age_seconds := coalesce(extract(epoch FROM now() - v_newest)::double precision, 0);
+        oldest_unread_wait_seconds := CASE
+            WHEN v_unread_vt IS NOT NULL THEN greatest(extract(epoch FROM now() - v_unread_vt)::double precision, 0)
+            WHEN v_len > v_limit THEN -1  -- nothing unread among the oldest v_limit + 1, and more rows beyond them
+            ELSE 0
+        END;
         total_messages_sent := v_sent;
         RETURN NEXT;
     END LOOP;
@@ -467,7 +491,7 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
   const counter = (description: string) => ({ usage: "COUNTER" as const, description });
   const queries: Record<string, CustomQuery> = {
     ducklake_queue: {
-      query: `SELECT queue_name, queue_length, visible_messages, oldest_message_age_seconds, newest_message_age_seconds, total_messages_sent, counts_exact FROM ops.queue_depth() WHERE queue_name IN (${inList})`,
+      query: `SELECT queue_name, queue_length, visible_messages, oldest_message_age_seconds, newest_message_age_seconds, oldest_unread_wait_seconds, total_messages_sent, counts_exact FROM ops.queue_depth() WHERE queue_name IN (${inList})`,
       predicate_query: predicate,
       primary: true,
       metrics: [
@@ -480,6 +504,11 @@ export function monitoringMetricsYaml(majorVersion: number, queues: QueuesConfig
         { visible_messages: gauge(`Messages readable now (vt <= now()), counted up to ${METRICS_EXACT_COUNT_LIMIT}`) },
         { oldest_message_age_seconds: gauge("Age of the oldest message in seconds") },
         { newest_message_age_seconds: gauge("Age of the newest message in seconds") },
+        {
+          oldest_unread_wait_seconds: gauge(
+            `Seconds the first readable, never-read message (lowest msg_id with read_ct 0 and vt <= now()) has been readable: the wait of the message the next read returns; 0 when none waits; -1 when unknown (it looks at the ${METRICS_EXACT_COUNT_LIMIT} oldest messages, all being processed or delayed, and the queue is deeper)`,
+          ),
+        },
         {
           total_messages_sent: counter(
             "msg_ids handed out by the queue's sequence, rolled-back sends included (pgmq.metrics total_messages)",

@@ -8,7 +8,8 @@
  * and a queue of `--rows` messages (default 10,000,000: consumers down for about half an hour at dev's
  * peak). CloudNativePG runs every metrics query on every scrape (it does not implement `cache_seconds`),
  * so this is the cost per scrape. Trials alternate old and new (A B A B ...); the report prints each
- * trial, the medians and their ratio. Needs a PostgreSQL with pgmq and pg_partman (docs/queue.md).
+ * trial, the medians and their ratio; then the bounded scrape again with the oldest `METRICS_EXACT_COUNT_LIMIT` + 1
+ * messages read and in flight (the worst case of `oldest_unread_wait_seconds`). Needs a PostgreSQL with pgmq and pg_partman (docs/queue.md).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -18,6 +19,7 @@ import { parseArgs } from "util";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
+import { METRICS_EXACT_COUNT_LIMIT, OLDEST_UNREAD_VT_FORMAT } from "../../components/queue/monitoring";
 import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
 import { extensionAvailable, findPostgresBinaries, freeLoopbackPort, startLocalPostgres } from "../lib/local-postgres";
 
@@ -135,6 +137,20 @@ async function main(): Promise<number> {
         .join(" ")}; ` +
         `queue ${queue} filled with ${rows.toLocaleString("en-US")} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
+    // oldest_unread_wait_seconds' statement alone, as ops.queue_depth() runs it on the queue table
+    const unreadWait = OLDEST_UNREAD_VT_FORMAT.replace("%I", `q_${queue}`).replace(
+      "%s",
+      String(METRICS_EXACT_COUNT_LIMIT + 1),
+    );
+    const unreadWaitMs = async (): Promise<number[]> => {
+      await scrape(client, [unreadWait]);
+      const xs: number[] = [];
+      for (let t = 0; t < trials; t++) xs.push(await scrape(client, [unreadWait]));
+      return xs;
+    };
+    const stats = (xs: number[]) =>
+      `median ${median(xs).toFixed(1)} ms, min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}`;
+    const unreadHeadUnread = await unreadWaitMs();
     const times: Record<keyof typeof SCRAPES, number[]> = { unbounded: [], bounded: [] };
     // one warm-up scrape each, then A B A B ...
     for (const k of ["unbounded", "bounded"] as const) await scrape(client, SCRAPES[k]);
@@ -145,7 +161,20 @@ async function main(): Promise<number> {
         times[k].push(await scrape(client, SCRAPES[k]));
       }
     }
-    const depth = await client.query("SELECT queue_name, queue_length, counts_exact FROM ops.queue_depth() ORDER BY 1");
+    // The unread wait's worst case: the METRICS_EXACT_COUNT_LIMIT + 1 oldest messages all read and invisible (being
+    // processed), so its statement walks its whole bound and finds no unread message there.
+    await client.query(
+      `UPDATE pgmq.${"q_" + queue} SET read_ct = 1, vt = now() + interval '1 hour' WHERE msg_id <= $1`,
+      [METRICS_EXACT_COUNT_LIMIT + 1],
+    );
+    await client.query(`VACUUM ANALYZE pgmq.${"q_" + queue}`);
+    await scrape(client, SCRAPES.bounded);
+    const headRead: number[] = [];
+    for (let t = 0; t < trials; t++) headRead.push(await scrape(client, SCRAPES.bounded));
+    const unreadHeadRead = await unreadWaitMs();
+    const depth = await client.query(
+      "SELECT queue_name, queue_length, counts_exact, oldest_unread_wait_seconds FROM ops.queue_depth() ORDER BY 1",
+    );
     for (const k of ["unbounded", "bounded"] as const) {
       const xs = times[k];
       console.log(
@@ -153,8 +182,12 @@ async function main(): Promise<number> {
       );
     }
     console.log(`ratio unbounded / bounded (medians): ${(median(times.unbounded) / median(times.bounded)).toFixed(1)}`);
+    console.log(`oldest_unread_wait_seconds' statement alone, every message unread: ${stats(unreadHeadUnread)}`);
     console.log(
-      `bounded queue_depth reports: ${depth.rows.map((r) => `${r.queue_name} ${r.queue_length} (exact ${r.counts_exact})`).join(", ")}`,
+      `with the ${(METRICS_EXACT_COUNT_LIMIT + 1).toLocaleString("en-US")} oldest messages in flight (the unread wait walks its whole bound): bounded scrape ${stats(headRead)}; the statement alone ${stats(unreadHeadRead)}`,
+    );
+    console.log(
+      `bounded queue_depth reports: ${depth.rows.map((r) => `${r.queue_name} ${r.queue_length} (exact ${r.counts_exact}, unread wait ${Number(r.oldest_unread_wait_seconds).toFixed(1)} s)`).join(", ")}`,
     );
   } finally {
     await client.end();

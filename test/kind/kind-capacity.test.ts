@@ -15,7 +15,7 @@ import { readDucklakeConfig } from "../helpers/stack-files";
 const dev = parseStackConfig(readDucklakeConfig("dev"), "dev").config;
 
 describe("the arithmetic", () => {
-  test("dev requests what the README says: 2.7 CPU and 5.31 GiB, plus kind's 0.95 CPU and 290 MiB", () => {
+  test("dev requests what the README says: 2.76 CPU and 5.59 GiB, plus kind's 0.95 CPU and 290 MiB", () => {
     const pods = stackPodRequests(dev);
     expect(pods.map((p) => p.what)).toEqual([
       "postgres",
@@ -23,19 +23,31 @@ describe("the arithmetic", () => {
       "promtail",
       "queue bootstrap Job",
       "partition-maintenance CronJob",
+      "prometheus",
       "grafana",
     ]);
-    expect(pods.reduce((s, p) => s + p.cpuMillis, 0)).toBe(2700);
-    expect(pods.reduce((s, p) => s + p.memoryBytes, 0)).toBe((4096 + 1024 + 64 + 64 + 64 + 128) * 1024 ** 2);
+    // the Prometheus pod: server 50m / 256Mi + config reloader 10m / 32Mi (plan/dev/manifests/prometheus.yaml)
+    expect(pods.find((p) => p.what === "prometheus")).toEqual({
+      what: "prometheus",
+      cpuMillis: 60,
+      memoryBytes: 288 * 1024 ** 2,
+    });
+    expect(pods.reduce((s, p) => s + p.cpuMillis, 0)).toBe(2760);
+    expect(pods.reduce((s, p) => s + p.memoryBytes, 0)).toBe((4096 + 1024 + 64 + 64 + 64 + 288 + 128) * 1024 ** 2);
     expect(KIND_SYSTEM_REQUESTS.cpuMillis).toBe(950);
     expect(KIND_SYSTEM_REQUESTS.memoryBytes).toBe(290 * 1024 ** 2);
   });
 
-  test("instances multiply the Postgres request; alloy replaces promtail; no grafana when it is off", () => {
+  test("instances multiply the Postgres request; alloy replaces promtail; no grafana or prometheus when they are off", () => {
     const cfg = {
       ...dev,
       postgres: { ...dev.postgres, instances: 3 },
-      logging: { ...dev.logging, agent: "alloy" as const, grafana: { ...dev.logging.grafana, enabled: false } },
+      logging: {
+        ...dev.logging,
+        agent: "alloy" as const,
+        grafana: { ...dev.logging.grafana, enabled: false },
+        prometheus: { ...dev.logging.prometheus, enabled: false },
+      },
     };
     const pods = stackPodRequests(cfg);
     expect(pods.map((p) => p.what)).toEqual([
@@ -53,15 +65,16 @@ describe("the arithmetic", () => {
     expect(kindCapacityProblem("ducklake-control-plane", { cpu: "4", memory: "8Gi" }, pods)).toBeUndefined();
     const problem = kindCapacityProblem("ducklake-control-plane", { cpu: "2", memory: "8029868Ki" }, pods);
     expect(problem).toContain(
-      "the kind node ducklake-control-plane is too small for the stack: CPU 3650m requested, 2000m allocatable (",
+      "the kind node ducklake-control-plane is too small for the stack: CPU 3710m requested, 2000m allocatable (",
     );
     expect(problem).toContain("postgres 2000m / 4096Mi");
-    expect(problem).not.toContain("memory 5730Mi requested");
+    expect(problem).toContain("prometheus 60m / 288Mi");
+    expect(problem).not.toContain("memory 6018Mi requested");
     // The boundary: exactly the requests fit.
-    expect(kindCapacityProblem("n", { cpu: "3650m", memory: `${5730 * 1024}Ki` }, pods)).toBeUndefined();
-    expect(kindCapacityProblem("n", { cpu: "3649m", memory: `${5730 * 1024}Ki` }, pods)).toContain("CPU 3650m");
-    expect(kindCapacityProblem("n", { cpu: "4", memory: `${5730 * 1024 - 1}Ki` }, pods)).toContain(
-      "memory 5730Mi requested, 5730Mi allocatable",
+    expect(kindCapacityProblem("n", { cpu: "3710m", memory: `${6018 * 1024}Ki` }, pods)).toBeUndefined();
+    expect(kindCapacityProblem("n", { cpu: "3709m", memory: `${6018 * 1024}Ki` }, pods)).toContain("CPU 3710m");
+    expect(kindCapacityProblem("n", { cpu: "4", memory: `${6018 * 1024 - 1}Ki` }, pods)).toContain(
+      "memory 6018Mi requested, 6018Mi allocatable",
     );
   });
 
@@ -118,7 +131,7 @@ describe("the preview read", () => {
     const { checkKindNode } = await import("../../components/prerequisites");
     const pods = stackPodRequests(dev);
     expect(() => checkKindNode("ducklake-control-plane", { allocatable: { cpu: "2", memory: "16Gi" } }, pods)).toThrow(
-      "the kind node ducklake-control-plane is too small for the stack: CPU 3650m requested, 2000m allocatable",
+      "the kind node ducklake-control-plane is too small for the stack: CPU 3710m requested, 2000m allocatable",
     );
     expect(() => checkKindNode("n", { allocatable: { cpu: "8", memory: "16Gi" } }, pods)).not.toThrow();
     expect(() => checkKindNode("n", undefined, pods)).not.toThrow();

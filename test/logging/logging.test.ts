@@ -54,11 +54,70 @@ beforeAll(async () => {
   ({ Logging } = await import("../../components/logging/logging"));
 });
 
-describe("dev stack (kind): Loki on a PVC, Promtail, Grafana", () => {
+/** What index.ts hands Logging: the stack's alert rules and its dashboard. */
+function metricsFor(stack: string): NonNullable<LoggingArgs["metrics"]> {
+  const d = deriveStack(stackConfig(stack), stack);
+  return { alertRules: d.alertRules, dashboards: { "ducklake-queue.json": d.dashboardJson } };
+}
+
+describe("dev stack (kind): Loki on a PVC, Promtail, Prometheus, Grafana", () => {
   let logging: LoggingType;
   beforeAll(async () => {
-    logging = new Logging("dev", argsFor(stackConfig("dev"), "dev"));
+    logging = new Logging("dev", argsFor(stackConfig("dev"), "dev", { metrics: metricsFor("dev") }));
     await settle();
+  });
+
+  test("Prometheus: pinned chart, the server alone on a PVC of the stack's class, scraping only the cluster's instances, the alert rules loaded", async () => {
+    const release = recorder.get(RELEASE, "dev-prometheus").inputs;
+    expect(release).toMatchObject({
+      name: "prometheus",
+      chart: "prometheus",
+      version: "29.27.0",
+      namespace: "ducklake-logging",
+    });
+    expect(release["repositoryOpts"]).toEqual({ repo: "https://prometheus-community.github.io/helm-charts" });
+    const v = values("dev", "prometheus") as Record<string, Record<string, unknown>>;
+    for (const sub of ["alertmanager", "kube-state-metrics", "prometheus-node-exporter", "prometheus-pushgateway"])
+      expect(v[sub]).toEqual({ enabled: false });
+    expect(v["server"]).toMatchObject({
+      persistentVolume: { enabled: true, size: "2Gi", storageClass: "standard" },
+      retention: "72h",
+      retentionSize: "1638MB",
+      global: { scrape_interval: "30s" },
+    });
+    const jobs = Object.entries(v["scrapeConfigs"]).filter(([, j]) => (j as { enabled?: boolean }).enabled !== false);
+    expect(jobs.map(([name]) => name)).toEqual(["cloudnative-pg"]);
+    expect(JSON.stringify(jobs[0][1])).toContain('"names":["ducklake-db"]');
+    expect(JSON.stringify(jobs[0][1])).toContain('"regex":"lineage-pg"');
+    const rules = v["serverFiles"]["alerting_rules.yml"] as { groups: Array<{ rules: Array<{ alert: string }> }> };
+    expect(rules.groups[0].rules.map((r) => r.alert)).toContain("DucklakeOldestMessageTooOld");
+    expect(await promiseOf(logging.prometheusUrl!)).toBe("http://prometheus-server.ducklake-logging.svc.cluster.local");
+  });
+
+  test("Grafana: a Prometheus data source beside Loki, and the stack's dashboard provisioned from a ConfigMap", () => {
+    const v = values("dev", "grafana") as Record<string, Record<string, unknown>>;
+    const ds = (v["datasources"]["datasources.yaml"] as { datasources: Array<Record<string, unknown>> }).datasources;
+    expect(ds.map((d) => [d["uid"], d["type"], d["url"], d["isDefault"]])).toEqual([
+      ["loki", "loki", "http://loki.ducklake-logging.svc.cluster.local:3100", true],
+      ["prometheus", "prometheus", "http://prometheus-server.ducklake-logging.svc.cluster.local", false],
+    ]);
+    const cm = recorder.get("kubernetes:core/v1:ConfigMap", "dev-grafana-dashboards").inputs as {
+      metadata: { name: string; namespace: string };
+      data: Record<string, string>;
+    };
+    expect(cm.metadata).toEqual({ name: "grafana-dashboards-ducklake", namespace: "ducklake-logging" });
+    expect(JSON.parse(cm.data["ducklake-queue.json"]).title).toBe("DuckLake lineage queue (dev)");
+    expect(v["dashboardsConfigMaps"]).toEqual({ ducklake: "grafana-dashboards-ducklake" });
+    const providers = (
+      v["dashboardProviders"]["dashboardproviders.yaml"] as { providers: Array<Record<string, unknown>> }
+    ).providers;
+    expect(providers).toEqual([
+      expect.objectContaining({
+        name: "ducklake",
+        type: "file",
+        options: { path: "/var/lib/grafana/dashboards/ducklake" },
+      }),
+    ]);
   });
 
   test("Loki: pinned chart, single binary, tsdb v13 schema, filesystem on a PVC of the stack's class, 72h retention, caches off", () => {
@@ -156,8 +215,9 @@ describe("prod stack (EKS): Loki on a gp3 PVC, Alloy, no Grafana", () => {
     );
   });
 
-  test("no Grafana, no bucket (PVC storage), the Alloy program as a plan artifact: the one the agent runs", () => {
+  test("no Grafana, no Prometheus (the cluster's Prometheus Operator scrapes), no bucket (PVC storage), the Alloy program as a plan artifact: the one the agent runs", () => {
     expect(logging.grafanaRelease).toBeUndefined();
+    expect(logging.prometheusRelease).toBeUndefined();
     expect(
       children("prod")
         .filter((r) => r.type === RELEASE)
@@ -232,6 +292,22 @@ describe("prod with S3 storage: bucket, lifecycle, IRSA", () => {
       "s3",
     );
     expect(v["chunksCache"]).toEqual({ enabled: true, allocatedMemory: 512 });
+  });
+});
+
+describe("Grafana without the stack's Prometheus", () => {
+  test("Loki is its only data source and no dashboard is provisioned, even when dashboards are given", async () => {
+    const dev = stackConfig("dev");
+    const cfg = { ...dev, logging: { ...dev.logging, prometheus: { ...dev.logging.prometheus, enabled: false } } };
+    const logging = new Logging("noprom", argsFor(cfg, "dev", { metrics: metricsFor("dev") }));
+    await settle();
+    expect(logging.prometheusRelease).toBeUndefined();
+    expect(logging.dashboardsConfigMapName).toBeUndefined();
+    expect(children("noprom").filter((r) => r.type === "kubernetes:core/v1:ConfigMap")).toEqual([]);
+    const v = values("noprom", "grafana") as Record<string, Record<string, unknown>>;
+    const ds = (v["datasources"]["datasources.yaml"] as { datasources: Array<Record<string, unknown>> }).datasources;
+    expect(ds.map((d) => d["uid"])).toEqual(["loki"]);
+    expect(v["dashboardsConfigMaps"]).toBeUndefined();
   });
 });
 

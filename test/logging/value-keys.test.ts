@@ -5,7 +5,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ChartKeyInventory, unknownValueKeys, valueKeyPaths } from "../../components/logging/value-keys";
-import { ALLOY_CHART, GRAFANA_CHART, LOKI_CHART, PROMTAIL_CHART, PinnedChart } from "../../components/logging/charts";
+import {
+  ALLOY_CHART,
+  GRAFANA_CHART,
+  LOKI_CHART,
+  PROMETHEUS_CHART,
+  PROMTAIL_CHART,
+  PinnedChart,
+} from "../../components/logging/charts";
+import { buildPrometheusValues } from "../../components/logging/prometheus-values";
 import { buildLokiValues, lokiCacheSizes } from "../../components/logging/loki-values";
 import { buildPromtailValues } from "../../components/logging/promtail-values";
 import { buildAlloyConfig, buildAlloyValues } from "../../components/logging/alloy-config";
@@ -43,6 +51,28 @@ const cases: Array<[string, PinnedChart, Record<string, unknown>]> = [
     "grafana",
     GRAFANA_CHART,
     buildGrafanaValues({ lokiQueryUrl: "http://loki.x.svc.cluster.local:3100", adminSecretName: "grafana-admin" }),
+  ],
+  [
+    "grafana with Prometheus and the dashboards",
+    GRAFANA_CHART,
+    buildGrafanaValues({
+      lokiQueryUrl: "http://loki.x.svc.cluster.local:3100",
+      adminSecretName: "grafana-admin",
+      prometheus: { url: "http://prometheus-server.x.svc.cluster.local", scrapeInterval: "30s" },
+      dashboardsConfigMap: "grafana-dashboards-ducklake",
+    }),
+  ],
+  [
+    "prometheus",
+    PROMETHEUS_CHART,
+    buildPrometheusValues({
+      postgresNamespace: "ducklake-db",
+      postgresClusterName: "lineage-pg",
+      retentionHours: 72,
+      sizeGiB: 2,
+      storageClassName: "standard",
+      alertRules: { groups: [] },
+    }),
   ],
 ];
 

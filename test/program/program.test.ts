@@ -5,7 +5,8 @@
 import * as path from "path";
 import { installRecordingMocks, MockRecorder, redactSecrets, settle } from "../../scripts/lib/mock-engine";
 import { readStackFileConfig, stackConfigForRuntime } from "../../scripts/lib/stack-file";
-import { ROOT } from "../helpers/stack-files";
+import { ROOT, readDucklakeConfig } from "../helpers/stack-files";
+import { deriveStack, parseStackConfig } from "../../components/stack";
 import { runStackProgram, type Program } from "../helpers/program";
 
 /** Runs index.ts with a stack's config (optionally edited) in a fresh module registry. */
@@ -43,12 +44,38 @@ describe("dev stack (kind)", () => {
     expect(provider.inputs["context"]).toBe("kind-ducklake");
   });
 
-  test("installs the operator, the cluster, Loki, the agent and Grafana as Helm releases", () => {
+  test("installs the operator, the cluster, Loki, the agent, Prometheus and Grafana as Helm releases", () => {
     const charts = run.recorder
       .ofType("kubernetes:helm.sh/v3:Release")
       .map((r) => r.inputs["chart"])
       .sort();
-    expect(charts).toEqual(["cloudnative-pg", "cluster", "grafana", "loki", "promtail"]);
+    expect(charts).toEqual(["cloudnative-pg", "cluster", "grafana", "loki", "prometheus", "promtail"]);
+  });
+
+  test("Prometheus loads the stack's alert rules, Grafana provisions the stack's dashboard, and the instances' policy admits the scraper on 9187", () => {
+    const decisions = deriveStack(parseStackConfig(readDucklakeConfig("dev"), "dev").config, "dev");
+    const prom = run.recorder.get("kubernetes:helm.sh/v3:Release", "logging-prometheus").inputs["values"] as {
+      serverFiles: Record<string, unknown>;
+    };
+    expect(prom.serverFiles["alerting_rules.yml"]).toEqual(JSON.parse(JSON.stringify(decisions.alertRules)));
+    const cm = run.recorder.get("kubernetes:core/v1:ConfigMap", "logging-grafana-dashboards").inputs as {
+      data: Record<string, string>;
+    };
+    expect(cm.data["ducklake-queue.json"]).toBe(decisions.dashboardJson);
+    expect(JSON.parse(decisions.dashboardJson).uid).toBe("ducklake-queue-dev");
+    const policy = run.recorder.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "postgres-instances-netpol")
+      .inputs["spec"] as { ingress: Array<{ from: unknown[]; ports: Array<{ port: number }> }> };
+    const metrics = policy.ingress.find((r) => r.ports.some((p) => p.port === 9187))!;
+    expect(metrics.from).toContainEqual({
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ducklake-logging" } },
+      podSelector: {
+        matchLabels: {
+          "app.kubernetes.io/component": "server",
+          "app.kubernetes.io/name": "prometheus",
+          "app.kubernetes.io/instance": "prometheus",
+        },
+      },
+    });
   });
 
   test("exports what apps need, with the connection URI as a secret", async () => {

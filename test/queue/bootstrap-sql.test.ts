@@ -218,11 +218,12 @@ describe("monitoring", () => {
       "visible_messages",
       "oldest_message_age_seconds",
       "newest_message_age_seconds",
+      "oldest_unread_wait_seconds",
       "total_messages_sent",
       "counts_exact",
     ]);
     expect(sql).toContain(
-      "RETURNS TABLE (queue_name text, queue_length bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision, total_messages_sent bigint, counts_exact integer)",
+      "RETURNS TABLE (queue_name text, queue_length bigint, visible_messages bigint, oldest_message_age_seconds double precision, newest_message_age_seconds double precision, oldest_unread_wait_seconds double precision, total_messages_sent bigint, counts_exact integer)",
     );
     const drop = sql.indexOf("DROP FUNCTION ops.queue_depth();");
     expect(drop).toBeGreaterThan(-1);

@@ -31,13 +31,14 @@ describe("the queue dashboard", () => {
     expect([...new Set(used.filter((m) => !defined.has(m)))]).toEqual([]);
   });
 
-  test("throughput in and out, depth, dead letters, runway, autovacuum, checkpoints, cache, replication, backups and logs are there (prod)", () => {
+  test("throughput in and out, depth, latency, dead letters, runway, autovacuum, checkpoints, cache, replication, backups and logs are there (prod)", () => {
     const titles = dashboardPanels(configOf("prod")).map((p) => p.title);
     for (const t of [
       "sent",
       "consumed",
       "Depth",
       "Oldest",
+      "Latency",
       "Dead letters",
       "runway",
       "autovacuum",

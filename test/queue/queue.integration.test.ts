@@ -15,7 +15,12 @@ import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import type { QueuesConfig } from "../../config/queues";
 import { generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { MONITORING_OBJECTS, monitoringMetricsYaml, QUEUE_DEPTH_COLUMNS } from "../../components/queue/monitoring";
+import {
+  METRICS_EXACT_COUNT_LIMIT,
+  MONITORING_OBJECTS,
+  monitoringMetricsYaml,
+  QUEUE_DEPTH_COLUMNS,
+} from "../../components/queue/monitoring";
 import { planRunway, validateQueues } from "../../components/queue/runway";
 import type { LocalPostgres, PostgresBinaries } from "../../scripts/lib/local-postgres";
 import {
@@ -749,6 +754,50 @@ function suite(inst: Installation): void {
       }
     } finally {
       await m.end();
+    }
+  });
+
+  test("oldest_unread_wait_seconds is how long the next message to be read has been readable: read (in-flight) and delayed messages are skipped, 0 when none waits, -1 when the bound holds only in-flight messages of a deeper queue", async () => {
+    const wait = async (queue: string): Promise<number> =>
+      Number(
+        (
+          await admin.query("SELECT oldest_unread_wait_seconds AS w FROM ops.queue_depth() WHERE queue_name = $1", [
+            queue,
+          ])
+        ).rows[0].w,
+      );
+    // one transaction, rolled back: now() stands still, so the waits are exact
+    await admin.query("BEGIN");
+    try {
+      await admin.query("DELETE FROM pgmq.q_lineage_events");
+      const send = async (delaySeconds: number): Promise<number> =>
+        Number(
+          (await admin.query("SELECT pgmq.send('lineage_events', '{}'::jsonb, $1::integer) AS id", [delaySeconds]))
+            .rows[0].id,
+        );
+      const [a, b] = [await send(0), await send(0)];
+      await send(60); // delayed: readable only in a minute
+      expect(await wait("lineage_events")).toBe(0); // sent after now(): not readable yet at the scrape's instant
+      await admin.query("UPDATE pgmq.q_lineage_events SET vt = now() - interval '5 seconds' WHERE msg_id = $1", [a]);
+      await admin.query("UPDATE pgmq.q_lineage_events SET vt = now() - interval '2 seconds' WHERE msg_id = $1", [b]);
+      expect(await wait("lineage_events")).toBe(5); // a, the first readable one
+      const read = await admin.query("SELECT msg_id FROM pgmq.read('lineage_events', 30, 1)");
+      expect(Number(read.rows[0].msg_id)).toBe(a); // the read takes the message the metric waited on
+      expect(await wait("lineage_events")).toBe(2); // a is in flight: b is next
+      await admin.query("SELECT * FROM pgmq.read('lineage_events', 30, 1)");
+      expect(await wait("lineage_events")).toBe(0); // only the in-flight and the delayed messages are left
+      // A queue deeper than the bound whose oldest METRICS_EXACT_COUNT_LIMIT + 1 messages are all in flight (the
+      // dead-letter queue, a plain pgmq table): unknown, not 0.
+      await admin.query(
+        `INSERT INTO pgmq.q_lineage_events_dlq (vt, read_ct, message)
+         SELECT now() + interval '1 hour', 1, '{}'::jsonb FROM generate_series(1, ${METRICS_EXACT_COUNT_LIMIT + 1})`,
+      );
+      await admin.query(
+        "INSERT INTO pgmq.q_lineage_events_dlq (vt, message) VALUES (now() - interval '3 seconds', '{}'::jsonb)",
+      );
+      expect(await wait("lineage_events_dlq")).toBe(-1);
+    } finally {
+      await admin.query("ROLLBACK");
     }
   });
 
