@@ -441,6 +441,9 @@ BEGIN
         RETURN;
     ELSIF string_to_array(split_part(v_installed, '-', 1), '.')::integer[] > string_to_array(split_part(v_available, '-', 1), '.')::integer[] THEN
         RAISE EXCEPTION 'pgmq % is installed but the image carries the older %: PGMQ ships no downgrade scripts; use an image with pgmq >= %', v_installed, v_available, v_installed;
+    ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension_update_paths('pgmq')
+                       WHERE source = v_installed AND target = v_available AND path IS NOT NULL) THEN
+        RAISE EXCEPTION 'pgmq % is installed and the image carries %, but the image has no chain of upgrade scripts (pgmq--<from>--<to>.sql) from % to %: use an image built with every upgrade script (images/postgres/Dockerfile installs them)', v_installed, v_available, v_installed, v_available;
     END IF;
     ALTER EXTENSION pgmq UPDATE;
     RAISE NOTICE 'pgmq updated in place from % to %', v_installed, v_available;
