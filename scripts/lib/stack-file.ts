@@ -74,6 +74,8 @@ export function readStackFileConfig(file: string): StackFileConfig {
       `${file} line ${merge + 1}: YAML merge keys (<<) are not supported in stack files (readers disagree on them); write the keys out: ${text.split("\n")[merge]!.trim()}`,
     );
   }
+  const esc = escImportRefusal(file, (doc as { environment?: unknown }).environment);
+  if (esc !== undefined) throw new StackFileError(esc);
   const config = doc.config ?? {};
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     throw new StackFileError(`${file}: "config" must be a map of key to value`);
@@ -96,6 +98,42 @@ export function readStackFileConfig(file: string): StackFileConfig {
     }
   }
   return { values, secureKeys };
+}
+
+/**
+ * A stack file's `environment:` key imports Pulumi ESC environments: "The `environment` block in your stack
+ * configuration file (`Pulumi.<stack>.yaml`) lists the environments the stack imports. Environments are merged
+ * in order" and each one's `pulumiConfig` values "flow into your program as stack configuration"
+ * (https://www.pulumi.com/docs/esc/guides/pulumi-iac/; the reserved property:
+ * https://www.pulumi.com/docs/esc/environments/syntax/reserved-properties/pulumi-config/). Only the Pulumi CLI
+ * opens them (with Pulumi Cloud's credentials), so a script reading the file alone would see a config without
+ * those values: the offline plan, db:local and the benches refuse it instead, naming what to do. `pulumi up` and
+ * `pulumi preview` (index.ts) are not affected: the CLI hands the program the merged config.
+ * @param file the stack file, for the message.
+ * @param environment the file's `environment:` value: a list of environment names, or an inline environment
+ *   with `imports:` (and perhaps `values:`).
+ * @returns the refusal, or undefined when the file imports nothing.
+ */
+export function escImportRefusal(file: string, environment: unknown): string | undefined {
+  if (environment === undefined || environment === null) return undefined;
+  const names: string[] = [];
+  let inline = false;
+  if (Array.isArray(environment)) names.push(...environment.map(String));
+  else if (typeof environment === "object") {
+    const imports = (environment as { imports?: unknown }).imports;
+    if (Array.isArray(imports)) names.push(...imports.map((i) => (typeof i === "string" ? i : JSON.stringify(i))));
+    inline = Object.keys(environment).some((k) => k !== "imports");
+  } else names.push(String(environment));
+  if (names.length === 0 && !inline) return undefined;
+  const what = [...(names.length > 0 ? [names.join(", ")] : []), ...(inline ? ["an inline environment"] : [])];
+  const stack = /Pulumi\.(.+)\.yaml$/.exec(file)?.[1] ?? "<stack>";
+  return (
+    `${file}: its "environment:" key imports Pulumi ESC environments (${what.join(" and ")}), whose pulumiConfig ` +
+    `values become stack config only when the Pulumi CLI opens them; this script reads the file alone and cannot. ` +
+    `Run \`pulumi preview --stack ${stack}\` (it resolves them), or list the resolved values with ` +
+    `\`pulumi config --open --stack ${stack}\` (or \`pulumi env open <environment>\`) and, to plan offline, ` +
+    `copy the ducklake:* keys into the file's config: map and remove the environment: key from a local copy.`
+  );
 }
 
 /** The config map as the Pulumi runtime receives it: key to text (JSON for non-strings), and the secret keys. */

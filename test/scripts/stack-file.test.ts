@@ -46,6 +46,27 @@ describe("readStackFileConfig", () => {
     expect(() => readStackFileConfig(file)).toThrow(file);
   });
 
+  test.each([
+    ["a list of environments", "environment:\n  - myorg/common\n  - myorg/prod\n", /\(myorg\/common, myorg\/prod\)/],
+    [
+      "an inline environment",
+      "environment:\n  imports: [myorg/common]\n  values: {a: 1}\n",
+      /\(myorg\/common and an inline environment\)/,
+    ],
+  ])("ESC: %s is refused, naming the key, the environments and what to do", (_what, head, names) => {
+    const file = write("Pulumi.esc.yaml", `${head}config:\n  ducklake:storage: {className: gp3}\n`);
+    expect(() => readStackFileConfig(file)).toThrow(StackFileError);
+    expect(() => readStackFileConfig(file)).toThrow(names);
+    expect(() => readStackFileConfig(file)).toThrow(/"environment:" key imports Pulumi ESC environments/);
+    expect(() => readStackFileConfig(file)).toThrow(/`pulumi preview --stack esc`/);
+    expect(() => readStackFileConfig(file)).toThrow(/`pulumi config --open --stack esc`/);
+  });
+
+  test("ESC: an empty environment list imports nothing and is read as usual", () => {
+    const file = write("Pulumi.esc.yaml", "environment: []\nconfig:\n  ducklake:storage: {className: gp3}\n");
+    expect(readStackFileConfig(file).values).toEqual({ "ducklake:storage": { className: "gp3" } });
+  });
+
   test("a valid file reads, secrets as [secret]", () => {
     const file = write(
       "Pulumi.ok.yaml",
