@@ -133,7 +133,7 @@ export function stackFileSchema(): JsonSchemaNode {
       },
       environment: {
         description:
-          "Pulumi ESC environments the stack imports (https://www.pulumi.com/docs/esc/guides/pulumi-iac/). `pulumi preview` and `pulumi up` resolve them; the offline plan cannot and refuses the file.",
+          "Pulumi ESC environments the stack imports (https://www.pulumi.com/docs/esc/guides/pulumi-iac/). `pulumi preview` and `pulumi up` resolve them; the offline plan refuses the file unless the opened environments are given in DUCKLAKE_ESC_VALUES (README).",
       },
       secretsprovider: { type: "string" },
       encryptedkey: { type: "string" },
