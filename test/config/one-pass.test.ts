@@ -114,3 +114,22 @@ test("a correct stack file still parses (the mistakes above are the only problem
   const { raw, keys } = ducklakeConfigOf(readStackFileConfig(path.join(ROOT, "Pulumi.prod.yaml")));
   expect(parseStackConfig(raw, "prod", keys).config.postgres.instances).toBe(3);
 });
+
+test("a key the schema refused is reported once, by the schema, not again by a validator that read it", () => {
+  const { raw, keys } = ducklakeConfigOf(readStackFileConfig(path.join(ROOT, "Pulumi.prod.yaml")));
+  const edited = structuredClone(raw) as Record<string, any>;
+  // 10 instances: above the schema's limit of 9, and above the 4 nodes (nodes.scaling.maxSize) the
+  // instances-against-nodes rule checks; the same key would be reported twice.
+  edited["postgres"].instances = 10;
+  edited["postgres"].synchronousReplication.number = 1;
+  let issues: readonly ConfigIssue[] = [];
+  try {
+    parseStackConfig(edited, "prod", keys);
+  } catch (err) {
+    if (err instanceof ConfigError) issues = err.issues;
+    else throw err;
+  }
+  expect(issues.filter((i) => i.path === "ducklake:postgres.instances").map((i) => i.message)).toEqual([
+    expect.stringMatching(/<= 9/),
+  ]);
+});
