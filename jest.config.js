@@ -10,6 +10,9 @@ const shared = {
   transform: {
     "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
   },
+  // The package's own name, as examples/ import it: its entry point's source (package.json `exports` points at
+  // its build, dist/components/index.js; tsconfig.json `paths` maps the same for the type checker).
+  moduleNameMapper: { "^ducklake-pgmq$": "<rootDir>/components/index.ts" },
 };
 
 module.exports = {

@@ -12,6 +12,7 @@ import {
   type StackKeys,
 } from "../config/load";
 import { logAgentLifecycle, type RegisteredValidator } from "../config/validators";
+import { CROSS_SECTION_VALIDATORS } from "../config/cross-section";
 import { validateTuning } from "./postgres/tuning";
 import { bgwIntervalSeconds, maintenanceSchedule, validateQueues, type MaintenanceSchedule } from "./queue/runway";
 import {
@@ -34,6 +35,7 @@ import type { StackConfig } from "../config/schema";
  * hide a memory or runway problem in another: every problem is reported at once.
  */
 export const SEMANTIC_VALIDATORS: readonly RegisteredValidator[] = [
+  ...CROSS_SECTION_VALIDATORS,
   { needs: ["logging"], validate: logAgentLifecycle },
   { needs: ["postgres"], validate: validateTuning },
   { needs: ["postgres", "queues"], validate: validateQueues },

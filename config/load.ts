@@ -138,26 +138,34 @@ export function parseStackConfigWith(
   for (const [k, v] of Object.entries(raw)) {
     if (!(SECRET_KEYS as readonly string[]).includes(k)) plain[k] = v;
   }
-  const parsed = StackConfigSchema.safeParse(plain, { reportInput: true });
   const issues: ConfigIssue[] = [...(keys ? configKeyIssues(keys) : []), ...prototypeKeyIssues(raw)];
+  const parsed = StackConfigSchema.safeParse(plain, { reportInput: true });
   const warnings: string[] = [];
-  // When the whole config does not parse, the sections that do are still checked by the validators
-  // that read only them, so one typo does not hide every other problem.
-  const config: Partial<StackConfig> = parsed.success ? parsed.data : parseSections(plain);
   if (!parsed.success) issues.push(...zodIssuesToConfigIssues(parsed.error.issues, plain));
+  // The validators run on every section whose structure is whole, although some of its values break a rule
+  // (a misspelled key, a number out of range: zod keeps going past those and runs the section's own
+  // cross-field rules too), so one run reports every problem; a rule that reads a section zod could not
+  // read (a wrong type, a missing required key) does not run.
+  const config = parsed.success ? parsed.data : readableSections(plain);
+  const complete = parsed.success;
+  // A key the schema already refused is reported once, by the schema, and not again by a validator that read it.
+  const refused = new Set(issues.map((i) => i.path));
   for (const { needs, validate } of validators) {
-    const ready = parsed.success || needs.every((section) => section in config);
-    if (!ready) continue;
+    if (!complete && !needs.every((section) => section in config)) continue;
     let result;
     try {
       result = validate(config as StackConfig);
     } catch (err) {
-      // A validator that meets a half-parsed config it was not written for: the schema issues stand.
-      if (parsed.success) throw err;
+      // A validator that meets values another rule already refused (an out-of-range number, an EKS stack without
+      // nodes) and was not written for them: the problems already found stand.
+      if (complete && issues.length === 0) throw err;
       continue;
     }
-    for (const e of result.errors)
-      issues.push({ path: configPath(CONFIG_NAMESPACE, e.path), message: e.message, value: e.value });
+    for (const e of result.errors) {
+      const path = configPath(CONFIG_NAMESPACE, e.path);
+      if (!complete && refused.has(path)) continue;
+      issues.push({ path, message: e.message, value: e.value });
+    }
     warnings.push(...result.warnings);
   }
   if (issues.length > 0) throw new ConfigError(issues, stack);
@@ -165,14 +173,19 @@ export function parseStackConfigWith(
 }
 
 /**
- * Parses each top-level section on its own; returns the ones that parse (an absent optional
- * section, such as `nodes` on kind, counts as parsed).
+ * Parses each top-level section on its own and returns the ones whose structure zod could read: every key of
+ * the right type and every required key present (an absent optional section, such as `nodes` on kind, counts).
+ * Their values are zod's output (defaults applied, unknown keys left out), although some may break a check:
+ * zod only stops at a fault it cannot read past (`aborted` in zod's core), and its public parse returns no
+ * value once any issue was raised, so this reads the value from the parse zod's `safeParse` itself runs.
  */
-function parseSections(plain: Readonly<Record<string, unknown>>): Partial<StackConfig> {
+function readableSections(plain: Readonly<Record<string, unknown>>): Partial<StackConfig> {
   const out: Record<string, unknown> = {};
   for (const [key, schema] of Object.entries(StackConfigSchema.shape)) {
-    const result = (schema as z.ZodType).safeParse(plain[key]);
-    if (result.success) out[key] = result.data;
+    const payload = (schema as z.core.$ZodType)._zod.run({ value: plain[key], issues: [] }, { async: false });
+    if (payload instanceof Promise) continue;
+    // zod marks an issue it could go on past with continue: true (checks, refinements, unknown keys).
+    if (payload.issues.every((i) => i.continue === true)) out[key] = payload.value;
   }
   return out as Partial<StackConfig>;
 }

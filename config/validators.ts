@@ -1,5 +1,5 @@
 /**
- * The shape of a semantic validator (a rule over the whole parsed config, run after the schema parses) and
+ * The shape of a semantic validator (a rule over the parsed config, run on the sections it reads once zod could read them) and
  * the rules that need nothing but the config. Rules that need a calculator live with it in `components/`;
  * the registry of all of them is `components/stack.ts` (`SEMANTIC_VALIDATORS`): config imports nothing
  * from components.

@@ -1,8 +1,9 @@
 /**
  * Generates docs/configuration.md, the reference of every `ducklake:*` key (type and limits, unit,
  * default, meaning, and the dev and prod values), from the zod schemas and the TSDoc comments on
- * their fields, so the reference cannot drift from the code. `npm run docs:config` rewrites the file;
- * a test fails when the committed file is stale.
+ * their fields, so the reference cannot drift from the code. `npm run docs:config` (scripts/docs-config.ts)
+ * rewrites it with the stack files' JSON Schema (scripts/stack-schema.ts), which carries the same rows'
+ * descriptions; tests fail when either committed file is stale or the two disagree on a key or a default.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -11,7 +12,7 @@ import { z } from "zod";
 import { SECRET_KEYS, StackConfigSchema } from "../config/schema";
 
 /** What each secret key is for (the keys are read outside the zod schema, as Pulumi secrets). */
-const SECRET_KEY_DESCRIPTIONS: Record<(typeof SECRET_KEYS)[number], string> = {
+export const SECRET_KEY_DESCRIPTIONS: Record<(typeof SECRET_KEYS)[number], string> = {
   grafanaAdminPassword: "Grafana's admin password (used when `logging.grafana.enabled`).",
 };
 import * as cluster from "../config/cluster";
@@ -263,6 +264,29 @@ export function renderReference(): string {
     "`Pulumi.prod.yaml` set (blank: the default applies). The seed guide's tuning values are listed in",
     "[seed-guide.md](seed-guide.md).",
     "",
+    "## Editor validation",
+    "",
+    "`schema/stack-config.schema.json` is the JSON Schema of a whole stack file (JSON Schema draft 7), generated",
+    "from the same zod schemas as this page with zod's `z.toJSONSchema`; it carries each key's meaning below.",
+    "Editors that run yaml-language-server (the VS Code YAML extension, Neovim, Helix, ...) validate and complete",
+    "a stack file as you type. The committed stack files name it in their first line:",
+    "",
+    "```yaml",
+    "# yaml-language-server: $schema=./schema/stack-config.schema.json",
+    "```",
+    "",
+    "or, for every stack file of the workspace, in VS Code's `.vscode/settings.json`:",
+    "",
+    "```json",
+    '{ "yaml.schemas": { "./schema/stack-config.schema.json": "Pulumi.*.yaml" } }',
+    "```",
+    "",
+    "The schema checks types, limits, enums and misspelled `ducklake:` keys. The rules across keys (minSize <=",
+    "desiredSize, instances against nodes, gp3 IOPS per GiB, the memory budget, the partition runway) are code:",
+    "`npm run plan -- <stack>` checks them all and reports every problem in one run.",
+    "",
+    "## Keys",
+    "",
     "| key | type and limits | default | meaning | dev | prod |",
     "|---|---|---|---|---|---|",
   ];
@@ -283,21 +307,4 @@ export function renderReference(): string {
     ...SECRET_KEYS.map((k) => `| \`${k}\` | ${SECRET_KEY_DESCRIPTIONS[k]} | generated with @pulumi/random |`),
   );
   return lines.join("\n") + "\n";
-}
-
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(
-      "usage: npm run docs:config\n\nRegenerates docs/configuration.md from the zod schemas in config/ and the stack files (no options).",
-    );
-    process.exit(0);
-  }
-  if (args.length > 0) {
-    console.error(`docs:config: unexpected argument "${args[0]}" (it takes none; --help)`);
-    process.exit(2);
-  }
-  const target = path.join(ROOT, "docs", "configuration.md");
-  fs.writeFileSync(target, renderReference());
-  console.log(`wrote ${path.relative(process.cwd(), target)}`);
 }

@@ -46,6 +46,70 @@ describe("readStackFileConfig", () => {
     expect(() => readStackFileConfig(file)).toThrow(file);
   });
 
+  test.each([
+    ["a list of environments", "environment:\n  - myorg/common\n  - myorg/prod\n", /\(myorg\/common, myorg\/prod\)/],
+    [
+      "an inline environment",
+      "environment:\n  imports: [myorg/common]\n  values: {a: 1}\n",
+      /\(myorg\/common and an inline environment\)/,
+    ],
+  ])("ESC: %s is refused, naming the key, the environments and what to do", (_what, head, names) => {
+    const file = write("Pulumi.esc.yaml", `${head}config:\n  ducklake:storage: {className: gp3}\n`);
+    expect(() => readStackFileConfig(file)).toThrow(StackFileError);
+    expect(() => readStackFileConfig(file)).toThrow(names);
+    expect(() => readStackFileConfig(file)).toThrow(/"environment:" key imports Pulumi ESC environments/);
+    expect(() => readStackFileConfig(file)).toThrow(/`pulumi preview --stack esc`/);
+    expect(() => readStackFileConfig(file)).toThrow(/`pulumi config --open --stack esc`/);
+    expect(() => readStackFileConfig(file)).toThrow(/name the files in DUCKLAKE_ESC_VALUES/);
+  });
+
+  describe("ESC: the opened environments given (DUCKLAKE_ESC_VALUES)", () => {
+    const stackFile = (): string =>
+      write("Pulumi.esc.yaml", "environment:\n  - myorg/common\n  - myorg/prod\nconfig:\n  aws:region: eu-west-1\n");
+    const opened = (name: string, pulumiConfig: unknown): string =>
+      write(name, JSON.stringify({ other: 1, pulumiConfig }));
+
+    test("their pulumiConfig is merged in order (JSON merge patch), a secret key kept as a secret placeholder", () => {
+      const common = opened("common.json", {
+        "ducklake:postgres": { instances: 3, resources: { memory: "16Gi", cpu: "7" } },
+        "ducklake:grafanaAdminPassword": "plaintext-from-esc",
+      });
+      const prod = opened("prod.json", {
+        "ducklake:postgres": { resources: { cpu: "8" } },
+        "ducklake:tags": { a: "b" },
+      });
+      const read = readStackFileConfig(stackFile(), [common, prod].join(path.delimiter));
+      expect(read.values).toEqual({
+        "aws:region": "eu-west-1",
+        "ducklake:postgres": { instances: 3, resources: { memory: "16Gi", cpu: "8" } },
+        "ducklake:tags": { a: "b" },
+        "ducklake:grafanaAdminPassword": "[secret]",
+      });
+      expect(read.secureKeys).toEqual(["ducklake:grafanaAdminPassword"]);
+      expect(JSON.stringify(read)).not.toContain("plaintext-from-esc");
+    });
+
+    test("a key set both in the stack file and an environment is refused, naming it", () => {
+      const env = opened("clash.json", { "aws:region": "us-east-1" });
+      expect(() => readStackFileConfig(stackFile(), env)).toThrow(/both set aws:region: keep each key in one place/);
+    });
+
+    test("a file without pulumiConfig is refused with the command that writes one", () => {
+      const env = write("empty.json", JSON.stringify({ environmentVariables: {} }));
+      expect(() => readStackFileConfig(stackFile(), env)).toThrow(/has no pulumiConfig map: .*pulumi env open/);
+    });
+
+    test("an inline environment is still refused (it has no name to open)", () => {
+      const file = write("Pulumi.esc.yaml", "environment:\n  imports: [myorg/common]\n  values: {a: 1}\nconfig: {}\n");
+      expect(() => readStackFileConfig(file, opened("x.json", {}))).toThrow(/an inline environment/);
+    });
+  });
+
+  test("ESC: an empty environment list imports nothing and is read as usual", () => {
+    const file = write("Pulumi.esc.yaml", "environment: []\nconfig:\n  ducklake:storage: {className: gp3}\n");
+    expect(readStackFileConfig(file).values).toEqual({ "ducklake:storage": { className: "gp3" } });
+  });
+
   test("a valid file reads, secrets as [secret]", () => {
     const file = write(
       "Pulumi.ok.yaml",
