@@ -4,9 +4,15 @@
  * (test/helpers/queue-installations.ts). Every TypeScript block the page marks `<!-- tested -->` is extracted,
  * compiled with TypeScript (the page's exact text, imports and top-level await included) and run with the
  * connection of db:local's app role (loopback, no password, no TLS) in its environment; what it prints is checked.
- * Also: pgmq-js with its default `ssl: true` fails against a server without TLS, as the page says.
+ * Also the page's TLS advice, on the same server once it serves TLS with a self-signed CA as CloudNativePG's does
+ * (made here with openssl; CloudNativePG's own certificates need a cluster, which the build machines lack): with the
+ * CA, node-postgres and pgmq-js verify and connect; pg's `sslmode=require` is verify-full (fails without the CA);
+ * `no-verify` encrypts without checking; no sslmode means no TLS; pgmq-js's default `ssl: true` fails on the
+ * self-signed CA, and against a server without TLS.
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import { Client } from "pg";
@@ -150,6 +156,11 @@ function suite(inst: Installation): void {
   });
 
   test("pgmq-js with its default ssl (true) fails against db:local, which has no TLS", async () => {
+    await expect(pgmqDefaultSslSend()).rejects.toThrow(/does not support SSL/);
+  });
+
+  /** pgmq-js as the app role with its default `ssl` (true): one send. */
+  async function pgmqDefaultSslSend(ssl?: unknown): Promise<number> {
     const q = await Pgmq.new(
       {
         host: "127.0.0.1",
@@ -159,13 +170,118 @@ function suite(inst: Installation): void {
         password: "",
         idleTimeoutMillis: 1000,
         max: 1,
+        ...(ssl === undefined ? {} : { ssl: ssl as boolean }),
       },
       { skipExtensionCreation: true },
     );
     try {
-      await expect(q.msg.send("lineage_events", { n: 1 })).rejects.toThrow(/does not support SSL/);
+      return await q.msg.send("lineage_events", { n: 1 });
     } finally {
       await q.close();
     }
+  }
+
+  describe("TLS with a self-signed CA, as CloudNativePG serves it", () => {
+    let certDir = "";
+    let ca = "";
+    /** Whether the app role's session runs over TLS (pg_stat_ssl), connecting with `config`. */
+    async function sslOf(config: ConstructorParameters<typeof Client>[0]): Promise<boolean> {
+      const c = new Client(config);
+      await c.connect();
+      try {
+        const r = await c.query("SELECT ssl, current_user AS u FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+        expect(r.rows[0].u).toBe(appUser);
+        return r.rows[0].ssl as boolean;
+      } finally {
+        await c.end();
+      }
+    }
+
+    beforeAll(async () => {
+      // A CA and a server certificate it signs, naming 127.0.0.1 (CloudNativePG's names its services).
+      certDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-clients-tls-"));
+      const f = (n: string) => path.join(certDir, n);
+      const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+      openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        f("ca.key"),
+        "-out",
+        f("ca.crt"),
+      );
+      openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        f("server.key"),
+        "-out",
+        f("server.csr"),
+      );
+      fs.writeFileSync(f("san.ext"), "subjectAltName = IP:127.0.0.1, DNS:localhost\n");
+      openssl(
+        "x509",
+        "-req",
+        "-in",
+        f("server.csr"),
+        "-CA",
+        f("ca.crt"),
+        "-CAkey",
+        f("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        f("san.ext"),
+        "-out",
+        f("server.crt"),
+      );
+      ca = fs.readFileSync(f("ca.crt"), "utf8");
+      // Into the data directory, owned like it (the server refuses a key others can read).
+      const { uid, gid } = fs.statSync(dataDir);
+      for (const n of ["server.crt", "server.key"]) {
+        fs.copyFileSync(f(n), path.join(dataDir, n));
+        fs.chownSync(path.join(dataDir, n), uid, gid);
+        fs.chmodSync(path.join(dataDir, n), 0o600);
+      }
+      await admin.query("ALTER SYSTEM SET ssl = on");
+      await admin.query("SELECT pg_reload_conf()");
+      for (let i = 0; i < 50 && (await admin.query("SHOW ssl")).rows[0].ssl !== "on"; i++)
+        await new Promise((r) => setTimeout(r, 100));
+    });
+
+    afterAll(() => {
+      if (certDir !== "") fs.rmSync(certDir, { recursive: true, force: true });
+    });
+
+    test("node-postgres: no sslmode, no TLS; with the CA, TLS verified; sslmode=require without it fails; no-verify encrypts", async () => {
+      const url = env["DATABASE_URL"] as string;
+      expect(await sslOf({ connectionString: url })).toBe(false);
+      expect(await sslOf({ connectionString: url, ssl: { ca } })).toBe(true);
+      const rootcert = path.join(certDir, "ca.crt");
+      expect(await sslOf({ connectionString: `${url}?sslmode=verify-full&sslrootcert=${rootcert}` })).toBe(true);
+      await expect(sslOf({ connectionString: `${url}?sslmode=require` })).rejects.toThrow(
+        /unable to verify the first certificate|self[- ]signed certificate/,
+      );
+      expect(await sslOf({ connectionString: `${url}?sslmode=no-verify` })).toBe(true);
+    });
+
+    test("pgmq-js: its default ssl (true) fails on the self-signed CA; ssl: { ca } verifies and sends", async () => {
+      await expect(pgmqDefaultSslSend()).rejects.toThrow(
+        /unable to verify the first certificate|self[- ]signed certificate/,
+      );
+      expect(await pgmqDefaultSslSend({ ca })).toBeGreaterThan(0);
+    });
   });
 }
