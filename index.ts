@@ -166,10 +166,18 @@ export const postgresUser = postgres.appUser;
 export const postgresSecretName = postgres.appSecretName;
 /** Namespace of that Secret. */
 export const postgresSecretNamespace = postgres.namespace;
+/** Every namespace holding that Secret: the cluster's, and a copy in each other application namespace (postgres.appNamespaces). */
+export const postgresSecretNamespaces = postgres.appSecretNamespaces;
 /** Connection URI of the application role to the primary, bypassing the pooler (a Pulumi secret). */
 export const postgresConnectionUri = postgres.connectionUri;
 /** Connection URI of the application role through the PgBouncer pooler, when enabled (a Pulumi secret). */
 export const postgresPooledConnectionUri = postgres.pooledConnectionUri;
+/** Monitoring role: a member of pg_monitor, reads the ops monitoring views; no message API, no writes. */
+export const postgresMonitoringUser = postgres.monitoringUser;
+/** Kubernetes Secret (kubernetes.io/basic-auth) with the monitoring role's credentials, in postgresSecretNamespace. */
+export const postgresMonitoringSecretName = postgres.monitoringSecretName;
+/** Connection URI of the monitoring role to the primary (a Pulumi secret). */
+export const postgresMonitoringConnectionUri = postgres.monitoringConnectionUri;
 /** Name of the Job that applied the current bootstrap SQL (its logs hold the output). */
 export const bootstrapJobName = bootstrap.jobName;
 /** The partition-maintenance CronJob (its Jobs' logs hold each run's NOTICEs) and its schedule (UTC). */

@@ -169,3 +169,55 @@ export function checkKindNode(
   const problem = kindCapacityProblem(nodeName, { cpu: allocatable["cpu"], memory: allocatable["memory"] }, pods);
   if (problem !== undefined) throw new Error(problem);
 }
+
+/**
+ * The application namespaces (`ducklake:postgres.appNamespaces`) that get a copy of the app role's credentials
+ * Secret: every one but the cluster's own namespace (which holds the original), in config order, each once.
+ * @param config the parsed `ducklake:postgres` section.
+ */
+export function appCredentialNamespaces(
+  config: Pick<StackConfig["postgres"], "appNamespaces" | "namespace">,
+): string[] {
+  return [...new Set(config.appNamespaces)].filter((ns) => ns !== config.namespace);
+}
+
+/**
+ * Logical name of the read of an application namespace (names the namespace and the config key, like `crdReadName`).
+ * @example `needs-namespace-lineage-for-postgres.appNamespaces`
+ */
+export function namespaceReadName(namespace: string): string {
+  return `needs-namespace-${namespace}-for-postgres.appNamespaces`;
+}
+
+/**
+ * The message shown with the read of an application namespace: the stack copies the credentials Secret into it and
+ * does not create it (the namespace belongs to the applications; a stack that created `default` or an app's namespace
+ * would delete it, and everything in it, on `pulumi destroy`).
+ */
+export function namespacePrerequisiteMessage(namespace: string): string {
+  return (
+    `prerequisite: ducklake:postgres.appNamespaces names ${namespace}; the stack copies the app role's credentials Secret ` +
+    `into it and lets its pods reach Postgres (NetworkPolicy), but does not create it. If this read fails with ` +
+    `"resource '${namespace}' does not exist", create it first (kubectl create namespace ${namespace}) or remove it from appNamespaces`
+  );
+}
+
+/**
+ * Reads every namespace of `appCredentialNamespaces(config)` with the Kubernetes provider, so `pulumi preview` fails,
+ * before anything is created, when one does not exist (the same mechanism as `readRequiredCrds`). Under the offline
+ * plan's mocks every read is answered, so the plan lists them as not checked offline.
+ * @param opts options of the reads (provider, parent).
+ * @returns the reads by namespace; give each to the resources created in it as `dependsOn`.
+ */
+export function readAppNamespaces(
+  config: Pick<StackConfig["postgres"], "appNamespaces" | "namespace">,
+  opts: pulumi.CustomResourceOptions,
+): Map<string, pulumi.Resource> {
+  const reads = new Map<string, pulumi.Resource>();
+  for (const ns of appCredentialNamespaces(config)) {
+    const read = k8s.core.v1.Namespace.get(namespaceReadName(ns), ns, opts);
+    void pulumi.log.info(namespacePrerequisiteMessage(ns), read);
+    reads.set(ns, read);
+  }
+  return reads;
+}

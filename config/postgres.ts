@@ -248,6 +248,12 @@ export const PostgresSchema = z.strictObject({
   ownerRole: pgRoleName.default("lineage_owner"),
   /** Application role: send/read/archive/delete on its queues, nothing more. Defaults to `lineage_app`. */
   appUser: pgRoleName.default("lineage_app"),
+  /**
+   * Monitoring role: logs in, is a member of `pg_monitor` and reads the `ops` monitoring views and functions; it
+   * cannot send, read (consume), archive or delete messages, nor write to the queue tables. Its password is generated
+   * like the app role's (Secret `<clusterName>-monitoring-credentials`). Defaults to `lineage_monitor`.
+   */
+  monitoringUser: pgRoleName.default("lineage_monitor"),
   /** Namespaces whose pods may reach Postgres (NetworkPolicy). Defaults to `[default]`. */
   appNamespaces: z.array(dnsLabel).min(1).default(["default"]),
   /** Namespaces whose pods may scrape the Postgres metrics port 9187 and PgBouncer's 9127 (NetworkPolicy). Defaults to `[monitoring]`. */

@@ -10,7 +10,7 @@
  *
  * Idempotent: a second run reuses the running server (restarting it only when the rendered
  * configuration changed) and re-applies the bootstrap only when its text changed. `--stop` stops the
- * server; `--reset` stops it and deletes `.local/<stack>/`. `--untuned` is the same server with
+ * server and its untuned twin; `--reset` stops both and deletes `.local/<stack>/` (and `-untuned/`). `--untuned` is the same server with
  * PostgreSQL's defaults (only what the extensions need), under `.local/<stack>-untuned/`: the
  * benchmark's `--compare-default` twin.
  *
@@ -229,6 +229,8 @@ export interface LocalDatabase {
   readonly url: string;
   /** The app role's URL (no password: trust on loopback only). */
   readonly appUrl: string;
+  /** The monitoring role's URL (`postgres.monitoringUser`, a member of pg_monitor; no password: trust on loopback only). */
+  readonly monitoringUrl: string;
   readonly port: number;
   /** `.local/<stack>/` (or `-untuned`). */
   readonly stackDir: string;
@@ -354,7 +356,10 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
   fs.writeFileSync(path.join(stackDir, "bootstrap.sql"), sql);
   const hashFile = path.join(stackDir, "bootstrap.sha256");
   const url = server.url(pg.database);
-  const appUrl = `postgresql://${encodeURIComponent(pg.appUser)}@127.0.0.1:${port}/${encodeURIComponent(pg.database)}`;
+  const roleUrl = (role: string): string =>
+    `postgresql://${encodeURIComponent(role)}@127.0.0.1:${port}/${encodeURIComponent(pg.database)}`;
+  const appUrl = roleUrl(pg.appUser);
+  const monitoringUrl = roleUrl(pg.monitoringUser);
   const appliedBefore = fs.existsSync(hashFile) ? fs.readFileSync(hashFile, "utf8").trim() : undefined;
   const client = new Client({ connectionString: url });
   await client.connect();
@@ -384,6 +389,7 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
   const db: LocalDatabase = {
     url,
     appUrl,
+    monitoringUrl,
     port,
     stackDir,
     dataDir,
@@ -396,22 +402,25 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
       `${opts.stack}${opts.untuned === true ? " (untuned)" : ""}: PostgreSQL ${binaries.version} (${binaries.binDir}) on 127.0.0.1:${port}, data ${dataDir}`,
     );
     for (const a of applied) console.log(`  - ${a}`);
-    console.log(`  superuser: ${url}`);
-    console.log(`  app role:  ${appUrl}`);
+    console.log(`  superuser:  ${url}`);
+    console.log(`  app role:   ${appUrl}`);
+    console.log(`  monitoring: ${monitoringUrl}`);
+    console.log("  (no TLS: set ssl: false in pgmq-js, which defaults to TLS; docs/clients.md)");
   }
   return db;
 }
 
 /**
  * Stops the stack's local server (the data stays). Does nothing when it is not running.
+ * @returns whether it was running.
  * @throws the binaries lookup's error when the server's binaries are gone.
  */
-export async function stopLocalDatabase(opts: LocalDatabaseOptions): Promise<void> {
+export async function stopLocalDatabase(opts: LocalDatabaseOptions): Promise<boolean> {
   const dataDir = path.join(stackDirOf(opts), "data");
-  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) return;
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) return false;
   const dataMajor = Number(fs.readFileSync(path.join(dataDir, "PG_VERSION"), "utf8").trim());
   const binaries = findPostgresBinaries(dataMajor, opts.binDir);
-  await stopLocalPostgres(dataDir, binaries);
+  return stopLocalPostgres(dataDir, binaries);
 }
 
 /** Stops the server and deletes `.local/<stack>/` (or `-untuned`). */
@@ -429,7 +438,9 @@ export const DB_LOCAL_HELP = `${DB_LOCAL_USAGE}
 
 Starts (or reuses) a local PostgreSQL on loopback with the stack's tuning (fitted to this machine's memory), pg_partman,
 pgmq and the stack's queue bootstrap, and prints its connection URLs. --untuned starts PostgreSQL's defaults beside it
-(for npm run bench -- <stack> --compare-default); --stop stops it, keeping the data; --reset deletes it. docs/bench.md.
+(for npm run bench -- <stack> --compare-default); --stop stops both, keeping the data; --reset deletes them (with
+--untuned: the twin only). Prints the superuser, app role and monitoring role connections (no TLS). docs/bench.md,
+docs/clients.md.
 
 examples:
   npm run db:local -- dev
@@ -481,19 +492,42 @@ export function parseDbLocalArgs(
   };
 }
 
+/**
+ * `--stop` / `--reset` of a stack: the stack's server and its untuned twin (`--untuned`, started by db:local or by
+ * `bench --compare-default`), so no server is left running unsaid; with `--untuned`, the twin only.
+ * @returns one line per server: what was done, or that there was nothing there.
+ */
+export async function stopOrResetLocal(
+  opts: LocalDatabaseOptions & { readonly action: "stop" | "reset" },
+): Promise<string[]> {
+  const variants = opts.untuned === true ? [true] : [false, true];
+  const lines: string[] = [];
+  for (const untuned of variants) {
+    const o = { ...opts, untuned };
+    const label = `${opts.stack}${untuned ? " (untuned twin)" : ""}`;
+    const dir = stackDirOf(o);
+    if (!fs.existsSync(dir)) {
+      // Say so for the server asked for; the twin is only mentioned when it exists.
+      if (untuned === (opts.untuned === true))
+        lines.push(`${label}: no local database in ${dir}, nothing to ${opts.action}`);
+      continue;
+    }
+    if (opts.action === "stop") {
+      const wasRunning = await stopLocalDatabase(o);
+      lines.push(`${label}: ${wasRunning ? "stopped" : "was not running"} (data kept in ${dir})`);
+    } else {
+      const wasRunning = await stopLocalDatabase(o);
+      fs.rmSync(dir, { recursive: true, force: true });
+      lines.push(`${label}: ${wasRunning ? "stopped and " : ""}${dir} deleted`);
+    }
+  }
+  return lines;
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const opts = parseDbLocalArgs(argv);
-  if (opts.action !== "start" && !fs.existsSync(stackDirOf(opts))) {
-    console.log(`${opts.stack}: no local database in ${stackDirOf(opts)}, nothing to ${opts.action}`);
-  } else if (opts.action === "stop") {
-    await stopLocalDatabase(opts);
-    console.log(`${opts.stack}: stopped (data kept in ${stackDirOf(opts)})`);
-  } else if (opts.action === "reset") {
-    await resetLocalDatabase(opts);
-    console.log(`${opts.stack}: stopped and ${stackDirOf(opts)} deleted`);
-  } else {
-    await ensureLocalDatabase(opts);
-  }
+  if (opts.action === "start") await ensureLocalDatabase(opts);
+  else for (const line of await stopOrResetLocal({ ...opts, action: opts.action })) console.log(line);
 }
 
 if (require.main === module) {

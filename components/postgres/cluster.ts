@@ -26,6 +26,7 @@ import type { BackupDestination } from "./backups";
 import { CUSTOM_QUERIES_KEY, customQueriesSecretName } from "./custom-queries";
 import { instanceNetworkPolicySpec, poolerNetworkPolicySpec, type NetworkPolicyPeer } from "./network-policy";
 import type { ClusterValuesInput } from "./helm-values";
+import { readAppNamespaces } from "../prerequisites";
 
 /**
  * Arguments of `PostgresCluster`: the values inputs (config, tuning parameters, placement, huge pages,
@@ -86,6 +87,17 @@ export class PostgresCluster extends pulumi.ComponentResource {
   public readonly ownerSecretName: pulumi.Output<string>;
   /** Secret of the `postgres` superuser, in `namespace` (the bootstrap Job needs it for CREATE EXTENSION). */
   public readonly superuserSecretName: pulumi.Output<string>;
+  /** Monitoring role (member of pg_monitor: reads the `ops` monitoring views; no message API, no writes). */
+  public readonly monitoringUser: pulumi.Output<string>;
+  /** Secret (`kubernetes.io/basic-auth`) of the monitoring role, in `namespace`. */
+  public readonly monitoringSecretName: pulumi.Output<string>;
+  /** `postgresql://<monitoring>:<password>@<rwHost>:5432/<database>`, a Pulumi secret: the primary, bypassing the pooler. */
+  public readonly monitoringConnectionUri: pulumi.Output<string>;
+  /**
+   * Namespaces holding the app role's credentials Secret `appSecretName`: `namespace` (the original, which
+   * CloudNativePG reads) and a copy in every other application namespace (`config.appNamespaces`).
+   */
+  public readonly appSecretNamespaces: pulumi.Output<string[]>;
   /** `postgresql://<app>:<password>@<rwHost>:5432/<database>`, a Pulumi secret: the primary, bypassing the pooler. */
   public readonly connectionUri: pulumi.Output<string>;
   /** The same through the PgBouncer pooler (`<poolerHost>`), a Pulumi secret; only with the pooler. */
@@ -196,6 +208,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     const superuser = credential("superuser", "postgres", names.superuser);
     const owner = credential("owner", config.ownerRole, names.owner);
     const app = credential("app", config.appUser, names.app);
+    const monitoring = credential("monitoring", config.monitoringUser, names.monitoring);
 
     // Custom queries verbatim in a Secret (the chart can reference a Secret, not an existing ConfigMap,
     // and its own customQueries list drops primary/cache_seconds). Not sensitive; labelled for reload.
@@ -269,6 +282,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
           superuser.secret,
           owner.secret,
           app.secret,
+          monitoring.secret,
           ...(queriesSecret ? [queriesSecret] : []),
           ...(args.prerequisites ?? []),
         ],
@@ -309,17 +323,57 @@ export class PostgresCluster extends pulumi.ComponentResource {
     this.appSecretName = app.secret.metadata.name;
     this.ownerSecretName = owner.secret.metadata.name;
     this.superuserSecretName = superuser.secret.metadata.name;
-    const uriFor = (host: pulumi.Output<string>): pulumi.Output<string> =>
+    const uriFor = (
+      user: string,
+      password: pulumi.Output<string>,
+      host: pulumi.Output<string>,
+    ): pulumi.Output<string> =>
       pulumi.secret(
         pulumi
-          .all([app.password, host])
+          .all([password, host])
           .apply(
-            ([password, h]) =>
-              `postgresql://${encodeURIComponent(config.appUser)}:${encodeURIComponent(password)}@${h}:${POSTGRES_PORT}/${encodeURIComponent(config.database)}`,
+            ([p, h]) =>
+              `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(p)}@${h}:${POSTGRES_PORT}/${encodeURIComponent(config.database)}`,
           ),
       );
-    this.connectionUri = uriFor(this.rwHost);
-    this.pooledConnectionUri = this.poolerHost === undefined ? undefined : uriFor(this.poolerHost);
+    this.connectionUri = uriFor(config.appUser, app.password, this.rwHost);
+    this.pooledConnectionUri =
+      this.poolerHost === undefined ? undefined : uriFor(config.appUser, app.password, this.poolerHost);
+    this.monitoringUser = pulumi.output(config.monitoringUser);
+    this.monitoringSecretName = monitoring.secret.metadata.name;
+    this.monitoringConnectionUri = uriFor(config.monitoringUser, monitoring.password, this.rwHost);
+
+    // The app role's credentials in each application namespace: a Secret per namespace, written by this stack from
+    // the same generated password (a Pulumi secret), so a new password reaches every copy in the same `pulumi up`.
+    // CloudNativePG keeps reading the original (a pod can only mount Secrets of its own namespace). The namespaces
+    // are read, not created: a missing one fails the preview with what to do (../prerequisites.ts).
+    const copies = [...readAppNamespaces(config, childOpts)].map(
+      ([appNamespace, read]) =>
+        new k8s.core.v1.Secret(
+          `${name}-app-secret-in-${appNamespace}`,
+          {
+            metadata: {
+              name: names.app,
+              namespace: appNamespace,
+              labels: { "app.kubernetes.io/part-of": "ducklake" },
+              annotations: { "ducklake.io/copy-of": `${config.namespace}/${names.app}` },
+            },
+            type: "kubernetes.io/basic-auth",
+            stringData: appSecretCopyData({
+              username: config.appUser,
+              password: app.password,
+              database: config.database,
+              host: this.rwHost,
+              uri: this.connectionUri,
+              pooledUri: this.pooledConnectionUri,
+            }),
+          },
+          { ...childOpts, dependsOn: [read] },
+        ),
+    );
+    this.appSecretNamespaces = pulumi
+      .all([ns.metadata.name, ...copies.map((c) => c.metadata.namespace)])
+      .apply((namespaces) => namespaces.map((n) => n ?? ""));
 
     this.registerOutputs({
       namespace: this.namespace,
@@ -333,10 +387,39 @@ export class PostgresCluster extends pulumi.ComponentResource {
       appSecretName: this.appSecretName,
       ownerSecretName: this.ownerSecretName,
       superuserSecretName: this.superuserSecretName,
+      monitoringUser: this.monitoringUser,
+      monitoringSecretName: this.monitoringSecretName,
+      monitoringConnectionUri: this.monitoringConnectionUri,
+      appSecretNamespaces: this.appSecretNamespaces,
       connectionUri: this.connectionUri,
       pooledConnectionUri: this.pooledConnectionUri,
       operatorRelease: this.operatorRelease,
       clusterRelease: this.clusterRelease,
     });
   }
+}
+
+/**
+ * The keys of a copy of the app role's credentials Secret: `username` and `password` (the `kubernetes.io/basic-auth`
+ * keys of the original) and, named as in the Secrets CloudNativePG generates (pkg/specs/secrets.go `CreateSecret`:
+ * `dbname`, `host`, `port`, `uri`), the database, the primary's read-write host, the port and the connection URI
+ * (the primary directly); with the pooler, `pooled-uri` as well. Password and URIs stay Pulumi secrets.
+ */
+export function appSecretCopyData(input: {
+  readonly username: string;
+  readonly password: pulumi.Output<string>;
+  readonly database: string;
+  readonly host: pulumi.Input<string>;
+  readonly uri: pulumi.Output<string>;
+  readonly pooledUri?: pulumi.Output<string>;
+}): Record<string, pulumi.Input<string>> {
+  return {
+    username: input.username,
+    password: pulumi.secret(input.password),
+    dbname: input.database,
+    host: input.host,
+    port: String(POSTGRES_PORT),
+    uri: pulumi.secret(input.uri),
+    ...(input.pooledUri !== undefined ? { "pooled-uri": pulumi.secret(input.pooledUri) } : {}),
+  };
 }

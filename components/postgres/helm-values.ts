@@ -47,7 +47,7 @@ export interface ClusterValuesInput {
   readonly monitoringQueriesYaml?: string;
 }
 
-/** Names of the three credential Secrets (type `kubernetes.io/basic-auth`). */
+/** Names of the four credential Secrets (type `kubernetes.io/basic-auth`). */
 export interface SecretNames {
   /** `postgres` superuser: `<cluster>-superuser-credentials`. */
   readonly superuser: string;
@@ -55,6 +55,8 @@ export interface SecretNames {
   readonly owner: string;
   /** Application role (managed role): `<cluster>-app-credentials`. */
   readonly app: string;
+  /** Monitoring role (managed role, member of pg_monitor): `<cluster>-monitoring-credentials`. */
+  readonly monitoring: string;
 }
 
 /** The Secrets' names for a cluster name (deterministic, so the bootstrap Job and apps can reference them). */
@@ -63,6 +65,7 @@ export function secretNames(clusterName: string): SecretNames {
     superuser: `${clusterName}-superuser-credentials`,
     owner: `${clusterName}-owner-credentials`,
     app: `${clusterName}-app-credentials`,
+    monitoring: `${clusterName}-monitoring-credentials`,
   };
 }
 
@@ -141,6 +144,16 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
     ["appUser", config.appUser],
     ["ownerRole", config.ownerRole],
   ] as const) {
+    if (config.monitoringUser === role)
+      errors.push(
+        `ducklake:postgres.monitoringUser is "${role}", the same as ${key}: the monitoring role must be a role of its own (read-only, a member of pg_monitor)`,
+      );
+  }
+  for (const [key, role] of [
+    ["appUser", config.appUser],
+    ["ownerRole", config.ownerRole],
+    ["monitoringUser", config.monitoringUser],
+  ] as const) {
     if (RESERVED_ROLES.includes(role))
       errors.push(
         `ducklake:postgres.${key} is "${role}", a role CloudNativePG reserves (${RESERVED_ROLES.join(", ")})`,
@@ -218,7 +231,7 @@ export function validateClusterInput(input: ClusterValuesInput): ValidationResul
 /**
  * pg_hba lines appended after CloudNativePG's own rules (local peer, streaming_replica and
  * cnpg_pooler_pgbouncer by certificate) and before its final `host all all all scram-sha-256`.
- * Password (SCRAM) access to the application database for the app and owner roles, superuser access
+ * Password (SCRAM) access to the application database for the app, owner and monitoring roles, superuser access
  * for the bootstrap Job, and a final reject so no other role or database is reachable over the network.
  * Source: https://cloudnative-pg.io/documentation/current/postgresql_conf/#the-pg_hba-section
  */
@@ -226,6 +239,7 @@ export function pgHbaRules(config: PostgresConfig): string[] {
   return [
     `host ${config.database} ${config.appUser} all scram-sha-256`,
     `host ${config.database} ${config.ownerRole} all scram-sha-256`,
+    `host ${config.database} ${config.monitoringUser} all scram-sha-256`,
     "host all postgres all scram-sha-256",
     "host all all all reject",
   ];
@@ -234,8 +248,14 @@ export function pgHbaRules(config: PostgresConfig): string[] {
 /**
  * A CloudNativePG managed role that logs in with the password of a `kubernetes.io/basic-auth` Secret and has no
  * other attribute (Cluster `spec.managed.roles[]`: https://cloudnative-pg.io/documentation/current/declarative_role_management/).
+ * @param inRoles roles it is a member of (`inRoles`, e.g. `pg_monitor`). Defaults to none.
  */
-function loginRole(name: string, comment: string, passwordSecret: string): Record<string, unknown> {
+function loginRole(
+  name: string,
+  comment: string,
+  passwordSecret: string,
+  inRoles: readonly string[] = [],
+): Record<string, unknown> {
   return {
     name,
     ensure: "present",
@@ -246,6 +266,8 @@ function loginRole(name: string, comment: string, passwordSecret: string): Recor
     createrole: false,
     inherit: true,
     replication: false,
+    // RoleConfiguration.inRoles: memberships granted (and revoked) by the operator (the CRD's description).
+    ...(inRoles.length > 0 ? { inRoles: [...inRoles] } : {}),
     passwordSecret: { name: passwordSecret },
   };
 }
@@ -361,6 +383,9 @@ export function buildClusterValues<S>(
       enablePDB: config.instances > 1,
       roles: [
         loginRole(config.appUser, "DuckLake lineage queue application role", names.app),
+        loginRole(config.monitoringUser, "DuckLake lineage queue monitoring role (read-only)", names.monitoring, [
+          "pg_monitor",
+        ]),
         // A restored database keeps the source's owner password; managing the role sets this stack's.
         ...(config.recovery !== undefined
           ? [

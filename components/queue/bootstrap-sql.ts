@@ -5,8 +5,8 @@
  *
  * What it does (run as a superuser, in one transaction: `psql --single-transaction`):
  * 1. checks the database and server major it was generated for;
- * 2. creates the owner and app roles when missing (CloudNativePG normally creates them; no passwords
- *    here) and grants the owner CREATE/TEMPORARY on the database;
+ * 2. creates the owner, app and monitoring roles when missing (CloudNativePG normally creates them; no
+ *    passwords here), grants the owner CREATE/TEMPORARY on the database and the monitoring role pg_monitor;
  * 3. extensions: pg_stat_statements, pg_partman in schema `partman` (superuser), then pgmq created *as
  *    the owner role* (pgmq.control has `superuser = false`), so the owner owns pgmq, every queue table
  *    and partition, and pg_partman's background worker (`pg_partman_bgw.role` = owner) can maintain them;
@@ -48,6 +48,12 @@ export interface BootstrapSqlInput {
   ownerRole: string;
   /** Application role (`postgres.appUser`): send, read, archive, delete on its queues, nothing more. */
   appRole: string;
+  /**
+   * Monitoring role (`postgres.monitoringUser`): created when missing (without a password, like the others) and made
+   * a member of pg_monitor, which reads the `ops` monitoring objects (section 8) and nothing that changes a queue.
+   * Defaults to none (no monitoring role).
+   */
+  monitoringRole?: string;
   /** PostgreSQL major of the server, 15–18 (version-specific monitoring SQL; checked at run time). */
   majorVersion: number;
 }
@@ -281,6 +287,7 @@ export function bootstrapSqlInputOf(
     database: config.postgres.database,
     ownerRole: config.postgres.ownerRole,
     appRole: config.postgres.appUser,
+    monitoringRole: config.postgres.monitoringUser,
     majorVersion: config.postgres.majorVersion,
     ...overrides,
   };
@@ -299,6 +306,9 @@ export function generateBootstrapSql(input: BootstrapSqlInput): string {
   const owner = ident(input.ownerRole, "owner role");
   const app = ident(input.appRole, "app role");
   if (owner === app) throw new Error(`owner role and app role must differ (both "${owner}")`);
+  const monitor = input.monitoringRole === undefined ? undefined : ident(input.monitoringRole, "monitoring role");
+  if (monitor !== undefined && (monitor === owner || monitor === app))
+    throw new Error(`the monitoring role must differ from the owner and app roles ("${monitor}")`);
   const major = input.majorVersion;
   if (!isSupportedMajor(major))
     throw new Error(`PostgreSQL major ${major} is not supported (${SUPPORTED_MAJORS.join(", ")})`);
@@ -342,7 +352,7 @@ BEGIN
 END
 $check$;`,
 
-    `-- 2. Roles. CloudNativePG creates both (initdb owner, managed role) with passwords from Secrets;
+    `-- 2. Roles. CloudNativePG creates them (initdb owner, managed roles) with passwords from Secrets;
 -- for local and integration use they are created here when missing, without a password.
 DO $roles$
 BEGIN
@@ -351,11 +361,25 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(app)}) THEN
         CREATE ROLE ${app} LOGIN;
-    END IF;
+    END IF;${
+      monitor === undefined
+        ? ""
+        : `
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(monitor)}) THEN
+        CREATE ROLE ${monitor} LOGIN;
+    END IF;`
+    }
 END
 $roles$;
 GRANT CONNECT, CREATE, TEMPORARY ON DATABASE ${db} TO ${owner};
-GRANT CONNECT ON DATABASE ${db} TO ${app};`,
+GRANT CONNECT ON DATABASE ${db} TO ${app};${
+      monitor === undefined
+        ? ""
+        : `
+-- The monitoring role reads what pg_monitor reads (CloudNativePG also grants it: managed role inRoles).
+GRANT CONNECT ON DATABASE ${db} TO ${monitor};
+GRANT pg_monitor TO ${monitor};`
+    }`,
 
     `-- 3. Extensions. pg_partman lives in schema partman; pgmq is created by the owner role, which then owns
 -- pgmq and every queue table (pg_partman_bgw.role must name ${owner}, pg_partman_bgw.dbname ${db}).

@@ -29,6 +29,7 @@ import {
   healthSnapshot,
   postmasterPid,
   prepareBenchSchema,
+  purgeBenchMessages,
   queueDepth,
   quoteIdent,
   runPartitionMaintenance,
@@ -781,7 +782,17 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
     }
     soakResults.push(...(await soaks(opts, ctxs, rate)));
   } finally {
-    for (const ctx of ctxs) await ctx.client.end().catch(() => undefined);
+    // The bench's messages must not reach the first app read (docs/bench.md): empty the queue and its DLQ.
+    for (const ctx of ctxs) {
+      const removed = await purgeBenchMessages(ctx.client, ctx.queue).catch(() => undefined);
+      if (removed !== undefined)
+        console.log(
+          `${ctx.target.label}: emptied ${Object.entries(removed)
+            .map(([q, n]) => `${q} (${n} messages)`)
+            .join(", ")} so no bench message reaches an app`,
+        );
+      await ctx.client.end().catch(() => undefined);
+    }
   }
   const comparison =
     targets.length > 1 || opts.trials > 1

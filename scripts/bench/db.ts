@@ -96,6 +96,29 @@ export async function lastMsgId(client: Client, queue: string): Promise<number> 
 }
 
 /**
+ * Empties the queue the bench used and its dead-letter queue (from `ops.dead_letter_routes`, when the bootstrap made
+ * it): the bench's messages (prefills, producers' sends, whatever a run left unread, and messages it dead-lettered)
+ * would otherwise be returned to the first app that reads the queue. TRUNCATE, as the bench does before each paced
+ * run; the archive is left to the queue's retention (apps do not read it).
+ * @returns the messages removed, per queue table.
+ */
+export async function purgeBenchMessages(client: Client, queue: string): Promise<Record<string, number>> {
+  const queues = [queue];
+  const routes = await client.query<{ dlq: string | null }>(
+    "SELECT CASE WHEN to_regclass('ops.dead_letter_routes') IS NULL THEN NULL ELSE (SELECT dead_letter_queue FROM ops.dead_letter_routes WHERE queue_name = $1) END AS dlq",
+    [queue],
+  );
+  const dlq = routes.rows[0]?.dlq;
+  if (dlq !== null && dlq !== undefined) queues.push(dlq);
+  const removed: Record<string, number> = {};
+  for (const q of queues) {
+    removed[q] = await queueDepth(client, q);
+    await client.query(`TRUNCATE pgmq.${quoteIdent(`q_${q}`)}`);
+  }
+  return removed;
+}
+
+/**
  * Adds messages until the queue holds at least `target` (one `pgmq.send_batch` of up to 1,000 pool payloads per statement), then ANALYZEs the queue table.
  * The ANALYZE matters: without statistics the read's `UPDATE ... FROM cte` planned a hash join over every
  * partition (58 ms instead of 1.9 ms per read of 100 on PostgreSQL 15; docs/bench.md "Findings"), and

@@ -468,15 +468,25 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
       await client.end();
     }
   }
-  return { url, port, dataDir, binaries, stop: () => stopLocalPostgres(dataDir, binaries) };
+  return {
+    url,
+    port,
+    dataDir,
+    binaries,
+    stop: async () => {
+      await stopLocalPostgres(dataDir, binaries);
+    },
+  };
 }
 
 /**
  * Stops the server running on `dataDir` (`pg_ctl stop -m fast -w`); does nothing when none runs.
+ * @returns whether a server was running (and is now stopped).
  * @throws Error when pg_ctl fails to stop a running server.
  */
-export async function stopLocalPostgres(dataDir: string, binaries: PostgresBinaries): Promise<void> {
+export async function stopLocalPostgres(dataDir: string, binaries: PostgresBinaries): Promise<boolean> {
   const dir = path.resolve(dataDir);
-  if (!(await isRunning(binaries, dir))) return;
+  if (!(await isRunning(binaries, dir))) return false;
   await runServerCommand(binaries, "pg_ctl", ["stop", "-D", dir, "-m", "fast", "-w", "-t", "60"], dir);
+  return true;
 }

@@ -211,9 +211,16 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(m["podMonitor"]["enabled"]).toBe(config.podMonitor);
     });
 
-    test("credentials: three basic-auth Secrets, referenced by name from the values", () => {
-      const secrets = recorder.ofType(SECRET).filter((s) => s.name !== "db-custom-queries");
-      expect(secrets.map((s) => s.name).sort()).toEqual(["db-app-secret", "db-owner-secret", "db-superuser-secret"]);
+    test("credentials: four basic-auth Secrets, referenced by name from the values (and the app's copies elsewhere)", () => {
+      const secrets = recorder
+        .ofType(SECRET)
+        .filter((s) => s.name !== "db-custom-queries" && !s.name.startsWith("db-app-secret-in-"));
+      expect(secrets.map((s) => s.name).sort()).toEqual([
+        "db-app-secret",
+        "db-monitoring-secret",
+        "db-owner-secret",
+        "db-superuser-secret",
+      ]);
       const byName = new Map(secrets.map((s) => [s.name, s.inputs as Values]));
       for (const s of byName.values()) {
         expect(s["type"]).toBe("kubernetes.io/basic-auth");
@@ -223,6 +230,7 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
       expect(data("db-app-secret")["username"]).toBe(config.appUser);
       expect(data("db-owner-secret")["username"]).toBe(config.ownerRole);
       expect(data("db-superuser-secret")["username"]).toBe("postgres");
+      expect(data("db-monitoring-secret")["username"]).toBe(config.monitoringUser);
       const c = clusterValues()["cluster"];
       expect(c["enableSuperuserAccess"]).toBe(true);
       expect(c["superuserSecret"]).toBe(byName.get("db-superuser-secret")!["metadata"]["name"]);
@@ -238,12 +246,20 @@ export function runClusterSuite(stack: "dev" | "prod"): void {
           superuser: false,
           passwordSecret: { name: byName.get("db-app-secret")!["metadata"]["name"] },
         }),
+        expect.objectContaining({
+          name: config.monitoringUser,
+          login: true,
+          superuser: false,
+          inRoles: ["pg_monitor"],
+          passwordSecret: { name: byName.get("db-monitoring-secret")!["metadata"]["name"] },
+        }),
       ]);
+      expect(c["roles"][0]).not.toHaveProperty("inRoles");
     });
 
     test("no generated password appears outside secret-wrapped values: not in Helm values, not in the plan", async () => {
       const passwords = recorder.ofType(PASSWORD).map((p) => `mock-password-${p.name}`);
-      expect(passwords).toHaveLength(3);
+      expect(passwords).toHaveLength(4);
       // The check can fail: with secret wrappers removed, every password is found (in its Secret).
       const unwrapped = allStrings(recorder.resources.map((r) => unwrapSecrets(r.inputs)));
       for (const pw of passwords) expect(unwrapped.some((s) => s.includes(pw))).toBe(true);

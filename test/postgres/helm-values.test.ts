@@ -134,6 +134,24 @@ describe("validateClusterInput", () => {
     ]);
   });
 
+  test("refuses a monitoring role that is the app or owner role, or a reserved one", () => {
+    const original = stackPostgresConfig("dev");
+    const errorsFor = (monitoringUser: string): readonly string[] =>
+      validateClusterInput({
+        config: { ...original, monitoringUser },
+        parameters: tunedParameters(original),
+        sharedPreloadLibraries: ["pg_partman_bgw", "pg_stat_statements"],
+      }).errors;
+    expect(errorsFor("lineage_app")).toEqual([
+      'ducklake:postgres.monitoringUser is "lineage_app", the same as appUser: the monitoring role must be a role of its own (read-only, a member of pg_monitor)',
+    ]);
+    expect(errorsFor("lineage_owner")).toEqual([expect.stringContaining("the same as ownerRole")]);
+    expect(errorsFor("streaming_replica")).toEqual([
+      expect.stringContaining('monitoringUser is "streaming_replica", a role CloudNativePG reserves'),
+    ]);
+    expect(errorsFor("lineage_monitor")).toEqual([]);
+  });
+
   test("refuses an image tagged for another major, and PostgreSQL 18 without an image", () => {
     expect(validateClusterInput(input("dev", (c) => ({ ...c, image: "ghcr.io/acme/pg:16-pgmq" }))).errors).toEqual([
       expect.stringContaining("tagged for PostgreSQL 16 but majorVersion is 17"),

@@ -33,20 +33,35 @@ describe("PostgresCluster with prerequisites (prod: podMonitor on)", () => {
     await settle(recorder);
   });
 
-  test("the CRDs are read by name", () => {
-    expect(recorder.reads.map((r) => r.id).sort()).toEqual([
+  const crdReads = () => recorder.reads.filter((r) => r.type.endsWith(":CustomResourceDefinition"));
+
+  test("the CRDs are read by name, and the application namespace (appNamespaces) the Secret is copied into", () => {
+    expect(
+      crdReads()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([
       "certificates.cert-manager.io",
       "issuers.cert-manager.io",
       "podmonitors.monitoring.coreos.com",
       "prometheusrules.monitoring.coreos.com",
     ]);
+    expect(recorder.reads.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((r) => r.id)).toEqual([
+      "lineage",
+    ]);
   });
 
   test.each(["db-operator", "db-barman-cloud", "db-cluster"])("%s depends on every CRD read", (release) => {
     const deps = dependencies.get(release) ?? [];
-    for (const read of recorder.reads)
+    for (const read of crdReads())
       expect(deps).toContainEqual(
         expect.stringMatching(new RegExp(`::${read.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)),
       );
+  });
+
+  test("the Secret's copy in an application namespace depends on that namespace's read", () => {
+    expect(dependencies.get("db-app-secret-in-lineage")).toContainEqual(
+      expect.stringMatching(/::needs-namespace-lineage-for-postgres\.appNamespaces$/),
+    );
   });
 });

@@ -179,6 +179,7 @@ describe("prod restored to a point in time (postgres.recovery, a new clusterName
     const roles = values["cluster"]["roles"] as Values[];
     expect(roles.map((r) => [r["name"], r["passwordSecret"]["name"]])).toEqual([
       ["lineage_app", "lineage-pg-2-app-credentials"],
+      ["lineage_monitor", "lineage-pg-2-monitoring-credentials"],
       ["lineage_owner", "lineage-pg-2-owner-credentials"],
     ]);
   });

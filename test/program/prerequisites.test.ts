@@ -12,6 +12,7 @@ import { readDucklakeConfig } from "../helpers/stack-files";
 
 const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
 const NODE_TYPE = "kubernetes:core/v1:Node";
+const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
 
 describe("requiredCrds", () => {
   test("prod (podMonitor, backups): the Prometheus Operator's PodMonitor and PrometheusRule CRDs, and cert-manager's for the Barman Cloud plugin", () => {
@@ -68,21 +69,24 @@ describe("the program reads its prerequisites", () => {
     dev = await runProgram("dev");
   }, 120_000);
 
-  test("prod reads every CRD by name, as reads (not resources it would create)", () => {
+  test("prod reads every CRD by name, and its application namespace, as reads (not resources it would create)", () => {
     expect(prod.reads.map((r) => [r.type, r.id]).sort()).toEqual([
       [CRD_TYPE, "certificates.cert-manager.io"],
       [CRD_TYPE, "issuers.cert-manager.io"],
       [CRD_TYPE, "podmonitors.monitoring.coreos.com"],
       [CRD_TYPE, "prometheusrules.monitoring.coreos.com"],
+      [NAMESPACE_TYPE, "lineage"],
     ]);
     expect(prod.ofType(CRD_TYPE)).toEqual([]);
   });
 
   // That both CloudNativePG releases depend on the reads: test/postgres/prerequisites.test.ts.
 
-  test("dev reads no CRD, only the kind node whose capacity it checks (components/kind-capacity.ts)", () => {
+  test("dev reads no CRD, only the kind node whose capacity it checks (components/kind-capacity.ts) and its application namespaces", () => {
     expect(dev.reads.map((r) => [r.type, r.id, r.name])).toEqual([
       [NODE_TYPE, "ducklake-control-plane", KIND_NODE_READ_NAME],
+      [NAMESPACE_TYPE, "default", "needs-namespace-default-for-postgres.appNamespaces"],
+      [NAMESPACE_TYPE, "lineage", "needs-namespace-lineage-for-postgres.appNamespaces"],
     ]);
     expect(dev.ofType(NODE_TYPE)).toEqual([]);
   });
@@ -94,11 +98,14 @@ describe("the program reads its prerequisites", () => {
       "  - CustomResourceDefinition issuers.cert-manager.io (needs-crd-issuers.cert-manager.io-for-postgres.backups.enabled)",
       "  - CustomResourceDefinition podmonitors.monitoring.coreos.com (needs-crd-podmonitors.monitoring.coreos.com-for-postgres.podMonitor)",
       "  - CustomResourceDefinition prometheusrules.monitoring.coreos.com (needs-crd-prometheusrules.monitoring.coreos.com-for-postgres.podMonitor)",
+      "  - Namespace lineage (needs-namespace-lineage-for-postgres.appNamespaces)",
       "  - the EKS cluster's IAM OIDC provider for IRSA (aws.iam.getOpenIdConnectProvider https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF)",
     ]);
     expect(notCheckedOffline(dev.reads)).toEqual([
       "prerequisites not checked offline (the mocks answer every read; `pulumi preview` reads them and fails when one is missing):",
       `  - Node ducklake-control-plane (${KIND_NODE_READ_NAME})`,
+      "  - Namespace default (needs-namespace-default-for-postgres.appNamespaces)",
+      "  - Namespace lineage (needs-namespace-lineage-for-postgres.appNamespaces)",
     ]);
   });
 });

@@ -11,7 +11,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { ensureLocalDatabase, LocalDatabase, missingPieces, stopLocalDatabase } from "../../scripts/db-local";
+import {
+  ensureLocalDatabase,
+  LocalDatabase,
+  missingPieces,
+  stopLocalDatabase,
+  stopOrResetLocal,
+} from "../../scripts/db-local";
 import { findPostgresBinaries, freeLoopbackPort, PostgresBinaries } from "../../scripts/lib/local-postgres";
 import type { BenchReport } from "../../scripts/bench/report";
 import { findPgbench } from "../../scripts/bench/bench";
@@ -210,6 +216,65 @@ function dbLocalSuite(target: Target, index: number): void {
       "DLQ-aware",
     ]);
     expect(report.checks.find((c) => c.name.startsWith("rows in the default"))?.pass).toBe(true);
+  });
+
+  it("a bench that only sends leaves none of its messages for the first app read", async () => {
+    const { main } = await import("../../scripts/bench/bench");
+    const lastId = async (): Promise<number> =>
+      Number(
+        (await query<{ n: string }>(first.url, "SELECT last_value::text AS n FROM pgmq.q_lineage_events_msg_id_seq"))[0]
+          ?.n,
+      );
+    const before = await lastId();
+    await main([
+      "dev",
+      "--url",
+      first.url,
+      "--duration",
+      "1",
+      "--clients",
+      "1",
+      "--workloads",
+      "send_single",
+      "--no-latency",
+      "--no-dlq",
+      "--trials",
+      "1",
+      ...(target.binDir === undefined ? [] : ["--bin-dir", target.binDir]),
+    ]);
+    expect((await lastId()) - before).toBeGreaterThan(100); // it did send
+    const left = await query<{ q: string; d: string }>(
+      first.url,
+      "SELECT (SELECT count(*) FROM pgmq.q_lineage_events)::text AS q, (SELECT count(*) FROM pgmq.q_lineage_events_dlq)::text AS d",
+    );
+    expect(left).toEqual([{ q: "0", d: "0" }]);
+  });
+
+  it("prints a monitoring connection that reads the ops views as a member of pg_monitor", async () => {
+    expect(first.monitoringUrl).toBe(`postgresql://lineage_monitor@127.0.0.1:${opts.port}/ducklakedb`);
+    const [who] = await query<{ u: string; m: boolean }>(
+      first.monitoringUrl,
+      "SELECT current_user AS u, pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS m",
+    );
+    expect(who).toEqual({ u: "lineage_monitor", m: true });
+    expect(await query(first.monitoringUrl, "SELECT * FROM ops.queue_depth()")).toHaveLength(2);
+  });
+
+  it("--stop stops the untuned twin too, and says which ran", async () => {
+    const twinPort = await freeLoopbackPort();
+    const twin = await ensureLocalDatabase({ ...opts, untuned: true, port: twinPort });
+    const lines = await stopOrResetLocal({ ...opts, action: "stop" });
+    expect(lines).toEqual([
+      `dev: stopped (data kept in ${first.stackDir})`,
+      `dev (untuned twin): stopped (data kept in ${twin.stackDir})`,
+    ]);
+    await expect(query(first.url, "SELECT 1")).rejects.toThrow();
+    await expect(query(twin.url, "SELECT 1")).rejects.toThrow();
+    expect(await stopOrResetLocal({ ...opts, action: "stop" })).toEqual([
+      `dev: was not running (data kept in ${first.stackDir})`,
+      `dev (untuned twin): was not running (data kept in ${twin.stackDir})`,
+    ]);
+    await ensureLocalDatabase(opts); // running again for the next test
   });
 
   it("stops the server", async () => {
