@@ -231,7 +231,11 @@ for (const [from, to] of pairs) {
         const notices: string[] = [];
         su.on("notice", (n) => notices.push(n.message ?? ""));
         const t0 = Date.now();
-        await runInTransaction(su, bootstrap);
+        await runInTransaction(su, bootstrap).catch(async (e: unknown) => {
+          stop.now = true; // a failed upgrade must not leave the clients running
+          await load;
+          throw e;
+        });
         const upgradeMs = Date.now() - t0;
         await sleep(1000);
         const afterUpgrade = { ...progress };
