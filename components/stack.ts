@@ -24,6 +24,7 @@ import {
 import { bootstrapSqlInputOf, generateBootstrapSql } from "./queue/bootstrap-sql";
 import { queueAlertRules, type AlertRuleFile } from "./queue/alert-rules";
 import { backupSummaryLines, validateBackups } from "./postgres/backups";
+import { fifoGroupsImageWarning } from "./postgres/image";
 import { queueDashboard } from "./queue/dashboard";
 import { stringify } from "yaml";
 import { alloyConfigFor } from "./logging/alloy-config";
@@ -41,6 +42,7 @@ export const SEMANTIC_VALIDATORS: readonly RegisteredValidator[] = [
   { needs: ["postgres", "queues"], validate: validateQueues },
   { needs: ["postgres", "queues", "nodes"], validate: validatePostgresCluster },
   { needs: ["cluster", "postgres"], validate: validateBackups },
+  { needs: ["postgres", "queues"], validate: fifoGroupsImageWarning },
 ];
 
 /**

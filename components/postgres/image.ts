@@ -3,6 +3,8 @@
  * a configured one, the major it declares in the chart's image catalog, and the UID its `postgres` user has.
  */
 import type { PostgresConfig } from "../../config/postgres";
+import type { SemanticResult } from "../../config/issues";
+import type { StackConfig } from "../../config/schema";
 
 /**
  * pgmq version of the default image (images/postgres/Dockerfile defaults to {@link NEWEST_VERIFIED_PGMQ_VERSION}).
@@ -132,4 +134,23 @@ export function imageTagMajor(image: string): number | undefined {
   if (colon < 0) return undefined;
   const m = /^(\d+)(?:$|[.\-_])/.exec(withoutDigest.slice(colon + 1));
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * `fifoGroups` on a queue while the stack runs the default image: its pgmq ({@link DEFAULT_PGMQ_VERSION}) has no
+ * `pgmq.read_grouped_head` (pgmq >= 1.11.1), so the bootstrap builds the group index but no
+ * `ops.read_grouped_with_dlq`, and consumers calling it fail. A warning, not an error: the index is harmless and the
+ * image may be changed in the same update. A configured image is not inspected (its pgmq is unknown offline).
+ */
+export function fifoGroupsImageWarning(config: StackConfig): SemanticResult {
+  const queues = config.queues.definitions.filter((q) => q.fifoGroups).map((q) => q.name);
+  if (queues.length === 0 || config.postgres.image !== undefined) return { errors: [], warnings: [] };
+  return {
+    errors: [],
+    warnings: [
+      `ducklake:queues.definitions: fifoGroups is on for ${queues.join(", ")}, but the default image carries pgmq ${DEFAULT_PGMQ_VERSION}, ` +
+        `which has no pgmq.read_grouped_head: ops.read_grouped_with_dlq will not exist. Set ducklake:postgres.image to one with pgmq >= ${NEWEST_VERIFIED_PGMQ_VERSION} ` +
+        `(images/postgres/Dockerfile; docs/queue.md "FIFO per job")`,
+    ],
+  };
 }

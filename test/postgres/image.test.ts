@@ -10,12 +10,15 @@ import {
   DEFAULT_PGMQ_VERSION,
   NEWEST_VERIFIED_PGMQ_VERSION,
   SUPPORTED_PGMQ_VERSIONS,
+  fifoGroupsImageWarning,
   defaultImage,
   imageDigestWarning,
   imageTagMajor,
   isDigestPinned,
 } from "../../components/postgres/image";
 import { SUPPORTED_MAJORS } from "../../config/postgres";
+import { parseStackConfig } from "../../components/stack";
+import { readDucklakeConfig } from "../helpers/stack-files";
 
 const dockerfile = readFileSync(join(__dirname, "..", "..", "images", "postgres", "Dockerfile"), "utf8");
 const instructions = dockerfile.split("\n").filter((l) => /^[A-Z]+\s/.test(l));
@@ -70,5 +73,38 @@ describe("default image references (issue 15 row 9)", () => {
     const w = imageDigestWarning("ghcr.io/acme/pg:17", "ducklake:postgres.image");
     expect(w).toContain('ducklake:postgres.image "ghcr.io/acme/pg:17" is referenced by tag only');
     expect(w).toContain("@sha256:<digest>");
+  });
+});
+
+describe("fifoGroups against the default image's pgmq", () => {
+  const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
+  const withFifo = (image?: string) => ({
+    ...config,
+    postgres: { ...config.postgres, image },
+    queues: { ...config.queues, definitions: config.queues.definitions.map((q) => ({ ...q, fifoGroups: true })) },
+  });
+
+  test("warns, naming the queues, the default image's pgmq and the version needed", () => {
+    const { errors, warnings } = fifoGroupsImageWarning(withFifo());
+    expect(errors).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`fifoGroups is on for ${config.queues.definitions.map((q) => q.name).join(", ")}`);
+    expect(warnings[0]).toContain(`pgmq ${DEFAULT_PGMQ_VERSION}`);
+    expect(warnings[0]).toContain(`>= ${NEWEST_VERIFIED_PGMQ_VERSION}`);
+  });
+
+  test("is quiet with FIFO off, or with an image of the stack's own", () => {
+    expect(fifoGroupsImageWarning(config).warnings).toEqual([]);
+    expect(fifoGroupsImageWarning(withFifo("registry.example/pg:17-pgmq1.11.1")).warnings).toEqual([]);
+  });
+
+  test("reaches the stack's warnings through parseStackConfig", () => {
+    const raw = readDucklakeConfig("dev") as Record<string, unknown>;
+    const queues = raw["queues"] as { definitions: Array<Record<string, unknown>> };
+    const parsed = parseStackConfig(
+      { ...raw, queues: { ...queues, definitions: queues.definitions.map((q) => ({ ...q, fifoGroups: true })) } },
+      "dev",
+    );
+    expect(parsed.warnings.some((w) => w.includes("fifoGroups is on"))).toBe(true);
   });
 });
