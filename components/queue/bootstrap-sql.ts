@@ -162,6 +162,44 @@ function queueSql(
 }
 
 /**
+ * The in-place upgrade of one extension to the version the image carries (`default_version` in
+ * pg_available_extensions): nothing when they are equal; an error for an older image (neither PGMQ nor pg_partman
+ * ships downgrade scripts) and for an image without a chain of upgrade scripts from the installed version
+ * (pg_extension_update_paths); otherwise `ALTER EXTENSION ... UPDATE`, run by whoever runs this (the extension's owner)
+ * and reported in a NOTICE.
+ * @param name the extension.
+ * @param sameMajorOnly a new major is reported (WARNING) and left to the extension's own migration (pg_partman 4 -> 5).
+ */
+function extensionUpdateSql(name: "pgmq" | "pg_partman", sameMajorOnly: boolean): string {
+  const label = `${name.replace("pg_", "")}_update`;
+  const version = (v: string) => `string_to_array(split_part(${v}, '-', 1), '.')::integer[]`;
+  return `DO $${label}$
+DECLARE
+    v_installed text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = '${name}');
+    v_available text := (SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = '${name}');
+BEGIN
+    IF v_installed = v_available THEN
+        RETURN;${
+          sameMajorOnly
+            ? `
+    ELSIF split_part(v_installed, '.', 1) <> split_part(v_available, '.', 1) THEN
+        RAISE WARNING '${name} % is installed and the image carries %: a new major is ${name}''s own migration (doc/pg_partman_5.0.1_upgrade.md), not run by this bootstrap', v_installed, v_available;
+        RETURN;`
+            : ""
+        }
+    ELSIF ${version("v_installed")} > ${version("v_available")} THEN
+        RAISE EXCEPTION '${name} % is installed but the image carries the older %: ${name} ships no downgrade scripts; use an image with ${name} >= %', v_installed, v_available, v_installed;
+    ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension_update_paths('${name}')
+                       WHERE source = v_installed AND target = v_available AND path IS NOT NULL) THEN
+        RAISE EXCEPTION '${name} % is installed and the image carries %, but the image has no chain of upgrade scripts (${name}--<from>--<to>.sql) from % to %: use an image built with every upgrade script (images/postgres/Dockerfile installs them)', v_installed, v_available, v_installed, v_available;
+    END IF;
+    ALTER EXTENSION ${name} UPDATE;
+    RAISE NOTICE '${name} updated in place from % to %', v_installed, v_available;
+END
+$${label}$;`;
+}
+
+/**
  * The message-group index of a queue (`fifoGroups`), or its removal: the key expression is pgmq's own
  * (`COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')` in read_grouped, read_grouped_rr and read_grouped_head,
  * pgmq-extension/sql/pgmq--1.8.1--1.9.0.sql and pgmq--1.11.0--1.11.1.sql), so the planner can use it for their
@@ -397,23 +435,7 @@ $partman$;
 -- Upgrade in place: when the image carries a newer pg_partman of the same major, update to it. A new major
 -- (4 -> 5) changes pg_partman's API and config tables and has its own migration (pg_partman's
 -- doc/pg_partman_5.0.1_upgrade.md): reported, never run here.
-DO $partman_update$
-DECLARE
-    v_installed text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_partman');
-    v_available text := (SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pg_partman');
-BEGIN
-    IF v_installed = v_available THEN
-        RETURN;
-    ELSIF split_part(v_installed, '.', 1) <> split_part(v_available, '.', 1) THEN
-        RAISE WARNING 'pg_partman % is installed and the image carries %: a new major is pg_partman''s own migration (doc/pg_partman_5.0.1_upgrade.md), not run by this bootstrap', v_installed, v_available;
-    ELSIF string_to_array(v_installed, '.')::integer[] > string_to_array(v_available, '.')::integer[] THEN
-        RAISE EXCEPTION 'pg_partman % is installed but the image carries the older %: use an image with pg_partman >= %', v_installed, v_available, v_installed;
-    ELSE
-        ALTER EXTENSION pg_partman UPDATE;
-        RAISE NOTICE 'pg_partman updated in place from % to %', v_installed, v_available;
-    END IF;
-END
-$partman_update$;
+${extensionUpdateSql("pg_partman", true)}
 -- The owner runs pg_partman (doc: "non-superuser" setup): its template tables live in schema partman.
 GRANT USAGE, CREATE ON SCHEMA partman TO ${owner};
 DO $partman_grants$
@@ -456,23 +478,7 @@ CREATE EXTENSION IF NOT EXISTS pgmq;
 -- everything below: the scripts may drop and re-create functions and types (1.9.0 -> 1.10.0 drops
 -- pgmq.message_record with CASCADE, taking ops.read_with_dlq along), and sections 6 and 8 re-create them and
 -- re-apply the privileges before anyone else sees the change. Queue rows are never rewritten by it.
-DO $pgmq_update$
-DECLARE
-    v_installed text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pgmq');
-    v_available text := (SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pgmq');
-BEGIN
-    IF v_installed = v_available THEN
-        RETURN;
-    ELSIF string_to_array(split_part(v_installed, '-', 1), '.')::integer[] > string_to_array(split_part(v_available, '-', 1), '.')::integer[] THEN
-        RAISE EXCEPTION 'pgmq % is installed but the image carries the older %: PGMQ ships no downgrade scripts; use an image with pgmq >= %', v_installed, v_available, v_installed;
-    ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension_update_paths('pgmq')
-                       WHERE source = v_installed AND target = v_available AND path IS NOT NULL) THEN
-        RAISE EXCEPTION 'pgmq % is installed and the image carries %, but the image has no chain of upgrade scripts (pgmq--<from>--<to>.sql) from % to %: use an image built with every upgrade script (images/postgres/Dockerfile installs them)', v_installed, v_available, v_installed, v_available;
-    END IF;
-    ALTER EXTENSION pgmq UPDATE;
-    RAISE NOTICE 'pgmq updated in place from % to %', v_installed, v_available;
-END
-$pgmq_update$;
+${extensionUpdateSql("pgmq", false)}
 DO $pgmq$
 DECLARE
     v_owner text := (SELECT extowner::regrole::text FROM pg_catalog.pg_extension WHERE extname = 'pgmq');
