@@ -1,27 +1,26 @@
 /**
  * `npm run bench:fifo-read -- [--seconds N] [--trials N] [--clients N] [--major N] [--bin-dir DIR]`
  *
- * What FIFO per job costs a consumer (issue 22): `ops.read_grouped_with_dlq` (pgmq.read_grouped, FIFO within each
+ * What FIFO per job costs a consumer (issue 22): `ops.read_grouped_with_dlq` (pgmq.read_grouped_head, FIFO within each
  * `x-pgmq-group`) against `ops.read_with_dlq` (pgmq.read's order, no grouping), both with the dead-letter rule. One
  * local PostgreSQL with the dev stack's tuning fitted to this machine and its bootstrap; before every trial the queue
  * is purged and refilled with the same messages, spread round-robin over GROUPS (1,000) groups, one per OpenLineage job; then
  * `--clients` consumers read batches of 100 and delete them in one transaction each, for `--seconds`. Modes alternate
  * (A B A B ...). Then what the group index costs producers: single sends with a group header, index dropped and built
- * in turn. Prints msgs/s per trial, the medians with their spread, and the ratios. Needs pgmq >= 1.9.0 (docs/queue.md,
+ * in turn. Prints msgs/s per trial, the medians with their spread, and the ratios. Needs pgmq >= 1.11.1 (docs/queue.md,
  * "PGMQ versions and upgrades"): e.g. `--bin-dir /opt/pg15-pgmq1.11.1/usr/lib/postgresql/15/bin`.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { performance } from "perf_hooks";
 import { Client } from "pg";
-import { parseStackConfig } from "../../components/stack";
-import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { localTuning } from "../db-local";
-import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
-import { freeLoopbackPort, serverOwnedTempDir, startLocalPostgres } from "../lib/local-postgres";
 import { runCli } from "../lib/cli";
-import { median, parseSideBySideArgs, sideBySideUsage } from "./side-by-side";
+import {
+  devStackConfig,
+  machineLine,
+  median,
+  parseSideBySideArgs,
+  sideBySideUsage,
+  startBenchServer,
+} from "./side-by-side";
 
 const BATCH = 100;
 /** Message groups (jobs) the messages are spread over. */
@@ -101,10 +100,7 @@ async function produce(url: string, queue: string, clients: number, seconds: num
 
 async function main(argv: readonly string[]): Promise<number> {
   const { seconds, trials, clients, binaries } = parseSideBySideArgs(argv, 5);
-  const { config: dev } = parseStackConfig(
-    ducklakeConfigOf(readStackFileConfig(path.join(__dirname, "..", "..", "Pulumi.dev.yaml"))).raw,
-    "dev",
-  );
+  const dev = devStackConfig();
   // the first queue with fifoGroups on: its group index, what a stack using FIFO per job deploys
   const config = {
     ...dev,
@@ -113,46 +109,30 @@ async function main(argv: readonly string[]): Promise<number> {
       definitions: dev.queues.definitions.map((q, i) => (i === 0 ? { ...q, fifoGroups: true } : q)),
     },
   };
-  const dataDir = serverOwnedTempDir("ducklake-fifo-read-");
-  const pg = await startLocalPostgres({
-    binaries,
-    dataDir,
-    port: await freeLoopbackPort(),
-    database: config.postgres.database,
-    postgresqlConf: localTuning(config, binaries.major, `stack dev, PostgreSQL ${binaries.version}, bench:fifo-read`)
-      .conf,
-  });
+  const server = await startBenchServer("fifo-read", config, binaries);
+  const version = server.pgmqVersion;
   try {
-    const admin = new Client({ connectionString: pg.url() });
+    const admin = new Client({ connectionString: server.url });
     await admin.connect();
-    await admin.query("BEGIN");
-    await admin.query(generateBootstrapSql(bootstrapSqlInputOf(config, { majorVersion: binaries.major })));
-    await admin.query("COMMIT");
-    const version = (await admin.query("SELECT extversion FROM pg_extension WHERE extname = 'pgmq'")).rows[0]
-      .extversion;
-    if (
-      (await admin.query("SELECT to_regprocedure('ops.read_grouped_with_dlq(text, integer, integer, integer)') AS f"))
-        .rows[0].f === null
-    ) {
+    const grouped = await admin.query(
+      "SELECT to_regprocedure('ops.read_grouped_with_dlq(text, integer, integer, integer)') IS NOT NULL AS f",
+    );
+    if (!grouped.rows[0].f) {
+      await admin.end();
       throw new Error(
-        `pgmq ${version} on ${binaries.binDir} has no pgmq.read_grouped (pgmq >= 1.9.0): pass --bin-dir of a newer installation (docs/queue.md)`,
+        `pgmq ${version} on ${binaries.binDir} has no pgmq.read_grouped_head (pgmq >= 1.11.1), so no ops.read_grouped_with_dlq: pass --bin-dir of a newer installation (docs/queue.md, "PGMQ versions and upgrades")`,
       );
     }
     const queue = config.queues.definitions[0]!.name;
     const fill = Math.max(20_000, clients * seconds * 12_000);
     console.log(
-      `PostgreSQL ${binaries.version}, pgmq ${version}, dev tuning; ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, ${os.release()}, load ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(
-          " ",
-        )}; ${clients} consumers, batches of ${BATCH}, ${fill.toLocaleString("en-US")} messages in ${GROUPS} groups, ${seconds} s per trial`,
+      `PostgreSQL ${binaries.version}, pgmq ${version}, dev tuning; ${machineLine()}; ${clients} consumers, batches of ${BATCH}, ${fill.toLocaleString("en-US")} messages in ${GROUPS} groups, ${seconds} s per trial`,
     );
     const rate: Record<Mode, number[]> = { plain: [], grouped: [] };
     for (let t = 0; t < trials; t++) {
       for (const mode of ["plain", "grouped"] as const) {
         await refill(admin, queue, fill, GROUPS);
-        rate[mode].push(await consume(pg.url(), queue, mode, clients, seconds));
+        rate[mode].push(await consume(server.url, queue, mode, clients, seconds));
         console.log(
           `  trial ${t + 1} ${READS[mode].padEnd(26)} ${Math.round(rate[mode][t]!).toLocaleString("en-US").padStart(7)} msgs/s`,
         );
@@ -168,7 +148,7 @@ async function main(argv: readonly string[]): Promise<number> {
             ? `CREATE INDEX IF NOT EXISTS q_${queue}_group_idx ON pgmq.q_${queue} ((COALESCE(headers->>'x-pgmq-group', '_default_fifo_group')), msg_id)`
             : `DROP INDEX IF EXISTS pgmq.q_${queue}_group_idx`,
         );
-        sendRate[mode].push(await produce(pg.url(), queue, clients, seconds));
+        sendRate[mode].push(await produce(server.url, queue, clients, seconds));
         console.log(
           `  trial ${t + 1} pgmq.send ${mode.padEnd(7)} the group index ${Math.round(sendRate[mode][t]!).toLocaleString("en-US").padStart(7)} msgs/s`,
         );
@@ -189,13 +169,12 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(`send with / without the group index ${(median(sendRate.with) / median(sendRate.without)).toFixed(2)}`);
     return 0;
   } finally {
-    await pg.stop().catch(() => undefined);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
 runCli(
   "bench:fifo-read",
-  `${sideBySideUsage("bench:fifo-read")}\n\nops.read_with_dlq against ops.read_grouped_with_dlq (FIFO per x-pgmq-group), interleaved trials on the same refilled queue; prints msgs/s and the ratio. Needs pgmq >= 1.9.0.\n  e.g. npm run bench:fifo-read -- --bin-dir /opt/pg15-pgmq1.11.1/usr/lib/postgresql/15/bin --seconds 5 --trials 3 --clients 2`,
+  `${sideBySideUsage("bench:fifo-read")}\n\nops.read_with_dlq against ops.read_grouped_with_dlq (FIFO per x-pgmq-group), interleaved trials on the same refilled queue; prints msgs/s and the ratio. Needs pgmq >= 1.11.1.\n  e.g. npm run bench:fifo-read -- --bin-dir /opt/pg15-pgmq1.11.1/usr/lib/postgresql/15/bin --seconds 5 --trials 3 --clients 2`,
   main,
 );

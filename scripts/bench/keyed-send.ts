@@ -7,18 +7,17 @@
  * (A B A B ...). Prints msgs/s and p99 per trial, the medians and their ratio. Needs a PostgreSQL with pgmq and
  * pg_partman (docs/queue.md).
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { performance } from "perf_hooks";
 import { Client } from "pg";
-import { parseStackConfig } from "../../components/stack";
-import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
-import { localTuning } from "../db-local";
-import { ducklakeConfigOf, readStackFileConfig } from "../lib/stack-file";
-import { freeLoopbackPort, serverOwnedTempDir, startLocalPostgres } from "../lib/local-postgres";
 import { runCli } from "../lib/cli";
-import { median, parseSideBySideArgs, sideBySideUsage } from "./side-by-side";
+import {
+  devStackConfig,
+  machineLine,
+  median,
+  parseSideBySideArgs,
+  sideBySideUsage,
+  startBenchServer,
+} from "./side-by-side";
 
 const SENDS = {
   plain: (queue: string) => ({
@@ -56,39 +55,19 @@ async function run(url: string, queue: string, mode: Mode, clients: number, seco
 
 async function main(argv: readonly string[]): Promise<number> {
   const { seconds, trials, clients, binaries } = parseSideBySideArgs(argv, 5);
-  const { config } = parseStackConfig(
-    ducklakeConfigOf(readStackFileConfig(path.join(__dirname, "..", "..", "Pulumi.dev.yaml"))).raw,
-    "dev",
-  );
-  const dataDir = serverOwnedTempDir("ducklake-keyed-send-");
-  const pg = await startLocalPostgres({
-    binaries,
-    dataDir,
-    port: await freeLoopbackPort(),
-    database: config.postgres.database,
-    postgresqlConf: localTuning(config, binaries.major, `stack dev, PostgreSQL ${binaries.version}, bench:keyed-send`)
-      .conf,
-  });
+  const config = devStackConfig();
+  const server = await startBenchServer("keyed-send", config, binaries);
   try {
-    const admin = new Client({ connectionString: pg.url() });
-    await admin.connect();
-    await admin.query("BEGIN");
-    await admin.query(generateBootstrapSql(bootstrapSqlInputOf(config, { majorVersion: binaries.major })));
-    await admin.query("COMMIT");
-    await admin.end();
     const queue = config.queues.definitions[0]!.name;
     console.log(
-      `PostgreSQL ${binaries.version}, dev tuning; ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, ${os.release()}, load ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(" ")}; ${clients} producers, single sends, ${seconds} s per trial`,
+      `PostgreSQL ${binaries.version}, pgmq ${server.pgmqVersion}, dev tuning; ${machineLine()}; ${clients} producers, single sends, ${seconds} s per trial`,
     );
-    for (const mode of ["plain", "keyed"] as const) await run(pg.url(), queue, mode, clients, 1); // warm-up
+    for (const mode of ["plain", "keyed"] as const) await run(server.url, queue, mode, clients, 1); // warm-up
     const rate: Record<Mode, number[]> = { plain: [], keyed: [] };
     const p99: Record<Mode, number[]> = { plain: [], keyed: [] };
     for (let t = 0; t < trials; t++) {
       for (const mode of ["plain", "keyed"] as const) {
-        const lat = (await run(pg.url(), queue, mode, clients, seconds)).sort((a, b) => a - b);
+        const lat = (await run(server.url, queue, mode, clients, seconds)).sort((a, b) => a - b);
         rate[mode].push(lat.length / seconds);
         p99[mode].push(lat[Math.floor(0.99 * lat.length)] ?? NaN);
         console.log(
@@ -112,8 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(`keyed / plain throughput ${ratio.toFixed(2)} (target >= 0.85): ${ratio >= 0.85 ? "PASS" : "FAIL"}`);
     return 0;
   } finally {
-    await pg.stop().catch(() => undefined);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
