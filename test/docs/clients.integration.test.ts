@@ -18,13 +18,11 @@ import * as ts from "typescript";
 import { Client } from "pg";
 import { Pgmq } from "pgmq-js";
 import { parseStackConfig } from "../../components/stack";
-import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import type { LocalPostgres } from "../../scripts/lib/local-postgres";
 import {
   installationTitle,
   queueInstallations,
-  runInTransaction,
-  startQueueServer,
+  startBootstrappedQueueServer,
   type Installation,
 } from "../helpers/queue-installations";
 import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
@@ -33,7 +31,7 @@ jest.setTimeout(120_000);
 
 const DOC = path.join(ROOT, "docs", "clients.md");
 const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-const { database, ownerRole, appUser } = config.postgres;
+const { database, appUser } = config.postgres;
 
 /** The page's TypeScript blocks preceded by `<!-- tested -->`, in order. */
 function testedBlocks(markdown: string): string[] {
@@ -85,18 +83,7 @@ function suite(inst: Installation): void {
 
   beforeAll(async () => {
     if (inst.binaries === undefined) throw new Error(`no binaries: ${inst.why ?? ""}`);
-    ({ pg, dataDir } = await startQueueServer(inst.binaries, {
-      prefix: "ducklake-clients-it",
-      database,
-      owner: ownerRole,
-      bgwIntervalSeconds: 60,
-    }));
-    admin = new Client({ connectionString: pg.url(database) });
-    await admin.connect();
-    await runInTransaction(
-      admin,
-      generateBootstrapSql(bootstrapSqlInputOf(config, { majorVersion: inst.binaries.major })),
-    );
+    ({ pg, dataDir, admin } = await startBootstrappedQueueServer(inst.binaries, "ducklake-clients-it", config));
     const url = new URL(pg.url(database));
     // db:local's app role URL: postgresql://lineage_app@127.0.0.1:<port>/ducklakedb
     env = {

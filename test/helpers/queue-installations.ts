@@ -9,7 +9,9 @@
  * (`installationTitle`) names what is missing.
  */
 import * as fs from "fs";
-import type { Client } from "pg";
+import { Client as PgClient, type Client } from "pg";
+import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
+import type { StackConfig } from "../../config/schema";
 import * as os from "os";
 import * as path from "path";
 import {
@@ -142,4 +144,27 @@ export async function runInTransaction(client: Client, sql: string): Promise<voi
     await client.query("ROLLBACK");
     throw e;
   }
+}
+
+/**
+ * A queue server (`startQueueServer`, pg_partman's worker every 60 s) with `config`'s bootstrap applied as the
+ * bootstrap Job applies it, and a superuser connection to its database.
+ * @returns the server, its data directory (remove it after `pg.stop()`) and the connected superuser client (end it first).
+ */
+export async function startBootstrappedQueueServer(
+  binaries: PostgresBinaries,
+  prefix: string,
+  config: StackConfig,
+): Promise<{ pg: LocalPostgres; dataDir: string; admin: Client }> {
+  const database = config.postgres.database;
+  const { pg, dataDir } = await startQueueServer(binaries, {
+    prefix,
+    database,
+    owner: config.postgres.ownerRole,
+    bgwIntervalSeconds: 60,
+  });
+  const admin = new PgClient({ connectionString: pg.url(database) });
+  await admin.connect();
+  await runInTransaction(admin, generateBootstrapSql(bootstrapSqlInputOf(config, { majorVersion: binaries.major })));
+  return { pg, dataDir, admin };
 }

@@ -9,14 +9,12 @@
 import * as fs from "fs";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
-import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
 import { MONITORING_OBJECTS } from "../../components/queue/monitoring";
 import type { LocalPostgres } from "../../scripts/lib/local-postgres";
 import {
   installationTitle,
   queueInstallations,
-  runInTransaction,
-  startQueueServer,
+  startBootstrappedQueueServer,
   type Installation,
 } from "../helpers/queue-installations";
 import { readDucklakeConfig } from "../helpers/stack-files";
@@ -24,7 +22,7 @@ import { readDucklakeConfig } from "../helpers/stack-files";
 jest.setTimeout(120_000);
 
 const { config } = parseStackConfig(readDucklakeConfig("dev"), "dev");
-const { database, ownerRole, appUser, monitoringUser } = config.postgres;
+const { database, appUser, monitoringUser } = config.postgres;
 
 /**
  * The `ops` objects the app role cannot read (measured here on PostgreSQL 15 and 17): the views over PostgreSQL's
@@ -98,18 +96,7 @@ function suite(inst: Installation): void {
 
   beforeAll(async () => {
     if (inst.binaries === undefined) throw new Error(`no binaries: ${inst.why ?? ""}`);
-    ({ pg, dataDir } = await startQueueServer(inst.binaries, {
-      prefix: "ducklake-monitoring-role-it",
-      database,
-      owner: ownerRole,
-      bgwIntervalSeconds: 60,
-    }));
-    admin = new Client({ connectionString: pg.url(database) });
-    await admin.connect();
-    await runInTransaction(
-      admin,
-      generateBootstrapSql(bootstrapSqlInputOf(config, { majorVersion: inst.binaries.major })),
-    );
+    ({ pg, dataDir, admin } = await startBootstrappedQueueServer(inst.binaries, "ducklake-monitoring-role-it", config));
     // A message in the queue and one dead letter, so the reads have rows and a refused delete would have one to delete.
     await admin.query("SELECT pgmq.send('lineage_events', '{\"n\": 1}'::jsonb)");
     await admin.query("SELECT pgmq.send('lineage_events_dlq', '{\"n\": 2}'::jsonb)");
