@@ -9,6 +9,7 @@ import { z } from "zod";
 import { distance } from "fastest-levenshtein";
 import { ConfigError, ConfigIssue, configPath } from "./issues";
 import { CONFIG_NAMESPACE, SECRET_KEYS, StackConfig, StackConfigSchema } from "./schema";
+import { didYouMean } from "./spelling";
 import type { RegisteredValidator } from "./validators";
 
 /** Parsed config plus what the program must print as warnings. */
@@ -35,6 +36,45 @@ function primitiveAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return cur !== null && typeof cur === "object" ? undefined : cur;
 }
 
+/** A zod schema's definition, as far as keysAt reads it (zod 4's `_zod.def`). */
+interface SchemaDef {
+  readonly type: string;
+  readonly innerType?: SchemaLike;
+  readonly in?: SchemaLike;
+  readonly shape?: Readonly<Record<string, SchemaLike>>;
+  readonly element?: SchemaLike;
+  readonly valueType?: SchemaLike;
+}
+type SchemaLike = { readonly _zod?: { readonly def: SchemaDef } } | undefined;
+
+/**
+ * The keys an object of the schema accepts at `path` (through optional, default, nullable and pipe wrappers, array
+ * elements and record values), for "did you mean" on an unknown key.
+ * @returns undefined when no object schema is at that path.
+ */
+export function keysAt(schema: SchemaLike, path: readonly PropertyKey[]): string[] | undefined {
+  const unwrap = (s: SchemaLike): SchemaLike => {
+    for (let cur = s; ;) {
+      const d = cur?._zod?.def;
+      if (d === undefined) return cur;
+      if (["optional", "default", "prefault", "nullable", "nonoptional", "catch", "readonly"].includes(d.type))
+        cur = d.innerType;
+      else if (d.type === "pipe") cur = d.in;
+      else return cur;
+    }
+  };
+  let cur = schema;
+  for (const seg of path) {
+    const d = unwrap(cur)?._zod?.def;
+    if (d?.type === "object") cur = d.shape?.[String(seg)];
+    else if (d?.type === "array") cur = d.element;
+    else if (d?.type === "record") cur = d.valueType;
+    else return undefined;
+  }
+  const d = unwrap(cur)?._zod?.def;
+  return d?.type === "object" ? Object.keys(d.shape ?? {}) : undefined;
+}
+
 /**
  * Turns zod's issues into config issues with full key paths; an unknown key becomes one issue per key.
  * @param issues zod's issues (parsed with `reportInput: true`).
@@ -44,10 +84,15 @@ export function zodIssuesToConfigIssues(issues: readonly z.core.$ZodIssue[], raw
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
+      const known = keysAt(StackConfigSchema, issue.path) ?? [];
       for (const key of issue.keys) {
+        const near = didYouMean(
+          key,
+          known.filter((k) => !issue.keys.includes(k)),
+        );
         out.push({
           path: configPath(CONFIG_NAMESPACE, [...issue.path, key]),
-          message: "unknown key (check its spelling)",
+          message: `unknown key${near === undefined ? " (check its spelling)" : `; did you mean ${near}?`}`,
         });
       }
       continue;

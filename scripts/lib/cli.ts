@@ -2,9 +2,11 @@
  * Command-line conventions every script follows (issue 23): `--help` prints the usage with examples and exits 0; a
  * usage error (unknown or misspelled flag, bad value, missing argument) prints one line, with "did you mean" for a
  * flag close to a known one, and exits 2, without a stack trace; any other failure exits 1.
- * Flags are parsed by node:util's parseArgs; the nearest known flag by edit distance comes from fastest-levenshtein.
+ * Flags are parsed by node:util's parseArgs; the nearest known flag is config/spelling.ts's didYouMean.
  */
-import { closest, distance } from "fastest-levenshtein";
+import { didYouMean } from "../../config/spelling";
+
+export { didYouMean };
 
 /** A mistake in the command line (exit 2), not a failure of the work (exit 1). */
 export class UsageError extends Error {
@@ -12,13 +14,6 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
-}
-
-/** The flag nearest to `given` among `known` when it is a likely typo (edit distance at most 3), else undefined. */
-export function didYouMean(given: string, known: readonly string[]): string | undefined {
-  if (known.length === 0) return undefined;
-  const best = closest(given, [...known]);
-  return distance(given, best) <= 3 ? best : undefined;
 }
 
 /**

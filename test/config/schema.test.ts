@@ -5,6 +5,8 @@
 import { parseStackConfig } from "../../components/stack";
 import { ConfigError } from "../../config/issues";
 import { readDucklakeConfig } from "../helpers/stack-files";
+import { keysAt } from "../../config/load";
+import { StackConfigSchema } from "../../config/schema";
 
 /** Deep copy of a stack's ducklake:* keys, for mutation. */
 function stack(name: "dev" | "prod"): Record<string, any> {
@@ -64,21 +66,28 @@ const invalid: Case[] = [
     (c) => {
       c["postgress"] = c["postgres"];
     },
-    [/ducklake:postgress: unknown key/],
+    [/ducklake:postgress: unknown key; did you mean postgres\?/],
   ],
   [
     "a misspelled nested key",
     (c) => {
       c["postgres"].tunning = {};
     },
-    [/ducklake:postgres\.tunning: unknown key/],
+    [/ducklake:postgres\.tunning: unknown key; did you mean tuning\?/],
   ],
   [
     "a misspelled key inside an array item",
     (c) => {
       c["queues"].definitions[0].peakRate = 1;
     },
-    [/ducklake:queues\.definitions\[0\]\.peakRate: unknown key/],
+    [/ducklake:queues\.definitions\[0\]\.peakRate: unknown key \(check its spelling\)/],
+  ],
+  [
+    "a near miss inside an array item names the key meant",
+    (c) => {
+      c["queues"].definitions[0].fifoGroup = true;
+    },
+    [/ducklake:queues\.definitions\[0\]\.fifoGroup: unknown key; did you mean fifoGroups\?/],
   ],
   [
     "a missing required section",
@@ -415,4 +424,17 @@ test("a schema error in one section does not hide a tuning or runway problem in 
   expect(message).toMatch(/ducklake:postgres\.tuning\.seed\.shared_buffers/);
   expect(message).toMatch(/ducklake:postgres\.tuning\.seed\.wrok_mem/);
   expect(message).toMatch(/ducklake:queues\.definitions\[0\]\.premake/);
+});
+
+describe("keysAt: the keys an object accepts at a path, for did-you-mean", () => {
+  test("through optional and default wrappers, array items and nested objects", () => {
+    expect(keysAt(StackConfigSchema, ["postgres"])).toContain("instances");
+    expect(keysAt(StackConfigSchema, ["queues", "definitions", 0])).toContain("fifoGroups");
+    expect(keysAt(StackConfigSchema, ["postgres", "tuning"])).toEqual(["profile", "seed", "overrides", "hugePages"]);
+    expect(keysAt(StackConfigSchema, [])).toContain("queues");
+  });
+  test("undefined where no object is", () => {
+    expect(keysAt(StackConfigSchema, ["postgres", "instances"])).toBeUndefined();
+    expect(keysAt(StackConfigSchema, ["nothing", "here"])).toBeUndefined();
+  });
 });
