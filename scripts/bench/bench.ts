@@ -90,6 +90,11 @@ export interface BenchOptions {
   readonly compareTembo: boolean;
   /** Run each capacity workload's physical-limit reference too. Defaults to true (`--no-limits`: false). */
   readonly limits: boolean;
+  /**
+   * `--e2e-rate`: the producers of `produce_consume_batch` (and of its limit) paced at this many msgs/s for all
+   * clients together (e.g. the guide's 30,000), so the depth says whether the consumers keep up; unpaced when absent.
+   */
+  readonly endToEndRateMsgsPerSecond?: number;
   readonly soakMinutes?: number;
   /** Soak every server at once instead of one after the other. */
   readonly soakSideBySide: boolean;
@@ -107,7 +112,7 @@ export interface BenchOptions {
 }
 
 const USAGE =
-  "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] [--compare-tembo] [--compare STACK[,STACK]] [--repeat N] [--no-limits] " +
+  "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] [--compare-tembo] [--compare STACK[,STACK]] [--repeat N] [--no-limits] [--e2e-rate MSGS_PER_S] " +
   "[--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
   "[--prefill-per-second N] [--bin-dir DIR] [--major N] [--report-only]";
 
@@ -120,7 +125,8 @@ the dead-letter-aware read, an optional soak; every capacity point repeated (--r
 and interleaved with the other servers (--compare-default: PostgreSQL's defaults; --compare-tembo: Tembo's
 MessageQueue tuning). Prints PASS/FAIL on ratios measured side by side, writes JSON and SVG charts
 (--json FILE, default .local/bench/<stack>-<time>.json, charts beside it) and exits 1 when a check fails
-(--report-only: exit 0 anyway). docs/bench.md has every flag.
+(--report-only: exit 0 anyway). --e2e-rate paces the end-to-end producers (produce_consume_batch), e.g. at the
+guide's 30,000 msgs/s. docs/bench.md has every flag.
 
 examples:
   npm run db:local -- dev && npm run bench -- dev --duration 10 --clients 1,2,4
@@ -164,6 +170,7 @@ const BENCH_OPTIONS = {
   repeat: { type: "string" },
   trials: { type: "string" },
   "no-limits": { type: "boolean" },
+  "e2e-rate": { type: "string" },
   soak: { type: "string" },
   "soak-side-by-side": { type: "boolean" },
   "latency-seconds": { type: "string" },
@@ -221,6 +228,9 @@ function benchOptionsOf(
     trials,
     compareTembo: values["compare-tembo"] ?? false,
     limits: !(values["no-limits"] ?? false),
+    ...(values["e2e-rate"] !== undefined
+      ? { endToEndRateMsgsPerSecond: Math.round(positive("e2e-rate", values["e2e-rate"], 30000)) }
+      : {}),
     soakMinutes: values.soak === undefined ? undefined : positive("soak", values.soak, 10),
     soakSideBySide: values["soak-side-by-side"] ?? false,
     latencySeconds: Math.round(positive("latency-seconds", values["latency-seconds"], 60)),
@@ -445,7 +455,7 @@ async function capacityRunOnce(
   const label = `[${ctx.target.label}${kind === "limit" ? " limit" : ""}] ${scriptOverride ?? workload} c=${clients}`;
   const vars = baseVariables(ctx, spec.batch);
   const notes: string[] = [];
-  const pgbench = (scriptName: string, onProgress?: ProgressListener, pid?: number) =>
+  const pgbench = (scriptName: string, onProgress?: ProgressListener, pid?: number, rateTps?: number) =>
     runPgbench(
       {
         pgbench: ctx.pgbench,
@@ -454,6 +464,7 @@ async function capacityRunOnce(
         clients,
         durationSeconds: opts.durationSeconds,
         variables: vars,
+        ...(rateTps !== undefined ? { rateTps } : {}),
       },
       pid,
       onProgress,
@@ -463,7 +474,14 @@ async function capacityRunOnce(
     // Producers and batch consumers together, each with `clients` connections.
     const producerBatch = spec.producer.batch;
     let sent: number | undefined;
-    const producers = pgbench(spec.producer.script[kind], (p) => (sent = p.tps * producerBatch));
+    const paced = workload === "produce_consume_batch" ? opts.endToEndRateMsgsPerSecond : undefined;
+    const producers = pgbench(
+      spec.producer.script[kind],
+      (p) => (sent = p.tps * producerBatch),
+      undefined,
+      paced !== undefined ? paced / producerBatch : undefined,
+    );
+    if (paced !== undefined) notes.push(`producers paced at ${paced.toLocaleString("en-US")} msgs/s`);
     result = await pgbench(
       name,
       (p, cpu) =>

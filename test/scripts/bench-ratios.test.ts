@@ -368,6 +368,9 @@ describe("flags", () => {
       limits: false,
     });
     expect(parseBenchArgs(["dev"]).workloads).toContain("produce_consume_batch");
+    expect(parseBenchArgs(["dev"]).endToEndRateMsgsPerSecond).toBeUndefined();
+    expect(parseBenchArgs(["dev", "--e2e-rate", "30000"]).endToEndRateMsgsPerSecond).toBe(30000);
+    expect(() => parseBenchArgs(["dev", "--e2e-rate=0"])).toThrow(/--e2e-rate must be a positive number/);
   });
 
   it("starts db:local's Tembo twin on its own port, never with --untuned", () => {
