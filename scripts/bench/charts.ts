@@ -49,7 +49,7 @@ export function benchCharts(report: BenchReport): { capacity: string; soak?: str
   if (report.soak.length === 0) return { capacity };
   const colorOf = (server: string) =>
     SERVER_COLORS[Math.max(0, labels.indexOf(server)) % SERVER_COLORS.length] as string;
-  const soak = lineChartSvg(`Soak at ${report.soak[0]?.rateMsgsPerSecond ?? 0} msgs/s paced`, subtitle, [
+  const soak = lineChartSvg(`Soak, producers paced at ${(report.soak[0]?.rateMsgsPerSecond ?? 0).toLocaleString("en-US")} msgs/s`, subtitle, [
     {
       title: "msgs/s consumed per minute",
       xLabel: "minute",

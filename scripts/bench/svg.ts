@@ -214,9 +214,10 @@ export function lineChartSvg(title: string, subtitle: string, panels: readonly L
   const panelTotal = TOP + PANEL_HEIGHT + BOTTOM;
   const height = head + panels.length * panelTotal;
   const xs = panels.flatMap((p) => p.series.flatMap((s) => s.points.map((pt) => pt.x)));
-  const xMin = Math.min(...xs, 0);
+  const xMin = xs.length > 0 ? Math.min(...xs) : 0;
   const xMax = Math.max(...xs, xMin + 1);
-  const x = (v: number) => LEFT + ((width - LEFT - RIGHT) * (v - xMin)) / (xMax - xMin);
+  // 20 px inside the plot at both ends, so the first and last points are not on the axis
+  const x = (v: number) => LEFT + 20 + ((width - LEFT - RIGHT - 40) * (v - xMin)) / (xMax - xMin);
   const body: string[] = [];
   panels.forEach((panel, i) => {
     const top = head + i * panelTotal + TOP;
