@@ -49,25 +49,29 @@ export function benchCharts(report: BenchReport): { capacity: string; soak?: str
   if (report.soak.length === 0) return { capacity };
   const colorOf = (server: string) =>
     SERVER_COLORS[Math.max(0, labels.indexOf(server)) % SERVER_COLORS.length] as string;
-  const soak = lineChartSvg(`Soak, producers paced at ${(report.soak[0]?.rateMsgsPerSecond ?? 0).toLocaleString("en-US")} msgs/s`, subtitle, [
-    {
-      title: "msgs/s consumed per minute",
-      xLabel: "minute",
-      series: report.soak.map((s) => ({
-        name: s.server,
-        color: colorOf(s.server),
-        points: s.minutes.map((mm) => ({ x: mm.minute, y: mm.msgsPerSecond })),
-      })),
-    },
-    {
-      title: "dead tuples of the queue tables at each minute's end",
-      xLabel: "minute",
-      series: report.soak.map((s) => ({
-        name: s.server,
-        color: colorOf(s.server),
-        points: s.minutes.map((mm) => ({ x: mm.minute, y: mm.deadTuples })),
-      })),
-    },
-  ]);
+  const soak = lineChartSvg(
+    `Soak, producers paced at ${(report.soak[0]?.rateMsgsPerSecond ?? 0).toLocaleString("en-US")} msgs/s`,
+    subtitle,
+    [
+      {
+        title: "msgs/s consumed per minute",
+        xLabel: "minute",
+        series: report.soak.map((s) => ({
+          name: s.server,
+          color: colorOf(s.server),
+          points: s.minutes.map((mm) => ({ x: mm.minute, y: mm.msgsPerSecond })),
+        })),
+      },
+      {
+        title: "dead tuples of the queue tables at each minute's end",
+        xLabel: "minute",
+        series: report.soak.map((s) => ({
+          name: s.server,
+          color: colorOf(s.server),
+          points: s.minutes.map((mm) => ({ x: mm.minute, y: mm.deadTuples })),
+        })),
+      },
+    ],
+  );
   return { capacity, soak };
 }
