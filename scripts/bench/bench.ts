@@ -1,16 +1,17 @@
 /**
  * `npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--json FILE] [--compare-default]
- *  [--compare STACK[,STACK]] [--trials N] [--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS] [--bin-dir DIR]
- *  [--major N] [--workloads a,b]`
+ *  [--compare-tembo] [--compare STACK[,STACK]] [--repeat N] [--no-limits] [--soak MINUTES] [--soak-side-by-side]
+ *  [--latency-seconds S] [--rate MSGS] [--bin-dir DIR] [--major N] [--workloads a,b]`
  *
  * The seed's throughput test against the stack's queue (partitioned `lineage_events`) with realistic
- * OpenLineage run events: capacity workloads (pgbench custom scripts, several client counts), the
+ * OpenLineage run events: capacity workloads (pgbench custom scripts, several client counts), each beside its
+ * physical limit on the same server (plain SQL on a table shaped like the queue, `./db.ts` prepareLimitTable), the
  * dead-letter-aware read beside plain `pgmq.read`, a paced latency test, optional soak, health figures,
- * a results table with PASS/FAIL against the stack's targets (`./report.ts`), JSON with `--json`.
+ * a results table with PASS/FAIL on ratios measured side by side (`./report.ts`), JSON and SVG charts (`./charts.ts`).
  * Without `--url` it benchmarks the stack's local database (`npm run db:local`), started if needed.
- * `--compare` and `--compare-default` add local servers of other stacks' tuning and of PostgreSQL's
- * defaults; the capacity runs of all servers are interleaved and repeated `--trials` times
- * (`./compare.ts`), the report gives median, spread and the stack's ratio to each other server.
+ * `--compare`, `--compare-default` and `--compare-tembo` add local servers of other stacks' tuning, of PostgreSQL's
+ * defaults and of Tembo's MessageQueue tuning (`./tembo.ts`); the capacity runs of all servers and their limits are
+ * interleaved and repeated `--repeat` times (`./compare.ts`), the report gives median, spread and ratios.
  * See docs/bench.md.
  */
 import * as fs from "fs";
@@ -24,7 +25,14 @@ import {
   BENCH_SCHEMA,
   HealthSnapshot,
   autovacuumRunsBetween,
+  fillLimitTable,
+  LIMIT_TABLE,
+  LIMIT_TABLES,
   PAYLOAD_POOL_SIZE,
+  prepareLimitTable,
+  queueTables,
+  resetLimitTable,
+  rowCount,
   assertQueueReady,
   healthSnapshot,
   postmasterPid,
@@ -36,8 +44,17 @@ import {
   serverMajor,
   topUpQueue,
 } from "./db";
-import { assignPorts, compareCapacity, interleavedSchedule, parseCompareList } from "./compare";
-import { PgbenchProgress, PgbenchResult, runPgbench } from "./pgbench";
+import {
+  assignPorts,
+  compareCapacity,
+  interleavedSchedule,
+  limitRatios,
+  median,
+  parseCompareList,
+  RunKind,
+} from "./compare";
+import { PgbenchProgress, PgbenchResult, ProgressListener, runPgbench } from "./pgbench";
+import { benchCharts } from "./charts";
 import {
   BenchReport,
   CAPACITY_WORKLOADS,
@@ -68,8 +85,17 @@ export interface BenchOptions {
   readonly compareDefault: boolean;
   /** Other stacks (`Pulumi.<name>.yaml`, repository root or scripts/bench/stacks/) run side by side on local servers. */
   readonly compare: readonly string[];
-  /** Repetitions of every capacity point (workload, clients), per server. */
+  /** Repetitions of every capacity point (workload, clients), per server (`--repeat`, alias `--trials`). */
   readonly trials: number;
+  /** Add the stack's Tembo twin (`db:local --tembo`, label `tembo`). */
+  readonly compareTembo: boolean;
+  /** Run each capacity workload's physical-limit reference too. Defaults to true (`--no-limits`: false). */
+  readonly limits: boolean;
+  /**
+   * `--e2e-rate`: the producers of `produce_consume_batch` (and of its limit) paced at this many msgs/s for all
+   * clients together (e.g. the guide's 30,000), so the depth says whether the consumers keep up; unpaced when absent.
+   */
+  readonly endToEndRateMsgsPerSecond?: number;
   readonly soakMinutes?: number;
   /** Soak every server at once instead of one after the other. */
   readonly soakSideBySide: boolean;
@@ -87,7 +113,7 @@ export interface BenchOptions {
 }
 
 const USAGE =
-  "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] [--compare STACK[,STACK]] [--trials N] " +
+  "usage: npm run bench -- <stack> [--url URL] [--duration S] [--clients 1,2,4] [--batch 100] [--json FILE] [--compare-default] [--compare-tembo] [--compare STACK[,STACK]] [--repeat N] [--no-limits] [--e2e-rate MSGS_PER_S] " +
   "[--soak MINUTES] [--soak-side-by-side] [--latency-seconds S] [--rate MSGS_PER_S] [--workloads send_single,...] [--no-latency] [--no-dlq] " +
   "[--prefill-per-second N] [--bin-dir DIR] [--major N] [--report-only]";
 
@@ -95,12 +121,18 @@ const USAGE =
 export const BENCH_HELP = `${USAGE}
 
 Benchmarks the stack's queue on a local PostgreSQL (the one npm run db:local started, or --url): capacity
-workloads, paced latency, the dead-letter-aware read, an optional soak; prints PASS/FAIL against the stack's
-targets and exits 1 when a check fails (--report-only: exit 0 anyway). docs/bench.md has every flag.
+workloads, each beside its physical limit (plain INSERT / DELETE on a table shaped like the queue), paced latency,
+the dead-letter-aware read, an optional soak; every capacity point repeated (--repeat, alias --trials; default 3)
+and interleaved with the other servers (--compare-default: PostgreSQL's defaults; --compare-tembo: Tembo's
+MessageQueue tuning). Prints PASS/FAIL on ratios measured side by side, writes JSON and SVG charts
+(--json FILE, default .local/bench/<stack>-<time>.json, charts beside it) and exits 1 when a check fails
+(--report-only: exit 0 anyway). --e2e-rate paces the end-to-end producers (produce_consume_batch), e.g. at the
+guide's 30,000 msgs/s. docs/bench.md has every flag.
 
 examples:
   npm run db:local -- dev && npm run bench -- dev --duration 10 --clients 1,2,4
-  npm run bench -- dev --compare-default --trials 3 --json bench.json
+  npm run bench -- dev --compare-default --repeat 3
+  npm run bench -- dev --compare-default --compare-tembo --repeat 3 --json bench.json
   npm run bench -- dev --bin-dir /opt/pg17/bin --no-latency --report-only`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -134,8 +166,12 @@ const BENCH_OPTIONS = {
   batch: { type: "string" },
   json: { type: "string" },
   "compare-default": { type: "boolean" },
+  "compare-tembo": { type: "boolean" },
   compare: { type: "string" },
+  repeat: { type: "string" },
   trials: { type: "string" },
+  "no-limits": { type: "boolean" },
+  "e2e-rate": { type: "string" },
   soak: { type: "string" },
   "soak-side-by-side": { type: "boolean" },
   "latency-seconds": { type: "string" },
@@ -158,9 +194,17 @@ function benchOptionsOf(
   const stack = positionals[0];
   if (stack === undefined) throw new UsageError("missing <stack>");
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-  const trials = values.trials === undefined ? 3 : Number(values.trials);
+  // --repeat is the name; --trials its alias (the flag's name before issue 18).
+  if (values.repeat !== undefined && values.trials !== undefined && values.repeat !== values.trials)
+    throw new UsageError(
+      `--repeat ${values.repeat} and --trials ${values.trials} disagree (--trials is an alias of --repeat)`,
+    );
+  const repeatText = values.repeat ?? values.trials;
+  const trials = repeatText === undefined ? 3 : Number(repeatText);
   if (!Number.isInteger(trials) || trials < 1)
-    throw new UsageError(`--trials must be an integer >= 1, got "${values.trials}"`);
+    throw new UsageError(
+      `--${values.repeat !== undefined ? "repeat" : "trials"} must be an integer >= 1, got "${repeatText}"`,
+    );
   const clients = (values.clients ?? "1,2,4").split(",").map((c) => {
     const n = Number(c);
     if (!Number.isInteger(n) || n < 1)
@@ -183,6 +227,11 @@ function benchOptionsOf(
     compareDefault: values["compare-default"] ?? false,
     compare: parseCompareList(values.compare, stack),
     trials,
+    compareTembo: values["compare-tembo"] ?? false,
+    limits: !(values["no-limits"] ?? false),
+    ...(values["e2e-rate"] !== undefined
+      ? { endToEndRateMsgsPerSecond: Math.round(positive("e2e-rate", values["e2e-rate"], 30000)) }
+      : {}),
     soakMinutes: values.soak === undefined ? undefined : positive("soak", values.soak, 10),
     soakSideBySide: values["soak-side-by-side"] ?? false,
     latencySeconds: Math.round(positive("latency-seconds", values["latency-seconds"], 60)),
@@ -244,21 +293,40 @@ export function findPgbench(binDir?: string): string {
 const isTty = process.stdout.isTTY === true;
 let lastProgressLen = 0;
 
-/** Prints one progress line (rewritten in place on a terminal). */
-function showProgress(
-  label: string,
-  p: PgbenchProgress,
-  batch: number,
-  durationSeconds: number,
-  cpu: CpuSplit | undefined,
-): void {
-  const cpuText = cpu ? `  cpu pgbench ${cpu.clientPct}% server ${cpu.serverPct}% other ${cpu.otherPct}%` : "";
+/** What one progress line shows. */
+export interface ProgressFigures {
+  readonly label: string;
+  readonly progress: PgbenchProgress;
+  readonly durationSeconds: number;
+  readonly cpu?: CpuSplit;
+  /**
+   * Messages per pgbench transaction when every transaction moves exactly that many (sends; reads of a full queue):
+   * msgs/s = tps x this. Absent for consumers beside producers, whose reads may find fewer or none: their line shows
+   * calls/s, not msgs/s (multiplying their tps by the batch size overstated them up to 100-fold).
+   */
+  readonly msgsPerCall?: number;
+  /** The producers' latest msgs/s (their tps x their messages per call), for producer + consumer workloads. */
+  readonly sentMsgsPerSecond?: number;
+}
+
+/** One progress line's text (pure). */
+export function progressLine(f: ProgressFigures): string {
+  const p = f.progress;
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const cpu = f.cpu ? `  cpu pgbench ${f.cpu.clientPct}% server ${f.cpu.serverPct}% other ${f.cpu.otherPct}%` : "";
   const lag = p.lagMs !== undefined ? `  lag ${p.lagMs.toFixed(2)} ms` : "";
-  const line = `  ${label}  ${p.seconds.toFixed(0)}/${durationSeconds} s  ${Math.round(p.tps * batch).toLocaleString("en-US")} msgs/s  lat ${p.latencyMs.toFixed(2)} ms${lag}${cpuText}`;
+  const rate = f.msgsPerCall !== undefined ? `${n(p.tps * f.msgsPerCall)} msgs/s` : `consumers ${n(p.tps)} calls/s`;
+  const sent = f.sentMsgsPerSecond !== undefined ? `sent ${n(f.sentMsgsPerSecond)} msgs/s, ` : "";
+  return `  ${f.label}  ${p.seconds.toFixed(0)}/${f.durationSeconds} s  ${sent}${rate}  lat ${p.latencyMs.toFixed(2)} ms${lag}${cpu}`;
+}
+
+/** Prints one progress line (rewritten in place on a terminal, every 5 s otherwise). */
+function showProgress(f: ProgressFigures): void {
+  const line = progressLine(f);
   if (isTty) {
     process.stdout.write(`\r${line.padEnd(lastProgressLen)}`);
     lastProgressLen = line.length;
-  } else if (Math.round(p.seconds) % 5 === 0) {
+  } else if (Math.round(f.progress.seconds) % 5 === 0) {
     process.stdout.write(`${line}\n`);
   }
 }
@@ -287,21 +355,48 @@ function baseVariables(ctx: RunContext, batch: number): Record<string, string | 
   return { queue: ctx.queue, pool: PAYLOAD_POOL_SIZE, batch, vt: 30, idle_ms: 10 };
 }
 
-/** The script, messages per call and whether the queue needs messages first, per capacity workload. */
-function workloadSpec(workload: CapacityWorkload, batch: number): { script: string; batch: number; reads: boolean } {
+/** A pgbench script of a workload: the pgmq one and its physical-limit reference (workloads/limit_*.sql). */
+interface ScriptPair {
+  readonly pgmq: string;
+  readonly limit: string;
+}
+
+/** How a capacity workload runs. */
+export interface WorkloadSpec {
+  /** The measured clients' script (consumers, for producer + consumer workloads). */
+  readonly script: ScriptPair;
+  /** Messages per call. */
+  readonly batch: number;
+  /** Whether the table needs messages first (a prefill). */
+  readonly reads: boolean;
+  /** Producers running beside the consumers (as many clients), and their messages per call. */
+  readonly producer?: { readonly script: ScriptPair; readonly batch: number };
+}
+
+/**
+ * The scripts, messages per call, prefill and producers of each capacity workload. The limit of every read is the
+ * plain DELETE (read_archive_batch's too: the archive's INSERT is part of what pgmq adds over the limit).
+ */
+export function workloadSpec(workload: CapacityWorkload, batch: number): WorkloadSpec {
+  const single = { pgmq: "send_single", limit: "limit_send_single" };
+  const multi = { pgmq: "send_batch", limit: "limit_send_batch" };
+  const consume = { pgmq: "consume_batch", limit: "limit_consume_batch" };
+  const del = (pgmq: string) => ({ pgmq, limit: "limit_delete_batch" });
   switch (workload) {
     case "send_single":
-      return { script: "send_single", batch: 1, reads: false };
+      return { script: single, batch: 1, reads: false };
     case "send_batch":
-      return { script: "send_batch", batch, reads: false };
+      return { script: multi, batch, reads: false };
     case "read_delete_single":
-      return { script: "read_delete_single", batch: 1, reads: true };
+      return { script: del("read_delete_single"), batch: 1, reads: true };
     case "read_delete_batch":
-      return { script: "read_delete_batch", batch, reads: true };
+      return { script: del("read_delete_batch"), batch, reads: true };
     case "read_archive_batch":
-      return { script: "read_archive_batch", batch, reads: true };
+      return { script: del("read_archive_batch"), batch, reads: true };
     case "produce_consume":
-      return { script: "consume_batch", batch, reads: false };
+      return { script: consume, batch, reads: false, producer: { script: single, batch: 1 } };
+    case "produce_consume_batch":
+      return { script: consume, batch, reads: false, producer: { script: multi, batch } };
   }
 }
 
@@ -309,13 +404,15 @@ function workloadSpec(workload: CapacityWorkload, batch: number): { script: stri
 const MAX_PREFILL_DOUBLINGS = 2;
 
 /**
- * Runs one capacity workload at one client count. A read run that drains the queue measured the
- * prefill, not the server: it is repeated with twice the prefill, up to {@link MAX_PREFILL_DOUBLINGS} times.
+ * Runs one capacity workload at one client count, on pgmq or on its physical limit. A read run that drains the
+ * table measured the prefill, not the server: it is repeated with twice the prefill, up to
+ * {@link MAX_PREFILL_DOUBLINGS} times.
  */
 async function capacityRun(
   ctx: RunContext,
   workload: CapacityWorkload,
   clients: number,
+  kind: RunKind = "pgmq",
   scriptOverride?: string,
 ): Promise<CapacityResult> {
   const spec = workloadSpec(workload, ctx.opts.batch);
@@ -323,7 +420,7 @@ async function capacityRun(
   const perSecond = spec.batch === 1 ? Math.ceil(ctx.opts.prefillPerSecond / 4) : ctx.opts.prefillPerSecond;
   let prefill = perSecond * ctx.opts.durationSeconds;
   for (let attempt = 0; ; attempt++) {
-    const r = await capacityRunOnce(ctx, workload, clients, prefill, scriptOverride);
+    const r = await capacityRunOnce(ctx, workload, clients, prefill, kind, scriptOverride);
     const drained = r.notes.some((n) => n.startsWith("queue drained"));
     if (!spec.reads || !drained || attempt >= MAX_PREFILL_DOUBLINGS) return r;
     prefill *= 2;
@@ -336,72 +433,91 @@ async function capacityRunOnce(
   workload: CapacityWorkload,
   clients: number,
   prefill: number,
+  kind: RunKind,
   scriptOverride?: string,
 ): Promise<CapacityResult> {
   const { opts } = ctx;
   const spec = workloadSpec(workload, opts.batch);
-  // Producers and consumers together start from an empty queue: consumed = what the producers sent.
-  if (workload === "produce_consume") await emptyQueue(ctx);
-  await runPartitionMaintenance(ctx.client);
-  if (spec.reads) await topUpQueue(ctx.client, ctx.queue, prefill);
-  const before = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
-  const label = `[${ctx.target.label}] ${scriptOverride ?? workload} c=${clients}`;
+  const measured = kind === "limit" ? LIMIT_TABLES : queueTables(ctx.queue);
+  // Sends and producers with consumers start from an empty table (consumed = what the producers sent); reads from
+  // the prefill, topped up.
+  if (kind === "pgmq") {
+    if (!spec.reads) await emptyQueue(ctx);
+    else await runPartitionMaintenance(ctx.client);
+    if (spec.reads) await topUpQueue(ctx.client, ctx.queue, prefill);
+  } else if (!spec.reads) {
+    await resetLimitTable(ctx.client);
+  } else {
+    const have = await rowCount(ctx.client, LIMIT_TABLE);
+    if (have < prefill) await fillLimitTable(ctx.client, prefill - have);
+  }
+  const before = await healthSnapshot(ctx.client, ctx.queue, ctx.major, measured);
+  const name = scriptOverride ?? spec.script[kind];
+  const label = `[${ctx.target.label}${kind === "limit" ? " limit" : ""}] ${scriptOverride ?? workload} c=${clients}`;
   const vars = baseVariables(ctx, spec.batch);
-  let result: PgbenchResult;
   const notes: string[] = [];
-  if (workload === "produce_consume") {
-    // Producers (single sends) and batch consumers together, each with `clients` connections.
-    const producers = runPgbench(
+  const pgbench = (scriptName: string, onProgress?: ProgressListener, pid?: number, rateTps?: number) =>
+    runPgbench(
       {
         pgbench: ctx.pgbench,
         url: ctx.target.url,
-        script: script("send_single"),
+        script: script(scriptName),
         clients,
         durationSeconds: opts.durationSeconds,
         variables: vars,
+        ...(rateTps !== undefined ? { rateTps } : {}),
       },
-      undefined,
+      pid,
+      onProgress,
     );
-    result = await runPgbench(
-      {
-        pgbench: ctx.pgbench,
-        url: ctx.target.url,
-        script: script(scriptOverride ?? spec.script),
-        clients,
-        durationSeconds: opts.durationSeconds,
-        variables: vars,
-      },
+  let result: PgbenchResult;
+  if (spec.producer !== undefined) {
+    // Producers and batch consumers together, each with `clients` connections.
+    const producerBatch = spec.producer.batch;
+    let sent: number | undefined;
+    const paced = workload === "produce_consume_batch" ? opts.endToEndRateMsgsPerSecond : undefined;
+    const producers = pgbench(
+      spec.producer.script[kind],
+      (p) => (sent = p.tps * producerBatch),
+      undefined,
+      paced !== undefined ? paced / producerBatch : undefined,
+    );
+    if (paced !== undefined) notes.push(`producers paced at ${paced.toLocaleString("en-US")} msgs/s`);
+    result = await pgbench(
+      name,
+      (p, cpu) =>
+        showProgress({
+          label,
+          progress: p,
+          durationSeconds: opts.durationSeconds,
+          cpu,
+          ...(sent !== undefined ? { sentMsgsPerSecond: sent } : {}),
+        }),
       ctx.postmasterPid,
-      (p, cpu) => showProgress(label, p, spec.batch, opts.durationSeconds, cpu),
     );
     const prod = await producers;
     notes.push(
-      `producers sent ${Math.round(prod.tps).toLocaleString("en-US")} msgs/s; cpu client share counts the consumers' pgbench only`,
+      `producers sent ${Math.round(prod.tps * producerBatch).toLocaleString("en-US")} msgs/s; cpu client share counts the consumers' pgbench only`,
     );
   } else {
-    result = await runPgbench(
-      {
-        pgbench: ctx.pgbench,
-        url: ctx.target.url,
-        script: script(scriptOverride ?? spec.script),
-        clients,
-        durationSeconds: opts.durationSeconds,
-        variables: vars,
-      },
+    result = await pgbench(
+      name,
+      (p, cpu) =>
+        showProgress({ label, progress: p, durationSeconds: opts.durationSeconds, cpu, msgsPerCall: spec.batch }),
       ctx.postmasterPid,
-      (p, cpu) => showProgress(label, p, spec.batch, opts.durationSeconds, cpu),
     );
   }
-  const after = await healthSnapshot(ctx.client, ctx.queue, ctx.major);
+  const after = await healthSnapshot(ctx.client, ctx.queue, ctx.major, measured);
   const sent = after.lastMsgId - before.lastMsgId;
   const consumed = before.depth + sent - after.depth;
-  const moved = spec.reads || workload === "produce_consume" ? consumed : sent;
+  const moved = spec.reads || spec.producer !== undefined ? consumed : sent;
   const msgsPerSecond = moved / opts.durationSeconds;
   // Fewer messages left than one batch per client: the consumers ran short, the figure is a floor.
   if (spec.reads && after.depth < spec.batch * clients) notes.push("queue drained: raise --prefill-per-second");
   if (result.failed > 0) notes.push(`${result.failed} failed transactions`);
   const r: CapacityResult = {
     server: ctx.target.label,
+    ...(kind === "limit" ? { kind } : {}),
     workload,
     clients,
     batch: spec.batch,
@@ -413,18 +529,20 @@ async function capacityRunOnce(
     statements: result.statements,
     cpu: result.cpu,
     health: runHealth(before, after),
+    ...(spec.producer !== undefined ? { endDepth: after.depth } : {}),
     notes,
   };
   endProgress(
-    `  ${label}: ${r.msgsPerSecond.toLocaleString("en-US")} msgs/s, avg ${r.latencyAvgMs} ms, p99 ${r.latencyP99Ms} ms${r.cpu ? `, cpu pgbench ${r.cpu.clientPct}% server ${r.cpu.serverPct}%` : ""}`,
+    `  ${label}: ${r.msgsPerSecond.toLocaleString("en-US")} msgs/s, avg ${r.latencyAvgMs} ms, p99 ${r.latencyP99Ms} ms${r.cpu ? `, cpu pgbench ${r.cpu.clientPct}% server ${r.cpu.serverPct}%` : ""}${r.endDepth !== undefined ? `, end depth ${r.endDepth.toLocaleString("en-US")}` : ""}`,
   );
   return r;
 }
 
 /**
  * Plain `pgmq.read` + delete beside the DLQ-aware read + delete, same batch and clients (the largest
- * `--clients`). Runs in ABBA order (plain, DLQ, DLQ, plain) and averages each pair, so a drift of the
- * machine or of the queue's size over the four runs cancels out instead of favouring one side.
+ * `--clients`). Each round runs in ABBA order (plain, DLQ, DLQ, plain) and averages each pair, so a drift of the
+ * machine or of the queue's size over the four runs cancels out instead of favouring one side; `--repeat` rounds,
+ * the overhead is their median, with each round's kept.
  */
 async function dlqComparison(ctx: RunContext): Promise<DlqReadComparison | undefined> {
   const routine = ctx.target.dlqReadRoutine;
@@ -435,20 +553,28 @@ async function dlqComparison(ctx: RunContext): Promise<DlqReadComparison | undef
     return undefined;
   }
   const clients = Math.max(...ctx.opts.clients);
-  const plainA = await capacityRun(ctx, "read_delete_batch", clients);
-  const dlqA = await capacityRun(ctx, "read_delete_batch", clients, "read_dlq_delete_batch");
-  const dlqB = await capacityRun(ctx, "read_delete_batch", clients, "read_dlq_delete_batch");
-  const plainB = await capacityRun(ctx, "read_delete_batch", clients);
-  const plain = (plainA.msgsPerSecond + plainB.msgsPerSecond) / 2;
-  const dlq = (dlqA.msgsPerSecond + dlqB.msgsPerSecond) / 2;
-  const overheadPct = plain > 0 ? ((plain - dlq) / plain) * 100 : 0;
+  const plains: number[] = [];
+  const dlqs: number[] = [];
+  const rounds: number[] = [];
+  for (let round = 0; round < ctx.opts.trials; round++) {
+    const plainA = await capacityRun(ctx, "read_delete_batch", clients);
+    const dlqA = await capacityRun(ctx, "read_delete_batch", clients, "pgmq", "read_dlq_delete_batch");
+    const dlqB = await capacityRun(ctx, "read_delete_batch", clients, "pgmq", "read_dlq_delete_batch");
+    const plainB = await capacityRun(ctx, "read_delete_batch", clients);
+    const plain = (plainA.msgsPerSecond + plainB.msgsPerSecond) / 2;
+    const dlq = (dlqA.msgsPerSecond + dlqB.msgsPerSecond) / 2;
+    plains.push(plain);
+    dlqs.push(dlq);
+    rounds.push(plain > 0 ? Math.round(((plain - dlq) / plain) * 1000) / 10 : 0);
+  }
   return {
     server: ctx.target.label,
     clients,
     batch: ctx.opts.batch,
-    plainMsgsPerSecond: Math.round(plain),
-    dlqMsgsPerSecond: Math.round(dlq),
-    overheadPct: Math.round(overheadPct * 10) / 10,
+    plainMsgsPerSecond: Math.round(median(plains)),
+    dlqMsgsPerSecond: Math.round(median(dlqs)),
+    overheadPct: Math.round(median(rounds) * 10) / 10,
+    roundsPct: rounds,
     routine,
   };
 }
@@ -487,7 +613,7 @@ async function pacedRun(
     },
     ctx.postmasterPid,
     (p, cpu) => {
-      showProgress(label, p, 1, seconds, cpu);
+      showProgress({ label, progress: p, durationSeconds: seconds, cpu, msgsPerCall: 1 });
       if (cpu !== undefined) onCpu?.(cpu);
     },
   );
@@ -616,6 +742,7 @@ async function openRun(
   try {
     await assertQueueReady(client, queue);
     await prepareBenchSchema(client);
+    if (opts.limits) await prepareLimitTable(client, queue);
     const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     const ctx: RunContext = {
       opts,
@@ -646,6 +773,7 @@ async function capacityInterleaved(opts: BenchOptions, ctxs: readonly RunContext
     opts.workloads,
     opts.clients,
     ctxs.map((c) => c.target.label),
+    opts.limits ? ["pgmq", "limit"] : ["pgmq"],
   );
   const out: CapacityResult[] = [];
   let trial = 0;
@@ -655,7 +783,7 @@ async function capacityInterleaved(opts: BenchOptions, ctxs: readonly RunContext
       console.log(`\ntrial ${trial} of ${opts.trials}`);
     }
     const ctx = byLabel.get(run.label) as RunContext;
-    const r = await capacityRun(ctx, run.workload as CapacityWorkload, run.clients);
+    const r = await capacityRun(ctx, run.workload as CapacityWorkload, run.clients, run.kind);
     out.push({ ...r, trial: run.trial });
   }
   return out;
@@ -668,7 +796,8 @@ async function pacedAndDlq(
 ): Promise<{ dlq: DlqReadComparison[]; latency: LatencyResult[] }> {
   const { opts } = ctx;
   const dlq: DlqReadComparison[] = [];
-  if (!opts.skipDlq) {
+  // Only the stack's own server: the check is about its routine; the other servers run the same SQL.
+  if (!opts.skipDlq && ctx.target.label === "tuned") {
     const d = await dlqComparison(ctx);
     if (d !== undefined) dlq.push(d);
   }
@@ -705,7 +834,7 @@ async function resolveTargets(
   const profile = stackInfo.config.postgres.tuning.profile;
   const localOpts = { binDir: opts.binDir, major: opts.major, quiet: true };
   // Local servers of this run, in report order: the stack (unless --url), the --compare stacks, the default twin.
-  const wanted: { label: string; stack: string; untuned: boolean; description: string }[] = [];
+  const wanted: { label: string; stack: string; untuned: boolean; tembo?: boolean; description: string }[] = [];
   if (opts.url === undefined)
     wanted.push({
       label: "tuned",
@@ -733,7 +862,16 @@ async function resolveTargets(
       untuned: true,
       description: "initdb defaults plus the preload libraries the extensions need",
     });
-  const ports = assignPorts(wanted.map((w) => local.defaultPort(w.stack, w.untuned)));
+  if (opts.compareTembo)
+    wanted.push({
+      label: "tembo",
+      stack: opts.stack,
+      untuned: false,
+      tembo: true,
+      description:
+        "Tembo's MessageQueue tuning for the stack's pod memory (tembo-io/tembo mq_config_engine + message_queue.yaml; npm run db:local -- <stack> --tembo)",
+    });
+  const ports = assignPorts(wanted.map((w) => local.defaultPort(w.stack, w.untuned, w.tembo === true)));
   const targets: BenchTarget[] = [];
   if (opts.url !== undefined)
     targets.push({
@@ -743,7 +881,13 @@ async function resolveTargets(
       dlqReadRoutine: await local.findDlqReadRoutine(opts.url),
     });
   for (const [i, w] of wanted.entries()) {
-    const db = await local.ensureLocalDatabase({ ...localOpts, stack: w.stack, untuned: w.untuned, port: ports[i] });
+    const db = await local.ensureLocalDatabase({
+      ...localOpts,
+      stack: w.stack,
+      untuned: w.untuned,
+      tembo: w.tembo === true,
+      port: ports[i],
+    });
     targets.push({
       label: w.label,
       url: db.url,
@@ -752,6 +896,21 @@ async function resolveTargets(
     });
   }
   return { targets, queue, profile, defaultRate: targetsFor(profile).pacedRateMsgsPerSecond };
+}
+
+/** Repository root (reports default to `.local/bench/` under it). */
+const REPO_ROOT_DIR = path.resolve(__dirname, "..", "..");
+
+/**
+ * The chart files beside a JSON report: `<base>.svg` (capacity: msgs/s per workload, per server and limit, with
+ * spread bars) and, when a soak ran, `<base>-soak.svg` (per-minute msgs/s and dead tuples).
+ */
+export function chartFiles(jsonFile: string, soak: boolean): { kind: "capacity" | "soak"; file: string }[] {
+  const base = jsonFile.replace(/\.json$/i, "");
+  return [
+    { kind: "capacity", file: `${base}.svg` },
+    ...(soak ? [{ kind: "soak" as const, file: `${base}-soak.svg` }] : []),
+  ];
 }
 
 /** Entry point. */
@@ -765,7 +924,8 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
   const latency: LatencyResult[] = [];
   const soakResults: SoakResult[] = [];
   const servers: Record<string, { version: string; description: string }> = {};
-  const load = os.loadavg()[0] ?? 0;
+  const loadStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  const load = loadStart[0] ?? 0;
   const ctxs: RunContext[] = [];
   let capacity: CapacityResult[] = [];
   try {
@@ -801,30 +961,48 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
           targets.map((t) => t.label),
         )
       : undefined;
+  const loadEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  const jsonFile =
+    opts.json ?? path.join(REPO_ROOT_DIR, ".local", "bench", `${opts.stack}-${startedAt.replace(/[:.]/g, "-")}.json`);
+  const charts = chartFiles(jsonFile, soakResults.length > 0);
+  const ratios = limitRatios(capacity);
   const report: BenchReport = {
     stack: opts.stack,
     profile,
     startedAt,
     machine: {
       cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      kernel: os.release(),
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       loadAverage1m: load,
-      ...(load > os.cpus().length * 0.25 ? { note: "the machine was busy at the start: figures are low" } : {}),
+      loadAverages: { start: loadStart, end: loadEnd },
+      ...(Math.max(load, loadEnd[0] ?? 0) > os.cpus().length * 0.25
+        ? { note: "the machine was busy: absolute figures are low; the ratios side by side are what count" }
+        : {}),
     },
     servers,
     targets: benchTargets,
     trials: opts.trials,
     capacity,
     ...(comparison !== undefined ? { comparison } : {}),
+    ...(ratios.length > 0 ? { limitRatios: ratios } : {}),
+    charts: charts.map((c) => c.file),
     dlqRead,
     latency,
     soak: soakResults,
     checks: evaluate(benchTargets, capacity, latency, dlqRead, soakResults),
   };
   process.stdout.write(`\n${renderReport(report)}`);
-  if (opts.json !== undefined) {
-    fs.writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`JSON written to ${opts.json}`);
+  fs.mkdirSync(path.dirname(path.resolve(jsonFile)), { recursive: true });
+  fs.writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`JSON written to ${jsonFile}`);
+  const svgs = benchCharts(report);
+  for (const c of charts) {
+    const svg = c.kind === "capacity" ? svgs.capacity : svgs.soak;
+    if (svg === undefined) continue;
+    fs.writeFileSync(c.file, svg);
+    console.log(`chart written to ${c.file}`);
   }
   return report;
 }

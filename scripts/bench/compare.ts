@@ -18,6 +18,8 @@ export interface CapacitySample {
   readonly clients: number;
   /** 1-based trial number; absent = 1. */
   readonly trial?: number;
+  /** `pgmq` (the queue's own functions) or `limit` (plain SQL on a table shaped like the queue); absent = pgmq. */
+  readonly kind?: RunKind;
   readonly msgsPerSecond: number;
   /** What makes the figure suspect. */
   readonly notes: readonly string[];
@@ -64,6 +66,12 @@ export function rotate<T>(xs: readonly T[], k: number): T[] {
   return [...xs.slice(r), ...xs.slice(0, r)];
 }
 
+/**
+ * What a capacity run measures: `pgmq`, the queue's own functions, or `limit`, the physical-limit reference of
+ * the same workload (plain INSERT / DELETE ... FOR UPDATE SKIP LOCKED on a table shaped like the queue, issue 18).
+ */
+export type RunKind = "pgmq" | "limit";
+
 /** One capacity run to make. */
 export interface ScheduledRun {
   /** 1-based trial number. */
@@ -72,24 +80,29 @@ export interface ScheduledRun {
   readonly clients: number;
   /** Configuration (server label). */
   readonly label: string;
+  /** pgmq or its physical-limit reference. */
+  readonly kind: RunKind;
 }
 
 /**
  * The order of the capacity runs: trial by trial, workload by workload, client count by client count,
- * and at each point every configuration in turn, rotated by the trial number
- * (trial 1: a b c, trial 2: b c a, trial 3: c a b).
+ * and at each point every (configuration, kind) in turn, rotated by the trial number
+ * (trial 1: a b c, trial 2: b c a, trial 3: c a b; with kinds pgmq and limit: a b a' b', then b a' b' a, ...).
+ * @param kinds what to run of each configuration at each point. Defaults to pgmq only.
  */
 export function interleavedSchedule(
   trials: number,
   workloads: readonly string[],
   clients: readonly number[],
   labels: readonly string[],
+  kinds: readonly RunKind[] = ["pgmq"],
 ): ScheduledRun[] {
+  const units = kinds.flatMap((kind) => labels.map((label) => ({ label, kind })));
   const out: ScheduledRun[] = [];
   for (let t = 1; t <= trials; t++) {
     for (const workload of workloads) {
       for (const c of clients) {
-        for (const label of rotate(labels, t - 1)) out.push({ trial: t, workload, clients: c, label });
+        for (const u of rotate(units, t - 1)) out.push({ trial: t, workload, clients: c, ...u });
       }
     }
   }
@@ -175,9 +188,10 @@ export function isSuspectNote(note: string): boolean {
  * ratio to each other label, of the medians and per trial.
  * @param labels configurations, the first being the one compared with the others.
  */
-export function compareCapacity(results: readonly CapacitySample[], labels: readonly string[]): ComparisonRow[] {
+export function compareCapacity(allResults: readonly CapacitySample[], labels: readonly string[]): ComparisonRow[] {
   const [first, ...others] = labels;
   if (first === undefined) return [];
+  const results = allResults.filter((r) => (r.kind ?? "pgmq") === "pgmq");
   const points: { workload: string; clients: number }[] = [];
   for (const r of results)
     if (!points.some((p) => p.workload === r.workload && p.clients === r.clients))
@@ -196,12 +210,7 @@ export function compareCapacity(results: readonly CapacitySample[], labels: read
         const other = theirs.find((o) => (o.trial ?? 1) === (mine.trial ?? 1));
         if (other !== undefined && other.msgsPerSecond > 0) paired.push(r2(mine.msgsPerSecond / other.msgsPerSecond));
       }
-      const verdict =
-        paired.length >= 2 && paired.every((p) => p > 1)
-          ? "higher"
-          : paired.length >= 2 && paired.every((p) => p < 1)
-            ? "lower"
-            : "undecided";
+      const verdict = sideOf(paired, 1);
       return {
         against,
         ...(theirMedian > 0 ? { ofMedians: r2(firstMedian / theirMedian) } : {}),
@@ -242,4 +251,79 @@ export function comparisonRows(rows: readonly ComparisonRow[]): string[][] {
     row.notes.join("; "),
   ]);
   return [head, ...body];
+}
+
+/**
+ * Where repeated ratios lie against a reference value: `higher` when every one is above it, `lower` when every one is
+ * below it, else `undecided` (the reference is inside their spread: no difference is shown). Needs at least 2
+ * ratios; one is always `undecided`.
+ */
+export function sideOf(ratios: readonly number[], reference: number): "higher" | "lower" | "undecided" {
+  if (ratios.length < 2) return "undecided";
+  if (ratios.every((p) => p > reference)) return "higher";
+  if (ratios.every((p) => p < reference)) return "lower";
+  return "undecided";
+}
+
+/** One pgmq workload against its physical-limit reference on the same server, at one client count. */
+export interface LimitRatio {
+  readonly server: string;
+  readonly workload: string;
+  readonly clients: number;
+  /** msgs/s of the pgmq runs and of the limit runs, over the trials. */
+  readonly pgmq: Spread;
+  readonly limit: Spread;
+  /** pgmq / limit within each trial (the two runs are at most minutes apart), 2 decimals each. */
+  readonly paired: Spread;
+}
+
+/**
+ * Each pgmq workload as a ratio of its limit, per server and point (in the order first seen): the pgmq and limit
+ * runs' medians and spreads and the per-trial ratios. Points without both kinds are left out.
+ */
+export function limitRatios(results: readonly CapacitySample[]): LimitRatio[] {
+  const keys: { server: string; workload: string; clients: number }[] = [];
+  for (const r of results)
+    if (!keys.some((k) => k.server === r.server && k.workload === r.workload && k.clients === r.clients))
+      keys.push({ server: r.server, workload: r.workload, clients: r.clients });
+  const out: LimitRatio[] = [];
+  for (const k of keys) {
+    const at = results.filter((r) => r.server === k.server && r.workload === k.workload && r.clients === k.clients);
+    const pgmq = at.filter((r) => (r.kind ?? "pgmq") === "pgmq");
+    const limit = at.filter((r) => r.kind === "limit");
+    if (pgmq.length === 0 || limit.length === 0) continue;
+    const paired: number[] = [];
+    for (const p of pgmq) {
+      const l = limit.find((x) => (x.trial ?? 1) === (p.trial ?? 1));
+      if (l !== undefined && l.msgsPerSecond > 0) paired.push(r2(p.msgsPerSecond / l.msgsPerSecond));
+    }
+    out.push({
+      ...k,
+      pgmq: spreadOf(pgmq.map((r) => r.msgsPerSecond)),
+      limit: spreadOf(limit.map((r) => r.msgsPerSecond)),
+      paired: spreadOf(paired),
+    });
+  }
+  return out;
+}
+
+/** A ratio's median and per-trial range as text: `0.85 (0.80–0.91)`. */
+export function ratioText(s: Spread): string {
+  return s.n === 0 ? "-" : `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+}
+
+/** The limit ratios as table rows (header first). */
+export function limitRatioRows(rows: readonly LimitRatio[]): string[][] {
+  if (rows.length === 0) return [];
+  return [
+    ["server", "workload", "clients", "pgmq msgs/s median (min–max)", "limit msgs/s median (min–max)", "pgmq/limit"],
+    ...rows.map((r) => [
+      r.server,
+      r.workload,
+      String(r.clients),
+      `${fmt(r.pgmq.median)} (${fmt(r.pgmq.min)}–${fmt(r.pgmq.max)})`,
+      `${fmt(r.limit.median)} (${fmt(r.limit.min)}–${fmt(r.limit.max)})`,
+      ratioText(r.paired),
+    ]),
+  ];
 }

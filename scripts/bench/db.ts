@@ -69,10 +69,101 @@ export async function assertQueueReady(client: Client, queue: string): Promise<v
     );
 }
 
+/**
+ * The tables a capacity run moves messages through: the queue's (`pgmq.q_<queue>`, archive `pgmq.a_<queue>`), or the
+ * physical-limit reference ({@link LIMIT_TABLE}, no archive).
+ */
+export interface MeasuredTables {
+  /** The table messages are inserted into and deleted from (partitioned parent). */
+  readonly main: string;
+  /** The archive, when there is one. */
+  readonly archive?: string;
+}
+
+/** The queue's tables. */
+export function queueTables(queue: string): MeasuredTables {
+  return { main: `pgmq.${quoteIdent(`q_${queue}`)}`, archive: `pgmq.${quoteIdent(`a_${queue}`)}` };
+}
+
+/**
+ * The physical-limit reference (issue 18): a table shaped like the queue table (same columns, defaults, identity,
+ * indexes via `LIKE ... INCLUDING ALL`, the same range partitioning on msg_id with the queue's partition interval and
+ * as many partitions, a default partition, the leaves' storage parameters), written and read with plain SQL
+ * (workloads/limit_*.sql) instead of pgmq's functions.
+ */
+export const LIMIT_TABLE = `${BENCH_SCHEMA}.limit_q`;
+
+/** The limit table as measured tables. */
+export const LIMIT_TABLES: MeasuredTables = { main: LIMIT_TABLE };
+
+/** Parses a range partition bound, `FOR VALUES FROM ('0') TO ('2000000')`; undefined for DEFAULT or another shape. */
+export function rangeBound(expr: string): { from: number; to: number } | undefined {
+  const m = /^FOR VALUES FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)$/.exec(expr.trim());
+  return m ? { from: Number(m[1]), to: Number(m[2]) } : undefined;
+}
+
+/**
+ * (Re)creates {@link LIMIT_TABLE} shaped like the queue's table: dropped and made anew, so a change of the queue's
+ * shape is followed. Partitions `[k x interval, (k+1) x interval)` for k below the queue's count of range partitions
+ * (its identity restarts at 1 before every run, {@link resetLimitTable}), plus a default partition.
+ * @returns the partition count and interval.
+ * @throws Error when the queue's table is not range-partitioned on msg_id.
+ */
+export async function prepareLimitTable(
+  client: Client,
+  queue: string,
+): Promise<{ partitions: number; interval: number }> {
+  const parent = queueTables(queue).main;
+  const { rows } = await client.query<{ bound: string; reloptions: string[] | null }>(
+    `SELECT pg_get_expr(c.relpartbound, c.oid) AS bound, c.reloptions
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass ORDER BY c.oid`,
+    [parent],
+  );
+  const bounds = rows.map((r) => ({ ...r, range: rangeBound(r.bound) })).filter((r) => r.range !== undefined);
+  const first = bounds[0]?.range;
+  if (first === undefined) throw new Error(`${parent} has no range partitions: cannot shape the limit table like it`);
+  const interval = first.to - first.from;
+  const options = bounds[bounds.length - 1]?.reloptions ?? null;
+  const withOptions = options !== null && options.length > 0 ? ` WITH (${options.join(", ")})` : "";
+  await client.query(`DROP TABLE IF EXISTS ${LIMIT_TABLE}`);
+  await client.query(`CREATE TABLE ${LIMIT_TABLE} (LIKE ${parent} INCLUDING ALL) PARTITION BY RANGE (msg_id)`);
+  for (let k = 0; k < bounds.length; k++)
+    await client.query(
+      `CREATE TABLE ${LIMIT_TABLE}_p${k} PARTITION OF ${LIMIT_TABLE} FOR VALUES FROM (${k * interval}) TO (${(k + 1) * interval})${withOptions}`,
+    );
+  await client.query(`CREATE TABLE ${LIMIT_TABLE}_default PARTITION OF ${LIMIT_TABLE} DEFAULT${withOptions}`);
+  return { partitions: bounds.length, interval };
+}
+
+/** Empties the limit table and restarts its identity at 1 (every run starts in its first partition). */
+export async function resetLimitTable(client: Client): Promise<void> {
+  await client.query(`TRUNCATE ${LIMIT_TABLE} RESTART IDENTITY`);
+}
+
+/**
+ * Fills the limit table with `target` rows (rounded up to 1,000) of pool payloads, visible now, then ANALYZEs it, as
+ * {@link topUpQueue} does for the queue.
+ */
+export async function fillLimitTable(client: Client, target: number): Promise<void> {
+  const thousands = Math.ceil(target / 1000);
+  for (let done = 0; done < thousands; done += 50) {
+    await client.query(
+      `INSERT INTO ${LIMIT_TABLE} (vt, message) SELECT clock_timestamp(), p.body FROM generate_series(1, $1::integer) g, ${BENCH_SCHEMA}.payloads p WHERE p.id <= 1000 ORDER BY g, p.id`,
+      [Math.min(50, thousands - done)],
+    );
+  }
+  await client.query(`ANALYZE ${LIMIT_TABLE}`);
+}
+
+/** Number of rows in a table (exact `count(*)`). */
+export async function rowCount(client: Client, table: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** Number of messages in the queue table (exact `count(*)`). */
 export async function queueDepth(client: Client, queue: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pgmq.${quoteIdent(`q_${queue}`)}`);
-  return Number(rows[0]?.n ?? 0);
+  return rowCount(client, queueTables(queue).main);
 }
 
 /** Number of rows in the archive table (exact `count(*)`). */
@@ -81,11 +172,9 @@ export async function archiveCount(client: Client, queue: string): Promise<numbe
   return Number(rows[0]?.n ?? 0);
 }
 
-/** The last msg_id handed out (the queue's identity sequence); 0 before the first send. */
-export async function lastMsgId(client: Client, queue: string): Promise<number> {
-  const seq = await client.query<{ seq: string | null }>("SELECT pg_get_serial_sequence($1, 'msg_id') AS seq", [
-    `pgmq.${quoteIdent(`q_${queue}`)}`,
-  ]);
+/** The last msg_id handed out (the table's identity sequence, the queue's by default); 0 before the first send. */
+export async function lastMsgId(client: Client, queue: string, table = queueTables(queue).main): Promise<number> {
+  const seq = await client.query<{ seq: string | null }>("SELECT pg_get_serial_sequence($1, 'msg_id') AS seq", [table]);
   const name = seq.rows[0]?.seq;
   if (name === null || name === undefined) return 0;
   const v = await client.query<{ v: string | null }>(
@@ -234,9 +323,12 @@ export function lsnToBytes(lsn: string): number {
   return parseInt(hi ?? "0", 16) * 2 ** 32 + parseInt(lo ?? "0", 16);
 }
 
-/** The queue's and archive's tables: the parents and every partition, with which ones are default partitions. */
-async function queueTables(client: Client, queue: string): Promise<Array<{ rel: string; isDefault: boolean }>> {
-  const parents = [`pgmq.${quoteIdent(`q_${queue}`)}`, `pgmq.${quoteIdent(`a_${queue}`)}`];
+/** The measured tables (parents) and every partition, with which ones are default partitions. */
+async function partitionsOf(
+  client: Client,
+  tables: MeasuredTables,
+): Promise<Array<{ rel: string; isDefault: boolean }>> {
+  const parents = [tables.main, ...(tables.archive !== undefined ? [tables.archive] : [])];
   const out: Array<{ rel: string; isDefault: boolean }> = [];
   for (const parent of parents) {
     out.push({ rel: parent, isDefault: false });
@@ -250,10 +342,18 @@ async function queueTables(client: Client, queue: string): Promise<Array<{ rel: 
   return out;
 }
 
-/** Takes a health snapshot (statistics are read after `pg_stat_clear_snapshot()`, so they are current up to the stats flush delay). */
-export async function healthSnapshot(client: Client, queue: string, serverMajor: number): Promise<HealthSnapshot> {
+/**
+ * Takes a health snapshot (statistics are read after `pg_stat_clear_snapshot()`, so they are current up to the stats
+ * flush delay) of the queue's tables, or of `measured` (the limit table).
+ */
+export async function healthSnapshot(
+  client: Client,
+  queue: string,
+  serverMajor: number,
+  measured: MeasuredTables = queueTables(queue),
+): Promise<HealthSnapshot> {
   await client.query("SELECT pg_stat_clear_snapshot()");
-  const tables = await queueTables(client, queue);
+  const tables = await partitionsOf(client, measured);
   let defaultPartitionRows = 0;
   for (const t of tables.filter((x) => x.isDefault)) {
     const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${t.rel}`);
@@ -279,9 +379,9 @@ export async function healthSnapshot(client: Client, queue: string, serverMajor:
     autovacuumRuns: Number(stats.rows[0]?.av ?? 0),
     autovacuumByTable,
     sizeBytes: Number(stats.rows[0]?.size ?? 0),
-    depth: await queueDepth(client, queue),
-    archived: await archiveCount(client, queue),
-    lastMsgId: await lastMsgId(client, queue),
+    depth: await rowCount(client, measured.main),
+    archived: measured.archive !== undefined ? await rowCount(client, measured.archive) : 0,
+    lastMsgId: await lastMsgId(client, queue, measured.main),
     walBytes: lsnToBytes(wal.rows[0]?.lsn ?? "0/0"),
     checkpointsRequested: Number(ckpt.rows[0]?.requested ?? 0),
     checkpointsTimed: Number(ckpt.rows[0]?.timed ?? 0),

@@ -249,30 +249,78 @@ function capacityResult(
 }
 
 describe("checks against the targets", () => {
-  const run = (workload: string, clients: number, msgsPerSecond: number, server = "tuned"): CapacityResult =>
-    capacityResult({ server, workload, clients, msgsPerSecond });
+  const limitRun = (
+    workload: string,
+    clients: number,
+    trial: number,
+    pgmq: number,
+    limit: number,
+    server = "tuned",
+  ): CapacityResult[] => [
+    capacityResult({ server, workload, clients, trial, msgsPerSecond: pgmq }),
+    capacityResult({ server, workload, clients, trial, msgsPerSecond: limit, kind: "limit" }),
+  ];
 
-  it("takes the best client count per workload and ignores the untuned server", () => {
-    const checks = evaluate(
-      targetsFor("development"),
-      [run("send_single", 1, 6000), run("send_single", 4, 12000), run("send_single", 4, 50000, "default")],
-      [],
-      [],
-      [],
-    );
-    expect(checks.find((c) => c.name.startsWith("send_single"))).toMatchObject({
+  it("judges send_batch against its INSERT limit at every client count, by the median of the per-trial ratios", () => {
+    const passing = [
+      ...limitRun("send_batch", 1, 1, 90, 100),
+      ...limitRun("send_batch", 1, 2, 70, 100),
+      ...limitRun("send_batch", 1, 3, 85, 100),
+      ...limitRun("send_batch", 4, 1, 200, 220),
+      // the untuned server's ratio is no concern of the check
+      ...limitRun("send_batch", 1, 1, 10, 100, "default"),
+    ];
+    const check = evaluate(targetsFor("development"), passing, [], [], []).find((c) => c.name.startsWith("send_batch"));
+    // c=1: 0.90, 0.70, 0.85 -> median 0.85, the range reaches below 0.8; c=4: 0.91
+    expect(check).toMatchObject({
       pass: true,
-      measured: "12,000 (c=4)",
+      target: ">= 0.80",
+      measured: "0.85 (0.70–0.90) at c=1; c=1 range spans 0.8",
     });
-    const failing = evaluate(targetsFor("development"), [run("send_single", 1, 9999)], [], [], []);
-    expect(failing.find((c) => c.name.startsWith("send_single"))?.pass).toBe(false);
+    // one client count under the threshold fails the check, whatever the others do
+    const failing = [...passing, ...limitRun("send_batch", 2, 1, 70, 100), ...limitRun("send_batch", 2, 2, 75, 100)];
+    const f = evaluate(targetsFor("development"), failing, [], [], []).find((c) => c.name.startsWith("send_batch"));
+    expect(f).toMatchObject({ pass: false });
+    expect(f?.measured).toMatch(/^0\.72 \(0\.70–0\.75\) at c=2/);
   });
 
-  it("judges a client count by the median of its trials, not its luckiest trial", () => {
-    const trials = [run("send_single", 2, 9000), run("send_single", 2, 15000), run("send_single", 2, 9500)];
-    const check = evaluate(targetsFor("development"), trials, [], [], []).find((c) => c.name.startsWith("send_single"));
-    expect(check).toMatchObject({ pass: false, measured: "9,500 (c=2)" });
-    expect(check?.name).toContain("median of trials");
+  it("judges read+delete against 0.7 of its DELETE limit, and gives no check without limit runs", () => {
+    const runs = [...limitRun("read_delete_batch", 2, 1, 69, 100), ...limitRun("read_delete_batch", 2, 2, 68, 100)];
+    expect(
+      evaluate(targetsFor("development"), runs, [], [], []).find((c) => c.name.startsWith("read_delete_batch"))?.pass,
+    ).toBe(false);
+    const noLimits = [capacityResult({ server: "tuned", workload: "read_delete_batch", clients: 2, msgsPerSecond: 5 })];
+    expect(evaluate(targetsFor("development"), noLimits, [], [], []).map((c) => c.name)).toEqual([
+      "rows in the default partition (any run)",
+    ]);
+  });
+
+  it("fails tuned vs defaults only when a point is lower in every trial (a difference inside the spread is none)", () => {
+    const at = (workload: string, trial: number, tuned: number, dflt: number) => [
+      capacityResult({ server: "tuned", workload, clients: 1, trial, msgsPerSecond: tuned }),
+      capacityResult({ server: "default", workload, clients: 1, trial, msgsPerSecond: dflt }),
+    ];
+    const inside = [
+      ...at("send_single", 1, 90, 100),
+      ...at("send_single", 2, 110, 100),
+      ...at("send_batch", 1, 300, 100),
+      ...at("send_batch", 2, 200, 100),
+    ];
+    const ok = evaluate(targetsFor("development"), inside, [], [], []).find((c) => c.name.startsWith("tuned vs"));
+    expect(ok).toMatchObject({ pass: true, measured: "1 higher, 1 inside the spread, 0 lower" });
+    const worse = [...inside, ...at("read_delete_batch", 1, 90, 100), ...at("read_delete_batch", 2, 95, 100)];
+    const bad = evaluate(targetsFor("development"), worse, [], [], []).find((c) => c.name.startsWith("tuned vs"));
+    expect(bad).toMatchObject({ pass: false, measured: "lower: read_delete_batch c=1 0.93 (0.90–0.95)" });
+    // without a default server there is nothing to compare
+    expect(
+      evaluate(
+        targetsFor("development"),
+        inside.filter((r) => r.server === "tuned"),
+        [],
+        [],
+        [],
+      ).some((c) => c.name.startsWith("tuned vs")),
+    ).toBe(false);
   });
 
   it("fails on any row in the default partition, a slow p99 or an unbounded depth", () => {

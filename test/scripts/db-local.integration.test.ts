@@ -161,7 +161,7 @@ function dbLocalSuite(target: Target, index: number): void {
     expect(second.applied.some((a) => a.startsWith("bootstrap.sql unchanged"))).toBe(true);
   });
 
-  it("runs a 2-second bench whose report has every section and a check per target", async () => {
+  it("runs a 2-second bench whose report has every section, each workload beside its limit, a check per target and a chart", async () => {
     const { main } = await import("../../scripts/bench/bench");
     const json = path.join(opts.localDir, "bench.json");
     const report: BenchReport = await main([
@@ -178,7 +178,7 @@ function dbLocalSuite(target: Target, index: number): void {
       "2",
       "--prefill-per-second",
       "5000",
-      "--trials",
+      "--repeat",
       "1",
       "--json",
       json,
@@ -186,11 +186,23 @@ function dbLocalSuite(target: Target, index: number): void {
     ]);
     const written = JSON.parse(fs.readFileSync(json, "utf8")) as BenchReport;
     expect(written.checks).toEqual(report.checks);
-    expect(report.capacity.map((c) => [c.workload, c.clients, c.batch])).toEqual([
-      ["send_single", 1, 1],
-      ["send_batch", 1, 100],
-      ["read_delete_batch", 1, 100],
+    // each point: the pgmq run, then its physical limit (trial 1 is not rotated)
+    expect(report.capacity.map((c) => [c.workload, c.kind ?? "pgmq", c.clients, c.batch])).toEqual([
+      ["send_single", "pgmq", 1, 1],
+      ["send_single", "limit", 1, 1],
+      ["send_batch", "pgmq", 1, 100],
+      ["send_batch", "limit", 1, 100],
+      ["read_delete_batch", "pgmq", 1, 100],
+      ["read_delete_batch", "limit", 1, 100],
     ]);
+    expect(report.limitRatios?.map((r) => [r.workload, r.paired.n])).toEqual([
+      ["send_single", 1],
+      ["send_batch", 1],
+      ["read_delete_batch", 1],
+    ]);
+    const svg = fs.readFileSync(json.replace(/\.json$/, ".svg"), "utf8");
+    expect(svg.match(/class="bar"/g)).toHaveLength(6);
+    expect(report.machine.kernel).toBe(os.release());
     expect(report.trials).toBe(1);
     for (const c of report.capacity) {
       expect(c.trial).toBe(1);
@@ -201,13 +213,12 @@ function dbLocalSuite(target: Target, index: number): void {
       expect(c.health.walBytes).toBeGreaterThan(0);
     }
     // A batch send moves 100 messages per call: msgs/s is about 100 x tps.
-    const batch = report.capacity[1] as BenchReport["capacity"][number];
+    const batch = report.capacity[2] as BenchReport["capacity"][number];
     expect(batch.msgsPerSecond / batch.tps).toBeGreaterThan(90);
     expect(report.dlqRead[0]?.routine).toBe("ops.read_with_dlq");
     expect(report.latency[0]?.messages).toBeGreaterThan(0);
     expect(report.latency[0]?.depthSamples.length).toBeGreaterThan(0);
     expect(report.checks.map((c) => c.name.split(" ")[0])).toEqual([
-      "send_single",
       "send_batch",
       "read_delete_batch",
       "rows",
@@ -275,6 +286,33 @@ function dbLocalSuite(target: Target, index: number): void {
       `dev (untuned twin): was not running (data kept in ${twin.stackDir})`,
     ]);
     await ensureLocalDatabase(opts); // running again for the next test
+  });
+
+  it("starts the Tembo twin with Tembo's MessageQueue settings and the same queue, no per-table autovacuum", async () => {
+    const temboOpts = { ...opts, tembo: true, port: await freeLoopbackPort() };
+    try {
+      const tembo = await ensureLocalDatabase(temboOpts);
+      expect(tembo.stackDir.endsWith("dev-tembo")).toBe(true);
+      // the dev stack's pod has 4Gi: 30% shared_buffers, RAM / 9.5 MB connections (scripts/bench/tembo.ts)
+      const settings = await query<{ name: string; setting: string; unit: string | null }>(
+        tembo.url,
+        "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'autovacuum_naptime', 'autovacuum_vacuum_cost_limit', 'synchronous_commit') ORDER BY name",
+      );
+      expect(settings.map((r) => `${r.name}=${r.setting}${r.unit ?? ""}`)).toEqual([
+        "autovacuum_naptime=20s",
+        "autovacuum_vacuum_cost_limit=10000",
+        "max_connections=431",
+        "shared_buffers=157184" + "8kB",
+        "synchronous_commit=on",
+      ]);
+      const reloptions = await query<{ n: string }>(
+        tembo.url,
+        "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgmq' AND c.relname LIKE 'q_lineage_events%' AND c.reloptions IS NOT NULL",
+      );
+      expect(reloptions[0]?.n).toBe("0");
+    } finally {
+      await stopLocalDatabase(temboOpts).catch(() => undefined);
+    }
   });
 
   it("stops the server", async () => {
