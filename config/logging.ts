@@ -21,6 +21,18 @@ export const LokiStorageSchema = z.discriminatedUnion("type", [
 ]);
 
 /** `ducklake:logging`. */
+
+/**
+ * The longest retention Loki and Prometheus can hold, in whole hours: both parse it into a Go `time.Duration`
+ * (prometheus/common model.Duration, which Loki's `retention_period` and Prometheus's `--storage.tsdb.retention.time`
+ * use), an int64 of nanoseconds, "approximately 290 years" (https://pkg.go.dev/time#Duration): (2^63 - 1) ns is
+ * 2,562,047.8 h. A longer value does not parse, and the pod does not start.
+ */
+export const MAX_GO_DURATION_HOURS = 2_562_047;
+const retentionHours = positiveInt.max(MAX_GO_DURATION_HOURS, {
+  message: `must be <= ${MAX_GO_DURATION_HOURS.toLocaleString("en-US")} (the longest Go time.Duration in hours, about 292 years)`,
+});
+
 export const LoggingSchema = z.strictObject({
   /** Namespace of Loki, the agent and Grafana. Defaults to `ducklake-logging`. */
   namespace: dnsLabel.default("ducklake-logging"),
@@ -29,7 +41,7 @@ export const LoggingSchema = z.strictObject({
   /** Loki settings. */
   loki: z.strictObject({
     /** Log retention in hours (Loki compactor retention). */
-    retentionHours: positiveInt,
+    retentionHours: retentionHours,
     /** Where Loki stores chunks. */
     storage: LokiStorageSchema,
     /**
@@ -70,7 +82,7 @@ export const LoggingSchema = z.strictObject({
       /** Install the Prometheus server. Defaults to false. */
       enabled: z.boolean().default(false),
       /** How long it keeps samples, in hours (`--storage.tsdb.retention.time`). Defaults to 72. */
-      retentionHours: positiveInt.default(72),
+      retentionHours: retentionHours.default(72),
       /** Size of its PVC in GiB (the stack's storage class). Defaults to 2. */
       sizeGiB: positiveInt.default(2),
     })

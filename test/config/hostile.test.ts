@@ -546,6 +546,20 @@ const CASES: Array<[string, "dev" | "prod", (r: Raw) => void, string, string]> =
     "ducklake:logging.loki.retentionHours",
     "must be > 0",
   ],
+  [
+    "log retention past Go's longest duration",
+    "dev",
+    (r) => (r.logging.loki.retentionHours = 999_999_999),
+    "ducklake:logging.loki.retentionHours",
+    "must be <= 2,562,047",
+  ],
+  [
+    "metrics retention past Go's longest duration",
+    "dev",
+    (r) => (r.logging.prometheus = { ...r.logging.prometheus, retentionHours: 2_562_048 }),
+    "ducklake:logging.prometheus.retentionHours",
+    "must be <= 2,562,047",
+  ],
   ["gp3 IOPS below the seed's 3000", "prod", (r) => (r.storage.gp3.iops = 1000), "ducklake:storage.gp3.iops", "3000"],
 ];
 
