@@ -7,6 +7,8 @@ import * as path from "path";
 import { parseStackConfig } from "../components/stack";
 import { queueDashboard } from "../components/queue/dashboard";
 import { ducklakeConfigOf, readStackFileConfig } from "./lib/stack-file";
+import { parseArgs } from "util";
+import { runCli, usageErrorOf } from "./lib/cli";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -20,18 +22,18 @@ export function committedDashboardText(): string {
 }
 
 if (require.main === module) {
-  const usage =
-    "usage: npm run dashboard\n\nWrites prod's queue dashboard to dashboards/ducklake-queue.json (no options).";
-  const args = process.argv.slice(2);
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(usage);
-    process.exit(0);
-  }
-  if (args.length > 0) {
-    console.error(`dashboard: unexpected argument "${args[0]}"\n${usage.split("\n")[0]}`);
-    process.exit(2);
-  }
-  const target = path.join(ROOT, "dashboards", "ducklake-queue.json");
-  fs.writeFileSync(target, committedDashboardText());
-  console.log(`wrote ${path.relative(process.cwd(), target)}`);
+  runCli(
+    "dashboard",
+    "usage: npm run dashboard\n\nWrites prod's queue dashboard to dashboards/ducklake-queue.json (no options).",
+    async (argv) => {
+      try {
+        parseArgs({ args: [...argv], options: {} });
+      } catch (err) {
+        throw usageErrorOf(err, []);
+      }
+      const target = path.join(ROOT, "dashboards", "ducklake-queue.json");
+      fs.writeFileSync(target, committedDashboardText());
+      console.log(`wrote ${path.relative(process.cwd(), target)}`);
+    },
+  );
 }

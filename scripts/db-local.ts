@@ -22,7 +22,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
-import { runCli, UsageError, usageErrorOf } from "./lib/cli";
+import { didYouMean, runCli, UsageError, usageErrorOf } from "./lib/cli";
 import { SUPPORTED_MAJORS } from "../config/postgres";
 import { Client } from "pg";
 import { parseStackConfig } from "../components/stack";
@@ -89,14 +89,23 @@ export function findStackFile(stack: string, dirs: readonly string[]): string | 
  * Reads and validates `Pulumi.<stack>.yaml` (the `ducklake:*` keys) with the program's own parser.
  * @param root directory holding the stack files. Defaults to the repository root, then
  *   {@link BENCH_STACK_DIR} (the benchmark's variant stacks).
- * @throws Error when the file is missing; ConfigError listing every problem when it is invalid.
+ * @throws UsageError when the file is missing (naming the nearest stack); ConfigError listing every problem when it is invalid.
  */
 export function loadStack(stack: string, root?: string): LoadedStack {
   const dirs = root !== undefined ? [root] : [REPO_ROOT, BENCH_STACK_DIR];
   const file = findStackFile(stack, dirs);
   if (file === undefined) {
-    throw new Error(
-      `no stack file Pulumi.${stack}.yaml in ${dirs.join(" or ")} (stacks are Pulumi.<stack>.yaml at the repository root; the benchmark's variants are in scripts/bench/stacks/)`,
+    const known = dirs.flatMap((d) =>
+      fs.existsSync(d)
+        ? fs
+            .readdirSync(d)
+            .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+            .filter((s): s is string => s !== undefined)
+        : [],
+    );
+    const near = didYouMean(stack, known);
+    throw new UsageError(
+      `no stack file Pulumi.${stack}.yaml in ${dirs.join(" or ")}${near === undefined ? "" : `; did you mean ${near}?`} (stacks are Pulumi.<stack>.yaml at the repository root; the benchmark's variants are in scripts/bench/stacks/)`,
     );
   }
   const { raw, keys } = ducklakeConfigOf(readStackFileConfig(file));

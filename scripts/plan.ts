@@ -16,7 +16,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "node:util";
-import { usageErrorOf } from "./lib/cli";
+import { didYouMean, usageErrorOf } from "./lib/cli";
 import * as pulumi from "@pulumi/pulumi";
 // YAML 1.1 quoting, as Helm reads YAML 1.1: the string "on" is written "on", not on (a boolean there).
 import { stringify } from "yaml";
@@ -88,7 +88,14 @@ async function main(): Promise<number> {
   }
   const stackFile = path.join(ROOT, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
-    console.error(`no Pulumi.${stack}.yaml in ${ROOT}: create it (copy Pulumi.dev.yaml) to plan a new stack`);
+    const stacks = fs
+      .readdirSync(ROOT)
+      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined);
+    const near = didYouMean(stack, stacks);
+    console.error(
+      `no Pulumi.${stack}.yaml in ${ROOT}${near === undefined ? "" : `; did you mean ${near}?`} (to plan a new stack, create it: copy Pulumi.dev.yaml)`,
+    );
     return 2;
   }
   const outDir = path.resolve(values.out ?? path.join(ROOT, "plan", stack));

@@ -16,6 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { parseArgs } from "util";
+import { runCli, UsageError, usageErrorOf } from "../lib/cli";
 import { Client } from "pg";
 import { parseStackConfig } from "../../components/stack";
 import { bootstrapSqlInputOf, generateBootstrapSql } from "../../components/queue/bootstrap-sql";
@@ -69,28 +70,28 @@ async function scrape(client: Client, statements: readonly string[]): Promise<nu
   return performance.now() - t0;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      rows: { type: "string", default: "10000000" },
-      trials: { type: "string", default: "5" },
-      major: { type: "string", default: "15" },
-      "bin-dir": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help === true) {
-    console.log(
-      "usage: npm run bench:metrics-cost -- [--rows N] [--trials N] [--major N] [--bin-dir DIR]\n" +
-        "  e.g. npm run bench:metrics-cost -- --rows 10000000 --trials 5",
-    );
-    return 0;
+const OPTIONS = {
+  rows: { type: "string", default: "10000000" },
+  trials: { type: "string", default: "5" },
+  major: { type: "string", default: "15" },
+  "bin-dir": { type: "string" },
+} as const;
+
+const HELP =
+  "usage: npm run bench:metrics-cost -- [--rows N] [--trials N] [--major N] [--bin-dir DIR]\n" +
+  "  e.g. npm run bench:metrics-cost -- --rows 10000000 --trials 5";
+
+async function main(argv: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS }));
+  } catch (err) {
+    throw usageErrorOf(err, Object.keys(OPTIONS));
   }
   const rows = Number(values.rows);
   const trials = Number(values.trials);
   if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(trials) || trials < 1) {
-    console.error(`--rows and --trials must be positive integers (got ${values.rows}, ${values.trials})`);
-    return 2;
+    throw new UsageError(`--rows and --trials must be positive integers (got ${values.rows}, ${values.trials})`);
   }
   const binaries = findPostgresBinaries(Number(values.major), values["bin-dir"]);
   for (const ext of ["pgmq", "pg_partman"]) {
@@ -197,10 +198,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
-);
+runCli("bench:metrics-cost", HELP, main);

@@ -26,7 +26,7 @@ export function usageErrorOf(err: unknown, known: readonly string[]): UsageError
   const m = /Unknown option '(--?[^']+)'/.exec(e.message ?? "");
   if (m !== null) {
     const flag = (m[1] as string).replace(/^-+/, "").split("=")[0] as string;
-    const near = didYouMean(flag, known);
+    const near = didYouMean(flag, [...known, "help"]); // --help is every script's (runCli)
     return new UsageError(`unknown option --${flag}${near !== undefined ? `; did you mean --${near}?` : ""}`);
   }
   return new UsageError((e.message ?? String(err)).split(". To specify")[0] as string);

@@ -26,7 +26,7 @@ import {
   targetsFor,
 } from "../../scripts/bench/report";
 import { parseBenchArgs } from "../../scripts/bench/bench";
-import { didYouMean, UsageError } from "../../scripts/lib/cli";
+import { didYouMean, UsageError, usageErrorOf } from "../../scripts/lib/cli";
 import {
   assignPorts,
   compareCapacity,
@@ -726,6 +726,17 @@ describe("command-line conventions (scripts/lib/cli.ts)", () => {
     expect(didYouMean("duraton", ["duration", "clients"])).toBe("duration");
     expect(didYouMean("compare-defualt", ["compare-default", "compare"])).toBe("compare-default");
     expect(didYouMean("xyzzy-frobnicate", ["duration", "clients"])).toBeUndefined();
+  });
+
+  test("--help is every script's flag: a script without options still suggests it", () => {
+    expect(usageErrorOf(new TypeError("Unknown option '--hlep'"), []).message).toBe(
+      "unknown option --hlep; did you mean --help?",
+    );
+  });
+
+  test("a missing stack is a usage error naming the nearest stack file", () => {
+    expect(() => loadStack("dve")).toThrow(UsageError);
+    expect(() => loadStack("dve")).toThrow("did you mean dev?");
   });
 
   test("db:local's usage mistakes are UsageErrors (exit 2), naming the flag", () => {
