@@ -20,6 +20,8 @@ module.exports = {
   // so two servers never fight over more than the machine's 2 cores.
   testTimeout: 120000,
   maxWorkers: 2,
+  // the default reporter, and a list of skipped tests by title (which names what is missing) at the end
+  reporters: ["default", "<rootDir>/test/helpers/skipped-reporter.js"],
   projects: [
     {
       ...shared,
