@@ -160,9 +160,16 @@ export interface TuningProblem {
   readonly message: string;
 }
 
-/** Thrown by `computeTuning`; `problems` lists every problem found, not just the first. */
+/**
+ * Thrown by `computeTuning`; `problems` lists every problem found, not just the first. `durability` is the stack's
+ * durability when the settings it depends on (synchronous_commit, wal_writer_delay) parsed, so the durability rules
+ * (`validateTuning`) still report in the same run.
+ */
 export class TuningError extends Error {
-  constructor(public readonly problems: readonly TuningProblem[]) {
+  constructor(
+    public readonly problems: readonly TuningProblem[],
+    public readonly durability?: TuningResult["durability"],
+  ) {
     super(
       `invalid PostgreSQL tuning (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p.path.join(".")}: ${p.message}`).join("\n")}`,
     );
@@ -593,7 +600,11 @@ export function computeTuning(input: TuningInput): TuningResult {
       });
     }
   }
-  if (problems.length > 0) throw new TuningError(problems);
+  if (problems.length > 0) {
+    const broken = new Set(problems.map((p) => p.setting));
+    const durabilityKnown = !broken.has("synchronous_commit") && !broken.has("wal_writer_delay");
+    throw new TuningError(problems, durabilityKnown ? durabilityOf(facts, parsed, input.replication) : undefined);
+  }
 
   const warnings: string[] = [...unitless];
   const originOf = (name: string): string => settings.find((x) => x.name === name)?.origin ?? "PostgreSQL default";
@@ -1020,50 +1031,7 @@ export function tuningInputOfPostgres(pg: PostgresConfig): TuningInput {
 export function validateTuning(config: StackConfig): SemanticResult {
   try {
     const result = computeTuning(tuningInputOf(config));
-    // The product promises no acknowledged message lost: a stack that breaks it says so by name.
-    const accept = config.postgres.acceptDataLoss;
-    if (result.durability.lossWindowMs > 0 && accept === undefined) {
-      const set = effectiveSetting(config.postgres.tuning, "synchronous_commit");
-      return {
-        errors: [
-          {
-            path: set?.path ?? ["postgres", "tuning", "seed", "synchronous_commit"],
-            value: result.durability.synchronous_commit,
-            message:
-              `${result.durability.summary}. The product promises no acknowledged message lost: ` +
-              `set ducklake:postgres.acceptDataLoss to the reason this stack may lose them, or synchronous_commit to on`,
-          },
-        ],
-        warnings: [],
-      };
-    }
-    if (result.durability.failoverCanLose && accept === undefined) {
-      return {
-        errors: [
-          {
-            path: ["postgres", "synchronousReplication"],
-            value: config.postgres.synchronousReplication ?? "unset",
-            message:
-              `${result.durability.summary}. The product promises no acknowledged message lost: set postgres.synchronousReplication ` +
-              `(dataDurability required), or ducklake:postgres.acceptDataLoss to the reason this stack may lose them`,
-          },
-        ],
-        warnings: [],
-      };
-    }
-    if (result.durability.lossWindowMs === 0 && !result.durability.failoverCanLose && accept !== undefined) {
-      return {
-        errors: [
-          {
-            path: ["postgres", "acceptDataLoss"],
-            value: accept,
-            message: `${result.durability.summary}: nothing acknowledged can be lost, so remove acceptDataLoss (it would make a reader expect losses)`,
-          },
-        ],
-        warnings: [],
-      };
-    }
-    return { errors: [], warnings: result.warnings };
+    return { errors: durabilityIssues(config, result.durability), warnings: result.warnings };
   } catch (err) {
     if (!(err instanceof TuningError)) throw err;
     const errors: SemanticIssue[] = err.problems.map((p) => ({
@@ -1071,8 +1039,52 @@ export function validateTuning(config: StackConfig): SemanticResult {
       message: p.message,
       ...(p.value !== undefined ? { value: p.value } : {}),
     }));
+    // the durability rules need only synchronous_commit, wal_writer_delay and the replication: still report them
+    if (err.durability !== undefined) errors.push(...durabilityIssues(config, err.durability));
     return { errors, warnings: [] };
   }
+}
+
+/**
+ * The product promises no acknowledged message lost: a stack whose durability breaks it must say why
+ * (`postgres.acceptDataLoss`), and one that loses nothing must not claim it may.
+ * @returns at most one issue.
+ */
+function durabilityIssues(config: StackConfig, durability: TuningResult["durability"]): SemanticIssue[] {
+  const accept = config.postgres.acceptDataLoss;
+  if (durability.lossWindowMs > 0 && accept === undefined) {
+    const set = effectiveSetting(config.postgres.tuning, "synchronous_commit");
+    return [
+      {
+        path: set?.path ?? ["postgres", "tuning", "seed", "synchronous_commit"],
+        value: durability.synchronous_commit,
+        message:
+          `${durability.summary}. The product promises no acknowledged message lost: ` +
+          `set ducklake:postgres.acceptDataLoss to the reason this stack may lose them, or synchronous_commit to on`,
+      },
+    ];
+  }
+  if (durability.failoverCanLose && accept === undefined) {
+    return [
+      {
+        path: ["postgres", "synchronousReplication"],
+        value: config.postgres.synchronousReplication ?? "unset",
+        message:
+          `${durability.summary}. The product promises no acknowledged message lost: set postgres.synchronousReplication ` +
+          `(dataDurability required), or ducklake:postgres.acceptDataLoss to the reason this stack may lose them`,
+      },
+    ];
+  }
+  if (durability.lossWindowMs === 0 && !durability.failoverCanLose && accept !== undefined) {
+    return [
+      {
+        path: ["postgres", "acceptDataLoss"],
+        value: accept,
+        message: `${durability.summary}: nothing acknowledged can be lost, so remove acceptDataLoss (it would make a reader expect losses)`,
+      },
+    ];
+  }
+  return [];
 }
 
 /**

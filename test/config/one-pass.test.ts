@@ -11,7 +11,7 @@ import * as path from "path";
 import { parseStackConfig } from "../../components/stack";
 import { ConfigError, type ConfigIssue } from "../../config/issues";
 import { ducklakeConfigOf, readStackFileConfig } from "../../scripts/lib/stack-file";
-import { ROOT } from "../helpers/stack-files";
+import { readDucklakeConfig, ROOT } from "../helpers/stack-files";
 
 /** Line edits of Pulumi.prod.yaml, each one mistake; every edit must match exactly one line. */
 const MISTAKES: ReadonlyArray<readonly [from: string, to: string]> = [
@@ -133,3 +133,36 @@ test("a key the schema refused is reported once, by the schema, not again by a v
     expect.stringMatching(/<= 9/),
   ]);
 });
+
+describe("a tuning error does not hide the durability rules", () => {
+  // dev runs synchronous_commit = off and names its reason in acceptDataLoss; a broken work_mem besides
+  const dev = (): Record<string, any> => JSON.parse(JSON.stringify(readDucklakeConfig("dev")));
+
+  test("a bad unit and a missing acceptDataLoss are both reported in one run", () => {
+    const c = dev();
+    c["postgres"].tuning.seed = { ...c["postgres"].tuning.seed, work_mem: "64XB" };
+    delete c["postgres"].acceptDataLoss;
+    const issues = problemsOf(c);
+    expect(issues.some((i) => i.path.endsWith("work_mem") && /unit|XB/.test(i.message))).toBe(true);
+    expect(issues.some((i) => /acceptDataLoss/.test(i.message))).toBe(true);
+  });
+
+  test("a broken synchronous_commit leaves durability unknown: only its own problem, not a guessed one", () => {
+    const c = dev();
+    c["postgres"].tuning.seed = { ...c["postgres"].tuning.seed, synchronous_commit: "sometimes" };
+    delete c["postgres"].acceptDataLoss;
+    const issues = problemsOf(c);
+    expect(issues.some((i) => i.path.endsWith("synchronous_commit"))).toBe(true);
+    expect(issues.some((i) => /acceptDataLoss/.test(i.message))).toBe(false);
+  });
+});
+
+function problemsOf(raw: Record<string, unknown>): Array<{ path: string; message: string }> {
+  try {
+    parseStackConfig(raw, "dev");
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return e.issues.map((i) => ({ path: i.path, message: i.message }));
+  }
+  throw new Error("the config parsed");
+}
