@@ -480,13 +480,27 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
 }
 
 /**
- * Stops the server running on `dataDir` (`pg_ctl stop -m fast -w`); does nothing when none runs.
+ * Stops the server running on `dataDir` (`pg_ctl stop -m fast -w`, up to 60 s); does nothing when none runs. When the
+ * fast shutdown does not finish in time, it stops it with `-m immediate` and says so on stderr. Seen once, in a CI run
+ * on a loaded machine (test/docs/clients.integration.test.ts, PostgreSQL 17.10 with pg_partman 5.2.4): its server log
+ * shows pg_partman's dynamic background worker starting `CALL partman.run_maintenance_proc(...)` 90 ms after the fast
+ * shutdown request, and the postmaster waiting for it for 60 s before its shutdown checkpoint; the suite passes alone
+ * on every installation. An immediate stop is a crash to PostgreSQL: the next start runs crash recovery, and nothing
+ * committed is lost.
  * @returns whether a server was running (and is now stopped).
- * @throws Error when pg_ctl fails to stop a running server.
+ * @throws Error when pg_ctl fails to stop a running server either way.
  */
 export async function stopLocalPostgres(dataDir: string, binaries: PostgresBinaries): Promise<boolean> {
   const dir = path.resolve(dataDir);
   if (!(await isRunning(binaries, dir))) return false;
-  await runServerCommand(binaries, "pg_ctl", ["stop", "-D", dir, "-m", "fast", "-w", "-t", "60"], dir);
+  try {
+    await runServerCommand(binaries, "pg_ctl", ["stop", "-D", dir, "-m", "fast", "-w", "-t", "60"], dir);
+  } catch (err) {
+    if (!(await isRunning(binaries, dir))) return true;
+    process.stderr.write(
+      `${(err as Error).message}; stopping it with -m immediate (crash recovery at its next start)\n`,
+    );
+    await runServerCommand(binaries, "pg_ctl", ["stop", "-D", dir, "-m", "immediate", "-w", "-t", "60"], dir);
+  }
   return true;
 }
