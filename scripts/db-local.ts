@@ -44,6 +44,7 @@ import {
   libraryAvailable,
   PostgresBinaries,
   binariesInDir,
+  EMBEDDED_PACKAGE,
   startLocalPostgres,
   stopLocalPostgres,
 } from "./lib/local-postgres";
@@ -279,6 +280,26 @@ export interface LocalDatabase {
   readonly dlqReadRoutine?: string;
 }
 
+/**
+ * The port of the stack's (or a twin's) local server when one runs: the fourth line of its `postmaster.pid`
+ * (PostgreSQL's src/include/utils/pidfile.h, LOCK_FILE_LINE_PORT), when the process on its first line is alive. So a
+ * server started with `--port` is reused on that port by db:local and bench, not restarted on the default one.
+ */
+export function runningLocalPort(
+  opts: Pick<LocalDatabaseOptions, "stack" | "untuned" | "tembo" | "localDir">,
+): number | undefined {
+  const pidFile = path.join(stackDirOf(opts), "data", "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return undefined;
+  const lines = fs.readFileSync(pidFile, "utf8").split("\n");
+  try {
+    process.kill(Number(lines[0]), 0);
+  } catch {
+    return undefined; // a stale file: no such process
+  }
+  const port = Number(lines[3]);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
 /** The twin's suffix: `-untuned`, `-tembo` or none. */
 function twinSuffix(opts: Pick<LocalDatabaseOptions, "untuned" | "tembo">): string {
   return opts.untuned === true ? "-untuned" : opts.tembo === true ? "-tembo" : "";
@@ -322,7 +343,7 @@ export function resolveBinaries(
         return {
           binaries: other,
           notes: [
-            `PostgreSQL ${other.version} instead of the stack's ${stackMajor}: no PostgreSQL ${stackMajor} here has pg_partman and pgmq, ${other.version} has both (settings validated for ${other.major}; --major ${stackMajor} to insist)`,
+            `PostgreSQL ${other.version} instead of the stack's ${stackMajor}: no PostgreSQL ${stackMajor} where db:local looks (Debian's /usr/lib/postgresql/<major>/bin, the npm package ${EMBEDDED_PACKAGE}, PATH) has pg_partman and pgmq, ${other.version} has both (settings validated for ${other.major}; --major ${stackMajor} to insist, or --bin-dir DIR for an installation elsewhere)`,
           ],
         };
     }
@@ -381,7 +402,8 @@ export async function ensureLocalDatabase(opts: LocalDatabaseOptions): Promise<L
   const dataDir = path.join(stackDir, "data");
   fs.mkdirSync(stackDir, { recursive: true });
   fs.writeFileSync(path.join(stackDir, "postgresql.conf"), conf);
-  const port = opts.port ?? defaultPort(opts.stack, opts.untuned, opts.tembo);
+  // no --port: the running server's own (started with --port before, or by another command), else the stack's default
+  const port = opts.port ?? runningLocalPort(opts) ?? defaultPort(opts.stack, opts.untuned, opts.tembo);
   const server = await startLocalPostgres({ binaries, dataDir, port, postgresqlConf: conf, database: pg.database });
   const applied: string[] = [...notes, ...warnings.map((w) => `config warning: ${w}`)];
   applied.push(

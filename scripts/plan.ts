@@ -47,6 +47,14 @@ function parentOf(r: RecordedResource): string | null {
   return `${types[types.length - 1]}::${name}`;
 }
 
+const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--render [--charts DIR] [--crds DIR]]";
+
+/** A usage mistake: one line naming it, then the usage line (the convention of scripts/lib/cli.ts); exit code 2. */
+function usageMistake(message: string): number {
+  console.error(`plan: ${message}\n${USAGE}`);
+  return 2;
+}
+
 async function main(): Promise<number> {
   const options = {
     out: { type: "string" },
@@ -59,10 +67,7 @@ async function main(): Promise<number> {
   try {
     parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, options });
   } catch (err) {
-    console.error(
-      `plan: ${usageErrorOf(err, Object.keys(options)).message}\nusage: npm run plan -- <stack> [--out DIR] [--render [--charts DIR] [--crds DIR]]`,
-    );
-    return 2;
+    return usageMistake(usageErrorOf(err, Object.keys(options)).message);
   }
   const { values, positionals } = parsed;
   const stack = positionals[0];
@@ -71,21 +76,15 @@ async function main(): Promise<number> {
       .readdirSync(ROOT)
       .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
       .map((f) => f.split(".")[1]);
-    console.log(
-      `usage: npm run plan -- <stack> [--out DIR] [--render [--charts DIR] [--crds DIR]]\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`,
-    );
+    console.log(`${USAGE}\nstacks with a Pulumi.<stack>.yaml here: ${stacks.join(", ")}`);
     return values.help ? 0 : 2;
   }
   try {
     assertStackName(stack);
   } catch (err) {
-    console.error((err as Error).message);
-    return 2;
+    return usageMistake((err as Error).message);
   }
-  if (positionals.length > 1) {
-    console.error(`unexpected argument "${positionals[1]}": usage: npm run plan -- <stack> [--out DIR]`);
-    return 2;
-  }
+  if (positionals.length > 1) return usageMistake(`unexpected argument "${positionals[1]}"`);
   const stackFile = path.join(ROOT, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
     const stacks = fs
@@ -93,10 +92,9 @@ async function main(): Promise<number> {
       .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
       .filter((s): s is string => s !== undefined);
     const near = didYouMean(stack, stacks);
-    console.error(
+    return usageMistake(
       `no Pulumi.${stack}.yaml in ${ROOT}${near === undefined ? "" : `; did you mean ${near}?`} (to plan a new stack, create it: copy Pulumi.dev.yaml)`,
     );
-    return 2;
   }
   const outDir = path.resolve(values.out ?? path.join(ROOT, "plan", stack));
   const refusal = outDirRefusal(outDir, path.join(ROOT, "plan"));

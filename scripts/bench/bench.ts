@@ -205,6 +205,14 @@ function benchOptionsOf(
     throw new UsageError(
       `--${values.repeat !== undefined ? "repeat" : "trials"} must be an integer >= 1, got "${repeatText}"`,
     );
+  // A comparison is judged only when every trial's ratio is on one side (compare.ts sideOf): one trial judges nothing,
+  // and the "no worse than the defaults" check would pass vacuously.
+  const comparing =
+    values["compare-default"] === true || values["compare-tembo"] === true || values.compare !== undefined;
+  if (comparing && trials < 2)
+    throw new UsageError(
+      `--${values.repeat !== undefined ? "repeat" : "trials"} ${trials} with a comparison: one trial cannot tell a difference from noise; use 2 or more (default 3)`,
+    );
   const clients = (values.clients ?? "1,2,4").split(",").map((c) => {
     const n = Number(c);
     if (!Number.isInteger(n) || n < 1)
@@ -871,7 +879,14 @@ async function resolveTargets(
       description:
         "Tembo's MessageQueue tuning for the stack's pod memory (tembo-io/tembo mq_config_engine + message_queue.yaml; npm run db:local -- <stack> --tembo)",
     });
-  const ports = assignPorts(wanted.map((w) => local.defaultPort(w.stack, w.untuned, w.tembo === true)));
+  // a server already running for a stack (db:local, perhaps with --port) is reused on its port
+  const ports = assignPorts(
+    wanted.map(
+      (w) =>
+        local.runningLocalPort({ ...localOpts, stack: w.stack, untuned: w.untuned, tembo: w.tembo === true }) ??
+        local.defaultPort(w.stack, w.untuned, w.tembo === true),
+    ),
+  );
   const targets: BenchTarget[] = [];
   if (opts.url !== undefined)
     targets.push({

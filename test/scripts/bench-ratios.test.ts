@@ -361,6 +361,13 @@ describe("flags", () => {
     expect(() => parseBenchArgs(["dev", "--repeat", "0"])).toThrow(/--repeat must be an integer >= 1, got "0"/);
   });
 
+  it("refuses a comparison with one trial (it would judge nothing, and tuned >= defaults would pass by default)", () => {
+    for (const flag of [["--compare-default"], ["--compare-tembo"], ["--compare", "bench-previous"]])
+      expect(() => parseBenchArgs(["dev", ...flag, "--repeat", "1"])).toThrow(/one trial cannot tell/);
+    expect(parseBenchArgs(["dev", "--repeat", "1"]).trials).toBe(1); // alone, one trial is fine
+    expect(parseBenchArgs(["dev", "--compare-default", "--repeat", "2"]).trials).toBe(2);
+  });
+
   it("adds the Tembo twin with --compare-tembo and runs the limits unless --no-limits", () => {
     expect(parseBenchArgs(["dev"])).toMatchObject({ compareTembo: false, limits: true });
     expect(parseBenchArgs(["dev", "--compare-tembo", "--no-limits"])).toMatchObject({

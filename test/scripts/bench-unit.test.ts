@@ -43,6 +43,7 @@ import {
   findStackFile,
   fitTuningToMachine,
   loadStack,
+  runningLocalPort,
   missingPieces,
   parseDbLocalArgs,
   REPO_ROOT,
@@ -757,12 +758,38 @@ describe("db:local picks a PostgreSQL that can run the queue", () => {
     } else {
       expect(missingPieces(binaries)).toEqual([]);
       expect(notes.join("\n")).toContain(
-        `instead of the stack's ${config.postgres.majorVersion}: no PostgreSQL ${config.postgres.majorVersion} here has pg_partman and pgmq`,
+        `instead of the stack's ${config.postgres.majorVersion}: no PostgreSQL ${config.postgres.majorVersion} where db:local looks`,
       );
     }
     // an explicit --major is taken as asked
     expect(resolveBinaries({ major: config.postgres.majorVersion }, config).binaries.major).toBe(
       config.postgres.majorVersion,
     );
+  });
+});
+
+describe("runningLocalPort: a running server is reused on its own port", () => {
+  const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "ducklake-running-port-"));
+  afterAll(() => fs.rmSync(localDir, { recursive: true, force: true }));
+  const pidFile = (pid: number, port: number) => {
+    fs.mkdirSync(path.join(localDir, "dev", "data"), { recursive: true });
+    // postmaster.pid: pid, data directory, start time, port, socket directory, ... (pidfile.h)
+    fs.writeFileSync(
+      path.join(localDir, "dev", "data", "postmaster.pid"),
+      `${pid}\n/data\n1700000000\n${port}\n/tmp\n`,
+    );
+  };
+
+  test("the port in postmaster.pid when its process lives", () => {
+    pidFile(process.pid, 55450);
+    expect(runningLocalPort({ stack: "dev", localDir })).toBe(55450);
+  });
+
+  test("none for a stale file, a missing one, or another twin", () => {
+    pidFile(2 ** 22 + 12345, 55450); // above Linux's pid_max: no such process
+    expect(runningLocalPort({ stack: "dev", localDir })).toBeUndefined();
+    expect(runningLocalPort({ stack: "prod", localDir })).toBeUndefined();
+    pidFile(process.pid, 55450);
+    expect(runningLocalPort({ stack: "dev", untuned: true, localDir })).toBeUndefined();
   });
 });
