@@ -85,18 +85,22 @@ function nextStepAfter(from: Side, to: Side): string {
   return step === undefined ? "none" : step.slice(prefix.length, -".sql".length);
 }
 
-if (pairs.length === 0) {
-  describe.skip(
-    "pgmq upgrade in place — SKIPPED: needs two installations of one PostgreSQL major with the same pg_partman and " +
-      `different pgmq versions, the newer one carrying the upgrade scripts (found: ${all.map((s) => `PostgreSQL ${s.binaries.version} pgmq ${s.pgmq} partman ${s.partman}`).join("; ") || "none"}; ` +
-      "DUCKLAKE_EXTRA_PG_BIN_DIRS, docs/queue.md 'PGMQ versions and upgrades')",
-    () => {
-      test("upgrade", () => undefined);
-    },
-  );
-}
+const found =
+  all.map((s) => `PostgreSQL ${s.binaries.version} pgmq ${s.pgmq} partman ${s.partman}`).join("; ") || "none";
+(pairs.length > 0 ? describe : describe.skip)(
+  pairs.length > 0
+    ? `pgmq upgrade in place (${pairs.length} pair${pairs.length === 1 ? "" : "s"} of installations)`
+    : "pgmq upgrade in place — SKIPPED: needs two installations of one PostgreSQL major with the same pg_partman and " +
+        `different pgmq versions, the newer one carrying the upgrade scripts (found: ${found}; ` +
+        "DUCKLAKE_EXTRA_PG_BIN_DIRS, docs/queue.md 'PGMQ versions and upgrades')",
+  () => {
+    if (pairs.length === 0) test("upgrade", () => undefined);
+    for (const [from, to] of pairs) upgradeSuite(from, to);
+  },
+);
 
-for (const [from, to] of pairs) {
+/** The upgrade from one installation's pgmq to another's, on the same data directory. */
+function upgradeSuite(from: Side, to: Side): void {
   describe(`pgmq ${from.pgmq} -> ${to.pgmq} in place on PostgreSQL ${to.binaries.version} (${from.binaries.binDir} -> ${to.binaries.binDir})`, () => {
     const { config: dev } = parseStackConfig(readDucklakeConfig("dev"), "dev");
     // FIFO per job on the lineage queue (fifoGroups: its group index), as a stack that uses it configures it
