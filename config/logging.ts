@@ -20,8 +20,6 @@ export const LokiStorageSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
-/** `ducklake:logging`. */
-
 /**
  * The longest retention Loki and Prometheus can hold, in whole hours: both parse it into a Go `time.Duration`
  * (prometheus/common model.Duration, which Loki's `retention_period` and Prometheus's `--storage.tsdb.retention.time`
@@ -33,6 +31,7 @@ const retentionHours = positiveInt.max(MAX_GO_DURATION_HOURS, {
   message: `must be <= ${MAX_GO_DURATION_HOURS.toLocaleString("en-US")} (the longest Go time.Duration in hours, about 292 years)`,
 });
 
+/** `ducklake:logging`. */
 export const LoggingSchema = z.strictObject({
   /** Namespace of Loki, the agent and Grafana. Defaults to `ducklake-logging`. */
   namespace: dnsLabel.default("ducklake-logging"),

@@ -1,15 +1,16 @@
 /**
- * Helm values of the Grafana chart (GRAFANA_CHART): one Grafana with Loki as its default data source.
+ * Helm values of the Grafana chart (GRAFANA_CHART): one Grafana with Loki as its default data source, and with
+ * dev's Prometheus (`logging.prometheus`) a Prometheus data source and the queue dashboard.
  * The admin password never appears in the values: the chart reads it from an existing Secret
  * (`admin.existingSecret`), which the Logging component creates.
  */
-/** Keys of the admin Secret, as the chart expects them (values.yaml `admin.userKey` / `admin.passwordKey`). */
 /** Grafana's pod resources (components/kind-capacity.ts sums the requests). */
 export const GRAFANA_RESOURCES = {
   requests: { cpu: "50m", memory: "128Mi" },
   limits: { memory: "512Mi" },
 } as const;
 
+/** Keys of the admin Secret, as the chart expects them (values.yaml `admin.userKey` / `admin.passwordKey`). */
 export const GRAFANA_ADMIN_KEYS = { user: "admin-user", password: "admin-password" } as const;
 
 /** Grafana's dashboard provider for the stack's dashboards: its name and the directory the chart mounts them in. */
